@@ -1,0 +1,76 @@
+/*
+ * Copyright (c) 2026 The rpcd authors
+ *
+ * Permission to use, copy, modify, and distribute this software for any
+ * purpose with or without fee is hereby granted, provided that the above
+ * copyright notice and this permission notice appear in all copies.
+ *
+ * THE SOFTWARE IS PROVIDED "AS IS" AND THE AUTHOR DISCLAIMS ALL WARRANTIES
+ * WITH REGARD TO THIS SOFTWARE INCLUDING ALL IMPLIED WARRANTIES OF
+ * MERCHANTABILITY AND FITNESS. IN NO EVENT SHALL THE AUTHOR BE LIABLE FOR
+ * ANY SPECIAL, DIRECT, INDIRECT, OR CONSEQUENTIAL DAMAGES OR ANY DAMAGES
+ * WHATSOEVER RESULTING FROM LOSS OF USE, DATA OR PROFITS, WHETHER IN AN
+ * ACTION OF CONTRACT, NEGLIGENCE OR OTHER TORTIOUS ACTION, ARISING OUT OF
+ * OR IN CONNECTION WITH THE USE OR PERFORMANCE OF THIS SOFTWARE.
+ */
+
+/*
+ * Internal helpers shared by rpcd and rpcctl: logging, listen/connect
+ * address syntax, number parsing and allocation.  Not installed.
+ */
+
+#ifndef RPCD_COMMON_H
+#define RPCD_COMMON_H
+
+#include <sys/types.h>
+#include <sys/socket.h>
+
+#include <stdarg.h>
+#include <stddef.h>
+
+#ifndef __unused
+#define __unused __attribute__((__unused__))
+#endif
+#ifndef __dead
+#define __dead __attribute__((__noreturn__))
+#endif
+#define printflike(a, b) __attribute__((__format__(__printf__, a, b)))
+
+#define ADDR_TEXT_MAX	128	/* longest printed address */
+
+/* A parsed listen or connect address. */
+struct addr {
+	struct sockaddr_storage	ss;
+	socklen_t		len;
+	char			text[ADDR_TEXT_MAX];
+};
+
+/* log.c */
+void		 log_init(int, int, const char *);
+void		 log_procinit(const char *);
+void		 log_reopen(void);
+void		 log_setverbose(int);
+int		 log_getverbose(void);
+void		 log_warn(const char *, ...) printflike(1, 2);
+void		 log_warnx(const char *, ...) printflike(1, 2);
+void		 log_info(const char *, ...) printflike(1, 2);
+void		 log_debug(const char *, ...) printflike(1, 2);
+__dead void	 fatal(const char *, ...) printflike(1, 2);
+__dead void	 fatalx(const char *, ...) printflike(1, 2);
+
+/* addr.c */
+int		 addr_parse(const char *, struct addr *, char *, size_t);
+const char	*addr_format(const struct sockaddr *, socklen_t, char *,
+		     size_t);
+
+/* util.c */
+long long	 parse_number(const char *, long long, long long,
+		     const char **);
+double		 parse_seconds(const char *, double, double, const char **);
+void		 getopt_reset(void);
+void		*xmalloc(size_t);
+void		*xcalloc(size_t, size_t);
+void		*xreallocarray(void *, size_t, size_t);
+char		*xstrdup(const char *);
+
+#endif /* RPCD_COMMON_H */

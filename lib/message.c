@@ -1,0 +1,628 @@
+/*
+ * Copyright (c) 2026 The rpcd authors
+ *
+ * Permission to use, copy, modify, and distribute this software for any
+ * purpose with or without fee is hereby granted, provided that the above
+ * copyright notice and this permission notice appear in all copies.
+ *
+ * THE SOFTWARE IS PROVIDED "AS IS" AND THE AUTHOR DISCLAIMS ALL WARRANTIES
+ * WITH REGARD TO THIS SOFTWARE INCLUDING ALL IMPLIED WARRANTIES OF
+ * MERCHANTABILITY AND FITNESS. IN NO EVENT SHALL THE AUTHOR BE LIABLE FOR
+ * ANY SPECIAL, DIRECT, INDIRECT, OR CONSEQUENTIAL DAMAGES OR ANY DAMAGES
+ * WHATSOEVER RESULTING FROM LOSS OF USE, DATA OR PROFITS, WHETHER IN AN
+ * ACTION OF CONTRACT, NEGLIGENCE OR OTHER TORTIOUS ACTION, ARISING OUT OF
+ * OR IN CONNECTION WITH THE USE OR PERFORMANCE OF THIS SOFTWARE.
+ */
+
+/*
+ * Messages: a strict single-pass JSON scanner and the request and response
+ * builders.
+ *
+ * The scanner validates the whole body (RFC 8259 grammar, UTF-8, nesting
+ * depth) and reports the "in"/"out" string and the span of "params" or
+ * "result" inside the caller's buffer.  Nothing is allocated and nothing is
+ * re-printed, so a server can echo params byte for byte; programs that
+ * need a tree parse the span with json-c.
+ */
+
+#include "config.h"
+
+#include <string.h>
+
+#include "rpcd/proto.h"
+
+struct scan {
+	const unsigned char	*p;
+	const unsigned char	*end;
+	unsigned int		 max_depth;
+};
+
+/* A string decoded into a small buffer, for keys and names. */
+struct decoded {
+	char	*buf;
+	size_t	 size;		/* room in buf, including the NUL */
+	size_t	 len;
+	int	 bad;		/* too long, NUL or lone surrogate */
+};
+
+static int	scan_value(struct scan *, unsigned int);
+
+/* Length of the valid UTF-8 sequence at p, or 0 if it is not one. */
+static size_t
+utf8_sequence(const unsigned char *p, const unsigned char *end)
+{
+	size_t	n, i;
+
+	if (p[0] < 0x80)
+		return (1);
+	if (p[0] >= 0xc2 && p[0] <= 0xdf)
+		n = 2;
+	else if (p[0] >= 0xe0 && p[0] <= 0xef)
+		n = 3;
+	else if (p[0] >= 0xf0 && p[0] <= 0xf4)
+		n = 4;
+	else
+		return (0);
+	if ((size_t)(end - p) < n)
+		return (0);
+	for (i = 1; i < n; i++) {
+		if ((p[i] & 0xc0) != 0x80)
+			return (0);
+	}
+	/* Overlong forms, UTF-16 surrogates and code points past U+10FFFF. */
+	if ((p[0] == 0xe0 && p[1] < 0xa0) || (p[0] == 0xed && p[1] > 0x9f) ||
+	    (p[0] == 0xf0 && p[1] < 0x90) || (p[0] == 0xf4 && p[1] > 0x8f))
+		return (0);
+	return (n);
+}
+
+/* An unexpected byte: invalid UTF-8 is told apart from bad JSON. */
+static int
+scan_unexpected(struct scan *s)
+{
+	if (*s->p >= 0x80 && utf8_sequence(s->p, s->end) == 0)
+		return (PROTO_EUTF8);
+	return (PROTO_EJSON);
+}
+
+static void
+scan_space(struct scan *s)
+{
+	while (s->p < s->end && (*s->p == ' ' || *s->p == '\t' ||
+	    *s->p == '\n' || *s->p == '\r'))
+		s->p++;
+}
+
+static int
+hex_value(unsigned char c)
+{
+	if (c >= '0' && c <= '9')
+		return (c - '0');
+	if (c >= 'a' && c <= 'f')
+		return (c - 'a' + 10);
+	if (c >= 'A' && c <= 'F')
+		return (c - 'A' + 10);
+	return (-1);
+}
+
+/* Read the 4 hex digits of a \u escape at p; -1 if they are not. */
+static long
+scan_hex4(const unsigned char *p, const unsigned char *end)
+{
+	long	v = 0;
+	int	i, d;
+
+	if (end - p < 4)
+		return (-1);
+	for (i = 0; i < 4; i++) {
+		if ((d = hex_value(p[i])) == -1)
+			return (-1);
+		v = v << 4 | d;
+	}
+	return (v);
+}
+
+static void
+decoded_put(struct decoded *d, const unsigned char *bytes, size_t n)
+{
+	if (d == NULL)
+		return;
+	if (d->len + n >= d->size) {
+		d->bad = 1;
+		return;
+	}
+	memcpy(d->buf + d->len, bytes, n);
+	d->len += n;
+	d->buf[d->len] = '\0';
+}
+
+static void
+decoded_put_code_point(struct decoded *d, unsigned long cp)
+{
+	unsigned char	u[4];
+
+	if (d == NULL)
+		return;
+	if (cp == 0 || (cp >= 0xd800 && cp <= 0xdfff)) {
+		d->bad = 1;
+		return;
+	}
+	if (cp < 0x80) {
+		u[0] = cp;
+		decoded_put(d, u, 1);
+	} else if (cp < 0x800) {
+		u[0] = 0xc0 | cp >> 6;
+		u[1] = 0x80 | (cp & 0x3f);
+		decoded_put(d, u, 2);
+	} else if (cp < 0x10000) {
+		u[0] = 0xe0 | cp >> 12;
+		u[1] = 0x80 | (cp >> 6 & 0x3f);
+		u[2] = 0x80 | (cp & 0x3f);
+		decoded_put(d, u, 3);
+	} else {
+		u[0] = 0xf0 | cp >> 18;
+		u[1] = 0x80 | (cp >> 12 & 0x3f);
+		u[2] = 0x80 | (cp >> 6 & 0x3f);
+		u[3] = 0x80 | (cp & 0x3f);
+		decoded_put(d, u, 4);
+	}
+}
+
+/* Scan a \ escape (s->p is on the backslash), decoding into d if set. */
+static int
+scan_escape(struct scan *s, struct decoded *d)
+{
+	static const char	 from[] = "\"\\/bfnrt", to[] = "\"\\/\b\f\n\r\t";
+	const char		*q;
+	long			 hi, lo;
+
+	if (++s->p == s->end)
+		return (PROTO_EJSON);
+	if (*s->p != 'u') {
+		if (*s->p == '\0' || (q = strchr(from, *s->p)) == NULL)
+			return (PROTO_EJSON);
+		decoded_put(d, (const unsigned char *)&to[q - from], 1);
+		s->p++;
+		return (PROTO_OK);
+	}
+	if ((hi = scan_hex4(s->p + 1, s->end)) == -1)
+		return (PROTO_EJSON);
+	s->p += 5;
+	/* A surrogate pair is two escapes; a lone half is legal JSON. */
+	if (hi >= 0xd800 && hi <= 0xdbff && s->end - s->p >= 6 &&
+	    s->p[0] == '\\' && s->p[1] == 'u' &&
+	    (lo = scan_hex4(s->p + 2, s->end)) >= 0xdc00 && lo <= 0xdfff) {
+		s->p += 6;
+		decoded_put_code_point(d,
+		    0x10000 + ((hi - 0xd800) << 10) + (lo - 0xdc00));
+	} else
+		decoded_put_code_point(d, hi);
+	return (PROTO_OK);
+}
+
+/* Scan a string (s->p is on the opening quote), decoding into d if set. */
+static int
+scan_string(struct scan *s, struct decoded *d)
+{
+	const unsigned char	*run;
+	size_t			 n;
+	int			 error;
+
+	s->p++;
+	for (;;) {
+		run = s->p;
+		while (s->p < s->end && *s->p >= 0x20 && *s->p < 0x80 &&
+		    *s->p != '"' && *s->p != '\\')
+			s->p++;
+		decoded_put(d, run, s->p - run);
+		if (s->p == s->end)
+			return (PROTO_EJSON);
+		if (*s->p == '"') {
+			s->p++;
+			return (PROTO_OK);
+		}
+		if (*s->p == '\\') {
+			if ((error = scan_escape(s, d)) != PROTO_OK)
+				return (error);
+		} else if (*s->p < 0x20)
+			return (PROTO_EJSON);
+		else {
+			if ((n = utf8_sequence(s->p, s->end)) == 0)
+				return (PROTO_EUTF8);
+			decoded_put(d, s->p, n);
+			s->p += n;
+		}
+	}
+}
+
+static int
+scan_digits(struct scan *s)
+{
+	if (s->p == s->end || *s->p < '0' || *s->p > '9')
+		return (PROTO_EJSON);
+	while (s->p < s->end && *s->p >= '0' && *s->p <= '9')
+		s->p++;
+	return (PROTO_OK);
+}
+
+static int
+scan_number(struct scan *s)
+{
+	if (*s->p == '-')
+		s->p++;
+	if (s->p < s->end && *s->p == '0')
+		s->p++;
+	else if (scan_digits(s) != PROTO_OK)
+		return (PROTO_EJSON);
+	if (s->p < s->end && *s->p == '.') {
+		s->p++;
+		if (scan_digits(s) != PROTO_OK)
+			return (PROTO_EJSON);
+	}
+	if (s->p < s->end && (*s->p == 'e' || *s->p == 'E')) {
+		s->p++;
+		if (s->p < s->end && (*s->p == '+' || *s->p == '-'))
+			s->p++;
+		if (scan_digits(s) != PROTO_OK)
+			return (PROTO_EJSON);
+	}
+	return (PROTO_OK);
+}
+
+static int
+scan_literal(struct scan *s, const char *word)
+{
+	size_t	len = strlen(word);
+
+	if ((size_t)(s->end - s->p) < len || memcmp(s->p, word, len) != 0)
+		return (PROTO_EJSON);
+	s->p += len;
+	return (PROTO_OK);
+}
+
+/*
+ * Scan the ',' or closing byte after a member or element: return 1 for
+ * another item, 0 for the end of the container, or an error as -error.
+ */
+static int
+scan_next(struct scan *s, unsigned char close)
+{
+	scan_space(s);
+	if (s->p == s->end)
+		return (-PROTO_EJSON);
+	if (*s->p == close) {
+		s->p++;
+		return (0);
+	}
+	if (*s->p != ',')
+		return (-scan_unexpected(s));
+	s->p++;
+	return (1);
+}
+
+/* Scan "key": (s->p is on the quote), decoding the key into d if set. */
+static int
+scan_key(struct scan *s, struct decoded *d)
+{
+	int	error;
+
+	if ((error = scan_string(s, d)) != PROTO_OK)
+		return (error);
+	scan_space(s);
+	if (s->p == s->end || *s->p != ':')
+		return (PROTO_EJSON);
+	s->p++;
+	return (PROTO_OK);
+}
+
+/* Scan an array or object opened at s->p; its members are at depth + 1. */
+static int
+scan_container(struct scan *s, unsigned int depth)
+{
+	unsigned char	close = *s->p == '{' ? '}' : ']';
+	int		more, error;
+
+	if (depth + 1 > s->max_depth)
+		return (PROTO_EDEPTH);
+	s->p++;
+	scan_space(s);
+	if (s->p < s->end && *s->p == close) {
+		s->p++;
+		return (PROTO_OK);
+	}
+	do {
+		if (close == '}') {
+			scan_space(s);
+			if (s->p == s->end || *s->p != '"')
+				return (PROTO_EJSON);
+			if ((error = scan_key(s, NULL)) != PROTO_OK)
+				return (error);
+		}
+		if ((error = scan_value(s, depth + 1)) != PROTO_OK)
+			return (error);
+		more = scan_next(s, close);
+	} while (more == 1);
+	return (-more);
+}
+
+/* Scan one value of any type inside a container at the given depth. */
+static int
+scan_value(struct scan *s, unsigned int depth)
+{
+	scan_space(s);
+	if (s->p == s->end)
+		return (PROTO_EJSON);
+	switch (*s->p) {
+	case '{':
+	case '[':
+		return (scan_container(s, depth));
+	case '"':
+		return (scan_string(s, NULL));
+	case 't':
+		return (scan_literal(s, "true"));
+	case 'f':
+		return (scan_literal(s, "false"));
+	case 'n':
+		return (scan_literal(s, "null"));
+	case '-':
+	case '0': case '1': case '2': case '3': case '4':
+	case '5': case '6': case '7': case '8': case '9':
+		return (scan_number(s));
+	default:
+		return (scan_unexpected(s));
+	}
+}
+
+static void
+scan_init(struct scan *s, const char *text, size_t len,
+    unsigned int max_depth)
+{
+	s->p = (const unsigned char *)text;
+	s->end = s->p + len;
+	if (max_depth == 0)
+		max_depth = PROTO_DEPTH_DEFAULT;
+	s->max_depth = max_depth > PROTO_DEPTH_MAX ? PROTO_DEPTH_MAX :
+	    max_depth;
+}
+
+/* Check that text is one JSON value of any type, nested at most max_depth. */
+int
+proto_json_check(const char *text, size_t len, unsigned int max_depth)
+{
+	struct scan	s;
+	int		error;
+
+	scan_init(&s, text, len, max_depth);
+	if ((error = scan_value(&s, 0)) != PROTO_OK)
+		return (error);
+	scan_space(&s);
+	return (s.p == s.end ? PROTO_OK : scan_unexpected(&s));
+}
+
+/* Scan the member value named by the message's name key into m->name. */
+static int
+scan_name(struct scan *s, struct proto_message *m, int *state)
+{
+	struct decoded	d = { m->name, sizeof m->name, 0, 0 };
+	int		error;
+
+	scan_space(s);
+	if (s->p == s->end || *s->p != '"') {
+		*state = PROTO_EBADNAME;
+		return (scan_value(s, 1));
+	}
+	m->name[0] = '\0';
+	if ((error = scan_string(s, &d)) != PROTO_OK)
+		return (error);
+	m->name_len = d.len;
+	*state = (d.bad || d.len == 0) ? PROTO_EBADNAME : PROTO_OK;
+	return (PROTO_OK);
+}
+
+/*
+ * Parse a message: a JSON object whose name_key member is a string and
+ * whose value_key member is any value.  Other members are ignored; when a
+ * key repeats, the last one counts, as in most JSON parsers.  Syntax errors
+ * anywhere take precedence over a missing or bad name.
+ */
+static int
+message_parse(const char *body, size_t len, unsigned int max_depth,
+    const char *name_key, const char *value_key, struct proto_message *m)
+{
+	struct scan	 s;
+	char		 key[8];
+	struct decoded	 d;
+	const char	*start;
+	int		 state = PROTO_ENONAME, more, error;
+
+	memset(m, 0, sizeof *m);
+	scan_init(&s, body, len, max_depth);
+	scan_space(&s);
+	if (s.p == s.end)
+		return (PROTO_EJSON);
+	if (*s.p != '{') {
+		if ((error = proto_json_check(body, len, max_depth)) != PROTO_OK)
+			return (error);
+		return (PROTO_ENOTOBJECT);
+	}
+	s.p++;
+	scan_space(&s);
+	if (s.p < s.end && *s.p == '}') {
+		s.p++;
+		more = 0;
+	} else
+		more = 1;
+	while (more == 1) {
+		scan_space(&s);
+		if (s.p == s.end || *s.p != '"')
+			return (PROTO_EJSON);
+		d = (struct decoded){ key, sizeof key, 0, 0 };
+		key[0] = '\0';
+		if ((error = scan_key(&s, &d)) != PROTO_OK)
+			return (error);
+		if (!d.bad && strcmp(key, name_key) == 0)
+			error = scan_name(&s, m, &state);
+		else if (!d.bad && strcmp(key, value_key) == 0) {
+			scan_space(&s);
+			start = (const char *)s.p;
+			if ((error = scan_value(&s, 1)) == PROTO_OK) {
+				m->value = start;
+				m->value_len = (const char *)s.p - start;
+			}
+		} else
+			error = scan_value(&s, 1);
+		if (error != PROTO_OK)
+			return (error);
+		more = scan_next(&s, '}');
+	}
+	if (more < 0)
+		return (-more);
+	scan_space(&s);
+	if (s.p != s.end)
+		return (scan_unexpected(&s));
+	if (state != PROTO_OK)
+		m->name_len = 0;
+	return (state);
+}
+
+/* Parse a request body: {"in": "<method>", "params": <any>}. */
+int
+proto_request_parse(const char *body, size_t len, unsigned int max_depth,
+    struct proto_message *m)
+{
+	return (message_parse(body, len, max_depth, "in", "params", m));
+}
+
+/* Parse a response body: {"out": "<kind>", "result": <any>}. */
+int
+proto_response_parse(const char *body, size_t len, unsigned int max_depth,
+    struct proto_message *m)
+{
+	return (message_parse(body, len, max_depth, "out", "result", m));
+}
+
+/*
+ * Write s as a JSON string at dst (if not NULL) and return its length, or 0
+ * if s is not valid UTF-8.
+ */
+static size_t
+json_string(char *dst, const char *s)
+{
+	static const char	 hex[] = "0123456789abcdef";
+	const unsigned char	*p = (const unsigned char *)s;
+	const unsigned char	*end = p + strlen(s);
+	size_t			 n = 0, seq;
+	char			 esc[6];
+	size_t			 elen;
+
+#define PUT(c) do { if (dst != NULL) dst[n] = (c); n++; } while (0)
+	PUT('"');
+	while (p < end) {
+		elen = 0;
+		if (*p == '"' || *p == '\\') {
+			esc[0] = '\\';
+			esc[1] = *p;
+			elen = 2;
+		} else if (*p < 0x20) {
+			memcpy(esc, "\\u00", 4);
+			esc[4] = hex[*p >> 4];
+			esc[5] = hex[*p & 0xf];
+			elen = 6;
+		}
+		if (elen != 0) {
+			for (seq = 0; seq < elen; seq++)
+				PUT(esc[seq]);
+			p++;
+			continue;
+		}
+		if ((seq = utf8_sequence(p, end)) == 0)
+			return (0);
+		if (dst != NULL)
+			memcpy(dst + n, p, seq);
+		n += seq;
+		p += seq;
+	}
+	PUT('"');
+#undef PUT
+	return (n);
+}
+
+/* Write lead, then key as "key": and return the end. */
+static char *
+put_key(char *p, const char *lead, const char *key)
+{
+	size_t	n;
+
+	n = strlen(lead);
+	memcpy(p, lead, n);
+	p += n;
+	n = strlen(key);
+	memcpy(p, key, n);
+	p += n;
+	memcpy(p, "\": ", 3);
+	return (p + 3);
+}
+
+/*
+ * Build a frame {"<name_key>": "<name>", "<value_key>": <value>} in dst,
+ * with Python's json.dumps() spacing so the bytes match the tutorial's.
+ * value is trusted to be JSON text (see proto_json_check) and left out
+ * when NULL.
+ */
+static int
+message_build(void *dst, size_t size, size_t *framelen, const char *name_key,
+    const char *name, const char *value_key, const char *value,
+    size_t value_len)
+{
+	char	*p = dst;
+	size_t	 name_len, body;
+
+	*framelen = 0;
+	name_len = strlen(name);
+	if (name_len == 0 || name_len > PROTO_NAME_MAX)
+		return (PROTO_EBADNAME);
+	if ((name_len = json_string(NULL, name)) == 0)
+		return (PROTO_EUTF8);
+	body = 5 + strlen(name_key) + name_len;		/* {"in": "x" */
+	if (value != NULL) {
+		if (value_len > UINT32_MAX)
+			return (PROTO_ETOOLARGE);
+		body += 6 + strlen(value_key) + value_len;	/* , "p": v */
+	}
+	body++;						/* } */
+	if (body > UINT32_MAX)
+		return (PROTO_ETOOLARGE);
+	*framelen = PROTO_HEADER_SIZE + body;
+	if (size < *framelen)
+		return (PROTO_ESPACE);
+
+	proto_frame_put_length(dst, body);
+	p += PROTO_HEADER_SIZE;
+	p = put_key(p, "{\"", name_key);
+	p += json_string(p, name);
+	if (value != NULL) {
+		p = put_key(p, ", \"", value_key);
+		memcpy(p, value, value_len);
+		p += value_len;
+	}
+	*p = '}';
+	return (PROTO_OK);
+}
+
+/* Build a request frame; params may be NULL to leave them out. */
+int
+proto_request_build(void *dst, size_t size, size_t *framelen,
+    const char *method, const char *params, size_t params_len)
+{
+	return (message_build(dst, size, framelen, "in", method, "params",
+	    params, params_len));
+}
+
+/* Build a response frame; result may be NULL to leave it out. */
+int
+proto_response_build(void *dst, size_t size, size_t *framelen,
+    const char *kind, const char *result, size_t result_len)
+{
+	return (message_build(dst, size, framelen, "out", kind, "result",
+	    result, result_len));
+}

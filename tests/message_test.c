@@ -1,0 +1,303 @@
+/*
+ * Copyright (c) 2026 The rpcd authors
+ *
+ * Permission to use, copy, modify, and distribute this software for any
+ * purpose with or without fee is hereby granted, provided that the above
+ * copyright notice and this permission notice appear in all copies.
+ *
+ * THE SOFTWARE IS PROVIDED "AS IS" AND THE AUTHOR DISCLAIMS ALL WARRANTIES
+ * WITH REGARD TO THIS SOFTWARE INCLUDING ALL IMPLIED WARRANTIES OF
+ * MERCHANTABILITY AND FITNESS. IN NO EVENT SHALL THE AUTHOR BE LIABLE FOR
+ * ANY SPECIAL, DIRECT, INDIRECT, OR CONSEQUENTIAL DAMAGES OR ANY DAMAGES
+ * WHATSOEVER RESULTING FROM LOSS OF USE, DATA OR PROFITS, WHETHER IN AN
+ * ACTION OF CONTRACT, NEGLIGENCE OR OTHER TORTIOUS ACTION, ARISING OUT OF
+ * OR IN CONNECTION WITH THE USE OR PERFORMANCE OF THIS SOFTWARE.
+ */
+
+/* Unit tests for lib/message.c and lib/error.c: every parse and build path. */
+
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "rpcd/proto.h"
+#include "tap.h"
+
+static struct proto_message	m;
+
+static int
+req(const char *body)
+{
+	return (proto_request_parse(body, strlen(body), 0, &m));
+}
+
+/* The params span as a string, for comparisons. */
+static const char *
+params(void)
+{
+	static char	buf[256];
+
+	if (m.value == NULL)
+		return ("(absent)");
+	snprintf(buf, sizeof buf, "%.*s", (int)m.value_len, m.value);
+	return (buf);
+}
+
+/* A body nested n levels deep: {"in":"ping","params":[[[...]]]} */
+static char *
+nested(int n)
+{
+	char	*s;
+	int	 i;
+	size_t	 len = 0;
+
+	s = malloc(2 * n + 64);
+	len += sprintf(s, "{\"in\":\"ping\",\"params\":");
+	for (i = 0; i < n - 1; i++)
+		s[len++] = '[';
+	for (i = 0; i < n - 1; i++)
+		s[len++] = ']';
+	s[len++] = '}';
+	s[len] = '\0';
+	return (s);
+}
+
+static void
+test_requests(void)
+{
+	char		*s;
+	static const struct {
+		const char	*body;
+		int		 error;
+		const char	*what;
+	} bad[] = {
+		{ "", PROTO_EJSON, "empty body" },
+		{ "   ", PROTO_EJSON, "only spaces" },
+		{ "{", PROTO_EJSON, "unclosed object" },
+		{ "{\"in\":\"ping\"", PROTO_EJSON, "object cut short" },
+		{ "{\"in\":\"ping\",}", PROTO_EJSON, "trailing comma" },
+		{ "{\"in\" \"ping\"}", PROTO_EJSON, "missing colon" },
+		{ "{in:\"ping\"}", PROTO_EJSON, "unquoted key" },
+		{ "{\"in\":'ping'}", PROTO_EJSON, "single quotes" },
+		{ "{\"in\":\"ping\"}x", PROTO_EJSON, "junk after the object" },
+		{ "{\"in\":\"ping\"}{}", PROTO_EJSON, "two objects" },
+		{ "{\"in\":\"pi\nng\"}", PROTO_EJSON, "raw newline in string" },
+		{ "{\"in\":\"ping\\x\"}", PROTO_EJSON, "bad escape" },
+		{ "{\"in\":\"\\u12G4\"}", PROTO_EJSON, "bad \\u escape" },
+		{ "{\"in\":\"ping\",\"params\":01}", PROTO_EJSON,
+		    "leading zero" },
+		{ "{\"in\":\"ping\",\"params\":1.}", PROTO_EJSON,
+		    "number ending in a dot" },
+		{ "{\"in\":\"ping\",\"params\":-}", PROTO_EJSON, "lone minus" },
+		{ "{\"in\":\"ping\",\"params\":1e}", PROTO_EJSON,
+		    "empty exponent" },
+		{ "{\"in\":\"ping\",\"params\":tru}", PROTO_EJSON,
+		    "truncated literal" },
+		{ "{\"in\":\"ping\",\"params\":NaN}", PROTO_EJSON, "NaN" },
+		{ "{\"in\":\"ping\",\"params\":[1,]}", PROTO_EJSON,
+		    "trailing comma in array" },
+		{ "{\"in\":\"ping\",\"params\":[1 2]}", PROTO_EJSON,
+		    "missing comma in array" },
+		{ "\"ping\"", PROTO_ENOTOBJECT, "a string" },
+		{ "[\"ping\"]", PROTO_ENOTOBJECT, "an array" },
+		{ "42", PROTO_ENOTOBJECT, "a number" },
+		{ "null", PROTO_ENOTOBJECT, "null" },
+		{ "[1,", PROTO_EJSON, "bad JSON that starts as an array" },
+		{ "{}", PROTO_ENONAME, "empty object" },
+		{ "{\"params\":1}", PROTO_ENONAME, "\"in\" missing" },
+		{ "{\"In\":\"ping\"}", PROTO_ENONAME, "\"in\" is case-sensitive" },
+		{ "{\"in\":42}", PROTO_EBADNAME, "\"in\" a number" },
+		{ "{\"in\":null}", PROTO_EBADNAME, "\"in\" null" },
+		{ "{\"in\":[\"ping\"]}", PROTO_EBADNAME, "\"in\" an array" },
+		{ "{\"in\":\"\"}", PROTO_EBADNAME, "\"in\" empty" },
+		{ "{\"in\":\"p\\u0000ng\"}", PROTO_EBADNAME, "\"in\" with NUL" },
+		{ "{\"in\":\"\\ud800\"}", PROTO_EBADNAME,
+		    "\"in\" a lone surrogate" },
+		{ "{\"in\":\"0123456789012345678901234567890123456789"
+		    "012345678901234567890123\"}", PROTO_EBADNAME,
+		    "\"in\" of 64 bytes" },
+		{ "{\"in\":42,\"params\":[}", PROTO_EJSON,
+		    "bad JSON wins over a bad name" },
+		{ "{\"in\":\"\xff\"}", PROTO_EUTF8, "0xff in a string" },
+		{ "{\"in\":\"\xc0\xaf\"}", PROTO_EUTF8, "overlong '/'" },
+		{ "{\"in\":\"\xe0\x80\xaf\"}", PROTO_EUTF8, "overlong 3-byte" },
+		{ "{\"in\":\"\xed\xa0\x80\"}", PROTO_EUTF8, "encoded surrogate" },
+		{ "{\"in\":\"\xf4\x90\x80\x80\"}", PROTO_EUTF8,
+		    "code point above U+10FFFF" },
+		{ "{\"in\":\"\xe2\x82\"}", PROTO_EUTF8, "truncated sequence" },
+		{ "{\"in\":\"ping\",\"params\":\"\x80\"}", PROTO_EUTF8,
+		    "lone continuation byte in params" },
+		{ "\xfe{}", PROTO_EUTF8, "invalid byte before the object" },
+		{ "{\"in\":\"ping\"}\xc3", PROTO_EUTF8,
+		    "invalid byte after the object" },
+	};
+	size_t		 i;
+
+	is_int(req("{\"in\": \"ping\", \"params\": \"ireader 0\"}"), PROTO_OK,
+	    "the tutorial's request parses");
+	ok(strcmp(m.name, "ping") == 0 && m.name_len == 4, "method is ping");
+	ok(strcmp(params(), "\"ireader 0\"") == 0,
+	    "params span is the exact bytes \"ireader 0\"");
+
+	is_int(req("{\"in\":\"ping\"}"), PROTO_OK, "params may be absent");
+	ok(m.value == NULL, "absent params give a NULL span");
+	is_int(req(" \r\n\t{ \"params\" : [1, {\"a\": null}] , \"in\" : "
+	    "\"ping\" } \n"), PROTO_OK, "white space and member order");
+	ok(strcmp(params(), "[1, {\"a\": null}]") == 0,
+	    "params span excludes surrounding white space");
+	is_int(req("{\"in\":\"ping\",\"params\":-0.5e+10}"), PROTO_OK,
+	    "number params");
+	ok(strcmp(params(), "-0.5e+10") == 0, "number span exact");
+	is_int(req("{\"in\":\"ping\",\"params\":\"caf\xc3\xa9 \xf0\x9f\x98\x80"
+	    "\\\"\\\\\\/\\b\\f\\n\\r\\t\\u00e9\\ud83d\\ude00\"}"), PROTO_OK,
+	    "UTF-8 and every escape in a string");
+	is_int(req("{\"in\":\"p\\u0069ng\"}"), PROTO_OK, "escaped method");
+	ok(strcmp(m.name, "ping") == 0, "escaped method decodes to ping");
+	is_int(req("{\"in\":\"\\u00e9\\ud83d\\ude00\"}"), PROTO_OK,
+	    "method with \\u escapes and a surrogate pair");
+	ok(strcmp(m.name, "\xc3\xa9\xf0\x9f\x98\x80") == 0,
+	    "decoded to UTF-8");
+	is_int(req("{\"in\":\"x\",\"in\":\"ping\",\"params\":1,"
+	    "\"params\":2}"), PROTO_OK, "repeated keys");
+	ok(strcmp(m.name, "ping") == 0 && strcmp(params(), "2") == 0,
+	    "the last of repeated keys counts");
+	is_int(req("{\"in\":\"ping\",\"id\":{\"deep\":[true,false,null]}}"),
+	    PROTO_OK, "unknown members are ignored");
+	is_int(req("{\"in\":\"012345678901234567890123456789012345678901234"
+	    "56789012345678901\"}"), PROTO_OK, "63-byte method");
+	is_int(req("{\"in\":\"ping\",\"params\":\"\\ud800\"}"), PROTO_OK,
+	    "a lone surrogate escape in params is legal JSON");
+
+	for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		is_int(req(bad[i].body), bad[i].error, "%s: %s", bad[i].what,
+		    proto_errname(bad[i].error));
+	}
+
+	/* Depth: the request object is level 1. */
+	s = nested(PROTO_DEPTH_DEFAULT);
+	is_int(req(s), PROTO_OK, "nesting at the default limit");
+	free(s);
+	s = nested(PROTO_DEPTH_DEFAULT + 1);
+	is_int(req(s), PROTO_EDEPTH, "nesting one past the limit");
+	free(s);
+	s = nested(3);
+	is_int(proto_request_parse(s, strlen(s), 3, &m), PROTO_OK,
+	    "depth 3 at a limit of 3");
+	is_int(proto_request_parse(s, strlen(s), 2, &m), PROTO_EDEPTH,
+	    "depth 3 at a limit of 2");
+	free(s);
+	s = nested(100000);
+	is_int(proto_request_parse(s, strlen(s), 1000000, &m), PROTO_EDEPTH,
+	    "100000 levels stop at the hard cap, whatever limit is asked");
+	free(s);
+
+	/* The scanner must stop at len, not at a NUL or past the buffer. */
+	is_int(proto_request_parse("{\"in\":\"ping\"}garbage", 13, 0, &m),
+	    PROTO_OK, "parsing stops at the given length");
+	is_int(proto_request_parse("{\"in\":\"ping\"}", 12, 0, &m), PROTO_EJSON,
+	    "one byte short is bad JSON");
+}
+
+static void
+test_responses(void)
+{
+	const char	*body = "{\"out\": \"pong\", \"result\": {\"n\": [1]}}";
+
+	is_int(proto_response_parse(body, strlen(body), 0, &m), PROTO_OK,
+	    "a response parses");
+	ok(strcmp(m.name, "pong") == 0, "out is pong");
+	ok(m.value_len == 10 && memcmp(m.value, "{\"n\": [1]}", 10) == 0,
+	    "result span is exact");
+	body = "{\"in\": \"ping\"}";
+	is_int(proto_response_parse(body, strlen(body), 0, &m), PROTO_ENONAME,
+	    "a request is not a response");
+	body = "{\"out\": 1, \"result\": null}";
+	is_int(proto_response_parse(body, strlen(body), 0, &m), PROTO_EBADNAME,
+	    "out must be a string");
+}
+
+static void
+test_json_check(void)
+{
+	is_int(proto_json_check("\"x\"", 3, 0), PROTO_OK, "a string is JSON");
+	is_int(proto_json_check(" [1, 2.5, true] ", 16, 0), PROTO_OK,
+	    "an array is JSON");
+	is_int(proto_json_check("{\"a\":}", 6, 0), PROTO_EJSON,
+	    "object without a value is not");
+	is_int(proto_json_check("[[1]]", 5, 1), PROTO_EDEPTH,
+	    "depth is checked");
+	is_int(proto_json_check("1 2", 3, 0), PROTO_EJSON, "two values are not");
+}
+
+static void
+test_build(void)
+{
+	unsigned char	buf[256];
+	const char	*want;
+	size_t		len;
+
+	/* What the tutorial client sends: json.dumps() with struct.pack("I"). */
+	is_int(proto_request_build(buf, sizeof buf, &len, "ping",
+	    "\"ireader 0\"", 11), PROTO_OK, "build the tutorial's request");
+	want = "\x25\0\0\0{\"in\": \"ping\", \"params\": \"ireader 0\"}";
+	ok(len == 41 && memcmp(buf, want, 41) == 0,
+	    "request is byte for byte the tutorial's");
+	is_int(proto_response_build(buf, sizeof buf, &len, "pong",
+	    "\"ireader 0\"", 11), PROTO_OK, "build the tutorial's response");
+	want = "\x26\0\0\0{\"out\": \"pong\", \"result\": \"ireader 0\"}";
+	ok(len == 42 && memcmp(buf, want, 42) == 0,
+	    "response is byte for byte the tutorial server's");
+	is_int(proto_request_build(buf, sizeof buf, &len, "stats", NULL, 0),
+	    PROTO_OK, "build without params");
+	ok(len == 19 && memcmp(buf + 4, "{\"in\": \"stats\"}", 15) == 0,
+	    "params are left out");
+	is_int(proto_request_build(buf, sizeof buf, &len, "a\"b\\c\n\x01",
+	    NULL, 0), PROTO_OK, "method needing escapes");
+	ok(memcmp(buf + 4, "{\"in\": \"a\\\"b\\\\c\\u000a\\u0001\"}", 27) == 0,
+	    "quotes, backslashes and controls are escaped");
+	is_int(proto_request_parse((char *)buf + 4, len - 4, 0, &m), PROTO_OK,
+	    "the escaped request parses");
+	ok(strcmp(m.name, "a\"b\\c\n\x01") == 0, "and round-trips the name");
+
+	is_int(proto_request_build(buf, 40, &len, "ping", "\"ireader 0\"", 11),
+	    PROTO_ESPACE, "one byte short of room");
+	is_int(len, 41, "reports the room needed");
+	is_int(proto_request_build(buf, sizeof buf, &len, "", NULL, 0),
+	    PROTO_EBADNAME, "an empty method is refused");
+	is_int(proto_request_build(buf, sizeof buf, &len, "pi\xffng", NULL, 0),
+	    PROTO_EUTF8, "a method that is not UTF-8 is refused");
+}
+
+static void
+test_errors(void)
+{
+	int	e;
+	int	distinct = 1;
+
+	for (e = 0; e < PROTO_NERRORS; e++) {
+		if (proto_strerror(e) == NULL || proto_errname(e) == NULL ||
+		    strchr(proto_errname(e), ' ') != NULL)
+			distinct = 0;
+	}
+	ok(distinct, "every error has a one-word name and a message");
+	ok(strcmp(proto_errname(PROTO_EJSON), "bad_json") == 0,
+	    "PROTO_EJSON is bad_json");
+	ok(strcmp(proto_strerror(-1), "unknown error") == 0,
+	    "out-of-range codes do not crash");
+	ok(strcmp(proto_errname(PROTO_NERRORS), "unknown") == 0,
+	    "nor past the end");
+	ok(strcmp(proto_version(), PACKAGE_VERSION) == 0,
+	    "library version is the package's");
+}
+
+int
+main(void)
+{
+	test_requests();
+	test_responses();
+	test_json_check();
+	test_build();
+	test_errors();
+	return (done_testing());
+}

@@ -1,0 +1,75 @@
+# TAP helpers for the shell tests: source this file, call ok/ok_test/is,
+# finish with done_testing.  Failures print a reason as a TAP diagnostic.
+
+tap_count=0
+tap_failed=0
+
+# ok STATUS DESCRIPTION: pass when STATUS is 0.
+ok()
+{
+	tap_count=$((tap_count + 1))
+	if [ "$1" -eq 0 ]; then
+		echo "ok $tap_count - $2"
+		return 0
+	fi
+	tap_failed=$((tap_failed + 1))
+	echo "not ok $tap_count - $2"
+	return 1
+}
+
+# ok_test DESCRIPTION COMMAND...: pass when the command succeeds.
+ok_test()
+{
+	tap_desc=$1
+	shift
+	"$@"
+	ok $? "$tap_desc"
+}
+
+# is GOT WANT DESCRIPTION: pass when the strings are equal.
+is()
+{
+	if [ "$1" = "$2" ]; then
+		ok 0 "$3"
+	else
+		ok 1 "$3"
+		diag "got:  '$1'"
+		diag "want: '$2'"
+		return 1
+	fi
+}
+
+diag()
+{
+	echo "# $*"
+}
+
+# Print standard input as diagnostics.
+diag_file()
+{
+	sed 's/^/# /'
+}
+
+skip()
+{
+	tap_count=$((tap_count + 1))
+	echo "ok $tap_count # SKIP $*"
+}
+
+skip_all()
+{
+	echo "1..0 # SKIP $*"
+	exit 0
+}
+
+bail_out()
+{
+	echo "Bail out! $*"
+	exit 1
+}
+
+done_testing()
+{
+	echo "1..$tap_count"
+	[ "$tap_failed" -eq 0 ]
+}
