@@ -1,0 +1,83 @@
+# Helpers for the integration tests: source after tests/tap.sh.
+#
+# rpcd_start [ARGS...] starts $RPCD (the built server) in the foreground
+# on -l 127.0.0.1:0 unless ARGS has its own -l, waits until it has printed
+# every "listening on ADDR" line, and sets:
+#   RPCD_PID    the server's pid
+#   RPCD_ADDR   the first bound address (127.0.0.1:PORT, [::1]:PORT, unix:...)
+#   RPCD_ADDRS  all bound addresses, one per line
+#   RPCD_HOST, RPCD_PORT  the first TCP address split in two
+#   RPCD_LOG    the file holding its stderr
+# rpcd_stop sends SIGTERM and waits; cleanup runs at exit and removes
+# $TEST_DIR, the per-test scratch directory.
+
+RPCD=${RPCD:-$top_builddir/server/rpcd}
+RPCCTL=${RPCCTL:-$top_builddir/client/rpcctl}
+TEST_DIR=$(mktemp -d "${TMPDIR:-/tmp}/rpcd-test.XXXXXX") || bail_out "mktemp"
+RPCD_PID=
+
+cleanup()
+{
+	if [ -n "$RPCD_PID" ]; then
+		kill -9 "$RPCD_PID" 2>/dev/null
+		wait "$RPCD_PID" 2>/dev/null
+	fi
+	rm -rf "$TEST_DIR"
+}
+trap cleanup EXIT
+
+# Wait up to $1 tenths of a second for a command to succeed.
+wait_for()
+{
+	wait_tries=$1
+	shift
+	while [ "$wait_tries" -gt 0 ]; do
+		"$@" && return 0
+		sleep 0.1
+		wait_tries=$((wait_tries - 1))
+	done
+	return 1
+}
+
+rpcd_start()
+{
+	case " $* " in
+	*" -l "*|*" --listen"*) set -- "$@" ;;
+	*) set -- -l 127.0.0.1:0 "$@" ;;
+	esac
+	RPCD_LOG=$TEST_DIR/rpcd.log
+	: >"$RPCD_LOG"
+	"$RPCD" "$@" 2>"$RPCD_LOG" &
+	RPCD_PID=$!
+	wanted=$(printf '%s\n' "$@" | grep -c -e '^-l$' -e '^--listen')
+	if ! wait_for 100 rpcd_listening "$wanted"; then
+		diag "rpcd did not start:"
+		diag_file <"$RPCD_LOG"
+		return 1
+	fi
+	RPCD_ADDRS=$(sed -n 's/.*listening on \([^ ]*\).*/\1/p' "$RPCD_LOG")
+	RPCD_ADDR=$(echo "$RPCD_ADDRS" | head -n 1)
+	tcp=$(echo "$RPCD_ADDRS" | grep -v '^unix:' | head -n 1)
+	RPCD_PORT=${tcp##*:}
+	RPCD_HOST=${tcp%:*}
+	RPCD_HOST=${RPCD_HOST#[}
+	RPCD_HOST=${RPCD_HOST%]}
+	return 0
+}
+
+# True once rpcd has printed $1 "listening on" lines, false if it died.
+rpcd_listening()
+{
+	kill -0 "$RPCD_PID" 2>/dev/null || return 2
+	[ "$(grep -c 'listening on ' "$RPCD_LOG")" -ge "$1" ]
+}
+
+# Stop rpcd with SIGTERM; return its exit status.
+rpcd_stop()
+{
+	kill -TERM "$RPCD_PID" 2>/dev/null
+	wait "$RPCD_PID"
+	rpcd_status=$?
+	RPCD_PID=
+	return $rpcd_status
+}
