@@ -78,7 +78,7 @@ log_getverbose(void)
 	return (log_verbose);
 }
 
-static void
+static void printflike(2, 0)
 log_vwrite(int priority, const char *fmt, va_list ap, const char *error)
 {
 	char		 msg[1024], stamp[32];
