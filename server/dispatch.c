@@ -1,0 +1,175 @@
+/*
+ * Copyright (c) 2026 The rpcd authors
+ *
+ * Permission to use, copy, modify, and distribute this software for any
+ * purpose with or without fee is hereby granted, provided that the above
+ * copyright notice and this permission notice appear in all copies.
+ *
+ * THE SOFTWARE IS PROVIDED "AS IS" AND THE AUTHOR DISCLAIMS ALL WARRANTIES
+ * WITH REGARD TO THIS SOFTWARE INCLUDING ALL IMPLIED WARRANTIES OF
+ * MERCHANTABILITY AND FITNESS. IN NO EVENT SHALL THE AUTHOR BE LIABLE FOR
+ * ANY SPECIAL, DIRECT, INDIRECT, OR CONSEQUENTIAL DAMAGES OR ANY DAMAGES
+ * WHATSOEVER RESULTING FROM LOSS OF USE, DATA OR PROFITS, WHETHER IN AN
+ * ACTION OF CONTRACT, NEGLIGENCE OR OTHER TORTIOUS ACTION, ARISING OUT OF
+ * OR IN CONNECTION WITH THE USE OR PERFORMANCE OF THIS SOFTWARE.
+ */
+
+/*
+ * The method table and the replies.  To add a method, write a handler and
+ * add one line to methods[].  ping is the hot path: its params are echoed
+ * as the exact bytes received, written straight into the output buffer,
+ * with no JSON tree built or printed.
+ */
+
+#include "config.h"
+
+#include <sys/types.h>
+#include <sys/uio.h>
+
+#include <string.h>
+
+#include <event2/buffer.h>
+#include <json-c/json.h>
+
+#include "rpcd/proto.h"
+#include "rpcd.h"
+
+typedef void (*method_fn)(struct conn *, const struct proto_message *,
+    struct evbuffer *);
+
+static void	dispatch_ping(struct conn *, const struct proto_message *,
+		    struct evbuffer *);
+static void	dispatch_methods(struct conn *, const struct proto_message *,
+		    struct evbuffer *);
+static void	dispatch_stats(struct conn *, const struct proto_message *,
+		    struct evbuffer *);
+
+static const struct method {
+	const char	*name;
+	method_fn	 fn;
+	const char	*help;
+} methods[] = {
+	{ "ping", dispatch_ping, "answer pong with the params echoed" },
+	{ "methods", dispatch_methods, "list the methods with their help" },
+	{ "stats", dispatch_stats,
+	    "version, uptime and per-worker counters with totals" },
+};
+
+/*
+ * Append a response frame to out, building it in place in the buffer's
+ * free space: one copy of the result, no temporary.
+ */
+static void
+dispatch_reply(struct conn *c, struct evbuffer *out, const char *kind,
+    const char *result, size_t len)
+{
+	struct evbuffer_iovec	 v;
+	size_t			 need;
+
+	if (result == NULL) {
+		result = "null";
+		len = 4;
+	}
+	need = PROTO_HEADER_SIZE + 32 + PROTO_NAME_MAX * 6 + len;
+	if (evbuffer_reserve_space(out, need, &v, 1) != 1 ||
+	    proto_response_build(v.iov_base, v.iov_len, &v.iov_len, kind,
+	    result, len) != PROTO_OK) {
+		c->failed = 1;
+		return;
+	}
+	evbuffer_commit_space(out, &v, 1);
+	c->srv->stats->bytes_out += v.iov_len;
+}
+
+/* Reply with a JSON tree as the result; the tree is freed. */
+static void
+dispatch_reply_json(struct conn *c, struct evbuffer *out, const char *kind,
+    struct json_object *o)
+{
+	const char	*text;
+	size_t		 len;
+
+	text = json_object_to_json_string_length(o,
+	    JSON_C_TO_STRING_SPACED | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
+	dispatch_reply(c, out, kind, text, len);
+	json_object_put(o);
+}
+
+/* Reply {"out": "error", "result": {"code": ..., "message": ...}}. */
+void
+dispatch_error(struct conn *c, struct evbuffer *out, int error)
+{
+	struct json_object	*o;
+
+	c->srv->stats->errors++;
+	o = json_object_new_object();
+	json_object_object_add(o, "code",
+	    json_object_new_string(proto_errname(error)));
+	json_object_object_add(o, "message",
+	    json_object_new_string(proto_strerror(error)));
+	dispatch_reply_json(c, out, "error", o);
+}
+
+static void
+dispatch_ping(struct conn *c, const struct proto_message *m,
+    struct evbuffer *out)
+{
+	dispatch_reply(c, out, "pong", m->value, m->value_len);
+}
+
+static void
+dispatch_methods(struct conn *c, const struct proto_message *m,
+    struct evbuffer *out)
+{
+	struct json_object	*list, *entry;
+	size_t			 i;
+
+	list = json_object_new_array();
+	for (i = 0; i < sizeof methods / sizeof methods[0]; i++) {
+		entry = json_object_new_object();
+		json_object_object_add(entry, "name",
+		    json_object_new_string(methods[i].name));
+		json_object_object_add(entry, "help",
+		    json_object_new_string(methods[i].help));
+		json_object_array_add(list, entry);
+	}
+	dispatch_reply_json(c, out, "methods", list);
+}
+
+static void
+dispatch_stats(struct conn *c, const struct proto_message *m,
+    struct evbuffer *out)
+{
+	dispatch_reply_json(c, out, "stats", stats_to_json());
+}
+
+/* Answer one request frame's body, appending the reply to out. */
+void
+dispatch_frame(struct conn *c, const char *body, size_t len,
+    struct evbuffer *out)
+{
+	struct proto_message	 m;
+	size_t			 i;
+	int			 error;
+
+	c->srv->stats->requests++;
+	error = proto_request_parse(body, len, c->srv->settings->max_depth,
+	    &m);
+	if (error != PROTO_OK) {
+		log_debug("fd %d: bad request: %s", c->fd,
+		    proto_strerror(error));
+		dispatch_error(c, out, error);
+		return;
+	}
+	if (c->srv->settings->verbose)
+		log_debug("fd %d: %s %.*s", c->fd, m.name,
+		    m.value_len > 64 ? 64 : (int)m.value_len,
+		    m.value != NULL ? m.value : "");
+	for (i = 0; i < sizeof methods / sizeof methods[0]; i++) {
+		if (strcmp(m.name, methods[i].name) == 0) {
+			methods[i].fn(c, &m, out);
+			return;
+		}
+	}
+	dispatch_error(c, out, PROTO_EMETHOD);
+}

@@ -1,0 +1,298 @@
+/*
+ * Copyright (c) 2026 The rpcd authors
+ *
+ * Permission to use, copy, modify, and distribute this software for any
+ * purpose with or without fee is hereby granted, provided that the above
+ * copyright notice and this permission notice appear in all copies.
+ *
+ * THE SOFTWARE IS PROVIDED "AS IS" AND THE AUTHOR DISCLAIMS ALL WARRANTIES
+ * WITH REGARD TO THIS SOFTWARE INCLUDING ALL IMPLIED WARRANTIES OF
+ * MERCHANTABILITY AND FITNESS. IN NO EVENT SHALL THE AUTHOR BE LIABLE FOR
+ * ANY SPECIAL, DIRECT, INDIRECT, OR CONSEQUENTIAL DAMAGES OR ANY DAMAGES
+ * WHATSOEVER RESULTING FROM LOSS OF USE, DATA OR PROFITS, WHETHER IN AN
+ * ACTION OF CONTRACT, NEGLIGENCE OR OTHER TORTIOUS ACTION, ARISING OUT OF
+ * OR IN CONNECTION WITH THE USE OR PERFORMANCE OF THIS SOFTWARE.
+ */
+
+/*
+ * Listening sockets: bound once at startup (or inherited from systemd
+ * through LISTEN_FDS), before any fork or privilege drop, then served by an
+ * evconnlistener in each event loop.  Accepting pauses at --max-conns and
+ * for a second when the process runs out of descriptors.
+ */
+
+#include "config.h"
+
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <event2/listener.h>
+
+#include "rpcd.h"
+
+#define LISTEN_FDS_START	3	/* sd_listen_fds(3) */
+
+/*
+ * A Unix socket path that exists may be a stale socket from a server that
+ * died.  Remove it only if nothing answers on it.
+ */
+static int
+listener_clear_stale(const struct addr *a)
+{
+	const struct sockaddr_un	*sun = (const struct sockaddr_un *)&a->ss;
+	struct stat			 sb;
+	int				 fd, error;
+
+	if (lstat(sun->sun_path, &sb) != 0)
+		return (0);
+	if (!S_ISSOCK(sb.st_mode)) {
+		log_warnx("cannot listen on %s: file exists and is not a "
+		    "socket", a->text);
+		return (-1);
+	}
+	if ((fd = socket(AF_UNIX, SOCK_STREAM, 0)) == -1)
+		return (-1);
+	error = connect(fd, (const struct sockaddr *)sun, a->len);
+	close(fd);
+	if (error == 0) {
+		log_warnx("cannot listen on %s: a server is running there",
+		    a->text);
+		return (-1);
+	}
+	log_info("removing stale socket %s", sun->sun_path);
+	return (unlink(sun->sun_path));
+}
+
+static int
+listener_bind(const struct addr *a, struct listener *l)
+{
+	int	fd, on = 1;
+
+	memset(l, 0, sizeof *l);
+	l->is_unix = a->ss.ss_family == AF_UNIX;
+	if (l->is_unix && listener_clear_stale(a) != 0)
+		return (-1);
+	if ((fd = socket(a->ss.ss_family, SOCK_STREAM, 0)) == -1) {
+		log_warn("cannot listen on %s: socket", a->text);
+		return (-1);
+	}
+	if (!l->is_unix)
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
+	if (a->ss.ss_family == AF_INET6)
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof on);
+	if (bind(fd, (const struct sockaddr *)&a->ss, a->len) != 0 ||
+	    listen(fd, RPCD_BACKLOG) != 0) {
+		log_warn("cannot listen on %s", a->text);
+		close(fd);
+		return (-1);
+	}
+	l->fd = fd;
+	l->created = l->is_unix;
+	return (0);
+}
+
+/* Describe a bound socket as addr_format() prints it, port 0 resolved. */
+static void
+listener_name(struct listener *l)
+{
+	struct sockaddr_storage	ss;
+	socklen_t		len = sizeof ss;
+
+	if (getsockname(l->fd, (struct sockaddr *)&ss, &len) == 0) {
+		memcpy(&l->addr.ss, &ss, len);
+		l->addr.len = len;
+		addr_format((struct sockaddr *)&ss, len, l->addr.text,
+		    sizeof l->addr.text);
+	}
+	l->is_unix = ss.ss_family == AF_UNIX;
+}
+
+/* Sockets handed over by systemd; 0 if there are none. */
+static int
+listener_inherit(struct listener **out)
+{
+	const char	*pid, *fds, *errstr;
+	int		 n, i;
+
+	pid = getenv("LISTEN_PID");
+	fds = getenv("LISTEN_FDS");
+	if (pid == NULL || fds == NULL ||
+	    parse_number(pid, 1, INT32_MAX, &errstr) != getpid())
+		return (0);
+	n = parse_number(fds, 1, RPCD_LISTEN_MAX, &errstr);
+	if (errstr != NULL)
+		fatalx("LISTEN_FDS is %s: %s", errstr, fds);
+	unsetenv("LISTEN_PID");
+	unsetenv("LISTEN_FDS");
+	unsetenv("LISTEN_FDNAMES");
+	*out = xcalloc(n, sizeof **out);
+	for (i = 0; i < n; i++) {
+		(*out)[i].fd = LISTEN_FDS_START + i;
+		fcntl((*out)[i].fd, F_SETFD, FD_CLOEXEC);
+		listener_name(&(*out)[i]);
+	}
+	return (n);
+}
+
+/*
+ * Bind every -l address, or take systemd's sockets.  Print the address of
+ * each, which tests read to find an ephemeral port.  Return the count, or
+ * -1 after logging why.
+ */
+int
+listener_bind_all(const struct settings *s, struct listener **out)
+{
+	int	n, i;
+
+	if ((n = listener_inherit(out)) == 0) {
+		*out = xcalloc(s->nlisten, sizeof **out);
+		for (n = 0; n < s->nlisten; n++) {
+			if (listener_bind(&s->listen[n], &(*out)[n]) != 0) {
+				listener_unlink_all(*out, n);
+				return (-1);
+			}
+			listener_name(&(*out)[n]);
+		}
+	}
+	for (i = 0; i < n; i++) {
+		evutil_make_socket_nonblocking((*out)[i].fd);
+		log_info("listening on %s", (*out)[i].addr.text);
+	}
+	return (n);
+}
+
+/* Remove the socket files this process created. */
+void
+listener_unlink_all(struct listener *l, int n)
+{
+	const struct sockaddr_un	*sun;
+	int				 i;
+
+	for (i = 0; i < n; i++) {
+		if (!l[i].created)
+			continue;
+		sun = (const struct sockaddr_un *)&l[i].addr.ss;
+		unlink(sun->sun_path);
+	}
+}
+
+static void
+listener_accept_cb(struct evconnlistener *evl, evutil_socket_t fd,
+    struct sockaddr *sa, int len, void *arg)
+{
+	struct server	*srv = arg;
+
+	conn_new(srv, fd, sa);
+}
+
+static void
+listener_resume_cb(evutil_socket_t fd, short events, void *arg)
+{
+	struct server	*srv = arg;
+
+	listener_resume(srv, &srv->paused_fds);
+}
+
+/*
+ * accept(2) failed.  Out of descriptors, the pending connection stays in
+ * the queue and the listener would fire again at once: pause for a second
+ * instead of spinning (tmux, httpd, memcached do the same).
+ */
+static void
+listener_error_cb(struct evconnlistener *evl, void *arg)
+{
+	struct server	*srv = arg;
+	struct timeval	 tv = { RPCD_ACCEPT_PAUSE, 0 };
+	int		 error = EVUTIL_SOCKET_ERROR();
+
+	if (error == EMFILE || error == ENFILE || error == ENOBUFS ||
+	    error == ENOMEM) {
+		listener_pause(srv, &srv->paused_fds);
+		evtimer_add(srv->resume_ev, &tv);
+		return;
+	}
+	log_warnx("accept: %s", evutil_socket_error_to_string(error));
+}
+
+/* Create this event loop's evconnlistener for every bound socket. */
+void
+listener_enable_all(struct server *srv)
+{
+	struct listener	*l;
+	int		 i;
+
+	srv->resume_ev = evtimer_new(srv->base, listener_resume_cb, srv);
+	if (srv->resume_ev == NULL)
+		fatalx("evtimer_new");
+	for (i = 0; i < srv->nlisteners; i++) {
+		l = &srv->listeners[i];
+		l->evl = evconnlistener_new(srv->base, listener_accept_cb, srv,
+		    LEV_OPT_CLOSE_ON_EXEC, -1, l->fd);
+		if (l->evl == NULL)
+			fatalx("evconnlistener_new on %s", l->addr.text);
+		evconnlistener_set_error_cb(l->evl, listener_error_cb);
+	}
+}
+
+/*
+ * Stop accepting for one reason (the flag); log once per transition, not
+ * once per refused connection.
+ */
+void
+listener_pause(struct server *srv, int *reason)
+{
+	int	i, was_paused = srv->paused_full || srv->paused_fds;
+
+	if (*reason)
+		return;
+	*reason = 1;
+	if (was_paused)
+		return;
+	if (reason == &srv->paused_full)
+		log_warnx("%d connections open (--max-conns): not accepting",
+		    srv->nconns);
+	else
+		log_warnx("out of file descriptors: not accepting for %ds",
+		    RPCD_ACCEPT_PAUSE);
+	for (i = 0; i < srv->nlisteners; i++)
+		evconnlistener_disable(srv->listeners[i].evl);
+}
+
+/* Clear one reason to pause; accept again when none is left. */
+void
+listener_resume(struct server *srv, int *reason)
+{
+	int	i;
+
+	if (!*reason)
+		return;
+	*reason = 0;
+	if (srv->paused_full || srv->paused_fds || srv->draining)
+		return;
+	log_info("accepting connections again");
+	for (i = 0; i < srv->nlisteners; i++)
+		evconnlistener_enable(srv->listeners[i].evl);
+}
+
+/* Stop accepting for good (shutdown); the sockets stay for the others. */
+void
+listener_close_all(struct server *srv)
+{
+	int	i;
+
+	for (i = 0; i < srv->nlisteners; i++) {
+		if (srv->listeners[i].evl != NULL) {
+			evconnlistener_free(srv->listeners[i].evl);
+			srv->listeners[i].evl = NULL;
+		}
+	}
+}

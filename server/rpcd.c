@@ -1,0 +1,242 @@
+/*
+ * Copyright (c) 2026 The rpcd authors
+ *
+ * Permission to use, copy, modify, and distribute this software for any
+ * purpose with or without fee is hereby granted, provided that the above
+ * copyright notice and this permission notice appear in all copies.
+ *
+ * THE SOFTWARE IS PROVIDED "AS IS" AND THE AUTHOR DISCLAIMS ALL WARRANTIES
+ * WITH REGARD TO THIS SOFTWARE INCLUDING ALL IMPLIED WARRANTIES OF
+ * MERCHANTABILITY AND FITNESS. IN NO EVENT SHALL THE AUTHOR BE LIABLE FOR
+ * ANY SPECIAL, DIRECT, INDIRECT, OR CONSEQUENTIAL DAMAGES OR ANY DAMAGES
+ * WHATSOEVER RESULTING FROM LOSS OF USE, DATA OR PROFITS, WHETHER IN AN
+ * ACTION OF CONTRACT, NEGLIGENCE OR OTHER TORTIOUS ACTION, ARISING OUT OF
+ * OR IN CONNECTION WITH THE USE OR PERFORMANCE OF THIS SOFTWARE.
+ */
+
+/* rpcd: options, start-up order and exit statuses. */
+
+#include "config.h"
+
+#include <sys/types.h>
+
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "rpcd/proto.h"
+#include "rpcd.h"
+
+time_t	rpcd_started;
+pid_t	rpcd_pid;
+
+enum {
+	OPT_IDLE_TIMEOUT = 256,
+	OPT_MAX_CONNS,
+	OPT_MAX_DEPTH,
+	OPT_MAX_FRAME,
+	OPT_MAX_OUTPUT,
+	OPT_PIDFILE,
+	OPT_SHUTDOWN_TIMEOUT
+};
+
+static const struct option long_options[] = {
+	{ "daemon",		no_argument,		NULL, 'd' },
+	{ "help",		no_argument,		NULL, 'h' },
+	{ "idle-timeout",	required_argument,	NULL, OPT_IDLE_TIMEOUT },
+	{ "listen",		required_argument,	NULL, 'l' },
+	{ "max-conns",		required_argument,	NULL, OPT_MAX_CONNS },
+	{ "max-depth",		required_argument,	NULL, OPT_MAX_DEPTH },
+	{ "max-frame",		required_argument,	NULL, OPT_MAX_FRAME },
+	{ "max-output",		required_argument,	NULL, OPT_MAX_OUTPUT },
+	{ "pidfile",		required_argument,	NULL, OPT_PIDFILE },
+	{ "shutdown-timeout",	required_argument,	NULL,
+	    OPT_SHUTDOWN_TIMEOUT },
+	{ "user",		required_argument,	NULL, 'u' },
+	{ "verbose",		no_argument,		NULL, 'v' },
+	{ "version",		no_argument,		NULL, 'V' },
+	{ NULL,			0,			NULL, 0 }
+};
+
+#define SYNOPSIS \
+	"usage: rpcd [-dhVv] [-l address] [-u user] [--idle-timeout seconds]\n" \
+	"            [--max-conns number] [--max-depth number]\n" \
+	"            [--max-frame bytes] [--max-output bytes] [--pidfile file]\n" \
+	"            [--shutdown-timeout seconds]\n"
+
+static __dead void printflike(1, 2)
+usage_error(const char *fmt, ...)
+{
+	va_list	ap;
+
+	fprintf(stderr, "rpcd: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\n%sTry 'rpcd --help' for more information.\n",
+	    SYNOPSIS);
+	exit(2);
+}
+
+static __dead void
+usage(void)
+{
+	printf(SYNOPSIS "\n"
+	    "  -l, --listen ADDR          listen on host:port, [v6addr]:port "
+	    "or unix:/path;\n"
+	    "                             repeatable (default %s)\n"
+	    "  -d, --daemon               detach and log to syslog\n"
+	    "  -u, --user USER            run as USER after binding\n"
+	    "      --pidfile FILE         write the process id to FILE\n"
+	    "      --max-frame BYTES      largest request body (default %d)\n"
+	    "      --max-depth N          deepest JSON nesting (default %d)\n"
+	    "      --max-conns N          open connections (default %d)\n"
+	    "      --max-output BYTES     unsent replies per connection "
+	    "before reading\n"
+	    "                             from it pauses (default %d)\n"
+	    "      --idle-timeout SECS    close idle connections, 0 = never "
+	    "(default %d)\n"
+	    "      --shutdown-timeout SECS  time to finish on SIGTERM "
+	    "(default %d)\n"
+	    "  -v, --verbose              log every connection and request\n"
+	    "  -V, --version              print the version and exit\n"
+	    "  -h, --help                 print this help and exit\n",
+	    RPCD_LISTEN_DEFAULT, RPCD_MAX_FRAME, RPCD_MAX_DEPTH,
+	    RPCD_MAX_CONNS, RPCD_MAX_OUTPUT, RPCD_IDLE_TIMEOUT,
+	    RPCD_SHUTDOWN_TIMEOUT);
+	exit(0);
+}
+
+/* A numeric option in [min, max], or a usage error naming it. */
+static long long
+option_number(const char *name, const char *arg, long long min,
+    long long max)
+{
+	const char	*errstr;
+	long long	 v;
+
+	v = parse_number(arg, min, max, &errstr);
+	if (errstr != NULL)
+		usage_error("--%s %s: %s (%lld to %lld)", name, arg, errstr,
+		    min, max);
+	return (v);
+}
+
+static void
+options_parse(int argc, char **argv, struct settings *s)
+{
+	char	err[128];
+	int	ch;
+
+	while ((ch = getopt_long(argc, argv, "dhl:u:Vv", long_options,
+	    NULL)) != -1) {
+		switch (ch) {
+		case 'd':
+			s->daemonize = 1;
+			break;
+		case 'h':
+			usage();
+		case 'l':
+			if (s->nlisten == RPCD_LISTEN_MAX)
+				usage_error("too many -l options (%d at most)",
+				    RPCD_LISTEN_MAX);
+			if (addr_parse(optarg, &s->listen[s->nlisten], err,
+			    sizeof err) != 0) {
+				fprintf(stderr, "rpcd: -l %s: %s\n", optarg,
+				    err);
+				exit(2);
+			}
+			s->nlisten++;
+			break;
+		case 'u':
+			s->user = optarg;
+			break;
+		case 'V':
+			printf("rpcd %s\n", VERSION);
+			exit(0);
+		case 'v':
+			s->verbose++;
+			break;
+		case OPT_IDLE_TIMEOUT:
+			s->idle_timeout = option_number("idle-timeout", optarg,
+			    0, 86400 * 365);
+			break;
+		case OPT_MAX_CONNS:
+			s->max_conns = option_number("max-conns", optarg, 1,
+			    1000000);
+			break;
+		case OPT_MAX_DEPTH:
+			s->max_depth = option_number("max-depth", optarg, 1,
+			    PROTO_DEPTH_MAX);
+			break;
+		case OPT_MAX_FRAME:
+			s->max_frame = option_number("max-frame", optarg, 2,
+			    UINT32_MAX);
+			break;
+		case OPT_MAX_OUTPUT:
+			s->max_output = option_number("max-output", optarg,
+			    1024, (long long)1 << 40);
+			break;
+		case OPT_PIDFILE:
+			s->pidfile = optarg;
+			break;
+		case OPT_SHUTDOWN_TIMEOUT:
+			s->shutdown_timeout = option_number("shutdown-timeout",
+			    optarg, 1, 86400);
+			break;
+		default:
+			fprintf(stderr, "%sTry 'rpcd --help' for more "
+			    "information.\n", SYNOPSIS);
+			exit(2);
+		}
+	}
+	if (optind != argc)
+		usage_error("unexpected argument: %s", argv[optind]);
+	if (s->nlisten == 0 && addr_parse(RPCD_LISTEN_DEFAULT, &s->listen[0],
+	    err, sizeof err) == 0)
+		s->nlisten = 1;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct settings	 s = {
+		.max_frame = RPCD_MAX_FRAME,
+		.max_depth = RPCD_MAX_DEPTH,
+		.max_conns = RPCD_MAX_CONNS,
+		.max_output = RPCD_MAX_OUTPUT,
+		.idle_timeout = RPCD_IDLE_TIMEOUT,
+		.shutdown_timeout = RPCD_SHUTDOWN_TIMEOUT,
+	};
+	struct listener	*listeners;
+	int		 nlisteners, status;
+
+	options_parse(argc, argv, &s);
+	log_init(1, s.verbose, "rpcd");
+
+	/* Bind first, so errors reach the terminal before detaching. */
+	if ((nlisteners = listener_bind_all(&s, &listeners)) == -1)
+		exit(1);
+	if (s.daemonize) {
+		daemon_detach();
+		log_init(0, s.verbose, "rpcd");
+	}
+	rpcd_pid = getpid();
+	rpcd_started = time(NULL);
+	if (s.pidfile != NULL)
+		daemon_pidfile_write(s.pidfile);
+	if (s.user != NULL)
+		daemon_drop_privileges(s.user);
+
+	daemon_notify_ready();
+	status = worker_run(&s, listeners, nlisteners, stats_region_create(1));
+
+	listener_unlink_all(listeners, nlisteners);
+	daemon_pidfile_remove(s.pidfile);
+	free(listeners);
+	return (status);
+}

@@ -1,0 +1,157 @@
+/*
+ * Copyright (c) 2026 The rpcd authors
+ *
+ * Permission to use, copy, modify, and distribute this software for any
+ * purpose with or without fee is hereby granted, provided that the above
+ * copyright notice and this permission notice appear in all copies.
+ *
+ * THE SOFTWARE IS PROVIDED "AS IS" AND THE AUTHOR DISCLAIMS ALL WARRANTIES
+ * WITH REGARD TO THIS SOFTWARE INCLUDING ALL IMPLIED WARRANTIES OF
+ * MERCHANTABILITY AND FITNESS. IN NO EVENT SHALL THE AUTHOR BE LIABLE FOR
+ * ANY SPECIAL, DIRECT, INDIRECT, OR CONSEQUENTIAL DAMAGES OR ANY DAMAGES
+ * WHATSOEVER RESULTING FROM LOSS OF USE, DATA OR PROFITS, WHETHER IN AN
+ * ACTION OF CONTRACT, NEGLIGENCE OR OTHER TORTIOUS ACTION, ARISING OUT OF
+ * OR IN CONNECTION WITH THE USE OR PERFORMANCE OF THIS SOFTWARE.
+ */
+
+/* rpcd: structures, defaults and prototypes, grouped by file. */
+
+#ifndef RPCD_H
+#define RPCD_H
+
+#include <sys/types.h>
+#include <sys/queue.h>
+
+#include <stdint.h>
+
+#include "common.h"
+
+struct bufferevent;
+struct event;
+struct event_base;
+struct evbuffer;
+struct evconnlistener;
+struct json_object;
+
+/* Defaults, each with its unit. */
+#define RPCD_LISTEN_DEFAULT	"127.0.0.1:8080"	/* the tutorial's port */
+#define RPCD_LISTEN_MAX		16		/* -l options */
+#define RPCD_BACKLOG		511		/* listen(2) queue */
+#define RPCD_MAX_FRAME		(1024 * 1024)	/* bytes of frame body */
+#define RPCD_MAX_DEPTH		32		/* JSON nesting levels */
+#define RPCD_MAX_CONNS		10000		/* connections per process */
+#define RPCD_MAX_OUTPUT		(1024 * 1024)	/* bytes unsent per conn */
+#define RPCD_IDLE_TIMEOUT	300		/* seconds; 0 = none */
+#define RPCD_SHUTDOWN_TIMEOUT	10		/* seconds */
+#define RPCD_FRAMES_PER_EVENT	256		/* frames per read callback */
+#define RPCD_ACCEPT_PAUSE	1		/* seconds after EMFILE */
+
+/* Configuration from the command line. */
+struct settings {
+	struct addr	 listen[RPCD_LISTEN_MAX];
+	int		 nlisten;
+	uint32_t	 max_frame;
+	unsigned int	 max_depth;
+	int		 max_conns;
+	size_t		 max_output;
+	int		 idle_timeout;
+	int		 shutdown_timeout;
+	int		 daemonize;
+	int		 verbose;
+	const char	*pidfile;
+	const char	*user;
+};
+
+/* A bound listening socket, inherited by every worker. */
+struct listener {
+	int			 fd;
+	int			 is_unix;
+	int			 created;	/* we made the socket file */
+	struct addr		 addr;
+	struct evconnlistener	*evl;
+};
+
+/* Counters of one process, in memory shared with the other workers. */
+struct stats_slot {
+	int64_t		pid;
+	int64_t		index;
+	int64_t		connections;
+	int64_t		total_connections;
+	int64_t		requests;
+	int64_t		errors;
+	int64_t		bytes_in;
+	int64_t		bytes_out;
+	int64_t		restarts;
+};
+
+struct conn;
+TAILQ_HEAD(conn_list, conn);
+
+/* One event loop's state: the whole server in a single process. */
+struct server {
+	struct event_base	*base;
+	const struct settings	*settings;
+	struct listener		*listeners;
+	int			 nlisteners;
+	struct conn_list	 conns;
+	int			 nconns;
+	int			 paused_full;	/* at --max-conns */
+	int			 paused_fds;	/* out of descriptors */
+	int			 draining;
+	struct event		*resume_ev;
+	struct event		*drain_ev;
+	struct stats_slot	*stats;
+};
+
+/* One client connection. */
+struct conn {
+	struct server		*srv;
+	struct bufferevent	*bev;
+	int			 fd;
+	int			 is_tcp;
+	int			 throttled;	/* reading paused for output */
+	int			 closing;	/* close once output is sent */
+	int			 failed;	/* a reply could not be built */
+	int64_t			 frames;
+	time_t			 partial_since;
+	TAILQ_ENTRY(conn)	 entry;
+};
+
+/* rpcd.c */
+extern time_t		 rpcd_started;
+extern pid_t		 rpcd_pid;
+
+/* listener.c */
+int		 listener_bind_all(const struct settings *, struct listener **);
+void		 listener_enable_all(struct server *);
+void		 listener_pause(struct server *, int *);
+void		 listener_resume(struct server *, int *);
+void		 listener_close_all(struct server *);
+void		 listener_unlink_all(struct listener *, int);
+
+/* conn.c */
+void		 conn_new(struct server *, int, const struct sockaddr *);
+void		 conn_drain(struct conn *);
+void		 conn_close(struct conn *, const char *);
+
+/* dispatch.c */
+void		 dispatch_frame(struct conn *, const char *, size_t,
+		     struct evbuffer *);
+void		 dispatch_error(struct conn *, struct evbuffer *, int);
+
+/* stats.c */
+struct stats_slot *stats_region_create(int);
+struct json_object *stats_to_json(void);
+
+/* worker.c */
+int		 worker_run(const struct settings *, struct listener *, int,
+		     struct stats_slot *);
+
+/* daemon.c */
+void		 daemon_detach(void);
+void		 daemon_pidfile_write(const char *);
+void		 daemon_pidfile_remove(const char *);
+void		 daemon_drop_privileges(const char *);
+void		 daemon_notify_ready(void);
+
+#endif /* RPCD_H */

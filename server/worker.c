@@ -1,0 +1,147 @@
+/*
+ * Copyright (c) 2026 The rpcd authors
+ *
+ * Permission to use, copy, modify, and distribute this software for any
+ * purpose with or without fee is hereby granted, provided that the above
+ * copyright notice and this permission notice appear in all copies.
+ *
+ * THE SOFTWARE IS PROVIDED "AS IS" AND THE AUTHOR DISCLAIMS ALL WARRANTIES
+ * WITH REGARD TO THIS SOFTWARE INCLUDING ALL IMPLIED WARRANTIES OF
+ * MERCHANTABILITY AND FITNESS. IN NO EVENT SHALL THE AUTHOR BE LIABLE FOR
+ * ANY SPECIAL, DIRECT, INDIRECT, OR CONSEQUENTIAL DAMAGES OR ANY DAMAGES
+ * WHATSOEVER RESULTING FROM LOSS OF USE, DATA OR PROFITS, WHETHER IN AN
+ * ACTION OF CONTRACT, NEGLIGENCE OR OTHER TORTIOUS ACTION, ARISING OUT OF
+ * OR IN CONNECTION WITH THE USE OR PERFORMANCE OF THIS SOFTWARE.
+ */
+
+/*
+ * One event loop serving the bound listeners: the whole server in single
+ * process mode.  The event_base is created here, after any fork, never
+ * inherited.  SIGTERM and SIGINT drain: stop accepting, answer what was
+ * received, flush, exit 0 within --shutdown-timeout.
+ */
+
+#include "config.h"
+
+#include <sys/types.h>
+#include <sys/queue.h>
+
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "rpcd.h"
+
+static void
+worker_timeout_cb(evutil_socket_t fd, short events, void *arg)
+{
+	struct server	*srv = arg;
+
+	log_warnx("shutdown timeout: closing %d connection(s) with replies "
+	    "unsent", srv->nconns);
+	event_base_loopexit(srv->base, NULL);
+}
+
+/* Begin a graceful shutdown. */
+static void
+worker_drain(struct server *srv)
+{
+	struct conn	*c, *next;
+	struct timeval	 tv = { srv->settings->shutdown_timeout, 0 };
+
+	if (srv->draining)
+		return;
+	srv->draining = 1;
+	log_info("shutting down: %d connection(s) to finish", srv->nconns);
+	listener_close_all(srv);
+	evtimer_del(srv->resume_ev);
+	for (c = TAILQ_FIRST(&srv->conns); c != NULL; c = next) {
+		next = TAILQ_NEXT(c, entry);
+		conn_drain(c);
+	}
+	if (srv->nconns == 0) {
+		event_base_loopexit(srv->base, NULL);
+		return;
+	}
+	srv->drain_ev = evtimer_new(srv->base, worker_timeout_cb, srv);
+	if (srv->drain_ev == NULL)
+		fatalx("evtimer_new");
+	evtimer_add(srv->drain_ev, &tv);
+}
+
+static void
+worker_signal_cb(evutil_socket_t sig, short events, void *arg)
+{
+	struct server	*srv = arg;
+
+	switch (sig) {
+	case SIGTERM:
+	case SIGINT:
+		worker_drain(srv);
+		break;
+	case SIGHUP:
+		log_reopen();
+		log_info("SIGHUP: logs reopened");
+		break;
+	}
+}
+
+/* Route libevent's own messages into our log. */
+static void
+worker_event_log_cb(int severity, const char *msg)
+{
+	if (severity >= EVENT_LOG_WARN)
+		log_warnx("libevent: %s", msg);
+	else
+		log_debug("libevent: %s", msg);
+}
+
+/* Serve the listeners until shut down; return the exit status. */
+int
+worker_run(const struct settings *s, struct listener *listeners, int n,
+    struct stats_slot *stats)
+{
+	static const int	 sigs[] = { SIGTERM, SIGINT, SIGHUP };
+	struct event		*sigev[sizeof sigs / sizeof sigs[0]];
+	struct server		 srv;
+	struct conn		*c;
+	size_t			 i;
+
+	memset(&srv, 0, sizeof srv);
+	TAILQ_INIT(&srv.conns);
+	srv.settings = s;
+	srv.listeners = listeners;
+	srv.nlisteners = n;
+	srv.stats = stats;
+	stats->pid = getpid();
+
+	event_set_log_callback(worker_event_log_cb);
+	if ((srv.base = event_base_new()) == NULL)
+		fatalx("event_base_new failed");
+	log_debug("event backend: %s", event_base_get_method(srv.base));
+	signal(SIGPIPE, SIG_IGN);
+	for (i = 0; i < sizeof sigs / sizeof sigs[0]; i++) {
+		sigev[i] = evsignal_new(srv.base, sigs[i], worker_signal_cb,
+		    &srv);
+		if (sigev[i] == NULL || evsignal_add(sigev[i], NULL) != 0)
+			fatalx("cannot watch signal %d", sigs[i]);
+	}
+	listener_enable_all(&srv);
+
+	event_base_dispatch(srv.base);
+
+	while ((c = TAILQ_FIRST(&srv.conns)) != NULL)
+		conn_close(c, "server exiting");
+	listener_close_all(&srv);
+	for (i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
+		event_free(sigev[i]);
+	event_free(srv.resume_ev);
+	if (srv.drain_ev != NULL)
+		event_free(srv.drain_ev);
+	event_base_free(srv.base);
+	log_info("exiting");
+	return (0);
+}
