@@ -81,3 +81,18 @@ rpcd_stop()
 	RPCD_PID=
 	return $rpcd_status
 }
+
+WIRE=${WIRE:-$top_builddir/tests/wire}
+
+# wire ARGS...: the raw test client (see tests/wire.c) against RPCD_ADDR.
+wire()
+{
+	"$WIRE" "$@"
+}
+
+# ping_ok ADDR: true if a ping on ADDR is answered.
+ping_ok()
+{
+	[ "$("$WIRE" -n 1 -t 2 "$1" 'j:{"in": "ping", "params": "ok"}' \
+	    2>/dev/null)" = '{"out": "pong", "result": "ok"}' ]
+}

@@ -1,0 +1,89 @@
+#!/bin/sh
+# make bench: rpcd's ping throughput against redis-server's PING, measured
+# with the neutral load generator in ../shared/bench (or $LOADGEN), the same
+# client on the same machine in the same run.  Not part of make check.
+#
+# Each configuration runs ROUNDS times, alternating servers; the median of
+# the rounds is printed with the rpcd/redis ratio.  Set PREFORK to a list of
+# rpcd worker counts ("0 2 auto") to compare the process models.
+
+set -u
+top_builddir=${top_builddir:-.}
+RPCD=${RPCD:-$top_builddir/server/rpcd}
+LOADGEN=${LOADGEN:-${top_srcdir:-.}/../shared/bench/loadgen}
+ROUNDS=${ROUNDS:-3}
+SECONDS_PER_RUN=${SECONDS_PER_RUN:-5}
+CONNS=${CONNS:-50}
+PIPELINES=${PIPELINES:-"1 16"}
+PREFORK=${PREFORK:-0}
+REDIS_PORT=${REDIS_PORT:-6390}
+
+if [ ! -x "$LOADGEN" ]; then
+	make -C "$(dirname "$LOADGEN")" >/dev/null || {
+		echo "bench: no load generator at $LOADGEN (set LOADGEN)" >&2
+		exit 1
+	}
+fi
+work=$(mktemp -d)
+pids=
+trap 'for p in $pids; do kill "$p" 2>/dev/null; done; rm -rf "$work"' EXIT
+
+# Start rpcd with the given --prefork value; print its port.
+start_rpcd()
+{
+	"$RPCD" -l 127.0.0.1:0 --prefork "$1" 2>"$work/rpcd.$1.log" &
+	pids="$pids $!"
+	while ! grep -q 'listening on' "$work/rpcd.$1.log"; do
+		sleep 0.1
+	done
+	sed -n 's/.*listening on [^ ]*:\([0-9]*\).*/\1/p' "$work/rpcd.$1.log" |
+	    head -n 1
+}
+
+median()
+{
+	sort -n | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'
+}
+
+# run PROTO PORT PIPELINE: print rps of one run.
+run()
+{
+	"$LOADGEN" --proto "$1" -p "$2" -c "$CONNS" -P "$3" \
+	    -d "$SECONDS_PER_RUN" | tee -a "$work/raw" |
+	    sed -n 's/.* rps=\([0-9.]*\).*/\1/p'
+}
+
+redis=
+if command -v redis-server >/dev/null 2>&1; then
+	redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' \
+	    --appendonly no --daemonize no >"$work/redis.log" 2>&1 &
+	pids="$pids $!"
+	while ! grep -q 'Ready to accept' "$work/redis.log"; do sleep 0.1; done
+	redis=$REDIS_PORT
+else
+	echo "bench: redis-server not installed; rpcd alone" >&2
+fi
+
+for n in $PREFORK; do
+	port=$(start_rpcd "$n")
+	for p in $PIPELINES; do
+		: >"$work/rpcd.rps"
+		: >"$work/redis.rps"
+		i=0
+		while [ "$i" -lt "$ROUNDS" ]; do
+			run rpc "$port" "$p" >>"$work/rpcd.rps"
+			[ -n "$redis" ] && run redis "$redis" "$p" >>"$work/redis.rps"
+			i=$((i + 1))
+		done
+		r=$(median <"$work/rpcd.rps")
+		if [ -n "$redis" ]; then
+			s=$(median <"$work/redis.rps")
+			ratio=$(awk -v a="$r" -v b="$s" 'BEGIN {printf "%.2f", a / b}')
+			echo "prefork=$n conns=$CONNS pipeline=$p rpcd_rps=$r redis_rps=$s ratio=$ratio"
+		else
+			echo "prefork=$n conns=$CONNS pipeline=$p rpcd_rps=$r"
+		fi
+	done
+done
+echo "raw runs:"
+cat "$work/raw"

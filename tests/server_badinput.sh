@@ -1,0 +1,81 @@
+#!/bin/sh
+# Hostile input: each row is raw bytes and the outcome.  A recoverable
+# error gets an error reply and the connection stays usable (a ping on the
+# same connection is answered); a frame over --max-frame gets an error and
+# the connection is closed; TLS and HTTP peers are closed at once.
+
+. "${top_srcdir:-.}/tests/tap.sh"
+. "$top_srcdir/tests/lib.sh"
+
+rpcd_start --max-frame 4096 || bail_out "rpcd did not start"
+A=$RPCD_ADDR
+PING='j:{"in": "ping", "params": "still here"}'
+PONG='{"out": "pong", "result": "still here"}'
+
+deep=$(printf '%040d' 0 | sed 's/0/[/g')$(printf '%040d' 0 | sed 's/0/]/g')
+
+# code | description | request
+while IFS='|' read -r code what req; do
+	[ -n "$code" ] || continue
+	out=$(wire -n 2 "$A" "$req" "$PING")
+	first=$(echo "$out" | head -n 1)
+	second=$(echo "$out" | sed -n 2p)
+	case $first in
+	'{"out": "error", "result": { "code": "'"$code"'", "message": "'*)
+		ok 0 "$what: error $code" ;;
+	*)	ok 1 "$what: error $code"; diag "got: $first" ;;
+	esac
+	is "$second" "$PONG" "$what: connection still usable"
+done <<EOF_TABLE
+bad_json|malformed JSON|j:{"in": "ping",
+bad_json|trailing garbage|j:{"in": "ping"} x
+bad_json|empty frame|h:0
+not_object|an array|j:["ping"]
+not_object|a string|j:"ping"
+no_method|"in" missing|j:{"params": 1}
+bad_method|"in" a number|j:{"in": 5}
+bad_method|"in" 64 bytes|j:{"in": "0123456789012345678901234567890123456789012345678901234567890123"}
+unknown_method|unknown method|j:{"in": "pong"}
+too_deep|nesting of 41|j:{"in": "ping", "params": $deep}
+bad_utf8|invalid UTF-8|x:0a0000007b22696e223a22ff227d
+bad_utf8|overlong encoding|x:0b0000007b22696e223a22c0af227d
+EOF_TABLE
+
+out=$(wire -t 5 "$A" h:4097)
+is "$out" "$(printf '%s\n%s' '{"out": "error", "result": { "code": "frame_too_large", "message": "frame length exceeds the limit" }}' '[closed]')" \
+    "frame of max-frame+1 announced: error, then closed"
+out=$(wire -t 5 "$A" x:ffffffff)
+case $out in
+*frame_too_large*'[closed]') ok 0 "0xFFFFFFFF announced: error, then closed" ;;
+*) ok 1 "0xFFFFFFFF announced: error, then closed"; diag "$out" ;;
+esac
+is "$(wire -t 1 "$A" h:4096)" "[timeout]" \
+    "a frame of exactly max-frame is waited for"
+
+is "$(wire -t 5 "$A" x:160301007a0100007603)" "[closed]" \
+    "TLS ClientHello: closed at once"
+is "$(wire -t 5 "$A" x:474554202f20485454502f312e310d0a0d0a)" "[closed]" \
+    "HTTP GET: closed at once"
+ok_test "TLS peer logged" grep -q "peer speaks TLS" "$RPCD_LOG"
+ok_test "HTTP peer logged" grep -q "peer speaks HTTP" "$RPCD_LOG"
+
+# Random garbage never kills the server.
+i=0
+while [ $i -lt 30 ]; do
+	hex=$(od -An -tx1 -N64 /dev/urandom | tr -d ' \n')
+	wire -t 0.2 "$A" "x:$hex" >/dev/null
+	i=$((i + 1))
+done
+ok_test "30 random 64-byte inputs later, rpcd still answers" ping_ok "$A"
+
+rss=$(awk '/VmRSS/ {print $2}' /proc/"$RPCD_PID"/status 2>/dev/null)
+if [ -n "$rss" ]; then
+	ok_test "server RSS stays small after huge announced lengths (${rss} kB)" \
+	    test "$rss" -lt 65536
+else
+	skip "no /proc to read RSS from"
+fi
+
+rpcd_stop
+ok $? "rpcd exits 0"
+done_testing
