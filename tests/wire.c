@@ -202,6 +202,7 @@ main(int argc, char **argv)
 		while (inlen >= 4 && (body = proto_frame_get_length(in)) <=
 		    inlen - 4 && (frames < 0 || got < frames)) {
 			printf("%.*s\n", (int)body, in + 4);
+			fflush(stdout);
 			memmove(in, in + 4 + body, inlen - 4 - body);
 			inlen -= 4 + body;
 			got++;

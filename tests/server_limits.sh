@@ -1,0 +1,111 @@
+#!/bin/sh
+# Limits: --max-conns pauses and resumes accepting, --idle-timeout closes
+# idle and half-sent connections, a client that pipelines but never reads
+# cannot grow the server's memory, and running out of descriptors pauses
+# accepting and recovers.
+
+. "${top_srcdir:-.}/tests/tap.sh"
+. "$top_srcdir/tests/lib.sh"
+
+PING='j:{"in": "ping", "params": "x"}'
+PONG='{"out": "pong", "result": "x"}'
+
+# Wait for a file to hold a line matching a pattern.
+has_line()
+{
+	grep -q "$2" "$1" 2>/dev/null
+}
+
+# --max-conns 2: a third connection waits in the queue until one closes.
+rpcd_start --max-conns 2 || bail_out "rpcd did not start"
+"$WIRE" -t 30 -n 2 "$RPCD_ADDR" "$PING" >"$TEST_DIR/h1" 2>&1 &
+h1=$!
+"$WIRE" -t 30 -n 2 "$RPCD_ADDR" "$PING" >"$TEST_DIR/h2" 2>&1 &
+h2=$!
+wait_for 50 has_line "$TEST_DIR/h1" pong && wait_for 50 has_line "$TEST_DIR/h2" pong
+ok $? "two connections are served"
+wait_for 50 has_line "$RPCD_LOG" "not accepting"
+ok $? "at --max-conns the server logs that it stops accepting"
+"$WIRE" -t 20 -n 1 "$RPCD_ADDR" "$PING" >"$TEST_DIR/h3" 2>&1 &
+h3=$!
+sleep 0.5	# a negative check: nothing must happen in this time
+ok_test "a third connection is not served while two are open" \
+    test -z "$(grep pong "$TEST_DIR/h3")"
+kill "$h1"
+wait_for 50 has_line "$TEST_DIR/h3" pong
+ok $? "it is served once one closes"
+ok_test "accepting again is logged" grep -q "accepting connections again" "$RPCD_LOG"
+is "$(grep -c "not accepting" "$RPCD_LOG")" 2 \
+    "each pause is logged once, not once per waiting connection"
+kill "$h2" 2>/dev/null
+wait "$h3"
+rpcd_stop
+
+# --idle-timeout 1: idle connections and half-sent frames are closed.
+rpcd_start --idle-timeout 1 || bail_out "rpcd did not start"
+is "$(wire -t 10 "$RPCD_ADDR")" "[closed]" "an idle connection is closed"
+is "$(wire -t 10 "$RPCD_ADDR" h:100 x:7b22)" "[closed]" \
+    "a half-sent frame does not keep a connection open"
+is "$(wire -t 10 "$RPCD_ADDR" "$PING")" "$(printf '%s\n[closed]' "$PONG")" \
+    "a connection is answered, then closed when idle"
+rpcd_stop
+
+# Back-pressure: 20,000 pipelined 1 KB pings (20 MB of replies) that are
+# never read.  The server must stop reading, not buffer the replies.
+rpcd_start --max-output 262144 || bail_out "rpcd did not start"
+if [ -r /proc/"$RPCD_PID"/status ]; then
+	big=$(printf '%01000d' 0)
+	"$WIRE" -n 0 -t 30 -r 20000 "$RPCD_ADDR" \
+	    "j:{\"in\": \"ping\", \"params\": \"$big\"}" >/dev/null 2>&1 &
+	flood=$!
+	# Let the server fill the socket buffers and stop reading.
+	wait_for 100 sh -c "[ \$(\"$WIRE\" -n 1 \"$RPCD_ADDR\" 'j:{\"in\": \"stats\"}' |
+	    sed -n 's/.*\"bytes_out\": \\([0-9]*\\).*/\\1/p' | tail -n 1) -gt 1000000 ]"
+	ok $? "the flood is being answered"
+	sleep 1	# give the server every chance to misbehave
+	rss=$(awk '/VmRSS/ {print $2}' /proc/"$RPCD_PID"/status)
+	ok_test "server RSS stays bounded under a never-reading client (${rss} kB)" \
+	    test "$rss" -lt 16384
+	ok_test "other clients are still served meanwhile" ping_ok "$RPCD_ADDR"
+	kill "$flood"
+	wait "$flood" 2>/dev/null
+else
+	skip "no /proc: RSS cannot be read"
+	skip "no /proc: RSS cannot be read"
+	skip "no /proc: RSS cannot be read"
+fi
+rpcd_stop
+
+# Out of descriptors: with a limit of 16, holders use them all up; accept
+# fails with EMFILE, the server pauses instead of spinning, and recovers.
+(ulimit -n 16 && exec "$RPCD" -l 127.0.0.1:0) 2>"$TEST_DIR/emfile.log" &
+RPCD_PID=$!
+RPCD_LOG=$TEST_DIR/emfile.log
+wait_for 50 has_line "$RPCD_LOG" "listening on" || bail_out "rpcd did not start"
+A=$(sed -n 's/.*listening on //p' "$RPCD_LOG")
+holders=
+i=0
+while [ $i -lt 16 ]; do
+	"$WIRE" -t 30 "$A" >/dev/null 2>&1 &
+	holders="$holders $!"
+	i=$((i + 1))
+done
+wait_for 100 has_line "$RPCD_LOG" "out of file descriptors"
+ok $? "EMFILE is logged"
+if [ -r /proc/"$RPCD_PID"/stat ]; then
+	t0=$(awk '{print $14 + $15}' /proc/"$RPCD_PID"/stat)
+	sleep 1	# measuring CPU use over a second
+	t1=$(awk '{print $14 + $15}' /proc/"$RPCD_PID"/stat)
+	ok_test "no busy loop while out of descriptors ($((t1 - t0)) ticks/s)" \
+	    test $((t1 - t0)) -lt 20
+else
+	skip "no /proc to measure CPU time"
+fi
+# shellcheck disable=SC2086
+kill $holders
+wait_for 100 ping_ok "$A"
+ok $? "accepting recovers once descriptors are free"
+rpcd_stop
+ok $? "rpcd exits 0"
+
+done_testing
