@@ -1,0 +1,121 @@
+#!/bin/sh
+# The process: help and usage errors, version, bind errors, SIGTERM with
+# requests in flight, SIGHUP, pid file, daemon mode, IPv6, Unix sockets
+# (stale and live), and sd_notify.
+
+. "${top_srcdir:-.}/tests/tap.sh"
+. "$top_srcdir/tests/lib.sh"
+
+"$RPCD" --help >"$TEST_DIR/help"
+ok $? "--help exits 0"
+for o in --listen --daemon --user --pidfile --max-frame --max-depth \
+    --max-conns --max-output --idle-timeout --shutdown-timeout --verbose \
+    --version --help; do
+	ok_test "--help lists $o" grep -q -e "$o" "$TEST_DIR/help"
+done
+"$RPCD" --no-such-option 2>"$TEST_DIR/err"
+is $? 2 "an unknown option exits 2"
+ok_test "with a hint to --help" grep -q "Try 'rpcd --help'" "$TEST_DIR/err"
+"$RPCD" --max-frame lots 2>"$TEST_DIR/err"
+is $? 2 "a bad number exits 2"
+ok_test "naming the option" grep -q -- "--max-frame lots: invalid" "$TEST_DIR/err"
+"$RPCD" -l nonsense 2>"$TEST_DIR/err"
+is $? 2 "a bad address exits 2"
+is "$("$RPCD" -V)" "rpcd $(sed -n 's/^PACKAGE_VERSION = //p' "$top_builddir/Makefile")" \
+    "-V prints the version"
+
+# SIGTERM with 2000 pipelined requests in flight: all are answered.
+rpcd_start || bail_out "rpcd did not start"
+"$WIRE" -t 20 -n 2000 -r 2000 "$RPCD_ADDR" 'j:{"in": "ping", "params": 1}' \
+    >"$TEST_DIR/inflight" 2>"$TEST_DIR/sent" &
+client=$!
+wait_for 100 grep -q sent "$TEST_DIR/sent"
+kill -TERM "$RPCD_PID"
+wait "$client"
+is "$(grep -c pong "$TEST_DIR/inflight")" 2000 \
+    "SIGTERM: every request already sent is answered"
+wait "$RPCD_PID"
+is $? 0 "and rpcd exits 0"
+RPCD_PID=
+
+# Binding a port in use fails with a message and exit 1.
+rpcd_start || bail_out "rpcd did not start"
+"$RPCD" -l "$RPCD_ADDR" 2>"$TEST_DIR/err"
+is $? 1 "a port in use exits 1"
+ok_test "with a message naming the address" \
+    grep -q "cannot listen on $RPCD_ADDR" "$TEST_DIR/err"
+
+kill -HUP "$RPCD_PID"
+wait_for 50 grep -q "logs reopened" "$RPCD_LOG"
+ok $? "SIGHUP reopens the logs"
+ok_test "and the server keeps serving" ping_ok "$RPCD_ADDR"
+rpcd_stop
+
+# Pid file and daemon mode.
+"$RPCD" -d -l 127.0.0.1:0 --pidfile "$TEST_DIR/pid" 2>"$TEST_DIR/daemon.log"
+is $? 0 "-d returns 0 to the shell once bound"
+A=$(sed -n 's/.*listening on //p' "$TEST_DIR/daemon.log")
+wait_for 50 test -s "$TEST_DIR/pid"
+ok $? "the daemon writes its pid file"
+dpid=$(cat "$TEST_DIR/pid")
+ok_test "the daemon answers pings" ping_ok "$A"
+kill -TERM "$dpid"
+wait_for 50 sh -c "! kill -0 $dpid 2>/dev/null"
+ok $? "the daemon exits on SIGTERM"
+ok_test "and removes its pid file" test ! -e "$TEST_DIR/pid"
+
+# IPv6 loopback.
+if rpcd_start -l '[::1]:0' 2>/dev/null; then
+	case $RPCD_ADDR in
+	\[::1\]:*) ok 0 "listening on $RPCD_ADDR" ;;
+	*) ok 1 "listening on [::1]"; diag "$RPCD_ADDR" ;;
+	esac
+	ok_test "pings over IPv6" ping_ok "$RPCD_ADDR"
+	rpcd_stop
+else
+	skip "no IPv6 loopback"
+	skip "no IPv6 loopback"
+	RPCD_PID=
+fi
+
+# Unix socket; a stale one is replaced, a live one is not.
+S=$TEST_DIR/rpcd.sock
+rpcd_start -l "unix:$S" || bail_out "rpcd did not start on $S"
+is "$RPCD_ADDR" "unix:$S" "listening on unix:$S"
+ok_test "pings over a Unix socket" ping_ok "unix:$S"
+"$RPCD" -l "unix:$S" 2>"$TEST_DIR/err"
+is $? 1 "a live socket is not taken over"
+kill -9 "$RPCD_PID"
+wait "$RPCD_PID" 2>/dev/null
+RPCD_PID=
+ok_test "kill -9 leaves the socket file behind" test -S "$S"
+rpcd_start -l "unix:$S" || bail_out "rpcd did not restart on $S"
+ok_test "a stale socket is replaced" grep -q "removing stale socket" "$RPCD_LOG"
+ok_test "and served" ping_ok "unix:$S"
+rpcd_stop
+ok_test "the socket file is removed on exit" test ! -e "$S"
+: >"$TEST_DIR/plain"
+"$RPCD" -l "unix:$TEST_DIR/plain" 2>"$TEST_DIR/err"
+is $? 1 "a file that is not a socket is left alone"
+
+# sd_notify: READY=1 arrives on $NOTIFY_SOCKET.
+if command -v python3 >/dev/null 2>&1; then
+	python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1]); s.settimeout(10)
+print("listening", flush=True)
+print(s.recv(64).decode(), flush=True)' "$TEST_DIR/notify" >"$TEST_DIR/notified" &
+	wait_for 50 grep -q listening "$TEST_DIR/notified"
+	NOTIFY_SOCKET=$TEST_DIR/notify
+	export NOTIFY_SOCKET
+	rpcd_start || bail_out "rpcd did not start"
+	unset NOTIFY_SOCKET
+	wait_for 50 grep -q READY=1 "$TEST_DIR/notified"
+	ok $? "READY=1 is sent to NOTIFY_SOCKET"
+	rpcd_stop
+else
+	skip "python3 not found"
+fi
+
+done_testing
