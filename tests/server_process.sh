@@ -98,6 +98,45 @@ ok_test "the socket file is removed on exit" test ! -e "$S"
 "$RPCD" -l "unix:$TEST_DIR/plain" 2>"$TEST_DIR/err"
 is $? 1 "a file that is not a socket is left alone"
 
+# -u drops privileges after binding (needs root and a "nobody" user).
+if [ "$(id -u)" -eq 0 ] && id nobody >/dev/null 2>&1; then
+	rpcd_start -u nobody || bail_out "rpcd -u nobody did not start"
+	is "$(awk '/^Uid:/ {print $2}' /proc/"$RPCD_PID"/status 2>/dev/null)" \
+	    "$(id -u nobody)" "-u nobody runs as nobody"
+	ok_test "and serves" ping_ok "$RPCD_ADDR"
+	rpcd_stop
+else
+	skip "not root or no nobody user: -u not tested"
+	skip "not root or no nobody user: -u not tested"
+fi
+
+# Socket activation: a socket passed as fd 3 with LISTEN_FDS=1 is served
+# and no -l address is bound.
+if command -v python3 >/dev/null 2>&1; then
+	python3 -c '
+import os, socket, sys
+s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(16)
+print("127.0.0.1:%d" % s.getsockname()[1], flush=True)
+pid = os.fork()
+if pid == 0:
+    os.dup2(s.fileno(), 3)
+    os.environ["LISTEN_FDS"] = "1"
+    os.environ["LISTEN_PID"] = str(os.getpid())
+    os.execv(sys.argv[1], [sys.argv[1], "-l", "127.0.0.1:1"])
+print(pid, flush=True)
+os.waitpid(pid, 0)' "$RPCD" >"$TEST_DIR/activated" 2>"$TEST_DIR/activated.log" &
+	wait_for 50 grep -q "listening on" "$TEST_DIR/activated.log"
+	A=$(head -n 1 "$TEST_DIR/activated")
+	ok_test "a socket-activated rpcd serves the socket it was given" ping_ok "$A"
+	ok_test "and binds nothing of its own" \
+	    test "$(grep -c 'listening on' "$TEST_DIR/activated.log")" -eq 1
+	kill -TERM "$(sed -n 2p "$TEST_DIR/activated")"
+	wait
+else
+	skip "python3 not found"
+	skip "python3 not found"
+fi
+
 # sd_notify: READY=1 arrives on $NOTIFY_SOCKET.
 if command -v python3 >/dev/null 2>&1; then
 	python3 -c '
