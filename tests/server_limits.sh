@@ -52,10 +52,15 @@ rpcd_stop
 
 # Back-pressure: 20,000 pipelined 1 KB pings (20 MB of replies) that are
 # never read.  The server must stop reading, not buffer the replies.
+# Under AddressSanitizer freed memory sits in a quarantine that would count
+# as growth; keep it small so only memory really held shows.
+ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}quarantine_size_mb=1
+export ASAN_OPTIONS
 rpcd_start --max-output 262144 || bail_out "rpcd did not start"
 if [ -r /proc/"$RPCD_PID"/status ]; then
+	rss0=$(awk '/VmRSS/ {print $2}' /proc/"$RPCD_PID"/status)
 	big=$(printf '%01000d' 0)
-	"$WIRE" -n 0 -t 30 -r 20000 "$RPCD_ADDR" \
+	"$WIRE" -w -t 30 -r 20000 "$RPCD_ADDR" \
 	    "j:{\"in\": \"ping\", \"params\": \"$big\"}" >/dev/null 2>&1 &
 	flood=$!
 	# Let the server fill the socket buffers and stop reading.
@@ -64,8 +69,8 @@ if [ -r /proc/"$RPCD_PID"/status ]; then
 	ok $? "the flood is being answered"
 	sleep 1	# give the server every chance to misbehave
 	rss=$(awk '/VmRSS/ {print $2}' /proc/"$RPCD_PID"/status)
-	ok_test "server RSS stays bounded under a never-reading client (${rss} kB)" \
-	    test "$rss" -lt 16384
+	ok_test "RSS grows by less than 8 MB under 20 MB of unread replies ($rss0 -> $rss kB)" \
+	    test $((rss - rss0)) -lt 8192
 	ok_test "other clients are still served meanwhile" ping_ok "$RPCD_ADDR"
 	kill "$flood"
 	wait "$flood" 2>/dev/null

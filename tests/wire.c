@@ -21,7 +21,8 @@
  *   h:N      only a header announcing N bytes
  * With -c all arguments go in one write; with -r N each argument is sent N
  * times over in one write; with -1 every byte is a write of its own.  Once
- * everything is written, "[sent]" goes to standard error.  Then each reply frame's body is
+ * everything is written, "[sent]" goes to standard error.  With -w nothing
+ * is read: the connection is held open for -t seconds, then closed.  Then each reply frame's body is
  * printed on a line, until -n frames have come, the server closes
  * ("[closed]") or -t seconds pass ("[timeout]").  Exit 0 unless the
  * connection fails.
@@ -141,12 +142,15 @@ main(int argc, char **argv)
 	char		 err[128];
 	uint32_t	 body;
 	long long	 repeat = 1, frames = -1, got = 0;
-	int		 fd, ch, bytewise = 0, coalesce = 0, on = 1;
+	int		 fd, ch, bytewise = 0, coalesce = 0, noread = 0, on = 1;
 	ssize_t		 r;
 
 	log_init(1, 0, "wire");
-	while ((ch = getopt(argc, argv, "1cn:r:t:")) != -1) {
+	while ((ch = getopt(argc, argv, "1cn:r:t:w")) != -1) {
 		switch (ch) {
+		case 'w':
+			noread = 1;
+			break;
 		case 'c':
 			coalesce = 1;
 			break;
@@ -163,7 +167,7 @@ main(int argc, char **argv)
 			timeout = parse_seconds(optarg, 0, 3600, &errstr);
 			break;
 		default:
-			fprintf(stderr, "usage: wire [-1c] [-n frames] "
+			fprintf(stderr, "usage: wire [-1cw] [-n frames] "
 			    "[-r repeat] [-t seconds] address [j:|x:|h:]...\n");
 			return (2);
 		}
@@ -194,6 +198,10 @@ main(int argc, char **argv)
 	}
 
 	fprintf(stderr, "[sent]\n");
+	if (noread) {
+		poll(NULL, 0, (int)(timeout * 1000));
+		return (0);
+	}
 	deadline = now() + timeout;
 	pfd.fd = fd;
 	pfd.events = POLLIN;

@@ -1,0 +1,428 @@
+/*
+ * Copyright (c) 2026 The rpcd authors
+ *
+ * Permission to use, copy, modify, and distribute this software for any
+ * purpose with or without fee is hereby granted, provided that the above
+ * copyright notice and this permission notice appear in all copies.
+ *
+ * THE SOFTWARE IS PROVIDED "AS IS" AND THE AUTHOR DISCLAIMS ALL WARRANTIES
+ * WITH REGARD TO THIS SOFTWARE INCLUDING ALL IMPLIED WARRANTIES OF
+ * MERCHANTABILITY AND FITNESS. IN NO EVENT SHALL THE AUTHOR BE LIABLE FOR
+ * ANY SPECIAL, DIRECT, INDIRECT, OR CONSEQUENTIAL DAMAGES OR ANY DAMAGES
+ * WHATSOEVER RESULTING FROM LOSS OF USE, DATA OR PROFITS, WHETHER IN AN
+ * ACTION OF CONTRACT, NEGLIGENCE OR OTHER TORTIOUS ACTION, ARISING OUT OF
+ * OR IN CONNECTION WITH THE USE OR PERFORMANCE OF THIS SOFTWARE.
+ */
+
+/* The commands: ping, call, batch, stats and methods. */
+
+#include "config.h"
+
+#include <sys/types.h>
+
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <json-c/json.h>
+
+#include "rpcctl.h"
+
+#define BATCH_WINDOW	128	/* requests in flight in a batch */
+
+/* Parse a reply's result span into a json-c tree, or exit 3. */
+static struct json_object *
+result_tree(const struct client *c)
+{
+	struct json_object	*o;
+	struct json_tokener	*tok;
+
+	if (c->reply.value == NULL)
+		return (NULL);
+	if ((tok = json_tokener_new()) == NULL)
+		fatalx("json_tokener_new");
+	o = json_tokener_parse_ex(tok, c->reply.value, c->reply.value_len);
+	json_tokener_free(tok);
+	if (o == NULL)
+		server_error("%s sent a result json-c cannot read",
+		    c->opt->server);
+	return (o);
+}
+
+/* An error reply: print its code and message; return exit status 1. */
+static int
+reply_error(const struct client *c, const char *method)
+{
+	struct json_object	*o, *code, *msg;
+
+	o = result_tree(c);
+	if (!json_object_object_get_ex(o, "code", &code) ||
+	    !json_object_object_get_ex(o, "message", &msg))
+		server_error("%s sent an error without code and message",
+		    c->opt->server);
+	fprintf(stderr, "rpcctl: %s: %s: %s\n", method,
+	    json_object_get_string(code), json_object_get_string(msg));
+	json_object_put(o);
+	return (EXIT_REPLY);
+}
+
+static int
+is_error(const struct client *c)
+{
+	return (strcmp(c->reply.name, "error") == 0);
+}
+
+/* Send one request and read its reply. */
+static void
+call_once(struct client *c, const char *method, const char *params)
+{
+	client_send(c, method, params, params == NULL ? 0 : strlen(params));
+	client_read(c);
+}
+
+int
+cmd_ping(const struct options *opt, int argc, char **argv)
+{
+	struct client		 c;
+	struct json_object	*msg;
+	const char		*errstr, *params;
+	long long		 count = 1, i, received = 0;
+	double			 interval = 1, t, ms, min = 0, max = 0;
+	double			 sum = 0, sum2 = 0, avg;
+	int			 ch, status = EXIT_OK;
+
+	getopt_reset();
+	while ((ch = getopt(argc, argv, "+c:i:")) != -1) {
+		switch (ch) {
+		case 'c':
+			count = parse_number(optarg, 1, 1000000000, &errstr);
+			if (errstr != NULL)
+				usage_error("ping -c %s: %s", optarg, errstr);
+			break;
+		case 'i':
+			interval = parse_seconds(optarg, 0, 3600, &errstr);
+			if (errstr != NULL)
+				usage_error("ping -i %s: %s", optarg, errstr);
+			break;
+		default:
+			usage_error("usage: rpcctl ping [-c count] "
+			    "[-i interval] [message]");
+		}
+	}
+	if (argc - optind > 1)
+		usage_error("usage: rpcctl ping [-c count] [-i interval] "
+		    "[message]");
+	msg = json_object_new_string(optind < argc ? argv[optind] : "rpcctl");
+	params = json_object_to_json_string_ext(msg,
+	    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+
+	client_connect(&c, opt);
+	for (i = 0; i < count; i++) {
+		if (i > 0 && interval > 0)
+			nanosleep(&(struct timespec){ (time_t)interval,
+			    (long)((interval - (time_t)interval) * 1e9) },
+			    NULL);
+		t = client_now();
+		call_once(&c, "ping", params);
+		ms = (client_now() - t) * 1000;
+		if (is_error(&c)) {
+			status = reply_error(&c, "ping");
+			client_consume(&c);
+			continue;
+		}
+		if (strcmp(c.reply.name, "pong") != 0 || c.reply.value == NULL ||
+		    c.reply.value_len != strlen(params) ||
+		    memcmp(c.reply.value, params, c.reply.value_len) != 0)
+			server_error("%s answered ping with %.*s",
+			    opt->server, (int)c.body_len, c.body);
+		received++;
+		if (received == 1 || ms < min)
+			min = ms;
+		if (ms > max)
+			max = ms;
+		sum += ms;
+		sum2 += ms * ms;
+		if (opt->json)
+			printf("%.*s\n", (int)c.body_len, c.body);
+		else
+			printf("pong from %s: seq=%lld time=%.3f ms\n",
+			    opt->server, i, ms);
+		fflush(stdout);
+		client_consume(&c);
+	}
+	if (!opt->json) {
+		avg = received ? sum / received : 0;
+		printf("--- %s ping statistics ---\n", opt->server);
+		printf("%lld sent, %lld received, %.0f%% loss\n", count,
+		    received, 100.0 * (count - received) / count);
+		if (received > 0)
+			printf("rtt min/avg/max/stddev = %.3f/%.3f/%.3f/%.3f "
+			    "ms\n", min, avg, max,
+			    sqrt(fmax(0, sum2 / received - avg * avg)));
+	}
+	json_object_put(msg);
+	close(c.fd);
+	return (status);
+}
+
+/* Read all of standard input. */
+static char *
+read_stdin(size_t *len)
+{
+	char	*buf = NULL;
+	size_t	 size = 0, n;
+
+	*len = 0;
+	do {
+		if (size - *len < 4096) {
+			size = size * 2 + 4096;
+			buf = xreallocarray(buf, size, 1);
+		}
+		n = fread(buf + *len, 1, size - *len - 1, stdin);
+		*len += n;
+	} while (n > 0);
+	buf[*len] = '\0';
+	return (buf);
+}
+
+int
+cmd_call(const struct options *opt, int argc, char **argv)
+{
+	struct client		 c;
+	struct json_object	*o;
+	char			*params = NULL, *input = NULL;
+	size_t			 len = 0;
+	int			 error, status = EXIT_OK;
+
+	if (argc < 2 || argc > 3)
+		usage_error("usage: rpcctl call method [params | -]");
+	if (argc == 3) {
+		if (strcmp(argv[2], "-") == 0)
+			params = input = read_stdin(&len);
+		else {
+			params = argv[2];
+			len = strlen(params);
+		}
+		if ((error = proto_json_check(params, len, PROTO_DEPTH_MAX)) !=
+		    PROTO_OK)
+			usage_error("params are not JSON: %s",
+			    proto_strerror(error));
+	}
+	client_connect(&c, opt);
+	client_send(&c, argv[1], params, len);
+	client_read(&c);
+	if (is_error(&c))
+		status = reply_error(&c, argv[1]);
+	else if (opt->json)
+		printf("%.*s\n", (int)c.body_len, c.body);
+	else {
+		o = result_tree(&c);
+		printf("%s\n", o == NULL ? "null" :
+		    json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY |
+		    JSON_C_TO_STRING_NOSLASHESCAPE));
+		json_object_put(o);
+	}
+	free(input);
+	close(c.fd);
+	return (status);
+}
+
+static long long
+stats_get(struct json_object *o, const char *key)
+{
+	struct json_object	*v;
+
+	if (!json_object_object_get_ex(o, key, &v))
+		return (0);
+	return (json_object_get_int64(v));
+}
+
+static void
+stats_row(const char *label, struct json_object *o)
+{
+	printf("%-8s %8lld %6lld %12lld %12lld %8lld %12lld %12lld\n", label,
+	    stats_get(o, "pid"), stats_get(o, "connections"),
+	    stats_get(o, "total_connections"), stats_get(o, "requests"),
+	    stats_get(o, "errors"), stats_get(o, "bytes_in"),
+	    stats_get(o, "bytes_out"));
+}
+
+int
+cmd_stats(const struct options *opt, int argc, char **argv)
+{
+	struct client		 c;
+	struct json_object	*o, *workers, *v;
+	char			 label[24];
+	size_t			 i;
+
+	if (argc != 1)
+		usage_error("usage: rpcctl stats");
+	client_connect(&c, opt);
+	call_once(&c, "stats", NULL);
+	if (is_error(&c))
+		return (reply_error(&c, "stats"));
+	if (opt->json) {
+		printf("%.*s\n", (int)c.body_len, c.body);
+		return (EXIT_OK);
+	}
+	o = result_tree(&c);
+	if (!json_object_object_get_ex(o, "workers", &workers) ||
+	    !json_object_is_type(workers, json_type_array))
+		server_error("%s sent stats without workers", opt->server);
+	printf("rpcd %s, pid %lld, up %.0f s\n",
+	    json_object_object_get_ex(o, "version", &v) ?
+	    json_object_get_string(v) : "?", stats_get(o, "pid"),
+	    json_object_object_get_ex(o, "uptime", &v) ?
+	    json_object_get_double(v) : 0.0);
+	printf("%-8s %8s %6s %12s %12s %8s %12s %12s\n", "worker", "pid",
+	    "conns", "total_conns", "requests", "errors", "bytes_in",
+	    "bytes_out");
+	for (i = 0; i < json_object_array_length(workers); i++) {
+		snprintf(label, sizeof label, "%zu", i);
+		stats_row(label, json_object_array_get_idx(workers, i));
+	}
+	if (json_object_object_get_ex(o, "total", &v))
+		stats_row("total", v);
+	json_object_put(o);
+	close(c.fd);
+	return (EXIT_OK);
+}
+
+int
+cmd_methods(const struct options *opt, int argc, char **argv)
+{
+	struct client		 c;
+	struct json_object	*o, *m, *name, *help;
+	size_t			 i;
+
+	if (argc != 1)
+		usage_error("usage: rpcctl methods");
+	client_connect(&c, opt);
+	call_once(&c, "methods", NULL);
+	if (is_error(&c))
+		return (reply_error(&c, "methods"));
+	if (opt->json) {
+		printf("%.*s\n", (int)c.body_len, c.body);
+		return (EXIT_OK);
+	}
+	o = result_tree(&c);
+	if (!json_object_is_type(o, json_type_array))
+		server_error("%s sent methods that are not a list",
+		    opt->server);
+	for (i = 0; i < json_object_array_length(o); i++) {
+		m = json_object_array_get_idx(o, i);
+		if (json_object_object_get_ex(m, "name", &name) &&
+		    json_object_object_get_ex(m, "help", &help))
+			printf("%-12s %s\n", json_object_get_string(name),
+			    json_object_get_string(help));
+	}
+	json_object_put(o);
+	close(c.fd);
+	return (EXIT_OK);
+}
+
+/*
+ * batch: each line of standard input is a request, sent as it is; up to
+ * BATCH_WINDOW are in flight.  Replies are printed one per line in input
+ * order; a line that is not a request gets an error line of its own, in
+ * its place, and is not sent.
+ */
+struct batch_entry {
+	char	*local;		/* error line for a bad input line */
+};
+
+/* The error line standing in for a bad input line. */
+static char *
+batch_error(int error, long long lineno)
+{
+	struct json_object	*o, *result;
+	char			 msg[128];
+	char			*line;
+
+	snprintf(msg, sizeof msg, "line %lld: %s", lineno,
+	    proto_strerror(error));
+	result = json_object_new_object();
+	json_object_object_add(result, "code",
+	    json_object_new_string(proto_errname(error)));
+	json_object_object_add(result, "message", json_object_new_string(msg));
+	o = json_object_new_object();
+	json_object_object_add(o, "out", json_object_new_string("error"));
+	json_object_object_add(o, "result", result);
+	line = xstrdup(json_object_to_json_string_ext(o,
+	    JSON_C_TO_STRING_SPACED | JSON_C_TO_STRING_NOSLASHESCAPE));
+	json_object_put(o);
+	return (line);
+}
+
+int
+cmd_batch(const struct options *opt, int argc, char **argv)
+{
+	struct client		 c;
+	struct proto_message	 m;
+	struct batch_entry	*queue = NULL;
+	size_t			 head = 0, tail = 0, size = 0;
+	char			*line = NULL, *frame = NULL;
+	size_t			 linesize = 0, framesize = 0, n;
+	ssize_t			 len;
+	long long		 lineno = 0;
+	int			 inflight = 0, error;
+
+	if (argc != 1)
+		usage_error("usage: rpcctl batch < requests.jsonl");
+	client_connect(&c, opt);
+	for (;;) {
+		len = getline(&line, &linesize, stdin);
+		if (len > 0 && line[len - 1] == '\n')
+			line[--len] = '\0';
+		if (len > 0) {
+			lineno++;
+			if (tail == size) {
+				size = size * 2 + 64;
+				queue = xreallocarray(queue, size,
+				    sizeof *queue);
+			}
+			queue[tail].local = NULL;
+			error = proto_request_parse(line, len, PROTO_DEPTH_MAX,
+			    &m);
+			if (error != PROTO_OK) {
+				queue[tail++].local = batch_error(error,
+				    lineno);
+			} else {
+				n = PROTO_HEADER_SIZE + len;
+				if (n > framesize)
+					frame = xreallocarray(frame,
+					    framesize = n, 1);
+				proto_frame_encode(frame, n, line, len);
+				client_send_raw(&c, frame, n);
+				tail++;
+				inflight++;
+			}
+		}
+		/* Print what is in order; wait for replies past the window. */
+		while (head < tail && (queue[head].local != NULL ||
+		    inflight >= BATCH_WINDOW || len == -1)) {
+			if (queue[head].local != NULL) {
+				puts(queue[head].local);
+				free(queue[head].local);
+			} else {
+				client_read(&c);
+				printf("%.*s\n", (int)c.body_len, c.body);
+				client_consume(&c);
+				inflight--;
+			}
+			head++;
+		}
+		if (len == -1)
+			break;
+	}
+	fflush(stdout);
+	free(queue);
+	free(line);
+	free(frame);
+	close(c.fd);
+	return (EXIT_OK);
+}

@@ -1,0 +1,205 @@
+/*
+ * Copyright (c) 2026 The rpcd authors
+ *
+ * Permission to use, copy, modify, and distribute this software for any
+ * purpose with or without fee is hereby granted, provided that the above
+ * copyright notice and this permission notice appear in all copies.
+ *
+ * THE SOFTWARE IS PROVIDED "AS IS" AND THE AUTHOR DISCLAIMS ALL WARRANTIES
+ * WITH REGARD TO THIS SOFTWARE INCLUDING ALL IMPLIED WARRANTIES OF
+ * MERCHANTABILITY AND FITNESS. IN NO EVENT SHALL THE AUTHOR BE LIABLE FOR
+ * ANY SPECIAL, DIRECT, INDIRECT, OR CONSEQUENTIAL DAMAGES OR ANY DAMAGES
+ * WHATSOEVER RESULTING FROM LOSS OF USE, DATA OR PROFITS, WHETHER IN AN
+ * ACTION OF CONTRACT, NEGLIGENCE OR OTHER TORTIOUS ACTION, ARISING OUT OF
+ * OR IN CONNECTION WITH THE USE OR PERFORMANCE OF THIS SOFTWARE.
+ */
+
+/*
+ * The connection: connect with a timeout, send requests built by libproto,
+ * read replies with a timeout and a size limit.  Anything the server does
+ * wrong ends the program with exit status 3 and a message saying what.
+ */
+
+#include "config.h"
+
+#include <sys/types.h>
+#include <sys/socket.h>
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "rpcctl.h"
+
+double
+client_now(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (ts.tv_sec + ts.tv_nsec / 1e9);
+}
+
+/* Wait for fd to be ready for events until deadline; 0 if it timed out. */
+static int
+client_wait(int fd, short events, double deadline)
+{
+	struct pollfd	pfd = { fd, events, 0 };
+	double		left;
+	int		n;
+
+	for (;;) {
+		left = deadline - client_now();
+		if (left <= 0)
+			return (0);
+		n = poll(&pfd, 1, (int)(left * 1000) + 1);
+		if (n > 0)
+			return (1);
+		if (n == -1 && errno != EINTR)
+			server_error("poll: %s", strerror(errno));
+	}
+}
+
+void
+client_connect(struct client *c, const struct options *opt)
+{
+	struct addr	a;
+	char		err[128];
+	socklen_t	len = sizeof errno;
+	int		error = 0, on = 1;
+
+	memset(c, 0, sizeof *c);
+	c->opt = opt;
+	if (addr_parse(opt->server, &a, err, sizeof err) != 0)
+		usage_error("bad server address %s: %s", opt->server, err);
+	if ((c->fd = socket(a.ss.ss_family, SOCK_STREAM, 0)) == -1)
+		server_error("socket: %s", strerror(errno));
+	fcntl(c->fd, F_SETFL, fcntl(c->fd, F_GETFL) | O_NONBLOCK);
+	if (connect(c->fd, (struct sockaddr *)&a.ss, a.len) != 0) {
+		if (errno != EINPROGRESS)
+			error = errno;
+		else if (!client_wait(c->fd, POLLOUT,
+		    client_now() + opt->timeout))
+			error = ETIMEDOUT;
+		else
+			getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &error, &len);
+	}
+	if (error != 0)
+		server_error("cannot connect to %s: %s", a.text,
+		    strerror(error));
+	if (a.ss.ss_family != AF_UNIX)
+		setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
+}
+
+void
+client_send_raw(struct client *c, const void *p, size_t n)
+{
+	const char	*q = p;
+	double		 deadline = client_now() + c->opt->timeout;
+	ssize_t		 w;
+
+	while (n > 0) {
+		w = write(c->fd, q, n);
+		if (w == -1 && (errno == EAGAIN || errno == EINTR)) {
+			if (!client_wait(c->fd, POLLOUT, deadline))
+				server_error("timed out sending to %s",
+				    c->opt->server);
+			continue;
+		}
+		if (w == -1)
+			server_error("cannot send to %s: %s", c->opt->server,
+			    strerror(errno));
+		q += w;
+		n -= w;
+	}
+}
+
+/* Send one request; params is JSON text or NULL. */
+void
+client_send(struct client *c, const char *method, const char *params,
+    size_t len)
+{
+	char	 small[4096], *frame = small;
+	size_t	 need;
+	int	 error;
+
+	error = proto_request_build(frame, sizeof small, &need, method, params,
+	    len);
+	if (error == PROTO_ESPACE) {
+		frame = xmalloc(need);
+		error = proto_request_build(frame, need, &need, method, params,
+		    len);
+	}
+	if (error != PROTO_OK)
+		usage_error("cannot build a request for %s: %s", method,
+		    proto_strerror(error));
+	client_send_raw(c, frame, need);
+	if (frame != small)
+		free(frame);
+}
+
+/*
+ * Read until one whole reply frame is buffered and parse it into c->reply.
+ * Call client_consume() once done with it.
+ */
+void
+client_read(struct client *c)
+{
+	double		deadline = client_now() + c->opt->timeout;
+	uint32_t	body;
+	ssize_t		r;
+	int		status, error;
+
+	for (;;) {
+		status = proto_frame_decode(c->buf, c->len, RPCCTL_MAX_FRAME,
+		    &body);
+		if (status == PROTO_FRAME_TOO_LARGE)
+			server_error("%s sent a frame of %u bytes, over the "
+			    "limit of %d", c->opt->server, body,
+			    RPCCTL_MAX_FRAME);
+		if (status == PROTO_FRAME_COMPLETE)
+			break;
+		if (c->size - c->len < 65536) {
+			c->size = c->len + 65536 * 2;
+			c->buf = xreallocarray(c->buf, c->size, 1);
+		}
+		r = read(c->fd, c->buf + c->len, c->size - c->len);
+		if (r == 0)
+			server_error("%s closed the connection%s",
+			    c->opt->server, c->len > 0 ? " in mid-frame" : "");
+		if (r == -1 && (errno == EAGAIN || errno == EINTR)) {
+			if (!client_wait(c->fd, POLLIN, deadline))
+				server_error("timed out waiting for %s after "
+				    "%gs", c->opt->server, c->opt->timeout);
+			continue;
+		}
+		if (r == -1)
+			server_error("cannot read from %s: %s", c->opt->server,
+			    strerror(errno));
+		c->len += r;
+	}
+	c->body = c->buf + PROTO_HEADER_SIZE;
+	c->body_len = body;
+	error = proto_response_parse(c->body, body, PROTO_DEPTH_MAX,
+	    &c->reply);
+	if (error != PROTO_OK)
+		server_error("%s sent a bad reply: %s", c->opt->server,
+		    proto_strerror(error));
+}
+
+/* Drop the reply last read from the buffer. */
+void
+client_consume(struct client *c)
+{
+	size_t	n = PROTO_HEADER_SIZE + c->body_len;
+
+	memmove(c->buf, c->buf + n, c->len - n);
+	c->len -= n;
+}

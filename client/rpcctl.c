@@ -1,0 +1,208 @@
+/*
+ * Copyright (c) 2026 The rpcd authors
+ *
+ * Permission to use, copy, modify, and distribute this software for any
+ * purpose with or without fee is hereby granted, provided that the above
+ * copyright notice and this permission notice appear in all copies.
+ *
+ * THE SOFTWARE IS PROVIDED "AS IS" AND THE AUTHOR DISCLAIMS ALL WARRANTIES
+ * WITH REGARD TO THIS SOFTWARE INCLUDING ALL IMPLIED WARRANTIES OF
+ * MERCHANTABILITY AND FITNESS. IN NO EVENT SHALL THE AUTHOR BE LIABLE FOR
+ * ANY SPECIAL, DIRECT, INDIRECT, OR CONSEQUENTIAL DAMAGES OR ANY DAMAGES
+ * WHATSOEVER RESULTING FROM LOSS OF USE, DATA OR PROFITS, WHETHER IN AN
+ * ACTION OF CONTRACT, NEGLIGENCE OR OTHER TORTIOUS ACTION, ARISING OUT OF
+ * OR IN CONNECTION WITH THE USE OR PERFORMANCE OF THIS SOFTWARE.
+ */
+
+/* rpcctl: global options, the command table, help and exit statuses. */
+
+#include "config.h"
+
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rpcctl.h"
+
+static const struct command {
+	const char	*name;
+	int		(*fn)(const struct options *, int, char **);
+	const char	*synopsis;
+	const char	*help;
+} commands[] = {
+	{ "ping", cmd_ping, "ping [-c count] [-i interval] [message]",
+	    "send pings (default 1, 1 s apart) and show round-trip times;\n"
+	    "exit 0 only if every ping is answered pong with the message" },
+	{ "call", cmd_call, "call method [params | -]",
+	    "call a method with JSON params (- reads them from standard\n"
+	    "input) and print the result; an error reply exits 1" },
+	{ "batch", cmd_batch, "batch",
+	    "read requests as JSON Lines on standard input, pipeline them\n"
+	    "over one connection and print the replies as JSON Lines in order" },
+	{ "stats", cmd_stats, "stats", "print the server's counters per worker" },
+	{ "methods", cmd_methods, "methods", "list the server's methods" },
+	{ "help", NULL, "help [command]", "describe a command" },
+};
+
+static const struct option long_options[] = {
+	{ "help",	no_argument,		NULL, 'h' },
+	{ "host",	required_argument,	NULL, 'H' },
+	{ "json",	no_argument,		NULL, 'j' },
+	{ "port",	required_argument,	NULL, 'p' },
+	{ "server",	required_argument,	NULL, 'S' },
+	{ "socket",	required_argument,	NULL, 's' },
+	{ "timeout",	required_argument,	NULL, 't' },
+	{ "version",	no_argument,		NULL, 'V' },
+	{ NULL,		0,			NULL, 0 }
+};
+
+#define SYNOPSIS \
+	"usage: rpcctl [-hV] [--json] [-H host] [-p port] [-S address]\n" \
+	"              [-s socket] [-t seconds] command [args]\n"
+
+void
+usage_error(const char *fmt, ...)
+{
+	va_list	ap;
+
+	fprintf(stderr, "rpcctl: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\nTry 'rpcctl --help' for more information.\n");
+	exit(EXIT_USAGE);
+}
+
+void
+server_error(const char *fmt, ...)
+{
+	va_list	ap;
+
+	fprintf(stderr, "rpcctl: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\n");
+	exit(EXIT_SERVER);
+}
+
+static __dead void
+usage(void)
+{
+	size_t	i;
+
+	printf(SYNOPSIS "\n"
+	    "  -S, --server ADDR     host:port, [v6addr]:port or unix:/path\n"
+	    "                        (default $RPCCTL_SERVER, else %s)\n"
+	    "  -H, --host HOST       server host (default 127.0.0.1)\n"
+	    "  -p, --port PORT       server port (default 8080)\n"
+	    "  -s, --socket PATH     server Unix socket\n"
+	    "  -t, --timeout SECS    bound on connecting and each reply "
+	    "(default %g)\n"
+	    "      --json            print raw JSON replies, for scripts\n"
+	    "  -V, --version         print the version and exit\n"
+	    "  -h, --help            print this help and exit\n"
+	    "\ncommands:\n", RPCCTL_SERVER_DEFAULT, RPCCTL_TIMEOUT);
+	for (i = 0; i < sizeof commands / sizeof commands[0]; i++)
+		printf("  %s\n", commands[i].synopsis);
+	printf("\nexit status: 0 success, 1 error reply, 2 usage error, "
+	    "3 cannot connect,\ntimed out or bad reply\n");
+	exit(EXIT_OK);
+}
+
+static const struct command *
+command_find(const char *name)
+{
+	size_t	i;
+
+	for (i = 0; i < sizeof commands / sizeof commands[0]; i++) {
+		if (strcmp(commands[i].name, name) == 0)
+			return (&commands[i]);
+	}
+	return (NULL);
+}
+
+static int
+command_help(int argc, char **argv)
+{
+	const struct command	*cmd;
+
+	if (argc < 2)
+		usage();
+	if ((cmd = command_find(argv[1])) == NULL)
+		usage_error("no such command: %s", argv[1]);
+	printf("usage: rpcctl %s\n\n%s\n", cmd->synopsis, cmd->help);
+	return (EXIT_OK);
+}
+
+int
+main(int argc, char **argv)
+{
+	struct options		 opt = { .timeout = RPCCTL_TIMEOUT };
+	const struct command	*cmd;
+	const char		*host = NULL, *port = NULL, *server, *errstr;
+	int			 ch;
+
+	log_init(1, 0, "rpcctl");
+	server = getenv("RPCCTL_SERVER");
+	if (server == NULL || *server == '\0')
+		server = RPCCTL_SERVER_DEFAULT;
+	while ((ch = getopt_long(argc, argv, "+hH:p:S:s:t:V", long_options,
+	    NULL)) != -1) {
+		switch (ch) {
+		case 'h':
+			usage();
+		case 'H':
+			host = optarg;
+			break;
+		case 'j':
+			opt.json = 1;
+			break;
+		case 'p':
+			parse_number(optarg, 1, 65535, &errstr);
+			if (errstr != NULL)
+				usage_error("-p %s: %s", optarg, errstr);
+			port = optarg;
+			break;
+		case 'S':
+			server = optarg;
+			break;
+		case 's':
+			snprintf(opt.server, sizeof opt.server, "unix:%s",
+			    optarg);
+			break;
+		case 't':
+			opt.timeout = parse_seconds(optarg, 0.001, 86400,
+			    &errstr);
+			if (errstr != NULL)
+				usage_error("-t %s: %s", optarg, errstr);
+			break;
+		case 'V':
+			printf("rpcctl %s\n", VERSION);
+			return (EXIT_OK);
+		default:
+			fprintf(stderr, "Try 'rpcctl --help' for more "
+			    "information.\n");
+			return (EXIT_USAGE);
+		}
+	}
+	if (opt.server[0] == '\0') {
+		if (host != NULL || port != NULL)
+			snprintf(opt.server, sizeof opt.server,
+			    strchr(host ? host : "", ':') ? "[%s]:%s" : "%s:%s",
+			    host ? host : "127.0.0.1", port ? port : "8080");
+		else
+			snprintf(opt.server, sizeof opt.server, "%s", server);
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc == 0)
+		usage_error("no command given");
+	if ((cmd = command_find(argv[0])) == NULL)
+		usage_error("no such command: %s", argv[0]);
+	if (cmd->fn == NULL)
+		return (command_help(argc, argv));
+	return (cmd->fn(&opt, argc, argv));
+}

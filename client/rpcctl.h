@@ -1,0 +1,74 @@
+/*
+ * Copyright (c) 2026 The rpcd authors
+ *
+ * Permission to use, copy, modify, and distribute this software for any
+ * purpose with or without fee is hereby granted, provided that the above
+ * copyright notice and this permission notice appear in all copies.
+ *
+ * THE SOFTWARE IS PROVIDED "AS IS" AND THE AUTHOR DISCLAIMS ALL WARRANTIES
+ * WITH REGARD TO THIS SOFTWARE INCLUDING ALL IMPLIED WARRANTIES OF
+ * MERCHANTABILITY AND FITNESS. IN NO EVENT SHALL THE AUTHOR BE LIABLE FOR
+ * ANY SPECIAL, DIRECT, INDIRECT, OR CONSEQUENTIAL DAMAGES OR ANY DAMAGES
+ * WHATSOEVER RESULTING FROM LOSS OF USE, DATA OR PROFITS, WHETHER IN AN
+ * ACTION OF CONTRACT, NEGLIGENCE OR OTHER TORTIOUS ACTION, ARISING OUT OF
+ * OR IN CONNECTION WITH THE USE OR PERFORMANCE OF THIS SOFTWARE.
+ */
+
+/* rpcctl: exit statuses, the connection, and the commands. */
+
+#ifndef RPCCTL_H
+#define RPCCTL_H
+
+#include <stddef.h>
+
+#include "rpcd/proto.h"
+#include "common.h"
+
+/* Exit statuses, as rpcctl(1) documents them. */
+#define EXIT_OK		0	/* success */
+#define EXIT_REPLY	1	/* the server answered with an error */
+#define EXIT_USAGE	2	/* bad command line */
+#define EXIT_SERVER	3	/* cannot connect, timed out, bad reply */
+
+#define RPCCTL_SERVER_DEFAULT	"127.0.0.1:8080"
+#define RPCCTL_TIMEOUT		5.0		/* seconds */
+#define RPCCTL_MAX_FRAME	(64 * 1024 * 1024) /* bytes of reply body */
+
+struct options {
+	char	server[ADDR_TEXT_MAX + 64];
+	double	timeout;
+	int	json;
+};
+
+/* One connection to rpcd and the last reply read on it. */
+struct client {
+	const struct options	*opt;
+	int			 fd;
+	char			*buf;	/* received bytes */
+	size_t			 len, size;
+	struct proto_message	 reply;
+	const char		*body;
+	size_t			 body_len;
+};
+
+/* rpcctl.c */
+__dead void	 usage_error(const char *, ...) printflike(1, 2);
+__dead void	 server_error(const char *, ...) printflike(1, 2);
+
+/* net.c */
+void		 client_connect(struct client *, const struct options *);
+void		 client_send(struct client *, const char *, const char *,
+		     size_t);
+void		 client_send_raw(struct client *, const void *, size_t);
+void		 client_read(struct client *);
+void		 client_consume(struct client *);
+double		 client_now(void);
+
+/* commands.c */
+int		 cmd_ping(const struct options *, int, char **);
+int		 cmd_call(const struct options *, int, char **);
+int		 cmd_stats(const struct options *, int, char **);
+int		 cmd_methods(const struct options *, int, char **);
+int		 cmd_batch(const struct options *, int, char **);
+
+#endif /* RPCCTL_H */
