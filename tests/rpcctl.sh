@@ -1,0 +1,123 @@
+#!/bin/sh
+# rpcctl against a real rpcd: every command, output modes, addresses and
+# exit statuses; batch ordering; and a fake server answering garbage.
+
+. "${top_srcdir:-.}/tests/tap.sh"
+. "$top_srcdir/tests/lib.sh"
+
+rpcd_start || bail_out "rpcd did not start"
+C="$RPCCTL -S $RPCD_ADDR"
+
+out=$($C ping -c 3 -i 0.01 hello)
+ok $? "ping -c 3 exits 0"
+is "$(echo "$out" | grep -c '^pong from .*: seq=[0-9] time=[0-9.]* ms$')" 3 \
+    "one line per reply with its time"
+ok_test "a ping(8)-like summary" sh -c "echo '$out' | grep -q '^3 sent, 3 received, 0% loss$'"
+ok_test "with min/avg/max/stddev" sh -c "echo '$out' | grep -q '^rtt min/avg/max/stddev = '"
+is "$($C --json ping 'a "quoted" message')" \
+    '{"out": "pong", "result": "a \"quoted\" message"}' "ping --json prints the raw reply"
+is "$($C -H "$RPCD_HOST" -p "$RPCD_PORT" ping | head -n 1 | cut -d: -f1-2)" \
+    "pong from $RPCD_HOST:$RPCD_PORT" "-H and -p"
+is "$(RPCCTL_SERVER=$RPCD_ADDR "$RPCCTL" --json ping x)" \
+    '{"out": "pong", "result": "x"}' "RPCCTL_SERVER"
+
+is "$($C --json call ping '[1, {"a": null}]')" \
+    '{"out": "pong", "result": [1, {"a": null}]}' "call with params"
+is "$(echo '{"k": "v"}' | $C call ping -)" "$(printf '{\n  "k":"v"\n}')" \
+    "call reads params from stdin and pretty-prints"
+$C call ping '{bad' 2>"$TEST_DIR/err"
+is $? 2 "call with params that are not JSON exits 2"
+$C call nosuch 2>"$TEST_DIR/err"
+is $? 1 "an error reply exits 1"
+is "$(cat "$TEST_DIR/err")" "rpcctl: nosuch: unknown_method: no such method" \
+    "and prints its code and message"
+
+out=$($C stats)
+ok_test "stats prints a table with a total row" sh -c "echo '$out' | grep -q '^total '"
+ok_test "stats --json is the raw reply" sh -c "$C --json stats | grep -q '\"out\": \"stats\"'"
+is "$($C methods | awk '{print $1}' | tr '\n' ' ')" "ping methods stats " "methods"
+
+# batch: 10,000 lines come back in order; bad lines become error lines.
+seq 1 10000 | sed 's/.*/{"in": "ping", "params": &}/' >"$TEST_DIR/batch"
+$C batch <"$TEST_DIR/batch" >"$TEST_DIR/batch.out"
+ok $? "batch of 10,000 exits 0"
+seq 1 10000 | sed 's/.*/{"out": "pong", "result": &}/' >"$TEST_DIR/batch.want"
+ok_test "10,000 replies in input order" cmp -s "$TEST_DIR/batch.out" "$TEST_DIR/batch.want"
+printf '%s\n' '{"in": "ping", "params": 1}' 'not json' '{"in": 5}' \
+    '{"in": "ping", "params": 2}' | $C batch >"$TEST_DIR/mixed"
+is "$(cut -c1-40 "$TEST_DIR/mixed")" "$(printf '%s\n' \
+    '{"out": "pong", "result": 1}' \
+    '{ "out": "error", "result": { "code": "b' \
+    '{ "out": "error", "result": { "code": "b' \
+    '{"out": "pong", "result": 2}')" "bad lines become error lines in place"
+
+# Help and usage.
+"$RPCCTL" --help >"$TEST_DIR/help"
+ok $? "--help exits 0"
+for o in --server --host --port --socket --timeout --json --version --help \
+    ping call batch stats methods help; do
+	ok_test "--help lists $o" grep -q -e "$o" "$TEST_DIR/help"
+done
+ok_test "help ping describes ping" sh -c "'$RPCCTL' help ping | grep -q 'usage: rpcctl ping'"
+"$RPCCTL" frobnicate 2>/dev/null
+is $? 2 "an unknown command exits 2"
+"$RPCCTL" ping -c zero 2>/dev/null
+is $? 2 "a bad count exits 2"
+is "$("$RPCCTL" -V)" "$("$RPCD" -V | sed 's/rpcd/rpcctl/')" "-V"
+
+# Unix socket.
+rpcd_stop
+rpcd_start -l "unix:$TEST_DIR/s" || bail_out "rpcd did not start"
+is "$("$RPCCTL" -s "$TEST_DIR/s" --json ping u)" '{"out": "pong", "result": "u"}' \
+    "-s reaches a Unix socket"
+rpcd_stop
+
+# Exit 3: nothing listening (the port rpcd just left), and timeouts.
+rpcd_start || bail_out "rpcd did not start"
+dead=$RPCD_ADDR
+rpcd_stop
+"$RPCCTL" -S "$dead" ping 2>"$TEST_DIR/err"
+is $? 3 "connection refused exits 3"
+is "$(cat "$TEST_DIR/err")" "rpcctl: cannot connect to $dead: Connection refused" \
+    "with a message naming the address"
+
+# A fake server for each kind of garbage.
+[ -n "${PYTHON3:-}" ] && [ -x "$PYTHON3" ] || PYTHON3=$(command -v python3)
+if [ -z "$PYTHON3" ]; then
+	skip "python3 not found: no fake server"
+	done_testing
+	exit $?
+fi
+fake()
+{
+	"$PYTHON3" -c '
+import socket, struct, sys, time
+s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(1)
+print(s.getsockname()[1], flush=True)
+c, _ = s.accept(); c.recv(65536)
+kind = sys.argv[1]
+if kind == "huge": c.sendall(struct.pack("<I", 0xfffffff0))
+elif kind == "notjson": c.sendall(struct.pack("<I", 5) + b"hello")
+elif kind == "shape": c.sendall(struct.pack("<I", 9) + b"[1, 2, 3]")
+elif kind == "midframe": c.sendall(struct.pack("<I", 100) + b"{\"out\"")
+elif kind == "silent": time.sleep(5)
+c.close()' "$1" >"$TEST_DIR/fake.port" &
+	fakepid=$!
+	wait_for 50 test -s "$TEST_DIR/fake.port"
+	port=$(cat "$TEST_DIR/fake.port")
+	"$RPCCTL" -t 1 -p "$port" ping 2>"$TEST_DIR/err" >/dev/null
+	status=$?
+	kill "$fakepid" 2>/dev/null
+	wait "$fakepid" 2>/dev/null
+	: >"$TEST_DIR/fake.port"
+	return $status
+}
+for kind in huge:"over the limit" notjson:"not well-formed JSON" \
+    shape:"not a JSON object" midframe:"closed the connection in mid-frame" \
+    silent:"timed out"; do
+	fake "${kind%%:*}"
+	is $? 3 "${kind%%:*}: exit 3"
+	ok_test "${kind%%:*}: message says '${kind#*:}'" grep -q "${kind#*:}" "$TEST_DIR/err"
+done
+
+done_testing
