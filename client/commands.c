@@ -165,7 +165,7 @@ cmd_ping(const struct options *opt, int argc, char **argv)
 			    sqrt(fmax(0, sum2 / received - avg * avg)));
 	}
 	json_object_put(msg);
-	close(c.fd);
+	client_close(&c);
 	return (status);
 }
 
@@ -227,7 +227,7 @@ cmd_call(const struct options *opt, int argc, char **argv)
 		json_object_put(o);
 	}
 	free(input);
-	close(c.fd);
+	client_close(&c);
 	return (status);
 }
 
@@ -258,16 +258,18 @@ cmd_stats(const struct options *opt, int argc, char **argv)
 	struct json_object	*o, *workers, *v;
 	char			 label[24];
 	size_t			 i;
+	int			 status;
 
 	if (argc != 1)
 		usage_error("usage: rpcctl stats");
 	client_connect(&c, opt);
 	call_once(&c, "stats", NULL);
-	if (is_error(&c))
-		return (reply_error(&c, "stats"));
-	if (opt->json) {
-		printf("%.*s\n", (int)c.body_len, c.body);
-		return (EXIT_OK);
+	if (is_error(&c) || opt->json) {
+		status = is_error(&c) ? reply_error(&c, "stats") : EXIT_OK;
+		if (opt->json)
+			printf("%.*s\n", (int)c.body_len, c.body);
+		client_close(&c);
+		return (status);
 	}
 	o = result_tree(&c);
 	if (!json_object_object_get_ex(o, "workers", &workers) ||
@@ -288,7 +290,7 @@ cmd_stats(const struct options *opt, int argc, char **argv)
 	if (json_object_object_get_ex(o, "total", &v))
 		stats_row("total", v);
 	json_object_put(o);
-	close(c.fd);
+	client_close(&c);
 	return (EXIT_OK);
 }
 
@@ -298,16 +300,18 @@ cmd_methods(const struct options *opt, int argc, char **argv)
 	struct client		 c;
 	struct json_object	*o, *m, *name, *help;
 	size_t			 i;
+	int			 status;
 
 	if (argc != 1)
 		usage_error("usage: rpcctl methods");
 	client_connect(&c, opt);
 	call_once(&c, "methods", NULL);
-	if (is_error(&c))
-		return (reply_error(&c, "methods"));
-	if (opt->json) {
-		printf("%.*s\n", (int)c.body_len, c.body);
-		return (EXIT_OK);
+	if (is_error(&c) || opt->json) {
+		status = is_error(&c) ? reply_error(&c, "methods") : EXIT_OK;
+		if (opt->json)
+			printf("%.*s\n", (int)c.body_len, c.body);
+		client_close(&c);
+		return (status);
 	}
 	o = result_tree(&c);
 	if (!json_object_is_type(o, json_type_array))
@@ -321,7 +325,7 @@ cmd_methods(const struct options *opt, int argc, char **argv)
 			    json_object_get_string(help));
 	}
 	json_object_put(o);
-	close(c.fd);
+	client_close(&c);
 	return (EXIT_OK);
 }
 
@@ -423,6 +427,6 @@ cmd_batch(const struct options *opt, int argc, char **argv)
 	free(queue);
 	free(line);
 	free(frame);
-	close(c.fd);
+	client_close(&c);
 	return (EXIT_OK);
 }

@@ -203,3 +203,11 @@ client_consume(struct client *c)
 	memmove(c->buf, c->buf + n, c->len - n);
 	c->len -= n;
 }
+
+void
+client_close(struct client *c)
+{
+	close(c->fd);
+	free(c->buf);
+	c->buf = NULL;
+}

@@ -62,6 +62,7 @@ void		 client_send(struct client *, const char *, const char *,
 void		 client_send_raw(struct client *, const void *, size_t);
 void		 client_read(struct client *);
 void		 client_consume(struct client *);
+void		 client_close(struct client *);
 double		 client_now(void);
 
 /* commands.c */

@@ -273,6 +273,10 @@ conn_read_cb(struct bufferevent *bev, void *arg)
 		return;
 	if (conn_process(c) != 0 || c->closing)
 		return;
+	if (c->last_request && c->frames > 0) {
+		conn_close_after_flush(c, "shutting down");
+		return;
+	}
 	if (conn_check_partial(c) != 0)
 		return;
 	conn_throttle(c);
@@ -315,6 +319,10 @@ conn_event_cb(struct bufferevent *bev, short what, void *arg)
 /*
  * Shutting down: answer what the peer has already sent, including bytes
  * still in the kernel's receive queue, then close once that is flushed.
+ * A connection accepted just before the shutdown may not have sent its
+ * first request yet: it gets that one request answered (within
+ * --shutdown-timeout), so connect-request-close clients lose nothing when
+ * workers are replaced.
  */
 void
 conn_drain(struct conn *c)
@@ -333,5 +341,9 @@ conn_drain(struct conn *c)
 				return;
 		} while (c->frames != before);
 	} while (got > 0);
+	if (c->frames == 0 && got != 0) {
+		c->last_request = 1;
+		return;
+	}
 	conn_close_after_flush(c, "shutting down");
 }

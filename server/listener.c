@@ -72,8 +72,25 @@ listener_clear_stale(const struct addr *a)
 	return (unlink(sun->sun_path));
 }
 
+/*
+ * The socket option that makes the kernel balance connections over the
+ * sockets bound to one port: FreeBSD's SO_REUSEPORT_LB, Linux's
+ * SO_REUSEPORT.  Elsewhere SO_REUSEPORT only lets the last socket win.
+ */
+int
+listener_reuseport_option(void)
+{
+#if defined(SO_REUSEPORT_LB)
+	return (SO_REUSEPORT_LB);
+#elif defined(__linux__) && defined(SO_REUSEPORT)
+	return (SO_REUSEPORT);
+#else
+	return (-1);
+#endif
+}
+
 static int
-listener_bind(const struct addr *a, struct listener *l)
+listener_bind(const struct addr *a, struct listener *l, int reuseport)
 {
 	int	fd, on = 1;
 
@@ -87,6 +104,12 @@ listener_bind(const struct addr *a, struct listener *l)
 	}
 	if (!l->is_unix)
 		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
+	if (!l->is_unix && reuseport && setsockopt(fd, SOL_SOCKET,
+	    listener_reuseport_option(), &on, sizeof on) != 0) {
+		log_warn("cannot listen on %s: SO_REUSEPORT", a->text);
+		close(fd);
+		return (-1);
+	}
 	if (a->ss.ss_family == AF_INET6)
 		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof on);
 	if (bind(fd, (const struct sockaddr *)&a->ss, a->len) != 0 ||
@@ -156,7 +179,8 @@ listener_bind_all(const struct settings *s, struct listener **out)
 	if ((n = listener_inherit(out)) == 0) {
 		*out = xcalloc(s->nlisten, sizeof **out);
 		for (n = 0; n < s->nlisten; n++) {
-			if (listener_bind(&s->listen[n], &(*out)[n]) != 0) {
+			if (listener_bind(&s->listen[n], &(*out)[n],
+			    s->reuseport) != 0) {
 				listener_unlink_all(*out, n);
 				return (-1);
 			}
@@ -168,6 +192,28 @@ listener_bind_all(const struct settings *s, struct listener **out)
 		log_info("listening on %s", (*out)[i].addr.text);
 	}
 	return (n);
+}
+
+/*
+ * Replace each TCP socket of a copied set with a new one bound to the same
+ * (resolved) address with SO_REUSEPORT; Unix sockets stay shared.
+ */
+int
+listener_reuseport_bind(struct listener *l, int n)
+{
+	struct listener	copy;
+	int		i;
+
+	for (i = 0; i < n; i++) {
+		if (l[i].is_unix)
+			continue;
+		if (listener_bind(&l[i].addr, &copy, 1) != 0)
+			return (-1);
+		evutil_make_socket_nonblocking(copy.fd);
+		l[i].fd = copy.fd;
+		l[i].created = 0;
+	}
+	return (0);
 }
 
 /* Remove the socket files this process created. */

@@ -41,6 +41,7 @@ enum {
 	OPT_MAX_FRAME,
 	OPT_MAX_OUTPUT,
 	OPT_PIDFILE,
+	OPT_REUSEPORT,
 	OPT_SHUTDOWN_TIMEOUT
 };
 
@@ -54,6 +55,8 @@ static const struct option long_options[] = {
 	{ "max-frame",		required_argument,	NULL, OPT_MAX_FRAME },
 	{ "max-output",		required_argument,	NULL, OPT_MAX_OUTPUT },
 	{ "pidfile",		required_argument,	NULL, OPT_PIDFILE },
+	{ "prefork",		required_argument,	NULL, 'P' },
+	{ "reuseport",		no_argument,		NULL, OPT_REUSEPORT },
 	{ "shutdown-timeout",	required_argument,	NULL,
 	    OPT_SHUTDOWN_TIMEOUT },
 	{ "user",		required_argument,	NULL, 'u' },
@@ -63,9 +66,10 @@ static const struct option long_options[] = {
 };
 
 #define SYNOPSIS \
-	"usage: rpcd [-dhVv] [-l address] [-u user] [--idle-timeout seconds]\n" \
-	"            [--max-conns number] [--max-depth number]\n" \
-	"            [--max-frame bytes] [--max-output bytes] [--pidfile file]\n" \
+	"usage: rpcd [-dhVv] [-l address] [-P workers] [-u user]\n" \
+	"            [--idle-timeout seconds] [--max-conns number]\n" \
+	"            [--max-depth number] [--max-frame bytes]\n" \
+	"            [--max-output bytes] [--pidfile file] [--reuseport]\n" \
 	"            [--shutdown-timeout seconds]\n"
 
 static __dead void printflike(1, 2)
@@ -89,6 +93,13 @@ usage(void)
 	    "  -l, --listen ADDR          listen on host:port, [v6addr]:port "
 	    "or unix:/path;\n"
 	    "                             repeatable (default %s)\n"
+	    "  -P, --prefork N|auto       run N worker processes (auto: one "
+	    "per CPU)\n"
+	    "                             under a master (default 0: a "
+	    "single process)\n"
+	    "      --reuseport            a listening socket per worker, "
+	    "balanced by\n"
+	    "                             the kernel (with --prefork)\n"
 	    "  -d, --daemon               detach and log to syslog\n"
 	    "  -u, --user USER            run as USER after binding\n"
 	    "      --pidfile FILE         write the process id to FILE\n"
@@ -132,9 +143,23 @@ options_parse(int argc, char **argv, struct settings *s)
 	char	err[128];
 	int	ch;
 
-	while ((ch = getopt_long(argc, argv, "dhl:u:Vv", long_options,
+	while ((ch = getopt_long(argc, argv, "dhl:P:u:Vv", long_options,
 	    NULL)) != -1) {
 		switch (ch) {
+		case 'P':
+			if (strcmp(optarg, "auto") == 0) {
+				s->prefork = sysconf(_SC_NPROCESSORS_ONLN);
+				if (s->prefork < 1)
+					s->prefork = 1;
+				if (s->prefork > RPCD_PREFORK_MAX)
+					s->prefork = RPCD_PREFORK_MAX;
+			} else
+				s->prefork = option_number("prefork", optarg,
+				    0, RPCD_PREFORK_MAX);
+			break;
+		case OPT_REUSEPORT:
+			s->reuseport = 1;
+			break;
 		case 'd':
 			s->daemonize = 1;
 			break;
@@ -196,6 +221,11 @@ options_parse(int argc, char **argv, struct settings *s)
 	}
 	if (optind != argc)
 		usage_error("unexpected argument: %s", argv[optind]);
+	if (s->reuseport && s->prefork == 0)
+		usage_error("--reuseport needs --prefork");
+	if (s->reuseport && listener_reuseport_option() == -1)
+		usage_error("--reuseport: this system's kernel does not "
+		    "balance connections over sockets");
 	if (s->nlisten == 0 && addr_parse(RPCD_LISTEN_DEFAULT, &s->listen[0],
 	    err, sizeof err) == 0)
 		s->nlisten = 1;
@@ -229,11 +259,13 @@ main(int argc, char **argv)
 	rpcd_started = time(NULL);
 	if (s.pidfile != NULL)
 		daemon_pidfile_write(s.pidfile);
-	if (s.user != NULL)
-		daemon_drop_privileges(s.user);
 
 	daemon_notify_ready();
-	status = worker_run(&s, listeners, nlisteners, stats_region_create(1));
+	if (s.prefork > 0)
+		status = master_run(&s, listeners, nlisteners);
+	else
+		status = worker_run(&s, listeners, nlisteners,
+		    stats_region_create(1), -1);
 
 	listener_unlink_all(listeners, nlisteners);
 	daemon_pidfile_remove(s.pidfile);

@@ -45,6 +45,12 @@ struct json_object;
 #define RPCD_SHUTDOWN_TIMEOUT	10		/* seconds */
 #define RPCD_FRAMES_PER_EVENT	256		/* frames per read callback */
 #define RPCD_ACCEPT_PAUSE	1		/* seconds after EMFILE */
+#define RPCD_PREFORK_MAX	256		/* --prefork workers */
+#define RPCD_RESPAWN_DELAY_MS	100		/* first respawn backoff */
+#define RPCD_RESPAWN_DELAY_MAX	5000		/* ms, backoff ceiling */
+#define RPCD_FAST_DEATH		2		/* seconds: died at start */
+#define RPCD_FAILURES_MAX	5		/* fast deaths before giving up */
+#define RPCD_FAILURE_WINDOW	60		/* seconds they are counted in */
 
 /* Configuration from the command line. */
 struct settings {
@@ -58,6 +64,8 @@ struct settings {
 	int		 shutdown_timeout;
 	int		 daemonize;
 	int		 verbose;
+	int		 prefork;	/* workers; 0 = single process */
+	int		 reuseport;	/* a listening socket per worker */
 	const char	*pidfile;
 	const char	*user;
 };
@@ -100,6 +108,7 @@ struct server {
 	int			 draining;
 	struct event		*resume_ev;
 	struct event		*drain_ev;
+	struct event		*master_ev;
 	struct stats_slot	*stats;
 };
 
@@ -112,6 +121,7 @@ struct conn {
 	int			 throttled;	/* reading paused for output */
 	int			 closing;	/* close once output is sent */
 	int			 failed;	/* a reply could not be built */
+	int			 last_request;	/* draining: answer one, close */
 	int64_t			 frames;
 	time_t			 partial_since;
 	TAILQ_ENTRY(conn)	 entry;
@@ -123,6 +133,8 @@ extern pid_t		 rpcd_pid;
 
 /* listener.c */
 int		 listener_bind_all(const struct settings *, struct listener **);
+int		 listener_reuseport_option(void);
+int		 listener_reuseport_bind(struct listener *, int);
 void		 listener_enable_all(struct server *);
 void		 listener_pause(struct server *, int *);
 void		 listener_resume(struct server *, int *);
@@ -141,11 +153,15 @@ void		 dispatch_error(struct conn *, struct evbuffer *, int);
 
 /* stats.c */
 struct stats_slot *stats_region_create(int);
+struct stats_slot *stats_slot_claim(int, int64_t);
 struct json_object *stats_to_json(void);
 
 /* worker.c */
 int		 worker_run(const struct settings *, struct listener *, int,
-		     struct stats_slot *);
+		     struct stats_slot *, int);
+
+/* master.c */
+int		 master_run(const struct settings *, struct listener *, int);
 
 /* daemon.c */
 void		 daemon_detach(void);

@@ -26,6 +26,7 @@
 #include <sys/types.h>
 #include <sys/mman.h>
 
+#include <string.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -51,6 +52,28 @@ stats_region_create(int n)
 	return (stats_slots);
 }
 
+/*
+ * Take a free slot for worker index (in the master, before the fork); the
+ * master frees it by zeroing pid when it reaps the worker.  Counters start
+ * from zero for each process.
+ */
+struct stats_slot *
+stats_slot_claim(int index, int64_t restarts)
+{
+	int	i;
+
+	for (i = 0; i < stats_count; i++) {
+		if (stats_slots[i].pid == 0) {
+			memset(&stats_slots[i], 0, sizeof stats_slots[i]);
+			stats_slots[i].pid = -1;	/* taken, not started */
+			stats_slots[i].index = index;
+			stats_slots[i].restarts = restarts;
+			return (&stats_slots[i]);
+		}
+	}
+	fatalx("no free stats slot for worker %d", index);
+}
+
 static void
 stats_add(struct json_object *o, const char *key, int64_t v)
 {
@@ -68,8 +91,10 @@ stats_to_json(void)
 	workers = json_object_new_array();
 	for (i = 0; i < stats_count; i++) {
 		s = &stats_slots[i];
+		if (s->pid <= 0)
+			continue;
 		w = json_object_new_object();
-		stats_add(w, "index", i);
+		stats_add(w, "index", s->index);
 		stats_add(w, "pid", s->pid);
 		stats_add(w, "connections", s->connections);
 		stats_add(w, "total_connections", s->total_connections);

@@ -89,20 +89,44 @@ worker_signal_cb(evutil_socket_t sig, short events, void *arg)
 	}
 }
 
-/* Route libevent's own messages into our log. */
+/* The master's end of our pipe closed: it is gone, so go too. */
+static void
+worker_master_cb(evutil_socket_t fd, short events, void *arg)
+{
+	struct server	*srv = arg;
+	char		 buf[16];
+
+	if (read(fd, buf, sizeof buf) > 0)
+		return;
+	log_warnx("master is gone: shutting down");
+	event_del(srv->master_ev);
+	worker_drain(srv);
+}
+
+/*
+ * Route libevent's own messages into our log.  A prefork worker's new
+ * event_base takes signals over from the master's, which libevent warns
+ * about; that hand-over is intended, so it is only a debug line.
+ */
 static void
 worker_event_log_cb(int severity, const char *msg)
 {
-	if (severity >= EVENT_LOG_WARN)
+	if (severity >= EVENT_LOG_WARN &&
+	    strncmp(msg, "Added a signal to event base", 28) != 0)
 		log_warnx("libevent: %s", msg);
 	else
 		log_debug("libevent: %s", msg);
 }
 
-/* Serve the listeners until shut down; return the exit status. */
+/*
+ * Serve the listeners until shut down; return the exit status.  A prefork
+ * worker gets master_fd, its end of a socketpair with the master: it
+ * writes one byte there once it accepts, and end of file there means the
+ * master has died.
+ */
 int
 worker_run(const struct settings *s, struct listener *listeners, int n,
-    struct stats_slot *stats)
+    struct stats_slot *stats, int master_fd)
 {
 	static const int	 sigs[] = { SIGTERM, SIGINT, SIGHUP };
 	struct event		*sigev[sizeof sigs / sizeof sigs[0]];
@@ -129,7 +153,19 @@ worker_run(const struct settings *s, struct listener *listeners, int n,
 		if (sigev[i] == NULL || evsignal_add(sigev[i], NULL) != 0)
 			fatalx("cannot watch signal %d", sigs[i]);
 	}
+	if (s->user != NULL)
+		daemon_drop_privileges(s->user);
 	listener_enable_all(&srv);
+	if (master_fd != -1) {
+		if (getenv("RPCD_TEST_WORKER_CRASH") != NULL)
+			abort();	/* tests of the master's backoff */
+		srv.master_ev = event_new(srv.base, master_fd,
+		    EV_READ | EV_PERSIST, worker_master_cb, &srv);
+		if (srv.master_ev == NULL || event_add(srv.master_ev, NULL) != 0)
+			fatalx("cannot watch the master");
+		if (write(master_fd, "R", 1) != 1)
+			fatal("cannot tell the master we are ready");
+	}
 
 	event_base_dispatch(srv.base);
 
@@ -141,6 +177,8 @@ worker_run(const struct settings *s, struct listener *listeners, int n,
 	event_free(srv.resume_ev);
 	if (srv.drain_ev != NULL)
 		event_free(srv.drain_ev);
+	if (srv.master_ev != NULL)
+		event_free(srv.master_ev);
 	event_base_free(srv.base);
 	log_info("exiting");
 	return (0);

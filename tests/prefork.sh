@@ -1,0 +1,153 @@
+#!/bin/sh
+# rpcd --prefork: workers serve and are all in stats; a killed worker is
+# replaced within a second without failing other connections; SIGTERM
+# answers everything sent; SIGHUP replaces every worker with no connection
+# refused and no request lost; a crash loop ends in a clean exit 1; workers
+# die with their master.
+
+. "${top_srcdir:-.}/tests/tap.sh"
+. "$top_srcdir/tests/lib.sh"
+
+C=$RPCCTL
+
+# The current workers' pids, sorted, on one line.
+worker_pids()
+{
+	"$C" -S "$RPCD_ADDR" --json stats |
+	    grep -o '"index": [0-9]*, "pid": [0-9]*' | sed 's/.*: //' |
+	    sort -n | tr '\n' ' '
+}
+count_workers()
+{
+	set -- $(worker_pids)
+	echo $#
+}
+
+rpcd_start -P 3 || bail_out "rpcd -P 3 did not start"
+wait_for 50 sh -c "[ \$(pgrep -P $RPCD_PID | wc -l) -eq 3 ]"
+ok $? "3 worker processes run under the master"
+i=0
+all=0
+while [ $i -lt 10 ]; do
+	[ "$(count_workers)" -eq 3 ] && all=$((all + 1))
+	i=$((i + 1))
+done
+is "$all" 10 "stats lists all 3 workers on each of 10 connections"
+ok_test "logs name the worker" grep -q "worker 2 started, pid" "$RPCD_LOG"
+
+# kill -9 of an idle worker while clients ping on other connections.
+for n in 1 2 3 4; do
+	"$C" -S "$RPCD_ADDR" ping -c 150 -i 0.01 >"$TEST_DIR/load.$n" 2>&1 &
+	eval "load$n=\$!"
+done
+wait_for 50 sh -c "grep -q 'seq=5 ' '$TEST_DIR/load.4'"
+victim=$("$C" -S "$RPCD_ADDR" --json stats | grep -o '"pid": [0-9]*, "connections": [0-9]*' |
+    awk -F'[:,]' '$4 == 0 {print $2; exit}' | tr -d ' ')
+if [ -z "$victim" ]; then
+	victim=$(set -- $(worker_pids); echo "$1")
+	diag "no idle worker: killing $victim, whose clients may fail"
+fi
+before=$(worker_pids)
+kill -9 "$victim"
+wait_for 10 sh -c "[ \$(pgrep -P $RPCD_PID | wc -l) -eq 3 ] && ! echo '$(worker_pids)' | grep -qw $victim"
+ok $? "a new worker replaces the killed one within 1 s"
+failed=0
+for n in 1 2 3 4; do
+	eval "wait \$load$n" || failed=$((failed + 1))
+done
+is "$failed" 0 "no client of a surviving worker saw a failure"
+ok_test "the death is logged with its signal" grep -q "killed by signal 9" "$RPCD_LOG"
+
+# SIGHUP under connect-ping-close load: nothing refused, nothing lost.
+before=$(worker_pids)
+(
+	end=$(($(date +%s) + 3))
+	sent=0
+	bad=0
+	while [ "$(date +%s)" -lt "$end" ]; do
+		"$C" -t 5 -S "$RPCD_ADDR" ping >/dev/null 2>>"$TEST_DIR/hup.err" ||
+		    bad=$((bad + 1))
+		sent=$((sent + 1))
+	done
+	echo "$sent $bad" >"$TEST_DIR/hup.result"
+) &
+hup_load=$!
+sleep 1		# let the load run before and after the reload
+kill -HUP "$RPCD_PID"
+wait "$hup_load"
+read -r sent bad <"$TEST_DIR/hup.result"
+is "$bad" 0 "SIGHUP during $sent connect-ping-close requests: none refused or lost"
+[ "$bad" -eq 0 ] || diag_file <"$TEST_DIR/hup.err"
+wait_for 50 sh -c "[ \$(pgrep -P $RPCD_PID | wc -l) -eq 3 ]"
+after=$(worker_pids)
+common=$(for p in $before; do echo "$after" | grep -qw "$p" && echo "$p"; done)
+is "$common" "" "every worker pid changed ($before-> $after)"
+
+# SIGTERM with 2000 pipelined requests written: all answered, exit 0.
+"$WIRE" -t 20 -n 2000 -r 2000 "$RPCD_ADDR" 'j:{"in": "ping", "params": 1}' \
+    >"$TEST_DIR/inflight" 2>"$TEST_DIR/sent" &
+client=$!
+wait_for 100 grep -q sent "$TEST_DIR/sent"
+kill -TERM "$RPCD_PID"
+wait "$client"
+is "$(grep -c pong "$TEST_DIR/inflight")" 2000 \
+    "SIGTERM: every request written is answered"
+wait "$RPCD_PID"
+is $? 0 "the master exits 0 once its workers are done"
+RPCD_PID=
+
+# A worker that crashes at start: backoff, then exit 1, not a fork storm.
+RPCD_LOG=$TEST_DIR/crash.log
+RPCD_TEST_WORKER_CRASH=1 "$RPCD" -P 2 -l 127.0.0.1:0 2>"$RPCD_LOG" &
+RPCD_PID=$!
+wait_for 100 sh -c "! kill -0 $RPCD_PID 2>/dev/null"
+ok $? "the master gives up within 10 s"
+wait "$RPCD_PID"
+is $? 1 "and exits 1"
+RPCD_PID=
+ok_test "saying why" grep -q "keep dying at start" "$RPCD_LOG"
+starts=$(grep -c "started, pid" "$RPCD_LOG")
+ok_test "after a bounded number of tries ($starts starts)" test "$starts" -le 8
+
+# kill -9 of the master: every worker exits within 2 s.
+rpcd_start -P 3 || bail_out "rpcd did not start"
+wait_for 50 sh -c "[ \$(pgrep -P $RPCD_PID | wc -l) -eq 3 ]"
+kids=$(pgrep -P "$RPCD_PID" | tr '\n' ' ')
+kill -9 "$RPCD_PID"
+wait "$RPCD_PID" 2>/dev/null
+RPCD_PID=
+gone()
+{
+	for k in $kids; do
+		kill -0 "$k" 2>/dev/null && return 1
+	done
+	return 0
+}
+wait_for 20 gone
+ok $? "workers $kids exit within 2 s of their master's kill -9"
+
+# How 1000 connections spread over 3 workers, shared sockets and reuseport.
+if command -v python3 >/dev/null 2>&1; then
+	for mode in "" --reuseport; do
+		rpcd_start -P 3 $mode || bail_out "rpcd -P 3 $mode did not start"
+		python3 -c '
+import socket, struct, sys
+for i in range(1000):
+    s = socket.create_connection((sys.argv[1], int(sys.argv[2])))
+    b = b"{\"in\": \"ping\"}"
+    s.sendall(struct.pack("<I", len(b)) + b)
+    n = struct.unpack("<I", s.recv(4))[0]
+    s.recv(n); s.close()' "$RPCD_HOST" "$RPCD_PORT"
+		ok $? "1000 connections served ${mode:-(shared sockets)}"
+		spread=$("$C" -S "$RPCD_ADDR" --json stats |
+		    grep -o '"total_connections": [0-9]*' | sed 's/.*: //' |
+		    head -n 3 | tr '\n' ' ')
+		diag "connections per worker ${mode:-shared}: $spread"
+		rpcd_stop
+	done
+else
+	skip "python3 not found"
+	skip "python3 not found"
+fi
+
+done_testing
