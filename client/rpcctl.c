@@ -43,6 +43,13 @@ static const struct command {
 	    "over one connection and print the replies as JSON Lines in order" },
 	{ "stats", cmd_stats, "stats", "print the server's counters per worker" },
 	{ "methods", cmd_methods, "methods", "list the server's methods" },
+	{ "bench", cmd_bench, "bench [-c conns] [-n requests | -d seconds] "
+	    "[-P pipeline]\n              [--payload bytes] [--csv] "
+	    "[--histogram]",
+	    "load the server with pings: -c connections (default 50), each\n"
+	    "keeping -P requests in flight (default 1), until -n replies\n"
+	    "(default 100000) or -d seconds; then throughput and latency\n"
+	    "percentiles, as text, --csv or --json" },
 	{ "help", NULL, "help [command]", "describe a command" },
 };
 

@@ -72,4 +72,7 @@ int		 cmd_stats(const struct options *, int, char **);
 int		 cmd_methods(const struct options *, int, char **);
 int		 cmd_batch(const struct options *, int, char **);
 
+/* bench.c */
+int		 cmd_bench(const struct options *, int, char **);
+
 #endif /* RPCCTL_H */

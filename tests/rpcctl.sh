@@ -51,11 +51,26 @@ is "$(cut -c1-40 "$TEST_DIR/mixed")" "$(printf '%s\n' \
     '{ "out": "error", "result": { "code": "b' \
     '{"out": "pong", "result": 2}')" "bad lines become error lines in place"
 
+# bench, briefly.
+out=$($C bench -c 4 -n 2000 -P 4 --histogram)
+ok $? "bench -n 2000 exits 0"
+ok_test "bench reports 2000 requests and no errors" \
+    sh -c "echo '$out' | grep -q '^2000 requests in .* 0 errors$'"
+ok_test "with p50/p90/p99/p99.9/max" \
+    sh -c "echo '$out' | grep -q '^latency ms: p50 [0-9.]*  p90 [0-9.]*  p99 [0-9.]*  p99.9 [0-9.]*  max [0-9.]*$'"
+ok_test "and a histogram" sh -c "echo '$out' | grep -q '^latency histogram:'"
+out=$($C bench -c 2 -d 0.5 --csv)
+is "$(echo "$out" | grep -c ',')" 2 "bench --csv prints a header and a row"
+ok_test "bench -d 0.5 ran" sh -c "echo '$out' | tail -n 1 | grep -q '^[1-9][0-9]*,0,'"
+ok_test "bench --json" sh -c "$C --json bench -n 100 -c 2 | grep -q '\"requests\": 100, \"errors\": 0'"
+$C bench -n 10 -d 1 2>/dev/null
+is $? 2 "bench -n with -d is a usage error"
+
 # Help and usage.
 "$RPCCTL" --help >"$TEST_DIR/help"
 ok $? "--help exits 0"
 for o in --server --host --port --socket --timeout --json --version --help \
-    ping call batch stats methods help; do
+    ping call batch stats methods bench help; do
 	ok_test "--help lists $o" grep -q -e "$o" "$TEST_DIR/help"
 done
 ok_test "help ping describes ping" sh -c "'$RPCCTL' help ping | grep -q 'usage: rpcctl ping'"
