@@ -35,26 +35,32 @@ done
 is "$all" 10 "stats lists all 3 workers on each of 10 connections"
 ok_test "logs name the worker" grep -q "worker 2 started, pid" "$RPCD_LOG"
 
-# kill -9 of an idle worker while clients ping on other connections.
-for n in 1 2 3 4; do
+# kill -9 of an idle worker while clients ping on other connections.  The
+# worker answering stats counts that connection, so ask until some worker
+# shows none at all.
+for n in 1 2; do
 	"$C" -S "$RPCD_ADDR" ping -c 150 -i 0.01 >"$TEST_DIR/load.$n" 2>&1 &
 	eval "load$n=\$!"
 done
-# Every client connected and served before a victim is picked.
-wait_for 100 sh -c "grep -q 'seq=5 ' '$TEST_DIR/load.1' && grep -q 'seq=5 ' '$TEST_DIR/load.2' &&
-    grep -q 'seq=5 ' '$TEST_DIR/load.3' && grep -q 'seq=5 ' '$TEST_DIR/load.4'"
-victim=$("$C" -S "$RPCD_ADDR" --json stats | grep -o '"pid": [0-9]*, "connections": [0-9]*' |
-    awk -F'[:,]' '$4 == 0 {print $2; exit}' | tr -d ' ')
+wait_for 100 sh -c "grep -q 'seq=5 ' '$TEST_DIR/load.1' && grep -q 'seq=5 ' '$TEST_DIR/load.2'"
+victim=
+i=0
+while [ -z "$victim" ] && [ $i -lt 50 ]; do
+	victim=$("$C" -S "$RPCD_ADDR" --json stats |
+	    grep -o '"pid": [0-9]*, "connections": [0-9]*' |
+	    awk -F'[:,]' '$4 == 0 {print $2; exit}' | tr -d ' ')
+	i=$((i + 1))
+done
 if [ -z "$victim" ]; then
 	victim=$(set -- $(worker_pids); echo "$1")
-	diag "no idle worker: killing $victim, whose clients may fail"
+	diag "no idle worker found: its clients may fail"
 fi
 diag "killing worker $victim of $(worker_pids)"
 kill -9 "$victim"
 wait_for 10 sh -c "[ \$(pgrep -P $RPCD_PID | wc -l) -eq 3 ] && ! echo '$(worker_pids)' | grep -qw $victim"
 ok $? "a new worker replaces the killed one within 1 s"
 failed=0
-for n in 1 2 3 4; do
+for n in 1 2; do
 	if ! eval "wait \$load$n"; then
 		failed=$((failed + 1))
 		tail -n 3 "$TEST_DIR/load.$n" | diag_file
