@@ -31,7 +31,7 @@ trap 'for p in $pids; do kill "$p" 2>/dev/null; done; rm -rf "$work"' EXIT
 # Start rpcd with the given --prefork value; print its port.
 start_rpcd()
 {
-	"$RPCD" -l 127.0.0.1:0 --prefork "$1" 2>"$work/rpcd.$1.log" &
+	"$RPCD" -l 127.0.0.1:0 --prefork "$1" >/dev/null 2>"$work/rpcd.$1.log" &
 	pids="$pids $!"
 	while ! grep -q 'listening on' "$work/rpcd.$1.log"; do
 		sleep 0.1
