@@ -25,14 +25,13 @@ if [ ! -x "$LOADGEN" ]; then
 	}
 fi
 work=$(mktemp -d)
-pids=
-trap 'for p in $pids; do kill "$p" 2>/dev/null; done; rm -rf "$work"' EXIT
+trap 'kill $(cat "$work/pids") 2>/dev/null; rm -rf "$work"' EXIT
 
 # Start rpcd with the given --prefork value; print its port.
 start_rpcd()
 {
 	"$RPCD" -l 127.0.0.1:0 --prefork "$1" >/dev/null 2>"$work/rpcd.$1.log" &
-	pids="$pids $!"
+	echo $! >>"$work/pids"
 	while ! grep -q 'listening on' "$work/rpcd.$1.log"; do
 		sleep 0.1
 	done
@@ -57,7 +56,7 @@ redis=
 if command -v redis-server >/dev/null 2>&1; then
 	redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' \
 	    --appendonly no --daemonize no >"$work/redis.log" 2>&1 &
-	pids="$pids $!"
+	echo $! >>"$work/pids"
 	while ! grep -q 'Ready to accept' "$work/redis.log"; do sleep 0.1; done
 	redis=$REDIS_PORT
 else
