@@ -1,32 +1,114 @@
 #!/bin/sh
 # The pages and the programs agree: every option --help prints is in the
-# page's option list, and every option listed there is in --help.
+# page's option list, and every option listed there is in --help.  For
+# rpcctl the same holds for each command: the commands --help lists are the
+# page's COMMANDS, and each command's options in `rpcctl help CMD` are the
+# options on its entry in the page.  A program not built yet is skipped.
 
 . "${top_srcdir:-.}/tests/tap.sh"
 
-# Options as "-x" and "--long" words, one per line, sorted.
+work=$(mktemp -d) || bail_out "mktemp"
+trap 'rm -rf "$work"' EXIT
+
+# Options of a --help text as "-x" and "--long" words, one per line, sorted:
+# the option table's lines start with "-x" or "  -x, --long".
 help_options()
 {
-	"$1" --help | grep -o -e '^ *-[A-Za-z]' -e '[ ,]--[a-z][a-z-]*' |
+	grep -o -e '^ *-[A-Za-z]' -e '[ ,]--[a-z][a-z-]*' |
 	    tr -d ' ,' | sort -u
 }
+
+# Options of a usage line: every "-x" or "--long" word in it.
+usage_options()
+{
+	grep -o -e '[[ |]-[A-Za-z]\>' -e '[[ |]--[a-z][a-z-]*' |
+	    tr -d '[ |' | sort -u
+}
+
+# Options in the first option list of a page (the .It Fl lines).
 page_options()
 {
 	grep '^\.It Fl ' "$1" | grep -o 'Fl -\{0,1\}[A-Za-z][a-z-]*' |
 	    sed 's/^Fl /-/' | sort -u
 }
 
+# The .Fl options on the head of command $2's entry in the COMMANDS list
+# of page $1: its ".It Cm cmd ..." line, or its ".It Xo" ... ".Xc" block.
+page_command_options()
+{
+	awk -v cmd="$2" '
+	    /^\.Sh / { in_cmds = ($2 == "COMMANDS"); next }
+	    !in_cmds { next }
+	    /^\.It Xo/ { xo = 1; head = ""; next }
+	    xo && /^\.Xc/ { xo = 0; check(head); next }
+	    xo { head = head " " $0; next }
+	    /^\.It Cm / { check($0) }
+	    function check(h,   w) {
+		    split(h, w, " ")
+		    if ((w[1] == ".It" && w[3] == cmd) ||
+			(w[1] == ".Cm" && w[2] == cmd))
+			    print h
+	    }' "$1" | grep -o 'Fl -\{0,1\}[A-Za-z][a-z-]*' |
+	    sed 's/^Fl /-/' | sort -u
+}
+
+# The commands named on a page's COMMANDS list.
+page_commands()
+{
+	awk '
+	    /^\.Sh / { in_cmds = ($2 == "COMMANDS"); next }
+	    !in_cmds { next }
+	    /^\.It Xo/ { xo = 1; next }
+	    xo && /^\.Cm / { print $2; xo = 0; next }
+	    /^\.It Cm / { print $3 }' "$1" | sort -u
+}
+
+# compare WANT_FILE GOT_FILE WHAT_MISSING WHAT_EXTRA
+compare()
+{
+	is "$(comm -23 "$1" "$2" | tr '\n' ' ')" "" "$3"
+	is "$(comm -13 "$1" "$2" | tr '\n' ' ')" "" "$4"
+}
+
 for pair in server/rpcd:rpcd.8 client/rpcctl:rpcctl.1; do
 	prog=$top_builddir/${pair%%:*}
+	name=$(basename "$prog")
 	page=$top_srcdir/man/${pair#*:}
-	help_options "$prog" >"${TMPDIR:-/tmp}/help.$$"
-	page_options "$page" >"${TMPDIR:-/tmp}/page.$$"
-	ok_test "$(basename "$prog") --help prints options" \
-	    test -s "${TMPDIR:-/tmp}/help.$$"
-	missing=$(comm -23 "${TMPDIR:-/tmp}/help.$$" "${TMPDIR:-/tmp}/page.$$" | tr '\n' ' ')
-	is "$missing" "" "every option of $(basename "$prog") --help is in ${pair#*:}"
-	extra=$(comm -13 "${TMPDIR:-/tmp}/help.$$" "${TMPDIR:-/tmp}/page.$$" | tr '\n' ' ')
-	is "$extra" "" "every option in ${pair#*:} is in $(basename "$prog") --help"
-	rm -f "${TMPDIR:-/tmp}/help.$$" "${TMPDIR:-/tmp}/page.$$"
+	if [ ! -x "$prog" ]; then
+		skip "$name is not built"
+		continue
+	fi
+	ok_test "${pair#*:} exists" test -f "$page" || continue
+	"$prog" --help >"$work/help.txt" 2>&1
+	ok $? "$name --help exits 0"
+	help_options <"$work/help.txt" >"$work/help"
+	page_options "$page" >"$work/page"
+	ok_test "$name --help prints options" test -s "$work/help"
+	compare "$work/help" "$work/page" \
+	    "every option of $name --help is in ${pair#*:}" \
+	    "every option in ${pair#*:} is in $name --help"
 done
+
+# rpcctl's commands and their own options.
+prog=$top_builddir/client/rpcctl
+page=$top_srcdir/man/rpcctl.1
+if [ -x "$prog" ]; then
+	"$prog" --help 2>&1 | sed -n '/^commands:/,/^$/p' |
+	    awk 'NR > 1 && /^  [a-z]/ { print $1 }' | sort -u >"$work/cmds"
+	page_commands "$page" >"$work/page_cmds"
+	ok_test "rpcctl --help lists commands" test -s "$work/cmds"
+	compare "$work/cmds" "$work/page_cmds" \
+	    "every command of rpcctl --help is in rpcctl.1" \
+	    "every command in rpcctl.1 is in rpcctl --help"
+	for cmd in $(cat "$work/cmds"); do
+		"$prog" help "$cmd" 2>&1 | sed -n '/^usage:/,/^$/p' |
+		    usage_options >"$work/cmd_help"
+		page_command_options "$page" "$cmd" >"$work/cmd_page"
+		compare "$work/cmd_help" "$work/cmd_page" \
+		    "every option of rpcctl help $cmd is in rpcctl.1" \
+		    "every option of $cmd in rpcctl.1 is in rpcctl help $cmd"
+	done
+else
+	skip "rpcctl is not built: commands not checked"
+fi
 done_testing
