@@ -79,6 +79,7 @@ static void
 master_signal(int sig)
 {
 	int	saved_errno = errno;
+	ssize_t	n;
 
 	switch (sig) {
 	case SIGTERM:
@@ -92,7 +93,9 @@ master_signal(int sig)
 		master_sig_chld = 1;
 		break;
 	}
-	(void)write(master_wake[1], "", 1);
+	/* A full pipe already holds a wake-up: nothing is lost. */
+	n = write(master_wake[1], "", 1);
+	(void)n;
 	errno = saved_errno;
 }
 

@@ -13,7 +13,7 @@ rpcd_start || bail_out "rpcd did not start"
 start=$("$PYTHON3" -c 'import time; print(time.monotonic())')
 "$PYTHON3" "$top_srcdir/tests/tutorial_client.py" "$RPCD_HOST" "$RPCD_PORT" \
     >"$TEST_DIR/out"
-ok $? "the tutorial client exits 0"
+ok $? "the tutorial client exits 0" || diag_file <"$RPCD_LOG"
 ms=$("$PYTHON3" -c "import time; print(int((time.monotonic() - $start) * 1000))")
 seq 0 9 | sed 's/^/pong ireader /' >"$TEST_DIR/want"
 ok_test "it prints pong ireader 0 to pong ireader 9" cmp -s "$TEST_DIR/out" "$TEST_DIR/want"
