@@ -69,17 +69,24 @@ static const struct option long_options[] = {
 	"usage: rpcctl [-hV] [--json] [-H host] [-p port] [-S address]\n" \
 	"              [-s socket] [-t seconds] command [args]\n"
 
+/* Print "rpcctl: message" and a hint, if any, and exit with status. */
+static __dead void printflike(3, 0)
+rpcctl_exit(int status, const char *hint, const char *fmt, va_list ap)
+{
+	fprintf(stderr, "rpcctl: ");
+	vfprintf(stderr, fmt, ap);
+	fprintf(stderr, "\n%s", hint);
+	exit(status);
+}
+
 void
 usage_error(const char *fmt, ...)
 {
 	va_list	ap;
 
-	fprintf(stderr, "rpcctl: ");
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fprintf(stderr, "\nTry 'rpcctl --help' for more information.\n");
-	exit(EXIT_USAGE);
+	rpcctl_exit(EXIT_USAGE, "Try 'rpcctl --help' for more information.\n",
+	    fmt, ap);
 }
 
 void
@@ -87,12 +94,8 @@ server_error(const char *fmt, ...)
 {
 	va_list	ap;
 
-	fprintf(stderr, "rpcctl: ");
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fprintf(stderr, "\n");
-	exit(EXIT_SERVER);
+	rpcctl_exit(EXIT_SERVER, "", fmt, ap);
 }
 
 static __dead void

@@ -96,3 +96,22 @@ ping_ok()
 	[ "$("$WIRE" -n 1 -t 2 "$1" 'j:{"in": "ping", "params": "ok"}' \
 	    2>/dev/null)" = '{"out": "pong", "result": "ok"}' ]
 }
+
+# sigterm_inflight DESCRIPTION: pipeline 2000 pings to rpcd, SIGTERM it once
+# they are all written, and check that all 2000 are answered and that it
+# exits 0.
+sigterm_inflight()
+{
+	"$WIRE" -t 20 -n 2000 -r 2000 "$RPCD_ADDR" \
+	    'j:{"in": "ping", "params": 1}' >"$TEST_DIR/inflight" \
+	    2>"$TEST_DIR/sent" &
+	inflight_client=$!
+	wait_for 100 grep -q sent "$TEST_DIR/sent"
+	kill -TERM "$RPCD_PID"
+	wait "$inflight_client"
+	is "$(grep -c pong "$TEST_DIR/inflight")" 2000 \
+	    "$1: SIGTERM answers every request already written"
+	wait "$RPCD_PID"
+	is $? 0 "$1: and exits 0"
+	RPCD_PID=
+}

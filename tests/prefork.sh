@@ -95,17 +95,7 @@ common=$(for p in $before; do echo "$after" | grep -qw "$p" && echo "$p"; done)
 is "$common" "" "every worker pid changed ($before-> $after)"
 
 # SIGTERM with 2000 pipelined requests written: all answered, exit 0.
-"$WIRE" -t 20 -n 2000 -r 2000 "$RPCD_ADDR" 'j:{"in": "ping", "params": 1}' \
-    >"$TEST_DIR/inflight" 2>"$TEST_DIR/sent" &
-client=$!
-wait_for 100 grep -q sent "$TEST_DIR/sent"
-kill -TERM "$RPCD_PID"
-wait "$client"
-is "$(grep -c pong "$TEST_DIR/inflight")" 2000 \
-    "SIGTERM: every request written is answered"
-wait "$RPCD_PID"
-is $? 0 "the master exits 0 once its workers are done"
-RPCD_PID=
+sigterm_inflight "prefork"
 
 # A worker that crashes at start: backoff, then exit 1, not a fork storm.
 RPCD_LOG=$TEST_DIR/crash.log

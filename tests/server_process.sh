@@ -26,17 +26,7 @@ is "$("$RPCD" -V)" "rpcd $(sed -n 's/^PACKAGE_VERSION = //p' "$top_builddir/Make
 
 # SIGTERM with 2000 pipelined requests in flight: all are answered.
 rpcd_start || bail_out "rpcd did not start"
-"$WIRE" -t 20 -n 2000 -r 2000 "$RPCD_ADDR" 'j:{"in": "ping", "params": 1}' \
-    >"$TEST_DIR/inflight" 2>"$TEST_DIR/sent" &
-client=$!
-wait_for 100 grep -q sent "$TEST_DIR/sent"
-kill -TERM "$RPCD_PID"
-wait "$client"
-is "$(grep -c pong "$TEST_DIR/inflight")" 2000 \
-    "SIGTERM: every request already sent is answered"
-wait "$RPCD_PID"
-is $? 0 "and rpcd exits 0"
-RPCD_PID=
+sigterm_inflight "single process"
 
 # Binding a port in use fails with a message and exit 1.
 rpcd_start || bail_out "rpcd did not start"
