@@ -131,7 +131,6 @@ worker_run(const struct settings *s, struct listener *listeners, int n,
 	static const int	 sigs[] = { SIGTERM, SIGINT, SIGHUP };
 	struct event		*sigev[sizeof sigs / sizeof sigs[0]];
 	struct server		 srv;
-	struct event_config	*cfg;
 	struct conn		*c;
 	size_t			 i;
 
@@ -144,18 +143,7 @@ worker_run(const struct settings *s, struct listener *listeners, int n,
 	stats->pid = getpid();
 
 	event_set_log_callback(worker_event_log_cb);
-	/*
-	 * With epoll, batch event changes: a connection's write event is
-	 * added when a reply is queued and deleted once it is sent, often in
-	 * the same loop iteration as the next request, so the pair costs no
-	 * epoll_ctl(2).  Other backends ignore the flag.
-	 */
-	if ((cfg = event_config_new()) == NULL)
-		fatalx("event_config_new failed");
-	event_config_set_flag(cfg, EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST);
-	srv.base = event_base_new_with_config(cfg);
-	event_config_free(cfg);
-	if (srv.base == NULL)
+	if ((srv.base = event_base_new()) == NULL)
 		fatalx("event_base_new failed");
 	log_debug("event backend: %s", event_base_get_method(srv.base));
 	signal(SIGPIPE, SIG_IGN);
