@@ -340,6 +340,10 @@ conn_drain(struct conn *c)
 			if (conn_process(c) != 0 || c->closing)
 				return;
 		} while (c->frames != before);
+		/* What the peer does not read is not answered further. */
+		if (evbuffer_get_length(bufferevent_get_output(c->bev)) >
+		    c->srv->settings->max_output)
+			break;
 	} while (got > 0);
 	if (c->frames == 0 && got != 0) {
 		c->last_request = 1;
