@@ -47,18 +47,23 @@ static void	conn_write_cb(struct bufferevent *, void *);
 static void	conn_event_cb(struct bufferevent *, short, void *);
 
 /*
- * Recognise a peer speaking TLS or HTTP from its first four bytes: they
+ * Recognise a peer speaking TLS or HTTP from its first bytes: they
  * would otherwise read as a length of hundreds of megabytes and the
  * connection would wait for a frame that never comes.
  */
 static const char *
-conn_foreign_protocol(const unsigned char *h)
+conn_foreign_protocol(const unsigned char *h, size_t len)
 {
 	static const char	*http[] = { "GET ", "POST", "HEAD", "PUT ",
 	    "DELE", "OPTI", "PATC", "CONN", "TRAC", "PRI " };
 	size_t			 i;
 
-	if (h[0] == 0x16 && h[1] == 0x03)
+	/*
+	 * A TLS handshake record, 16 03 xx, then a length, then 01 for a
+	 * ClientHello: a frame of 790 bytes also starts 16 03, but its sixth
+	 * byte is JSON, never 01.
+	 */
+	if (len >= 6 && h[0] == 0x16 && h[1] == 0x03 && h[5] == 0x01)
 		return ("TLS");
 	for (i = 0; i < sizeof http / sizeof http[0]; i++) {
 		if (memcmp(h, http[i], 4) == 0)
@@ -166,7 +171,7 @@ conn_process(struct conn *c)
 	struct server		*srv = c->srv;
 	struct evbuffer		*in = bufferevent_get_input(c->bev);
 	struct evbuffer		*out = bufferevent_get_output(c->bev);
-	unsigned char		 h[PROTO_HEADER_SIZE], *frame;
+	unsigned char		 h[6], *frame;
 	const char		*foreign;
 	size_t			 len;
 	uint32_t		 body;
@@ -176,8 +181,12 @@ conn_process(struct conn *c)
 		len = evbuffer_get_length(in);
 		if (len < PROTO_HEADER_SIZE)
 			break;
-		evbuffer_copyout(in, h, sizeof h);
-		if (c->frames == 0 && (foreign = conn_foreign_protocol(h))) {
+		evbuffer_copyout(in, h, len < sizeof h ? len : sizeof h);
+		if (c->frames == 0 && h[0] == 0x16 && h[1] == 0x03 &&
+		    len < sizeof h)
+			break;	/* TLS or a 790-byte frame: wait and see */
+		if (c->frames == 0 &&
+		    (foreign = conn_foreign_protocol(h, len)) != NULL) {
 			log_info("fd %d: peer speaks %s, not rpcd: closing",
 			    c->fd, foreign);
 			srv->stats->errors++;

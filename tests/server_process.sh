@@ -28,40 +28,6 @@ is "$("$RPCD" -V)" "rpcd $(sed -n 's/^PACKAGE_VERSION = //p' "$top_builddir/Make
 rpcd_start || bail_out "rpcd did not start"
 sigterm_inflight "single process"
 
-# --shutdown-timeout bounds a shutdown that cannot finish: a client that
-# never reads its replies keeps its connection from flushing.
-rpcd_start --shutdown-timeout 1 --max-output 65536 || bail_out "rpcd did not start"
-"$WIRE" -w -t 30 -r 20000 "$RPCD_ADDR" \
-    "j:{\"in\": \"ping\", \"params\": \"$(printf '%0500d' 0)\"}" \
-    >/dev/null 2>&1 &
-stuck=$!
-# Wait until the kernel's buffers are full: bytes_out stops growing.
-bytes_out()
-{
-	"$WIRE" -n 1 "$RPCD_ADDR" 'j:{"in": "stats"}' 2>/dev/null |
-	    sed -n 's/.*"bytes_out": \([0-9]*\).*/\1/p' | tail -n 1
-}
-backed_up()
-{
-	now=$(bytes_out)
-	[ "$now" -gt 1000000 ] && [ "$now" -lt $((${last:-0} + 10000)) ]
-	status=$?
-	last=$now
-	return $status
-}
-wait_for 100 backed_up
-ok $? "a client that never reads backs up its replies"
-kill -TERM "$RPCD_PID"
-wait_for 50 sh -c "! kill -0 $RPCD_PID 2>/dev/null"
-ok $? "with a client that never reads, rpcd still exits after --shutdown-timeout 1"
-wait "$RPCD_PID"
-is $? 0 "with status 0"
-RPCD_PID=
-ok_test "and logs the replies it could not send" grep -q "shutdown timeout" "$RPCD_LOG" ||
-    diag_file <"$RPCD_LOG"
-kill "$stuck" 2>/dev/null
-wait "$stuck" 2>/dev/null
-
 # -v logs each request; without it nothing is logged per request.
 rpcd_start || bail_out "rpcd did not start"
 ping_ok "$RPCD_ADDR"
