@@ -49,8 +49,6 @@ struct addr {
 void		 log_init(int, int, const char *);
 void		 log_procinit(const char *);
 void		 log_reopen(void);
-void		 log_setverbose(int);
-int		 log_getverbose(void);
 void		 log_warn(const char *, ...) printflike(1, 2);
 void		 log_warnx(const char *, ...) printflike(1, 2);
 void		 log_info(const char *, ...) printflike(1, 2);

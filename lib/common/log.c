@@ -66,18 +66,6 @@ log_reopen(void)
 	}
 }
 
-void
-log_setverbose(int verbose)
-{
-	log_verbose = verbose;
-}
-
-int
-log_getverbose(void)
-{
-	return (log_verbose);
-}
-
 static void printflike(2, 0)
 log_vwrite(int priority, const char *fmt, va_list ap, const char *error)
 {
