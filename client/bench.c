@@ -27,18 +27,15 @@
 #include <sys/types.h>
 #include <sys/socket.h>
 
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-
+#include <errno.h>
 #include <getopt.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include <event2/buffer.h>
-#include <event2/bufferevent.h>
 #include <event2/event.h>
 
 #include "rpcctl.h"
@@ -47,11 +44,24 @@
 #define SUB_COUNT	(1 << SUB_BITS)
 #define NBUCKETS	((64 - SUB_BITS + 1) * SUB_COUNT)
 
+#define BENCH_READ_SIZE		16384	/* first receive buffer, bytes */
+#define BENCH_STREAM_SIZE	65536	/* bytes of requests sent at once */
+
+/*
+ * A connection reads and writes its socket itself rather than through a
+ * bufferevent: a burst of replies is answered with one send() and the
+ * write event is armed only when the kernel refuses bytes, so the client
+ * costs what loadgen costs and does not flatter or hide the server.
+ */
 struct bench_conn {
-	struct bench		*b;
-	struct bufferevent	*bev;
-	double			*sent;		/* ring of send times */
-	unsigned int		 head, inflight;
+	struct bench	*b;
+	struct client	 c;		/* the socket and its receive buffer */
+	struct event	*rev, *wev;
+	double		*sent;		/* ring of send times */
+	double		 last_reply;	/* or connect time */
+	unsigned int	 head, inflight;
+	size_t		 unsent;	/* request bytes queued, not yet sent */
+	size_t		 woff;		/* where they start in b->stream */
 };
 
 struct bench {
@@ -63,11 +73,15 @@ struct bench {
 	double			 seconds;	/* -d */
 	double			 start, end, deadline, last_report;
 	long long		 sent, done, errors, last_done;
-	unsigned char		*frame;
-	size_t			 frame_len;
+	unsigned char		*stream;	/* copies of the request */
+	size_t			 stream_len, frame_len;
+	char			*params;	/* what each pong must echo */
+	size_t			 params_len;
+	unsigned char		*reply;		/* rpcd's reply, byte for byte */
+	size_t			 reply_len;
 	uint64_t		 hist[NBUCKETS];
 	uint64_t		 max_ns;
-	int			 tty, csv, histogram;
+	int			 tty, csv, histogram, complained;
 	struct event		*tick;
 };
 
@@ -125,109 +139,232 @@ bench_may_send(struct bench *b, double now)
 }
 
 static void
-bench_send(struct bench_conn *bc, double now)
-{
-	struct bench	*b = bc->b;
-
-	bc->sent[(bc->head + bc->inflight) % b->pipeline] = now;
-	bc->inflight++;
-	b->sent++;
-	evbuffer_add(bufferevent_get_output(bc->bev), b->frame, b->frame_len);
-}
-
-static void
 bench_conn_close(struct bench_conn *bc)
 {
 	struct bench	*b = bc->b;
 
-	if (bc->bev == NULL)
+	if (bc->rev == NULL)
 		return;
-	bufferevent_free(bc->bev);
-	bc->bev = NULL;
+	event_free(bc->rev);
+	event_free(bc->wev);
+	bc->rev = bc->wev = NULL;
+	client_close(&bc->c);
 	if (--b->open == 0)
 		event_base_loopexit(b->base, NULL);
 }
 
-/*
- * Every whole reply in the input: the buffer is made contiguous once and
- * walked in place, then drained once, so a burst of replies costs no copy
- * per reply.
- */
+/* Tell the first failure of the run on stderr; later ones are counted. */
+static void printflike(2, 3)
+bench_complain(struct bench *b, const char *fmt, ...)
+{
+	va_list	ap;
+
+	if (b->complained)
+		return;
+	b->complained = 1;
+	if (b->tty)
+		fputc('\n', stderr);
+	fprintf(stderr, "rpcctl: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+/* The connection is lost, and with it the pings in flight on it. */
+static void printflike(2, 3)
+bench_conn_fail(struct bench_conn *bc, const char *fmt, ...)
+{
+	va_list	ap;
+	char	why[256];
+
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof why, fmt, ap);
+	va_end(ap);
+	bench_complain(bc->b, "%s", why);
+	bc->b->errors += bc->inflight;
+	bc->inflight = 0;
+	bench_conn_close(bc);
+}
+
+/* Send what is queued until done or the kernel refuses; 0, or -1. */
+static int
+bench_flush(struct bench_conn *bc)
+{
+	struct bench	*b = bc->b;
+	size_t		 n;
+	ssize_t		 w;
+
+	while (bc->unsent > 0) {
+		n = b->stream_len - bc->woff;
+		if (n > bc->unsent)
+			n = bc->unsent;
+		w = send(bc->c.fd, b->stream + bc->woff, n, MSG_NOSIGNAL);
+		if (w == -1 && errno == EINTR)
+			continue;
+		if (w == -1 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			event_add(bc->wev, NULL);
+			return (0);
+		}
+		if (w == -1) {
+			bench_conn_fail(bc, "cannot send to %s: %s",
+			    b->opt->server, strerror(errno));
+			return (-1);
+		}
+		bc->unsent -= w;
+		bc->woff = (bc->woff + w) % b->frame_len;
+	}
+	return (0);
+}
+
+/* Queue n more pings, all sent at now. */
 static void
-bench_read_cb(struct bufferevent *bev, void *arg)
+bench_queue(struct bench_conn *bc, int n, double now)
+{
+	struct bench	*b = bc->b;
+
+	while (n-- > 0) {
+		bc->sent[(bc->head + bc->inflight) % b->pipeline] = now;
+		bc->inflight++;
+		b->sent++;
+		bc->unsent += b->frame_len;
+	}
+}
+
+/* Is this reply body the pong to our ping? */
+static int
+bench_is_pong(const struct bench *b, const char *body, size_t len)
+{
+	struct proto_message	m;
+
+	if (len == b->reply_len && memcmp(body, b->reply, len) == 0)
+		return (1);
+	return (proto_response_parse(body, len, 0, &m) == PROTO_OK &&
+	    strcmp(m.name, "pong") == 0 && m.value_len == b->params_len &&
+	    memcmp(m.value, b->params, m.value_len) == 0);
+}
+
+/*
+ * Every whole reply in the buffer is timed and answered by a new ping;
+ * then one send() carries all the new pings.  Returns how many replies
+ * were read, or -1 if the connection is gone.
+ */
+static int
+bench_replies(struct bench_conn *bc, double now)
+{
+	struct bench	*b = bc->b;
+	struct client	*c = &bc->c;
+	size_t		 off = 0, need;
+	uint32_t	 body = 0;
+	uint64_t	 ns;
+	int		 n = 0, status;
+
+	for (;;) {
+		status = proto_frame_decode(c->buf + off, c->len - off,
+		    RPCCTL_MAX_FRAME, &body);
+		if (status != PROTO_FRAME_COMPLETE)
+			break;
+		if (bc->inflight == 0) {
+			bench_conn_fail(bc, "%s sent a reply to no request",
+			    b->opt->server);
+			return (-1);
+		}
+		if (!bench_is_pong(b, c->buf + off + PROTO_HEADER_SIZE,
+		    body)) {
+			bench_complain(b, "%s sent a reply that is not the "
+			    "pong", b->opt->server);
+			b->errors++;
+		} else {
+			ns = (uint64_t)((now - bc->sent[bc->head]) * 1e9);
+			b->hist[bucket_of(ns)]++;
+			if (ns > b->max_ns)
+				b->max_ns = ns;
+			b->done++;
+		}
+		bc->head = (bc->head + 1) % b->pipeline;
+		bc->inflight--;
+		off += PROTO_HEADER_SIZE + body;
+		n++;
+	}
+	if (status == PROTO_FRAME_TOO_LARGE) {
+		bench_conn_fail(bc, "%s sent a frame of %u bytes, over the "
+		    "limit of %d", b->opt->server, body, RPCCTL_MAX_FRAME);
+		return (-1);
+	}
+	memmove(c->buf, c->buf + off, c->len - off);
+	c->len -= off;
+	need = status == PROTO_FRAME_NEED_MORE && c->len >= PROTO_HEADER_SIZE ?
+	    PROTO_HEADER_SIZE + (size_t)body : 0;
+	if (c->len == c->size || need > c->size) {
+		c->size = need > c->size * 2 ? need : c->size * 2;
+		c->buf = xreallocarray(c->buf, c->size, 1);
+	}
+	return (n);
+}
+
+static void
+bench_read_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct bench_conn	*bc = arg;
 	struct bench		*b = bc->b;
-	struct evbuffer		*in = bufferevent_get_input(bev);
-	struct proto_message	 m;
-	unsigned char		*p;
-	size_t			 len, off = 0;
-	uint32_t		 body;
-	uint64_t		 ns;
-	double			 now = client_now();
+	struct client		*c = &bc->c;
+	double			 now;
+	ssize_t			 r;
+	int			 n;
 
-	len = evbuffer_get_length(in);
-	if ((p = evbuffer_pullup(in, -1)) == NULL)
+	r = recv(fd, c->buf + c->len, c->size - c->len, 0);
+	if (r == -1 && (errno == EAGAIN || errno == EWOULDBLOCK ||
+	    errno == EINTR))
 		return;
-	while (proto_frame_decode(p + off, len - off, RPCCTL_MAX_FRAME,
-	    &body) == PROTO_FRAME_COMPLETE) {
-		if (bc->inflight == 0 || proto_response_parse((char *)p + off +
-		    PROTO_HEADER_SIZE, body, 0, &m) != PROTO_OK ||
-		    strcmp(m.name, "pong") != 0)
-			b->errors++;
-		off += PROTO_HEADER_SIZE + body;
-		if (bc->inflight == 0)
-			continue;
-		ns = (uint64_t)((now - bc->sent[bc->head]) * 1e9);
-		b->hist[bucket_of(ns)]++;
-		if (ns > b->max_ns)
-			b->max_ns = ns;
-		bc->head = (bc->head + 1) % b->pipeline;
-		bc->inflight--;
-		b->done++;
-		if (bench_may_send(b, now))
-			bench_send(bc, now);
+	if (r == 0) {
+		bench_conn_fail(bc, "%s closed the connection%s",
+		    b->opt->server, c->len > 0 ? " in mid-frame" : "");
+		return;
 	}
-	evbuffer_drain(in, off);
-	if (bc->inflight == 0 && !bench_may_send(b, now))
+	if (r == -1) {
+		bench_conn_fail(bc, "cannot read from %s: %s",
+		    b->opt->server, strerror(errno));
+		return;
+	}
+	c->len += r;
+	now = client_now();
+	bc->last_reply = now;
+	if ((n = bench_replies(bc, now)) <= 0)
+		return;
+	if (b->requests > 0 && b->requests - b->sent < n)
+		n = b->requests - b->sent;
+	if (bench_may_send(b, now))
+		bench_queue(bc, n, now);
+	if (bench_flush(bc) == 0 && bc->inflight == 0)
 		bench_conn_close(bc);
 }
 
 static void
-bench_event_cb(struct bufferevent *bev, short what, void *arg)
+bench_write_cb(evutil_socket_t fd, short what, void *arg)
 {
-	struct bench_conn	*bc = arg;
-	double			 now = client_now();
-	int			 i, on = 1;
-
-	if (what & BEV_EVENT_CONNECTED) {
-		setsockopt(bufferevent_getfd(bev), IPPROTO_TCP, TCP_NODELAY,
-		    &on, sizeof on);
-		for (i = 0; i < bc->b->pipeline && bench_may_send(bc->b, now);
-		    i++)
-			bench_send(bc, now);
-		if (bc->inflight == 0)
-			bench_conn_close(bc);
-		return;
-	}
-	if (what & (BEV_EVENT_ERROR | BEV_EVENT_EOF)) {
-		if (bc->b->done == 0 && (what & BEV_EVENT_ERROR))
-			server_error("cannot connect to %s: %s",
-			    bc->b->opt->server, evutil_socket_error_to_string(
-			    EVUTIL_SOCKET_ERROR()));
-		bc->b->errors += bc->inflight;
-		bench_conn_close(bc);
-	}
+	bench_flush(arg);
 }
 
-/* Once a second: the progress line. */
+/*
+ * Once a second: fail the connections that waited longer than -t for a
+ * reply (a timer per connection would cost more than the check), then
+ * print the progress line.
+ */
 static void
 bench_tick_cb(evutil_socket_t fd, short events, void *arg)
 {
 	struct bench	*b = arg;
 	double		 now = client_now();
 	double		 rps = (b->done - b->last_done) / (now - b->last_report);
+	int		 i;
 
+	for (i = 0; i < b->nconns; i++) {
+		if (b->conns[i].rev != NULL &&
+		    now - b->conns[i].last_reply > b->opt->timeout)
+			bench_conn_fail(&b->conns[i], "timed out waiting "
+			    "for %s after %gs", b->opt->server,
+			    b->opt->timeout);
+	}
 	b->last_report = now;
 	b->last_done = b->done;
 	if (b->csv || b->opt->json)
@@ -312,6 +449,43 @@ bench_report(const struct bench *b)
 		bench_histogram(b);
 }
 
+/*
+ * The request stream: enough copies of the ping frame that any run of
+ * queued pings, from any offset inside the first copy, is one send().
+ * And the reply rpcd sends, to check a pong with one memcmp().
+ */
+static void
+bench_prepare(struct bench *b, size_t payload)
+{
+	unsigned char	*frame;
+	size_t		 size = PROTO_HEADER_SIZE + payload + 64, copies, i;
+
+	b->params_len = payload + 2;
+	b->params = xmalloc(b->params_len);
+	b->params[0] = '"';
+	memset(b->params + 1, 'x', payload);
+	b->params[payload + 1] = '"';
+	frame = xmalloc(size);
+	b->reply = xmalloc(size);
+	if (proto_request_build(frame, size, &b->frame_len, "ping", b->params,
+	    b->params_len) != PROTO_OK || proto_response_build(b->reply, size,
+	    &b->reply_len, "pong", b->params, b->params_len) != PROTO_OK)
+		fatalx("cannot build the request");
+	b->reply_len -= PROTO_HEADER_SIZE;
+	memmove(b->reply, b->reply + PROTO_HEADER_SIZE, b->reply_len);
+
+	copies = BENCH_STREAM_SIZE / b->frame_len;
+	if (copies < 1)
+		copies = 1;
+	if (copies > (size_t)b->pipeline)
+		copies = b->pipeline;
+	b->stream_len = (copies + 1) * b->frame_len;
+	b->stream = xreallocarray(NULL, copies + 1, b->frame_len);
+	for (i = 0; i <= copies; i++)
+		memcpy(b->stream + i * b->frame_len, frame, b->frame_len);
+	free(frame);
+}
+
 #define BENCH_USAGE "usage: rpcctl bench [-c conns] [-n requests | -d seconds] " \
     "[-P pipeline] [--payload bytes] [--csv] [--histogram]"
 
@@ -325,13 +499,11 @@ cmd_bench(const struct options *opt, int argc, char **argv)
 		{ NULL,		0,			NULL, 0 }
 	};
 	struct bench			 b;
-	struct addr			 a;
+	struct bench_conn		*bc;
 	struct timeval			 second = { 1, 0 };
 	const char			*errstr;
-	char				 err[128], *params;
 	long long			 payload = 16;
-	size_t				 size;
-	int				 ch, i;
+	int				 ch, i, n;
 
 	memset(&b, 0, sizeof b);
 	b.opt = opt;
@@ -374,56 +546,56 @@ cmd_bench(const struct options *opt, int argc, char **argv)
 		usage_error(BENCH_USAGE);
 	if (b.requests == 0 && b.seconds == 0)
 		b.requests = 100000;
-	if (addr_parse(opt->server, &a, err, sizeof err) != 0)
-		usage_error("bad server address %s: %s", opt->server, err);
 
-	params = xmalloc(payload + 3);
-	params[0] = '"';
-	memset(params + 1, 'x', payload);
-	params[payload + 1] = '"';
-	params[payload + 2] = '\0';
-	size = PROTO_HEADER_SIZE + payload + 64;
-	b.frame = xmalloc(size);
-	if (proto_request_build(b.frame, size, &b.frame_len, "ping", params,
-	    payload + 2) != PROTO_OK)
-		fatalx("cannot build the request");
-	free(params);
-
+	bench_prepare(&b, payload);
 	if ((b.base = event_base_new()) == NULL)
 		fatalx("event_base_new");
 	b.tty = isatty(STDERR_FILENO) && isatty(STDOUT_FILENO);
 	b.conns = xcalloc(b.nconns, sizeof *b.conns);
+	for (i = 0; i < b.nconns; i++) {
+		bc = &b.conns[i];
+		bc->b = &b;
+		bc->sent = xcalloc(b.pipeline, sizeof(double));
+		client_connect(&bc->c, opt);
+		bc->c.size = BENCH_READ_SIZE;
+		bc->c.buf = xmalloc(bc->c.size);
+		bc->rev = event_new(b.base, bc->c.fd, EV_READ | EV_PERSIST,
+		    bench_read_cb, bc);
+		bc->wev = event_new(b.base, bc->c.fd, EV_WRITE, bench_write_cb,
+		    bc);
+		if (bc->rev == NULL || bc->wev == NULL)
+			fatalx("event_new");
+		event_add(bc->rev, NULL);
+		b.open++;
+	}
 	b.start = b.last_report = client_now();
 	b.deadline = b.start + b.seconds;
 	for (i = 0; i < b.nconns; i++) {
-		b.conns[i].b = &b;
-		b.conns[i].sent = xcalloc(b.pipeline, sizeof(double));
-		b.conns[i].bev = bufferevent_socket_new(b.base, -1,
-		    BEV_OPT_CLOSE_ON_FREE);
-		if (b.conns[i].bev == NULL)
-			fatalx("bufferevent_socket_new");
-		bufferevent_setcb(b.conns[i].bev, bench_read_cb, NULL,
-		    bench_event_cb, &b.conns[i]);
-		bufferevent_enable(b.conns[i].bev, EV_READ | EV_WRITE);
-		if (bufferevent_socket_connect(b.conns[i].bev,
-		    (struct sockaddr *)&a.ss, a.len) != 0)
-			server_error("cannot connect to %s", a.text);
-		b.open++;
+		bc = &b.conns[i];
+		bc->last_reply = b.start;
+		n = b.pipeline;
+		if (b.requests > 0 && b.requests - b.sent < n)
+			n = b.requests - b.sent;
+		bench_queue(bc, n, b.start);
+		if (bench_flush(bc) == 0 && bc->inflight == 0)
+			bench_conn_close(bc);
 	}
 	b.tick = event_new(b.base, -1, EV_PERSIST, bench_tick_cb, &b);
 	event_add(b.tick, &second);
-	event_base_dispatch(b.base);
+	if (b.open > 0)
+		event_base_dispatch(b.base);
 	b.end = client_now();
 
 	bench_report(&b);
 	for (i = 0; i < b.nconns; i++) {
-		if (b.conns[i].bev != NULL)
-			bufferevent_free(b.conns[i].bev);
+		bench_conn_close(&b.conns[i]);
 		free(b.conns[i].sent);
 	}
 	event_free(b.tick);
 	event_base_free(b.base);
 	free(b.conns);
-	free(b.frame);
+	free(b.stream);
+	free(b.params);
+	free(b.reply);
 	return (b.errors > 0 ? EXIT_SERVER : EXIT_OK);
 }

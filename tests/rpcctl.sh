@@ -103,6 +103,7 @@ if [ -z "$PYTHON3" ]; then
 	done_testing
 	exit $?
 fi
+# fake KIND COMMAND...: run rpcctl COMMAND against a server answering KIND.
 fake()
 {
 	"$PYTHON3" -c '
@@ -116,11 +117,16 @@ elif kind == "notjson": c.sendall(struct.pack("<I", 5) + b"hello")
 elif kind == "shape": c.sendall(struct.pack("<I", 9) + b"[1, 2, 3]")
 elif kind == "midframe": c.sendall(struct.pack("<I", 100) + b"{\"out\"")
 elif kind == "silent": time.sleep(5)
+elif kind in ("compact", "wrongecho"):
+    body = b"{\"out\":\"pong\",\"result\":\"" + \
+        (b"x" * 16 if kind == "compact" else b"y") + b"\"}"
+    c.sendall(struct.pack("<I", len(body)) + body); c.recv(1)
 c.close()' "$1" >"$TEST_DIR/fake.port" &
 	fakepid=$!
 	wait_for 50 test -s "$TEST_DIR/fake.port"
 	port=$(cat "$TEST_DIR/fake.port")
-	"$RPCCTL" -t 1 -p "$port" ping 2>"$TEST_DIR/err" >/dev/null
+	shift
+	"$RPCCTL" -t 1 -p "$port" "$@" 2>"$TEST_DIR/err" >/dev/null
 	status=$?
 	kill "$fakepid" 2>/dev/null
 	wait "$fakepid" 2>/dev/null
@@ -130,9 +136,19 @@ c.close()' "$1" >"$TEST_DIR/fake.port" &
 for kind in huge:"over the limit" notjson:"not well-formed JSON" \
     shape:"not a JSON object" midframe:"closed the connection in mid-frame" \
     silent:"timed out"; do
-	fake "${kind%%:*}"
+	fake "${kind%%:*}" ping
 	is $? 3 "${kind%%:*}: exit 3"
 	ok_test "${kind%%:*}: message says '${kind#*:}'" grep -q "${kind#*:}" "$TEST_DIR/err"
+	fake "${kind%%:*}" bench -c 1 -n 10
+	is $? 3 "bench, ${kind%%:*}: exit 3"
+	ok_test "bench, ${kind%%:*}: message says why" grep -q \
+	    -e "${kind#*:}" -e "not the pong" "$TEST_DIR/err"
 done
+# bench checks each pong: any spelling of the echo counts, another does not.
+fake compact bench -c 1 -n 1
+is $? 0 "bench takes a pong spelt without spaces"
+fake wrongecho bench -c 1 -n 1
+is $? 3 "bench counts a pong with the wrong echo as an error"
+ok_test "and says so" grep -q "not the pong" "$TEST_DIR/err"
 
 done_testing
