@@ -17,8 +17,9 @@
 /*
  * Connections: one bufferevent each.  Its input evbuffer is the read
  * buffer that keeps half a frame between reads; its output evbuffer holds
- * what the kernel has not taken yet.  Every way out goes through
- * conn_close().
+ * what the kernel has not taken yet.  Replies are written from the read
+ * callback, and the bufferevent's write event is enabled only while the
+ * kernel holds bytes back.  Every way out goes through conn_close().
  */
 
 #include "config.h"
@@ -106,6 +107,7 @@ conn_new(struct server *srv, int fd, const struct sockaddr *sa)
 		bufferevent_set_timeouts(c->bev, &tv, &tv);
 	}
 	bufferevent_enable(c->bev, EV_READ);
+	bufferevent_disable(c->bev, EV_WRITE);
 
 	TAILQ_INSERT_TAIL(&srv->conns, c, entry);
 	srv->nconns++;
@@ -145,6 +147,35 @@ conn_close_after_flush(struct conn *c, const char *reason)
 	log_debug("fd %d: closing after flush: %s", c->fd, reason);
 	c->closing = 1;
 	bufferevent_disable(c->bev, EV_READ);
+	bufferevent_enable(c->bev, EV_WRITE);
+}
+
+/*
+ * Write the replies now, as Redis does before it sleeps, rather than arm
+ * the write event and wait a turn of the loop for it: a request and its
+ * reply then cost no epoll_ctl().  Whatever the kernel does not take is
+ * left to the write event.  Return -1 if the connection was closed.
+ */
+static int
+conn_flush(struct conn *c)
+{
+	struct evbuffer	*out = bufferevent_get_output(c->bev);
+	int		 n;
+
+	if (evbuffer_get_length(out) == 0)
+		return (0);
+	/* The bufferevent freezes the front of its output against us. */
+	evbuffer_unfreeze(out, 1);
+	n = evbuffer_write(out, c->fd);
+	evbuffer_freeze(out, 1);
+	if (n == -1 && errno != EAGAIN && errno != EWOULDBLOCK &&
+	    errno != EINTR) {
+		conn_close(c, strerror(errno));
+		return (-1);
+	}
+	if (evbuffer_get_length(out) > 0)
+		bufferevent_enable(c->bev, EV_WRITE);
+	return (0);
 }
 
 /* Ask the kernel to ACK now: the peer may be waiting on it (Nagle). */
@@ -280,7 +311,7 @@ conn_read_cb(struct bufferevent *bev, void *arg)
 
 	if (c->closing || c->throttled)
 		return;
-	if (conn_process(c) != 0 || c->closing)
+	if (conn_process(c) != 0 || c->closing || conn_flush(c) != 0)
 		return;
 	if (c->last_request && c->frames > 0) {
 		conn_close_after_flush(c, "shutting down");
@@ -296,12 +327,16 @@ static void
 conn_write_cb(struct bufferevent *bev, void *arg)
 {
 	struct conn	*c = arg;
+	int		 empty;
 
+	empty = evbuffer_get_length(bufferevent_get_output(bev)) == 0;
 	if (c->closing) {
-		if (evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+		if (empty)
 			conn_close(c, "flushed");
 		return;
 	}
+	if (empty)
+		bufferevent_disable(bev, EV_WRITE);
 	if (c->throttled) {
 		c->throttled = 0;
 		bufferevent_setwatermark(bev, EV_WRITE, 0, 0);
