@@ -331,9 +331,9 @@ cmd_methods(const struct options *opt, int argc, char **argv)
 
 /*
  * batch: each line of standard input is a request, sent as it is; up to
- * BATCH_WINDOW are in flight.  Replies are printed one per line in input
- * order; a line that is not a request gets an error line of its own, in
- * its place, and is not sent.
+ * BATCH_WINDOW lines are in flight.  Replies are printed one per line in
+ * input order; a line that is not a request gets an error line of its
+ * own, in its place, and is not sent.
  */
 struct batch_entry {
 	char	*local;		/* error line for a bad input line */
@@ -367,13 +367,12 @@ cmd_batch(const struct options *opt, int argc, char **argv)
 {
 	struct client		 c;
 	struct proto_message	 m;
-	struct batch_entry	*queue = NULL;
-	size_t			 head = 0, tail = 0, size = 0;
+	struct batch_entry	 window[BATCH_WINDOW], *e;
 	char			*line = NULL, *frame = NULL;
 	size_t			 linesize = 0, framesize = 0, n;
 	ssize_t			 len;
-	long long		 lineno = 0;
-	int			 inflight = 0, error;
+	long long		 lineno = 0, head = 0, tail = 0;
+	int			 error;
 
 	if (argc != 1)
 		usage_error("usage: rpcctl batch < requests.jsonl");
@@ -384,47 +383,38 @@ cmd_batch(const struct options *opt, int argc, char **argv)
 			line[--len] = '\0';
 		if (len > 0) {
 			lineno++;
-			if (tail == size) {
-				size = size * 2 + 64;
-				queue = xreallocarray(queue, size,
-				    sizeof *queue);
-			}
-			queue[tail].local = NULL;
+			e = &window[tail++ % BATCH_WINDOW];
+			e->local = NULL;
 			error = proto_request_parse(line, len, PROTO_DEPTH_MAX,
 			    &m);
-			if (error != PROTO_OK) {
-				queue[tail++].local = batch_error(error,
-				    lineno);
-			} else {
+			if (error != PROTO_OK)
+				e->local = batch_error(error, lineno);
+			else {
 				n = PROTO_HEADER_SIZE + len;
 				if (n > framesize)
 					frame = xreallocarray(frame,
 					    framesize = n, 1);
 				proto_frame_encode(frame, n, line, len);
 				client_send_raw(&c, frame, n);
-				tail++;
-				inflight++;
 			}
 		}
 		/* Print what is in order; wait for replies past the window. */
-		while (head < tail && (queue[head].local != NULL ||
-		    inflight >= BATCH_WINDOW || len == -1)) {
-			if (queue[head].local != NULL) {
-				puts(queue[head].local);
-				free(queue[head].local);
+		while (head < tail && (window[head % BATCH_WINDOW].local !=
+		    NULL || tail - head == BATCH_WINDOW || len == -1)) {
+			e = &window[head++ % BATCH_WINDOW];
+			if (e->local != NULL) {
+				puts(e->local);
+				free(e->local);
 			} else {
 				client_read(&c);
 				printf("%.*s\n", (int)c.body_len, c.body);
 				client_consume(&c);
-				inflight--;
 			}
-			head++;
 		}
 		if (len == -1)
 			break;
 	}
 	fflush(stdout);
-	free(queue);
 	free(line);
 	free(frame);
 	client_close(&c);

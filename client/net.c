@@ -47,7 +47,10 @@ client_now(void)
 	return (ts.tv_sec + ts.tv_nsec / 1e9);
 }
 
-/* Wait for fd to be ready for events until deadline; 0 if it timed out. */
+/*
+ * Wait for fd to be ready for events until deadline; return the events
+ * that came, 0 if it timed out.
+ */
 static int
 client_wait(int fd, short events, double deadline)
 {
@@ -61,7 +64,7 @@ client_wait(int fd, short events, double deadline)
 			return (0);
 		n = poll(&pfd, 1, (int)(left * 1000) + 1);
 		if (n > 0)
-			return (1);
+			return (pfd.revents);
 		if (n == -1 && errno != EINTR)
 			server_error("poll: %s", strerror(errno));
 	}
@@ -96,28 +99,100 @@ client_connect(struct client *c, const struct options *opt)
 		    strerror(error));
 	if (a.ss.ss_family != AF_UNIX)
 		setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
+#ifdef SO_NOSIGPIPE
+	setsockopt(c->fd, SOL_SOCKET, SO_NOSIGPIPE, &on, sizeof on);
+#endif
 }
 
+static __dead void
+client_read_error(struct client *c)
+{
+	server_error("cannot read from %s: %s", c->opt->server,
+	    strerror(errno));
+}
+
+/*
+ * Read what has come, without waiting: 1 if something (or the end) had,
+ * 0 if nothing, -1 on an error.  Every reply must answer a request already
+ * sent and be within the limit, which bounds what is buffered.
+ */
+static int
+client_fill(struct client *c)
+{
+	size_t		off = 0;
+	uint32_t	body;
+	ssize_t		r;
+	int		status, replies = 0;
+
+	if (c->size - c->len < 65536) {
+		c->size = c->len + 65536 * 2;
+		c->buf = xreallocarray(c->buf, c->size, 1);
+	}
+	r = read(c->fd, c->buf + c->len, c->size - c->len);
+	if (r == -1)
+		return (errno == EAGAIN || errno == EINTR ? 0 : -1);
+	if (r == 0) {
+		c->eof = 1;
+		return (1);
+	}
+	c->len += r;
+	for (;;) {
+		status = proto_frame_decode(c->buf + off, c->len - off,
+		    RPCCTL_MAX_FRAME, &body);
+		if (status == PROTO_FRAME_TOO_LARGE)
+			server_error("%s sent a frame of %u bytes, over the "
+			    "limit of %d", c->opt->server, body,
+			    RPCCTL_MAX_FRAME);
+		if (status != PROTO_FRAME_COMPLETE)
+			return (1);
+		if (++replies > c->pending)
+			server_error("%s sent a reply to no request",
+			    c->opt->server);
+		off += PROTO_HEADER_SIZE + body;
+	}
+}
+
+/*
+ * Send one whole request frame.  Replies are taken in while the kernel
+ * makes us wait: the server may stop reading until they are, and a client
+ * that only wrote would deadlock with it.  If the server closes, sending
+ * stops and client_read() reports what it said.
+ */
 void
 client_send_raw(struct client *c, const void *p, size_t n)
 {
 	const char	*q = p;
 	double		 deadline = client_now() + c->opt->timeout;
 	ssize_t		 w;
+	int		 ready, error;
 
-	while (n > 0) {
-		w = write(c->fd, q, n);
+	c->pending++;
+	while (n > 0 && !c->eof) {
+		w = send(c->fd, q, n, MSG_NOSIGNAL);
 		if (w == -1 && (errno == EAGAIN || errno == EINTR)) {
-			if (!client_wait(c->fd, POLLOUT, deadline))
+			ready = client_wait(c->fd, POLLIN | POLLOUT, deadline);
+			if (ready == 0)
 				server_error("timed out sending to %s",
 				    c->opt->server);
+			if ((ready & (POLLIN | POLLHUP)) &&
+			    client_fill(c) == -1)
+				client_read_error(c);
 			continue;
 		}
-		if (w == -1)
+		if (w == -1) {
+			/* A reply may have come before the server closed. */
+			error = errno;
+			if ((error == EPIPE || error == ECONNRESET) &&
+			    client_fill(c) == 1) {
+				c->eof = 1;
+				break;
+			}
 			server_error("cannot send to %s: %s", c->opt->server,
-			    strerror(errno));
+			    strerror(error));
+		}
 		q += w;
 		n -= w;
+		deadline = client_now() + c->opt->timeout;
 	}
 }
 
@@ -154,8 +229,7 @@ client_read(struct client *c)
 {
 	double		deadline = client_now() + c->opt->timeout;
 	uint32_t	body;
-	ssize_t		r;
-	int		status, error;
+	int		status, got, error;
 
 	for (;;) {
 		status = proto_frame_decode(c->buf, c->len, RPCCTL_MAX_FRAME,
@@ -166,24 +240,14 @@ client_read(struct client *c)
 			    RPCCTL_MAX_FRAME);
 		if (status == PROTO_FRAME_COMPLETE)
 			break;
-		if (c->size - c->len < 65536) {
-			c->size = c->len + 65536 * 2;
-			c->buf = xreallocarray(c->buf, c->size, 1);
-		}
-		r = read(c->fd, c->buf + c->len, c->size - c->len);
-		if (r == 0)
+		if (c->eof)
 			server_error("%s closed the connection%s",
 			    c->opt->server, c->len > 0 ? " in mid-frame" : "");
-		if (r == -1 && (errno == EAGAIN || errno == EINTR)) {
-			if (!client_wait(c->fd, POLLIN, deadline))
-				server_error("timed out waiting for %s after "
-				    "%gs", c->opt->server, c->opt->timeout);
-			continue;
-		}
-		if (r == -1)
-			server_error("cannot read from %s: %s", c->opt->server,
-			    strerror(errno));
-		c->len += r;
+		if ((got = client_fill(c)) == -1)
+			client_read_error(c);
+		if (got == 0 && client_wait(c->fd, POLLIN, deadline) == 0)
+			server_error("timed out waiting for %s after %gs",
+			    c->opt->server, c->opt->timeout);
 	}
 	c->body = c->buf + PROTO_HEADER_SIZE;
 	c->body_len = body;
@@ -202,6 +266,7 @@ client_consume(struct client *c)
 
 	memmove(c->buf, c->buf + n, c->len - n);
 	c->len -= n;
+	c->pending--;
 }
 
 void

@@ -19,6 +19,9 @@
 #ifndef RPCCTL_H
 #define RPCCTL_H
 
+#include <sys/types.h>
+#include <sys/socket.h>
+
 #include <stddef.h>
 
 #include "rpcd/proto.h"
@@ -34,6 +37,11 @@
 #define RPCCTL_TIMEOUT		5.0		/* seconds */
 #define RPCCTL_MAX_FRAME	(64 * 1024 * 1024) /* bytes of reply body */
 
+/* Where send() cannot be told, connect sets SO_NOSIGPIPE instead. */
+#ifndef MSG_NOSIGNAL
+#define MSG_NOSIGNAL		0
+#endif
+
 struct options {
 	char	server[ADDR_TEXT_MAX + 64];
 	double	timeout;
@@ -46,6 +54,8 @@ struct client {
 	int			 fd;
 	char			*buf;	/* received bytes */
 	size_t			 len, size;
+	int			 pending; /* requests sent, replies unread */
+	int			 eof;	/* the server has closed */
 	struct proto_message	 reply;
 	const char		*body;
 	size_t			 body_len;

@@ -51,6 +51,32 @@ is "$(cut -c1-40 "$TEST_DIR/mixed")" "$(printf '%s\n' \
     '{ "out": "error", "result": { "code": "b' \
     '{"out": "pong", "result": 2}')" "bad lines become error lines in place"
 
+# Replies larger than the window of requests: rpcd stops reading past
+# --max-output until they are taken, so batch must read while it sends.
+rpcd_stop
+rpcd_start --max-output 65536 || bail_out "rpcd did not start"
+C="$RPCCTL -S $RPCD_ADDR"
+big=$(head -c 65536 /dev/zero | tr '\0' x)
+i=0
+while [ $i -lt 200 ]; do
+	echo "{\"in\": \"ping\", \"params\": \"$big$i\"}"
+	i=$((i + 1))
+done >"$TEST_DIR/bigbatch"
+$C -t 10 batch <"$TEST_DIR/bigbatch" >"$TEST_DIR/bigbatch.out"
+ok $? "batch of 200 replies of 64 KB past --max-output exits 0"
+sed 's/"in": "ping", "params"/"out": "pong", "result"/' "$TEST_DIR/bigbatch" |
+    cmp -s - "$TEST_DIR/bigbatch.out"
+ok $? "and every reply came back in order"
+
+# A request over rpcd's --max-frame: rpcd answers and closes at once, and
+# rpcctl, still sending, shows that answer.
+{ printf '"'; head -c 8000000 /dev/zero | tr '\0' x; printf '"'; } |
+    $C call ping - 2>"$TEST_DIR/err"
+is $? 1 "params over --max-frame exit 1"
+is "$(cat "$TEST_DIR/err")" \
+    "rpcctl: ping: frame_too_large: frame length exceeds the limit" \
+    "with the server's error, not a broken pipe"
+
 # bench, briefly.
 out=$($C bench -c 4 -n 2000 -P 4 --histogram)
 ok $? "bench -n 2000 exits 0"
