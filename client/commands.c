@@ -84,6 +84,31 @@ call_once(struct client *c, const char *method, const char *params)
 	client_read(c);
 }
 
+/*
+ * Call a method without params for a command that prints a table.  Its
+ * result comes back as a tree, or NULL once the reply is dealt with here:
+ * printed raw for --json, or an error reply told (*status says which).
+ */
+static struct json_object *
+call_for_table(const struct options *opt, const char *method, int *status)
+{
+	struct client		 c;
+	struct json_object	*o = NULL;
+
+	client_connect(&c, opt);
+	call_once(&c, method, NULL);
+	*status = EXIT_OK;
+	if (is_error(&c))
+		*status = reply_error(&c, method);
+	else if (!opt->json && (o = result_tree(&c)) == NULL)
+		server_error("%s sent %s without a result", opt->server,
+		    method);
+	if (opt->json)
+		printf("%.*s\n", (int)c.body_len, c.body);
+	client_close(&c);
+	return (o);
+}
+
 int
 cmd_ping(const struct options *opt, int argc, char **argv)
 {
@@ -244,8 +269,13 @@ stats_get(struct json_object *o, const char *key)
 static void
 stats_row(const char *label, struct json_object *o)
 {
-	printf("%-8s %8lld %6lld %12lld %12lld %8lld %12lld %12lld\n", label,
-	    stats_get(o, "pid"), stats_get(o, "connections"),
+	char	pid[24] = "";
+
+	/* The total is no process: its pid column stays blank. */
+	if (json_object_object_get_ex(o, "pid", NULL))
+		snprintf(pid, sizeof pid, "%lld", stats_get(o, "pid"));
+	printf("%-8s %8s %6lld %12lld %12lld %8lld %12lld %12lld\n", label,
+	    pid, stats_get(o, "connections"),
 	    stats_get(o, "total_connections"), stats_get(o, "requests"),
 	    stats_get(o, "errors"), stats_get(o, "bytes_in"),
 	    stats_get(o, "bytes_out"));
@@ -254,7 +284,6 @@ stats_row(const char *label, struct json_object *o)
 int
 cmd_stats(const struct options *opt, int argc, char **argv)
 {
-	struct client		 c;
 	struct json_object	*o, *workers, *v;
 	char			 label[24];
 	size_t			 i;
@@ -262,16 +291,8 @@ cmd_stats(const struct options *opt, int argc, char **argv)
 
 	if (argc != 1)
 		usage_error("usage: rpcctl stats");
-	client_connect(&c, opt);
-	call_once(&c, "stats", NULL);
-	if (is_error(&c) || opt->json) {
-		status = is_error(&c) ? reply_error(&c, "stats") : EXIT_OK;
-		if (opt->json)
-			printf("%.*s\n", (int)c.body_len, c.body);
-		client_close(&c);
+	if ((o = call_for_table(opt, "stats", &status)) == NULL)
 		return (status);
-	}
-	o = result_tree(&c);
 	if (!json_object_object_get_ex(o, "workers", &workers) ||
 	    !json_object_is_type(workers, json_type_array))
 		server_error("%s sent stats without workers", opt->server);
@@ -290,30 +311,20 @@ cmd_stats(const struct options *opt, int argc, char **argv)
 	if (json_object_object_get_ex(o, "total", &v))
 		stats_row("total", v);
 	json_object_put(o);
-	client_close(&c);
 	return (EXIT_OK);
 }
 
 int
 cmd_methods(const struct options *opt, int argc, char **argv)
 {
-	struct client		 c;
 	struct json_object	*o, *m, *name, *help;
 	size_t			 i;
 	int			 status;
 
 	if (argc != 1)
 		usage_error("usage: rpcctl methods");
-	client_connect(&c, opt);
-	call_once(&c, "methods", NULL);
-	if (is_error(&c) || opt->json) {
-		status = is_error(&c) ? reply_error(&c, "methods") : EXIT_OK;
-		if (opt->json)
-			printf("%.*s\n", (int)c.body_len, c.body);
-		client_close(&c);
+	if ((o = call_for_table(opt, "methods", &status)) == NULL)
 		return (status);
-	}
-	o = result_tree(&c);
 	if (!json_object_is_type(o, json_type_array))
 		server_error("%s sent methods that are not a list",
 		    opt->server);
@@ -325,7 +336,6 @@ cmd_methods(const struct options *opt, int argc, char **argv)
 			    json_object_get_string(help));
 	}
 	json_object_put(o);
-	client_close(&c);
 	return (EXIT_OK);
 }
 

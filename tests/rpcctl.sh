@@ -34,6 +34,8 @@ is "$(cat "$TEST_DIR/err")" "rpcctl: nosuch: unknown_method: no such method" \
 
 out=$($C stats)
 ok_test "stats prints a table with a total row" sh -c "echo '$out' | grep -q '^total '"
+is "$(echo "$out" | awk '$1 == "0" || $1 == "total" {print NF}' | tr '\n' ' ')" "8 7 " \
+    "a worker row has a pid, the total row none"
 ok_test "stats --json is the raw reply" sh -c "$C --json stats | grep -q '\"out\": \"stats\"'"
 is "$($C methods | awk '{print $1}' | tr '\n' ' ')" "ping methods stats " "methods"
 
