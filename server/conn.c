@@ -15,17 +15,20 @@
  */
 
 /*
- * Connections: one bufferevent each.  Its input evbuffer is the read
- * buffer that keeps half a frame between reads; its output evbuffer holds
- * what the kernel has not taken yet.  Replies are written from the read
- * callback, and the bufferevent's write event is enabled only while the
- * kernel holds bytes back.  Every way out goes through conn_close().
+ * Connections.  Each has a read event, a write event and two evbuffers:
+ * the input keeps half a frame between reads, the output holds what the
+ * kernel has not taken yet.  Replies are written from the read callback,
+ * as Redis does before it sleeps, and the write event is armed only while
+ * the kernel holds bytes back: a request and its reply cost one readv(),
+ * one writev() and no epoll_ctl().  Every way out goes through
+ * conn_close().
  */
 
 #include "config.h"
 
 #include <sys/types.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -37,15 +40,13 @@
 #include <unistd.h>
 
 #include <event2/buffer.h>
-#include <event2/bufferevent.h>
 #include <event2/event.h>
 
 #include "rpcd/proto.h"
 #include "rpcd.h"
 
-static void	conn_read_cb(struct bufferevent *, void *);
-static void	conn_write_cb(struct bufferevent *, void *);
-static void	conn_event_cb(struct bufferevent *, short, void *);
+static void	conn_read_cb(evutil_socket_t, short, void *);
+static void	conn_write_cb(evutil_socket_t, short, void *);
 
 /*
  * Recognise a peer speaking TLS or HTTP from its first bytes: they
@@ -73,13 +74,39 @@ conn_foreign_protocol(const unsigned char *h, size_t len)
 	return (NULL);
 }
 
+/* Free what conn_new() made; the connection is not counted yet. */
+static void
+conn_free(struct conn *c)
+{
+	if (c->rev != NULL)
+		event_free(c->rev);
+	if (c->wev != NULL)
+		event_free(c->wev);
+	if (c->in != NULL)
+		evbuffer_free(c->in);
+	if (c->out != NULL)
+		evbuffer_free(c->out);
+	close(c->fd);
+	free(c);
+}
+
+/* Watch for requests, or stop: the idle timeout runs while watching. */
+static void
+conn_reading(struct conn *c, int on)
+{
+	if (on && !c->reading)
+		event_add(c->rev, c->srv->idle_timeout);
+	else if (!on && c->reading)
+		event_del(c->rev);
+	c->reading = on;
+}
+
 /* Accept a new connection on fd: count it, set it up, start reading. */
 void
 conn_new(struct server *srv, int fd, const struct sockaddr *sa)
 {
 	const struct settings	*s = srv->settings;
 	struct conn		*c;
-	struct timeval		 tv;
 	int			 on = 1;
 
 	if ((c = calloc(1, sizeof *c)) == NULL) {
@@ -92,22 +119,19 @@ conn_new(struct server *srv, int fd, const struct sockaddr *sa)
 	c->is_tcp = sa->sa_family == AF_INET || sa->sa_family == AF_INET6;
 	if (c->is_tcp)
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
-	c->bev = bufferevent_socket_new(srv->base, fd, BEV_OPT_CLOSE_ON_FREE);
-	if (c->bev == NULL) {
-		log_warnx("accept: cannot create a bufferevent");
-		close(fd);
-		free(c);
+	c->in = evbuffer_new();
+	c->out = evbuffer_new();
+	c->rev = event_new(srv->base, fd, EV_READ | EV_PERSIST, conn_read_cb,
+	    c);
+	c->wev = event_new(srv->base, fd, EV_WRITE | EV_PERSIST,
+	    conn_write_cb, c);
+	if (c->in == NULL || c->out == NULL || c->rev == NULL ||
+	    c->wev == NULL) {
+		log_warnx("accept: out of memory for a connection");
+		conn_free(c);
 		return;
 	}
-	bufferevent_setcb(c->bev, conn_read_cb, conn_write_cb, conn_event_cb,
-	    c);
-	if (s->idle_timeout > 0) {
-		tv.tv_sec = s->idle_timeout;
-		tv.tv_usec = 0;
-		bufferevent_set_timeouts(c->bev, &tv, &tv);
-	}
-	bufferevent_enable(c->bev, EV_READ);
-	bufferevent_disable(c->bev, EV_WRITE);
+	conn_reading(c, 1);
 
 	TAILQ_INSERT_TAIL(&srv->conns, c, entry);
 	srv->nconns++;
@@ -128,53 +152,85 @@ conn_close(struct conn *c, const char *reason)
 	TAILQ_REMOVE(&srv->conns, c, entry);
 	srv->nconns--;
 	srv->stats->connections--;
-	bufferevent_free(c->bev);
-	free(c);
+	conn_free(c);
 	if (srv->paused_full && srv->nconns < srv->settings->max_conns)
 		listener_resume(srv, &srv->paused_full);
 	if (srv->draining && srv->nconns == 0)
 		event_base_loopexit(srv->base, NULL);
 }
 
-/* Stop reading; close as soon as every reply queued has been sent. */
-static void
-conn_close_after_flush(struct conn *c, const char *reason)
+/*
+ * Read up to RPCD_READ_SIZE bytes into the input, without asking the
+ * kernel first how many there are as evbuffer_read() does: one system
+ * call, not two.  Memory follows what the peer sent, not what its frame
+ * header announces.  Return what readv() returns.
+ */
+static ssize_t
+conn_read(struct conn *c)
 {
-	if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0) {
-		conn_close(c, reason);
-		return;
+	struct evbuffer_iovec	 v[2];
+	struct iovec		 iov[2];
+	ssize_t			 r;
+	int			 i, n;
+
+	if ((n = evbuffer_reserve_space(c->in, RPCD_READ_SIZE, v, 2)) <= 0) {
+		errno = ENOMEM;
+		return (-1);
 	}
-	log_debug("fd %d: closing after flush: %s", c->fd, reason);
-	c->closing = 1;
-	bufferevent_disable(c->bev, EV_READ);
-	bufferevent_enable(c->bev, EV_WRITE);
+	for (i = 0; i < n; i++) {
+		iov[i].iov_base = v[i].iov_base;
+		iov[i].iov_len = v[i].iov_len;
+	}
+	if ((r = readv(c->fd, iov, n)) <= 0) {
+		evbuffer_commit_space(c->in, v, 0);
+		return (r);
+	}
+	if ((size_t)r <= v[0].iov_len) {
+		v[0].iov_len = r;
+		n = 1;
+	} else
+		v[1].iov_len = r - v[0].iov_len;
+	evbuffer_commit_space(c->in, v, n);
+	return (r);
 }
 
 /*
- * Write the replies now, as Redis does before it sleeps, rather than arm
- * the write event and wait a turn of the loop for it: a request and its
- * reply then cost no epoll_ctl().  Whatever the kernel does not take is
- * left to the write event.  Return -1 if the connection was closed.
+ * Write what the kernel takes now; the write event takes the rest.
+ * Return -1 if the connection was closed.
  */
 static int
 conn_flush(struct conn *c)
 {
-	struct evbuffer	*out = bufferevent_get_output(c->bev);
-	int		 n;
-
-	if (evbuffer_get_length(out) == 0)
+	if (evbuffer_get_length(c->out) == 0)
 		return (0);
-	/* The bufferevent freezes the front of its output against us. */
-	evbuffer_unfreeze(out, 1);
-	n = evbuffer_write(out, c->fd);
-	evbuffer_freeze(out, 1);
-	if (n == -1 && errno != EAGAIN && errno != EWOULDBLOCK &&
-	    errno != EINTR) {
+	if (evbuffer_write(c->out, c->fd) == -1 && errno != EAGAIN &&
+	    errno != EWOULDBLOCK && errno != EINTR) {
 		conn_close(c, strerror(errno));
 		return (-1);
 	}
-	if (evbuffer_get_length(out) > 0)
-		bufferevent_enable(c->bev, EV_WRITE);
+	if (evbuffer_get_length(c->out) > 0 && !c->writing) {
+		event_add(c->wev, c->srv->idle_timeout);
+		c->writing = 1;
+	}
+	return (0);
+}
+
+/*
+ * Stop reading; close as soon as every reply queued has been sent.
+ * Return -1 if the connection is closed already.
+ */
+static int
+conn_close_after_flush(struct conn *c, const char *reason)
+{
+	if (conn_flush(c) != 0)
+		return (-1);
+	if (evbuffer_get_length(c->out) == 0) {
+		conn_close(c, reason);
+		return (-1);
+	}
+	log_debug("fd %d: closing after flush: %s", c->fd, reason);
+	c->closing = 1;
+	conn_reading(c, 0);
 	return (0);
 }
 
@@ -193,15 +249,12 @@ conn_quickack(struct conn *c)
 /*
  * Answer every complete frame in the input buffer, up to a cap so that
  * one pipelining client cannot starve the others; replies are appended to
- * the output buffer, which libevent writes once the callback returns.
- * Return -1 if the connection was closed.
+ * the output buffer.  Return -1 if the connection was closed.
  */
 static int
 conn_process(struct conn *c)
 {
 	struct server		*srv = c->srv;
-	struct evbuffer		*in = bufferevent_get_input(c->bev);
-	struct evbuffer		*out = bufferevent_get_output(c->bev);
 	unsigned char		 h[6], *frame;
 	const char		*foreign;
 	size_t			 len;
@@ -209,10 +262,10 @@ conn_process(struct conn *c)
 	int			 n, status;
 
 	for (n = 0; n < RPCD_FRAMES_PER_EVENT; n++) {
-		len = evbuffer_get_length(in);
+		len = evbuffer_get_length(c->in);
 		if (len < PROTO_HEADER_SIZE)
 			break;
-		evbuffer_copyout(in, h, len < sizeof h ? len : sizeof h);
+		evbuffer_copyout(c->in, h, len < sizeof h ? len : sizeof h);
 		if (c->frames == 0 && h[0] == 0x16 && h[1] == 0x03 &&
 		    len < sizeof h)
 			break;	/* TLS or a 790-byte frame: wait and see */
@@ -230,34 +283,52 @@ conn_process(struct conn *c)
 		if (status == PROTO_FRAME_TOO_LARGE) {
 			log_debug("fd %d: frame of %u bytes over the limit",
 			    c->fd, body);
-			dispatch_error(c, out, PROTO_ETOOLARGE);
-			evbuffer_drain(in, len);
-			conn_close_after_flush(c, "frame too large");
-			return (c->closing ? 0 : -1);
+			dispatch_error(c, c->out, PROTO_ETOOLARGE);
+			evbuffer_drain(c->in, len);
+			return (conn_close_after_flush(c, "frame too large"));
 		}
 		if (status == PROTO_FRAME_NEED_MORE)
 			break;
-		frame = evbuffer_pullup(in, PROTO_HEADER_SIZE + body);
+		frame = evbuffer_pullup(c->in, PROTO_HEADER_SIZE + body);
 		if (frame == NULL) {
 			conn_close(c, "out of memory for a frame");
 			return (-1);
 		}
 		c->frames++;
 		srv->stats->bytes_in += PROTO_HEADER_SIZE + body;
-		dispatch_frame(c, (char *)frame + PROTO_HEADER_SIZE, body, out);
-		evbuffer_drain(in, PROTO_HEADER_SIZE + body);
+		dispatch_frame(c, (char *)frame + PROTO_HEADER_SIZE, body,
+		    c->out);
+		evbuffer_drain(c->in, PROTO_HEADER_SIZE + body);
 		if (c->failed) {
 			conn_close(c, "out of memory for a reply");
 			return (-1);
 		}
 	}
-	len = evbuffer_get_length(in);
+	len = evbuffer_get_length(c->in);
 	if (n == RPCD_FRAMES_PER_EVENT && len >= PROTO_HEADER_SIZE) {
 		/* More to do: come back after the other connections. */
-		bufferevent_trigger(c->bev, EV_READ,
-		    BEV_TRIG_IGNORE_WATERMARKS | BEV_TRIG_DEFER_CALLBACKS);
+		event_active(c->rev, EV_READ, 1);
 	} else if (len > 0)
 		conn_quickack(c);
+	return (0);
+}
+
+/*
+ * Answer every complete frame buffered, cap or not, unless the peer
+ * leaves its replies unread past --max-output.  For the end: shutdown,
+ * or a peer that half-closed after its last request.
+ */
+static int
+conn_process_all(struct conn *c)
+{
+	int64_t	before;
+
+	do {
+		before = c->frames;
+		if (conn_process(c) != 0)
+			return (-1);
+	} while (!c->closing && c->frames != before &&
+	    evbuffer_get_length(c->out) <= c->srv->settings->max_output);
 	return (0);
 }
 
@@ -271,7 +342,7 @@ conn_check_partial(struct conn *c)
 	struct timeval	now;
 	int		timeout = c->srv->settings->idle_timeout;
 
-	if (evbuffer_get_length(bufferevent_get_input(c->bev)) == 0) {
+	if (evbuffer_get_length(c->in) == 0) {
 		c->partial_since = 0;
 		return (0);
 	}
@@ -295,20 +366,16 @@ conn_check_partial(struct conn *c)
 static void
 conn_throttle(struct conn *c)
 {
-	size_t	max = c->srv->settings->max_output;
-
-	if (evbuffer_get_length(bufferevent_get_output(c->bev)) <= max)
+	if (evbuffer_get_length(c->out) <= c->srv->settings->max_output)
 		return;
 	c->throttled = 1;
-	bufferevent_disable(c->bev, EV_READ);
-	bufferevent_setwatermark(c->bev, EV_WRITE, max / 2, 0);
+	conn_reading(c, 0);
 }
 
+/* Answer what has come, send it, and decide what to read next. */
 static void
-conn_read_cb(struct bufferevent *bev, void *arg)
+conn_serve(struct conn *c)
 {
-	struct conn	*c = arg;
-
 	if (c->closing || c->throttled)
 		return;
 	if (conn_process(c) != 0 || c->closing || conn_flush(c) != 0)
@@ -322,42 +389,63 @@ conn_read_cb(struct bufferevent *bev, void *arg)
 	conn_throttle(c);
 }
 
-/* The output buffer drained to its low-water mark. */
 static void
-conn_write_cb(struct bufferevent *bev, void *arg)
+conn_read_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct conn	*c = arg;
-	int		 empty;
+	ssize_t		 r;
 
-	empty = evbuffer_get_length(bufferevent_get_output(bev)) == 0;
-	if (c->closing) {
-		if (empty)
-			conn_close(c, "flushed");
+	if (c->closing)
+		return;	/* an event_active() from before */
+	if (what & EV_TIMEOUT) {
+		conn_close(c, "idle timeout");
 		return;
 	}
-	if (empty)
-		bufferevent_disable(bev, EV_WRITE);
-	if (c->throttled) {
-		c->throttled = 0;
-		bufferevent_setwatermark(bev, EV_WRITE, 0, 0);
-		bufferevent_enable(bev, EV_READ);
-		conn_read_cb(bev, c);
+	r = conn_read(c);
+	if (r == 0) {
+		/* The peer may have half-closed: send what it asked for. */
+		if (conn_process_all(c) == 0 && !c->closing)
+			conn_close_after_flush(c, "end of file");
+		return;
 	}
+	if (r == -1 && errno != EAGAIN && errno != EWOULDBLOCK &&
+	    errno != EINTR) {
+		conn_close(c, strerror(errno));
+		return;
+	}
+	conn_serve(c);
 }
 
+/* The kernel takes bytes again; or the peer stopped reading for good. */
 static void
-conn_event_cb(struct bufferevent *bev, short what, void *arg)
+conn_write_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct conn	*c = arg;
+	size_t		 left;
 
-	if (what & BEV_EVENT_EOF) {
-		/* The peer may have half-closed: send what it asked for. */
-		conn_close_after_flush(c, "end of file");
-	} else if (what & BEV_EVENT_ERROR)
-		conn_close(c, evutil_socket_error_to_string(
-		    EVUTIL_SOCKET_ERROR()));
-	else if (what & BEV_EVENT_TIMEOUT)
+	if (what & EV_TIMEOUT) {
 		conn_close(c, "idle timeout");
+		return;
+	}
+	if (evbuffer_write(c->out, fd) == -1 && errno != EAGAIN &&
+	    errno != EWOULDBLOCK && errno != EINTR) {
+		conn_close(c, strerror(errno));
+		return;
+	}
+	left = evbuffer_get_length(c->out);
+	if (left == 0) {
+		event_del(c->wev);
+		c->writing = 0;
+		if (c->closing) {
+			conn_close(c, "flushed");
+			return;
+		}
+	}
+	if (c->throttled && left <= c->srv->settings->max_output / 2) {
+		c->throttled = 0;
+		conn_reading(c, 1);
+		conn_serve(c);
+	}
 }
 
 /*
@@ -371,21 +459,16 @@ conn_event_cb(struct bufferevent *bev, short what, void *arg)
 void
 conn_drain(struct conn *c)
 {
-	struct evbuffer	*in = bufferevent_get_input(c->bev);
-	int64_t		 before;
-	int		 got;
+	ssize_t	got;
 
 	if (c->closing)
 		return;
 	do {
-		got = evbuffer_read(in, c->fd, 65536);
-		do {
-			before = c->frames;
-			if (conn_process(c) != 0 || c->closing)
-				return;
-		} while (c->frames != before);
+		got = conn_read(c);
+		if (conn_process_all(c) != 0 || c->closing)
+			return;
 		/* What the peer does not read is not answered further. */
-		if (evbuffer_get_length(bufferevent_get_output(c->bev)) >
+		if (evbuffer_get_length(c->out) >
 		    c->srv->settings->max_output)
 			break;
 	} while (got > 0);

@@ -26,12 +26,12 @@
 
 #include "common.h"
 
-struct bufferevent;
 struct event;
 struct event_base;
 struct evbuffer;
 struct evconnlistener;
 struct json_object;
+struct timeval;
 
 /* Defaults, each with its unit. */
 #define RPCD_LISTEN_DEFAULT	"127.0.0.1:8080"	/* the tutorial's port */
@@ -44,6 +44,7 @@ struct json_object;
 #define RPCD_IDLE_TIMEOUT	300		/* seconds; 0 = none */
 #define RPCD_SHUTDOWN_TIMEOUT	10		/* seconds */
 #define RPCD_FRAMES_PER_EVENT	256		/* frames per read callback */
+#define RPCD_READ_SIZE		16384		/* bytes per read, at least */
 #define RPCD_ACCEPT_PAUSE	1		/* seconds after EMFILE */
 #define RPCD_PREFORK_MAX	256		/* --prefork workers */
 #define RPCD_RESPAWN_DELAY_MS	100		/* first respawn backoff */
@@ -109,15 +110,19 @@ struct server {
 	struct event		*resume_ev;
 	struct event		*drain_ev;
 	struct event		*master_ev;
+	const struct timeval	*idle_timeout;	/* common timeout, or NULL */
 	struct stats_slot	*stats;
 };
 
 /* One client connection. */
 struct conn {
 	struct server		*srv;
-	struct bufferevent	*bev;
 	int			 fd;
+	struct event		*rev, *wev;
+	struct evbuffer		*in, *out;
 	int			 is_tcp;
+	int			 reading;	/* rev is added */
+	int			 writing;	/* wev is added */
 	int			 throttled;	/* reading paused for output */
 	int			 closing;	/* close once output is sent */
 	int			 failed;	/* a reply could not be built */

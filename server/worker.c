@@ -132,6 +132,7 @@ worker_run(const struct settings *s, struct listener *listeners, int n,
 	struct event		*sigev[sizeof sigs / sizeof sigs[0]];
 	struct server		 srv;
 	struct conn		*c;
+	struct timeval		 idle = { s->idle_timeout, 0 };
 	size_t			 i;
 
 	memset(&srv, 0, sizeof srv);
@@ -146,6 +147,10 @@ worker_run(const struct settings *s, struct listener *listeners, int n,
 	if ((srv.base = event_base_new()) == NULL)
 		fatalx("event_base_new failed");
 	log_debug("event backend: %s", event_base_get_method(srv.base));
+	/* Every connection has the same timeout: a queue, not a heap. */
+	if (s->idle_timeout > 0 && (srv.idle_timeout =
+	    event_base_init_common_timeout(srv.base, &idle)) == NULL)
+		fatalx("event_base_init_common_timeout failed");
 	signal(SIGPIPE, SIG_IGN);
 	for (i = 0; i < sizeof sigs / sizeof sigs[0]; i++) {
 		sigev[i] = evsignal_new(srv.base, sigs[i], worker_signal_cb,
