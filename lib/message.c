@@ -575,15 +575,23 @@ message_build(void *dst, size_t size, size_t *framelen, const char *name_key,
     size_t value_len)
 {
 	char	*p = dst;
-	size_t	 name_len, body;
+	size_t	 name_len, quoted_len, body;
+	int	 plain = 1;
 
 	*framelen = 0;
-	name_len = strlen(name);
+	/* Names are nearly always plain ASCII, copied with no escaping. */
+	for (name_len = 0; name[name_len] != '\0'; name_len++) {
+		if (name[name_len] < 0x20 || name[name_len] > 0x7e ||
+		    name[name_len] == '"' || name[name_len] == '\\')
+			plain = 0;
+	}
 	if (name_len == 0 || name_len > PROTO_NAME_MAX)
 		return (PROTO_EBADNAME);
-	if ((name_len = json_string(NULL, name)) == 0)
+	if (plain)
+		quoted_len = name_len + 2;
+	else if ((quoted_len = json_string(NULL, name)) == 0)
 		return (PROTO_EUTF8);
-	body = 5 + strlen(name_key) + name_len;		/* {"in": "x" */
+	body = 5 + strlen(name_key) + quoted_len;	/* {"in": "x" */
 	if (value != NULL) {
 		if (value_len > UINT32_MAX)
 			return (PROTO_ETOOLARGE);
@@ -599,7 +607,13 @@ message_build(void *dst, size_t size, size_t *framelen, const char *name_key,
 	proto_frame_put_length(dst, body);
 	p += PROTO_HEADER_SIZE;
 	p = put_key(p, "{\"", name_key);
-	p += json_string(p, name);
+	if (plain) {
+		*p++ = '"';
+		memcpy(p, name, name_len);
+		p += name_len;
+		*p++ = '"';
+	} else
+		p += json_string(p, name);
 	if (value != NULL) {
 		p = put_key(p, ", \"", value_key);
 		memcpy(p, value, value_len);

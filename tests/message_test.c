@@ -259,6 +259,10 @@ test_build(void)
 	is_int(proto_request_parse((char *)buf + 4, len - 4, 0, &m), PROTO_OK,
 	    "the escaped request parses");
 	ok(strcmp(m.name, "a\"b\\c\n\x01") == 0, "and round-trips the name");
+	is_int(proto_request_build(buf, sizeof buf, &len, "caf\xc3\xa9\x7f",
+	    NULL, 0), PROTO_OK, "method in UTF-8 with a DEL");
+	ok(len == 4 + 16 && memcmp(buf + 4, "{\"in\": \"caf\xc3\xa9\x7f\"}",
+	    16) == 0, "is written as it is, unescaped");
 
 	is_int(proto_request_build(buf, 40, &len, "ping", "\"ireader 0\"", 11),
 	    PROTO_ESPACE, "one byte short of room");
