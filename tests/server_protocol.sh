@@ -52,6 +52,13 @@ wire -c -n 1000 "$A" $args >"$TEST_DIR/pipelined"
 seq 0 999 | sed 's/.*/{"out": "pong", "result": &}/' >"$TEST_DIR/want"
 ok_test "1000 pipelined requests in one write: 1000 replies in order" \
     cmp -s "$TEST_DIR/pipelined" "$TEST_DIR/want"
+# The same, from a peer that half-closes at once: more than one read
+# callback's worth of requests, all answered before the server closes.
+# shellcheck disable=SC2086
+wire -c -s "$A" $args >"$TEST_DIR/halfclosed"
+echo "[closed]" >>"$TEST_DIR/want"
+ok_test "a peer that half-closes after 1000 requests gets 1000 replies" \
+    cmp -s "$TEST_DIR/halfclosed" "$TEST_DIR/want"
 
 # One frame written a byte at a time, then several in the same stream.
 is "$(wire -1 -n 2 "$A" 'j:{"in": "ping", "params": "slow"}' \

@@ -21,8 +21,9 @@
  *   h:N      only a header announcing N bytes
  * With -c all arguments go in one write; with -r N each argument is sent N
  * times over in one write; with -1 every byte is a write of its own.  Once
- * everything is written, "[sent]" goes to standard error.  With -w nothing
- * is read: the connection is held open for -t seconds, then closed.  Then each reply frame's body is
+ * everything is written, -s shuts down the writing side and "[sent]" goes
+ * to standard error.  With -w nothing is read: the connection is held open
+ * for -t seconds, then closed.  Otherwise each reply frame's body is
  * printed on a line, until -n frames have come, the server closes
  * ("[closed]") or -t seconds pass ("[timeout]").  Exit 0 unless the
  * connection fails.
@@ -143,11 +144,15 @@ main(int argc, char **argv)
 	uint32_t	 body;
 	long long	 repeat = 1, frames = -1, got = 0;
 	int		 fd, ch, bytewise = 0, coalesce = 0, noread = 0, on = 1;
+	int		 halfclose = 0;
 	ssize_t		 r;
 
 	log_init(1, 0, "wire");
-	while ((ch = getopt(argc, argv, "1cn:r:t:w")) != -1) {
+	while ((ch = getopt(argc, argv, "1cn:r:st:w")) != -1) {
 		switch (ch) {
+		case 's':
+			halfclose = 1;
+			break;
 		case 'w':
 			noread = 1;
 			break;
@@ -167,7 +172,7 @@ main(int argc, char **argv)
 			timeout = parse_seconds(optarg, 0, 3600, &errstr);
 			break;
 		default:
-			fprintf(stderr, "usage: wire [-1cw] [-n frames] "
+			fprintf(stderr, "usage: wire [-1csw] [-n frames] "
 			    "[-r repeat] [-t seconds] address [j:|x:|h:]...\n");
 			return (2);
 		}
@@ -197,6 +202,8 @@ main(int argc, char **argv)
 			write_all(fd, out, outlen);
 	}
 
+	if (halfclose)
+		shutdown(fd, SHUT_WR);
 	fprintf(stderr, "[sent]\n");
 	if (noread) {
 		poll(NULL, 0, (int)(timeout * 1000));
