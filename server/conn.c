@@ -74,7 +74,7 @@ conn_foreign_protocol(const unsigned char *h, size_t len)
 	return (NULL);
 }
 
-/* Free what conn_new() made; the connection is not counted yet. */
+/* Free a connection's events, buffers and socket. */
 static void
 conn_free(struct conn *c)
 {
