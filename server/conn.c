@@ -368,6 +368,7 @@ conn_throttle(struct conn *c)
 {
 	if (evbuffer_get_length(c->out) <= c->srv->settings->max_output)
 		return;
+	log_debug("fd %d: peer not reading its replies: pausing", c->fd);
 	c->throttled = 1;
 	conn_reading(c, 0);
 }
@@ -442,6 +443,7 @@ conn_write_cb(evutil_socket_t fd, short what, void *arg)
 		}
 	}
 	if (c->throttled && left <= c->srv->settings->max_output / 2) {
+		log_debug("fd %d: replies drained: resuming", c->fd);
 		c->throttled = 0;
 		conn_reading(c, 1);
 		conn_serve(c);

@@ -28,6 +28,36 @@ is "$("$RPCD" -V)" "rpcd $(sed -n 's/^PACKAGE_VERSION = //p' "$top_builddir/Make
 rpcd_start || bail_out "rpcd did not start"
 sigterm_inflight "single process"
 
+# --shutdown-timeout bounds the drain.  A peer that sent half a frame is
+# waited for, but only so long; so is one that pipelines and never reads:
+# its requests are answered up to --max-output, not further, and what
+# cannot be sent is dropped at the timeout.
+rpcd_start -v --shutdown-timeout 1 --max-output 65536 ||
+    bail_out "rpcd did not start"
+"$WIRE" -w -t 30 "$RPCD_ADDR" h:100 >/dev/null 2>&1 &
+half=$!
+big=$(printf '%01000d' 0)
+"$WIRE" -w -t 30 -r 20000 "$RPCD_ADDR" \
+    "j:{\"in\": \"ping\", \"params\": \"$big\"}" >/dev/null 2>&1 &
+flood=$!
+wait_for 100 sh -c "[ \$(grep -c ': connected' '$RPCD_LOG') -ge 2 ]" &&
+    wait_for 100 grep -q 'not reading' "$RPCD_LOG"
+ok $? "a half frame and an unread flood are held"
+before=$(grep -c ': ping ' "$RPCD_LOG")
+kill -TERM "$RPCD_PID"
+wait_for 100 sh -c "! kill -0 $RPCD_PID 2>/dev/null"
+ok $? "SIGTERM: rpcd exits within --shutdown-timeout"
+ok_test "after saying it gave up on both connections" \
+    grep -q "shutdown timeout: closing 2 connection(s)" "$RPCD_LOG"
+wait "$RPCD_PID"
+is $? 0 "and exits 0"
+RPCD_PID=
+after=$(grep -c ': ping ' "$RPCD_LOG")
+ok_test "the drain answered $((after - before)) more of the flood, not all it had read" \
+    test $((after - before)) -lt 1000
+kill "$half" "$flood" 2>/dev/null
+wait "$half" "$flood" 2>/dev/null
+
 # -v logs each request; without it nothing is logged per request.
 rpcd_start || bail_out "rpcd did not start"
 ping_ok "$RPCD_ADDR"
