@@ -45,6 +45,17 @@ struct decoded {
 	int	 bad;		/* too long, NUL or lone surrogate */
 };
 
+/* The member names of a request or a response, measured once. */
+struct message_keys {
+	const char	*name;		/* "in" or "out" */
+	size_t		 name_len;
+	const char	*value;		/* "params" or "result" */
+	size_t		 value_len;
+};
+
+static const struct message_keys request_keys = { "in", 2, "params", 6 };
+static const struct message_keys response_keys = { "out", 3, "result", 6 };
+
 static int	scan_value(struct scan *, unsigned int);
 
 /* Length of the valid UTF-8 sequence at p, or 0 if it is not one. */
@@ -427,7 +438,7 @@ scan_name(struct scan *s, struct proto_message *m, int *state)
  */
 static int
 message_parse(const char *body, size_t len, unsigned int max_depth,
-    const char *name_key, const char *value_key, struct proto_message *m)
+    const struct message_keys *keys, struct proto_message *m)
 {
 	struct scan	 s;
 	char		 key[8];
@@ -460,9 +471,11 @@ message_parse(const char *body, size_t len, unsigned int max_depth,
 		key[0] = '\0';
 		if ((error = scan_key(&s, &d)) != PROTO_OK)
 			return (error);
-		if (!d.bad && strcmp(key, name_key) == 0)
+		if (!d.bad && d.len == keys->name_len &&
+		    memcmp(key, keys->name, d.len) == 0)
 			error = scan_name(&s, m, &state);
-		else if (!d.bad && strcmp(key, value_key) == 0) {
+		else if (!d.bad && d.len == keys->value_len &&
+		    memcmp(key, keys->value, d.len) == 0) {
 			scan_space(&s);
 			start = (const char *)s.p;
 			if ((error = scan_value(&s, 1)) == PROTO_OK) {
@@ -490,7 +503,7 @@ int
 proto_request_parse(const char *body, size_t len, unsigned int max_depth,
     struct proto_message *m)
 {
-	return (message_parse(body, len, max_depth, "in", "params", m));
+	return (message_parse(body, len, max_depth, &request_keys, m));
 }
 
 /* Parse a response body: {"out": "<kind>", "result": <any>}. */
@@ -498,7 +511,7 @@ int
 proto_response_parse(const char *body, size_t len, unsigned int max_depth,
     struct proto_message *m)
 {
-	return (message_parse(body, len, max_depth, "out", "result", m));
+	return (message_parse(body, len, max_depth, &response_keys, m));
 }
 
 /*
@@ -547,20 +560,14 @@ json_string(char *dst, const char *s)
 	return (n);
 }
 
-/* Write lead, then key as "key": and return the end. */
+/* Write "key": and a space; return the end. */
 static char *
-put_key(char *p, const char *lead, const char *key)
+put_key(char *p, const char *key, size_t len)
 {
-	size_t	n;
-
-	n = strlen(lead);
-	memcpy(p, lead, n);
-	p += n;
-	n = strlen(key);
-	memcpy(p, key, n);
-	p += n;
-	memcpy(p, "\": ", 3);
-	return (p + 3);
+	*p = '"';
+	memcpy(p + 1, key, len);
+	memcpy(p + 1 + len, "\": ", 3);
+	return (p + 4 + len);
 }
 
 /*
@@ -570,8 +577,8 @@ put_key(char *p, const char *lead, const char *key)
  * when NULL.
  */
 static int
-message_build(void *dst, size_t size, size_t *framelen, const char *name_key,
-    const char *name, const char *value_key, const char *value,
+message_build(void *dst, size_t size, size_t *framelen,
+    const struct message_keys *keys, const char *name, const char *value,
     size_t value_len)
 {
 	char	*p = dst;
@@ -591,11 +598,11 @@ message_build(void *dst, size_t size, size_t *framelen, const char *name_key,
 		quoted_len = name_len + 2;
 	else if ((quoted_len = json_string(NULL, name)) == 0)
 		return (PROTO_EUTF8);
-	body = 5 + strlen(name_key) + quoted_len;	/* {"in": "x" */
+	body = 5 + keys->name_len + quoted_len;		/* {"in": "x" */
 	if (value != NULL) {
 		if (value_len > UINT32_MAX)
 			return (PROTO_ETOOLARGE);
-		body += 6 + strlen(value_key) + value_len;	/* , "p": v */
+		body += 6 + keys->value_len + value_len;	/* , "p": v */
 	}
 	body++;						/* } */
 	if (body > UINT32_MAX)
@@ -606,7 +613,8 @@ message_build(void *dst, size_t size, size_t *framelen, const char *name_key,
 
 	proto_frame_put_length(dst, body);
 	p += PROTO_HEADER_SIZE;
-	p = put_key(p, "{\"", name_key);
+	*p++ = '{';
+	p = put_key(p, keys->name, keys->name_len);
 	if (plain) {
 		*p++ = '"';
 		memcpy(p, name, name_len);
@@ -615,7 +623,9 @@ message_build(void *dst, size_t size, size_t *framelen, const char *name_key,
 	} else
 		p += json_string(p, name);
 	if (value != NULL) {
-		p = put_key(p, ", \"", value_key);
+		*p++ = ',';
+		*p++ = ' ';
+		p = put_key(p, keys->value, keys->value_len);
 		memcpy(p, value, value_len);
 		p += value_len;
 	}
@@ -628,7 +638,7 @@ int
 proto_request_build(void *dst, size_t size, size_t *framelen,
     const char *method, const char *params, size_t params_len)
 {
-	return (message_build(dst, size, framelen, "in", method, "params",
+	return (message_build(dst, size, framelen, &request_keys, method,
 	    params, params_len));
 }
 
@@ -637,6 +647,6 @@ int
 proto_response_build(void *dst, size_t size, size_t *framelen,
     const char *kind, const char *result, size_t result_len)
 {
-	return (message_build(dst, size, framelen, "out", kind, "result",
+	return (message_build(dst, size, framelen, &response_keys, kind,
 	    result, result_len));
 }
