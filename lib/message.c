@@ -45,12 +45,18 @@ struct decoded {
 	int	 bad;		/* too long, NUL or lone surrogate */
 };
 
-/* The member names of a request or a response, measured once. */
+/*
+ * The member names of a request or a response, measured once and padded
+ * with NULs to the size of the parser's key buffer, so a decoded key is
+ * compared in one fixed-size memcmp() the compiler inlines.
+ */
+#define KEY_SIZE	8
+
 struct message_keys {
-	const char	*name;		/* "in" or "out" */
-	size_t		 name_len;
-	const char	*value;		/* "params" or "result" */
-	size_t		 value_len;
+	char	name[KEY_SIZE];		/* "in" or "out" */
+	size_t	name_len;
+	char	value[KEY_SIZE];	/* "params" or "result" */
+	size_t	value_len;
 };
 
 static const struct message_keys request_keys = { "in", 2, "params", 6 };
@@ -441,7 +447,7 @@ message_parse(const char *body, size_t len, unsigned int max_depth,
     const struct message_keys *keys, struct proto_message *m)
 {
 	struct scan	 s;
-	char		 key[8];
+	char		 key[KEY_SIZE];
 	struct decoded	 d;
 	const char	*start;
 	int		 state = PROTO_ENONAME, more, error;
@@ -468,14 +474,12 @@ message_parse(const char *body, size_t len, unsigned int max_depth,
 		if (s.p == s.end || *s.p != '"')
 			return (PROTO_EJSON);
 		d = (struct decoded){ key, sizeof key, 0, 0 };
-		key[0] = '\0';
+		memset(key, 0, sizeof key);
 		if ((error = scan_key(&s, &d)) != PROTO_OK)
 			return (error);
-		if (!d.bad && d.len == keys->name_len &&
-		    memcmp(key, keys->name, d.len) == 0)
+		if (!d.bad && memcmp(key, keys->name, KEY_SIZE) == 0)
 			error = scan_name(&s, m, &state);
-		else if (!d.bad && d.len == keys->value_len &&
-		    memcmp(key, keys->value, d.len) == 0) {
+		else if (!d.bad && memcmp(key, keys->value, KEY_SIZE) == 0) {
 			scan_space(&s);
 			start = (const char *)s.p;
 			if ((error = scan_value(&s, 1)) == PROTO_OK) {
