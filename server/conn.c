@@ -247,6 +247,37 @@ conn_quickack(struct conn *c)
 }
 
 /*
+ * A cursor over the input.  The frames in its first chunk are read in
+ * place and drained together at the end; only a frame that straddles two
+ * chunks is pulled up into one.
+ */
+struct cursor {
+	unsigned char	*p;	/* the first chunk */
+	size_t		 avail;	/* its length */
+	size_t		 off;	/* bytes of it consumed */
+	size_t		 total;	/* bytes in the whole input */
+};
+
+/* Return n contiguous bytes at the cursor, or NULL out of memory. */
+static unsigned char *
+conn_contiguous(struct conn *c, struct cursor *cur, size_t n)
+{
+	struct evbuffer_iovec	v;
+
+	if (cur->avail - cur->off >= n)
+		return (cur->p + cur->off);
+	evbuffer_drain(c->in, cur->off);
+	cur->total -= cur->off;
+	cur->off = 0;
+	if (evbuffer_pullup(c->in, n) == NULL ||
+	    evbuffer_peek(c->in, -1, NULL, &v, 1) < 1)
+		return (NULL);
+	cur->p = v.iov_base;
+	cur->avail = v.iov_len;
+	return (cur->p);
+}
+
+/*
  * Answer every complete frame in the input buffer, up to a cap so that
  * one pipelining client cannot starve the others; replies are appended to
  * the output buffer.  Return -1 if the connection was closed.
@@ -255,19 +286,24 @@ static int
 conn_process(struct conn *c)
 {
 	struct server		*srv = c->srv;
-	unsigned char		 h[6], *frame;
+	struct cursor		 cur = { NULL, 0, 0, 0 };
+	unsigned char		*h, *frame;
 	const char		*foreign;
 	size_t			 len;
 	uint32_t		 body;
 	int			 n, status;
 
+	cur.total = evbuffer_get_length(c->in);
 	for (n = 0; n < RPCD_FRAMES_PER_EVENT; n++) {
-		len = evbuffer_get_length(c->in);
+		len = cur.total - cur.off;
 		if (len < PROTO_HEADER_SIZE)
 			break;
-		evbuffer_copyout(c->in, h, len < sizeof h ? len : sizeof h);
-		if (c->frames == 0 && h[0] == 0x16 && h[1] == 0x03 &&
-		    len < sizeof h)
+		/* Six bytes tell TLS and HTTP from a frame. */
+		if ((h = conn_contiguous(c, &cur, len < 6 ? len : 6)) == NULL) {
+			conn_close(c, "out of memory for a frame");
+			return (-1);
+		}
+		if (c->frames == 0 && h[0] == 0x16 && h[1] == 0x03 && len < 6)
 			break;	/* TLS or a 790-byte frame: wait and see */
 		if (c->frames == 0 &&
 		    (foreign = conn_foreign_protocol(h, len)) != NULL) {
@@ -284,12 +320,12 @@ conn_process(struct conn *c)
 			log_debug("fd %d: frame of %u bytes over the limit",
 			    c->fd, body);
 			dispatch_error(c, c->out, PROTO_ETOOLARGE);
-			evbuffer_drain(c->in, len);
+			evbuffer_drain(c->in, cur.total);
 			return (conn_close_after_flush(c, "frame too large"));
 		}
 		if (status == PROTO_FRAME_NEED_MORE)
 			break;
-		frame = evbuffer_pullup(c->in, PROTO_HEADER_SIZE + body);
+		frame = conn_contiguous(c, &cur, PROTO_HEADER_SIZE + body);
 		if (frame == NULL) {
 			conn_close(c, "out of memory for a frame");
 			return (-1);
@@ -298,13 +334,14 @@ conn_process(struct conn *c)
 		srv->stats->bytes_in += PROTO_HEADER_SIZE + body;
 		dispatch_frame(c, (char *)frame + PROTO_HEADER_SIZE, body,
 		    c->out);
-		evbuffer_drain(c->in, PROTO_HEADER_SIZE + body);
+		cur.off += PROTO_HEADER_SIZE + body;
 		if (c->failed) {
 			conn_close(c, "out of memory for a reply");
 			return (-1);
 		}
 	}
-	len = evbuffer_get_length(c->in);
+	evbuffer_drain(c->in, cur.off);
+	len = cur.total - cur.off;
 	if (n == RPCD_FRAMES_PER_EVENT && len >= PROTO_HEADER_SIZE) {
 		/* More to do: come back after the other connections. */
 		event_active(c->rev, EV_READ, 1);
