@@ -181,7 +181,9 @@ conn_read(struct conn *c)
 		iov[i].iov_base = v[i].iov_base;
 		iov[i].iov_len = v[i].iov_len;
 	}
-	if ((r = readv(c->fd, iov, n)) <= 0) {
+	r = n == 1 ? read(c->fd, iov[0].iov_base, iov[0].iov_len) :
+	    readv(c->fd, iov, n);
+	if (r <= 0) {
 		evbuffer_commit_space(c->in, v, 0);
 		return (r);
 	}
@@ -195,6 +197,23 @@ conn_read(struct conn *c)
 }
 
 /*
+ * Write the output: write(2) when it is one chunk, as a burst of small
+ * replies is, else evbuffer_write()'s writev(2).  Return what they do.
+ */
+static ssize_t
+conn_write(struct conn *c)
+{
+	struct evbuffer_iovec	v;
+	ssize_t			n;
+
+	if (evbuffer_peek(c->out, -1, NULL, &v, 1) != 1)
+		return (evbuffer_write(c->out, c->fd));
+	if ((n = write(c->fd, v.iov_base, v.iov_len)) > 0)
+		evbuffer_drain(c->out, n);
+	return (n);
+}
+
+/*
  * Write what the kernel takes now; the write event takes the rest.
  * Return -1 if the connection was closed.
  */
@@ -203,8 +222,8 @@ conn_flush(struct conn *c)
 {
 	if (evbuffer_get_length(c->out) == 0)
 		return (0);
-	if (evbuffer_write(c->out, c->fd) == -1 && errno != EAGAIN &&
-	    errno != EWOULDBLOCK && errno != EINTR) {
+	if (conn_write(c) == -1 && errno != EAGAIN && errno != EWOULDBLOCK &&
+	    errno != EINTR) {
 		conn_close(c, strerror(errno));
 		return (-1);
 	}
@@ -465,8 +484,8 @@ conn_write_cb(evutil_socket_t fd, short what, void *arg)
 		conn_close(c, "idle timeout");
 		return;
 	}
-	if (evbuffer_write(c->out, fd) == -1 && errno != EAGAIN &&
-	    errno != EWOULDBLOCK && errno != EINTR) {
+	if (conn_write(c) == -1 && errno != EAGAIN && errno != EWOULDBLOCK &&
+	    errno != EINTR) {
 		conn_close(c, strerror(errno));
 		return;
 	}
