@@ -29,9 +29,8 @@ rpcd_start || bail_out "rpcd did not start"
 sigterm_inflight "single process"
 
 # --shutdown-timeout bounds the drain.  A peer that sent half a frame is
-# waited for, but only so long; so is one that pipelines and never reads:
-# its requests are answered up to --max-output, not further, and what
-# cannot be sent is dropped at the timeout.
+# waited for, but only so long.  One that pipelines and never reads has
+# its requests answered up to --max-output, not further.
 rpcd_start -v --shutdown-timeout 1 --max-output 65536 ||
     bail_out "rpcd did not start"
 "$WIRE" -w -t 30 "$RPCD_ADDR" h:100 >/dev/null 2>&1 &
@@ -47,8 +46,10 @@ before=$(grep -c ': ping ' "$RPCD_LOG")
 kill -TERM "$RPCD_PID"
 wait_for 100 sh -c "! kill -0 $RPCD_PID 2>/dev/null"
 ok $? "SIGTERM: rpcd exits within --shutdown-timeout"
-ok_test "after saying it gave up on both connections" \
-    grep -q "shutdown timeout: closing 2 connection(s)" "$RPCD_LOG"
+# The flood's replies may still fit in the kernel's buffers at SIGTERM and
+# be flushed; the half frame never completes.
+ok_test "after saying it gave up on what was left" \
+    grep -q "shutdown timeout: closing [12] connection(s)" "$RPCD_LOG"
 wait "$RPCD_PID"
 is $? 0 "and exits 0"
 RPCD_PID=
