@@ -19,9 +19,8 @@
  * the input keeps half a frame between reads, the output holds what the
  * kernel has not taken yet.  Replies are written from the read callback,
  * as Redis does before it sleeps, and the write event is armed only while
- * the kernel holds bytes back: a request and its reply cost one readv(),
- * one writev() and no epoll_ctl().  Every way out goes through
- * conn_close().
+ * the kernel holds bytes back: a request and its reply cost one read,
+ * one write and no epoll_ctl().  Every way out goes through conn_close().
  */
 
 #include "config.h"
@@ -163,7 +162,7 @@ conn_close(struct conn *c, const char *reason)
  * Read up to RPCD_READ_SIZE bytes into the input, without asking the
  * kernel first how many there are as evbuffer_read() does: one system
  * call, not two.  Memory follows what the peer sent, not what its frame
- * header announces.  Return what readv() returns.
+ * header announces.  Return what read(2) or readv(2) returns.
  */
 static ssize_t
 conn_read(struct conn *c)
