@@ -6,6 +6,8 @@
 # Each configuration runs ROUNDS times, alternating servers; the median of
 # the rounds is printed with the rpcd/redis ratio.  Set PREFORK to a list of
 # rpcd worker counts ("0 2 auto") to compare the process models.
+# BENCH=client (make bench-client) compares rpcctl bench with the load
+# generator instead, as described below.
 
 set -u
 top_builddir=${top_builddir:-.}
@@ -44,6 +46,11 @@ median()
 	sort -n | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'
 }
 
+ratio()
+{
+	awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a / b}'
+}
+
 # run PROTO PORT PIPELINE: print rps of one run.
 run()
 {
@@ -51,6 +58,60 @@ run()
 	    -d "$SECONDS_PER_RUN" | tee -a "$work/raw" |
 	    sed -n 's/.* rps=\([0-9.]*\).*/\1/p'
 }
+
+# BENCH=client (make bench-client): rpcctl bench against loadgen on one
+# rpcd.  Each round runs both at once, sharing the machine's noise, so the
+# client that costs less gets the larger share; then one after the other,
+# in alternating order.  Neither has a warmup.
+if [ "${BENCH:-}" = client ]; then
+	RPCCTL=${RPCCTL:-$top_builddir/client/rpcctl}
+	loadgen_rps()
+	{
+		"$LOADGEN" -p "$1" -c "$CONNS" -P "$2" -d "$SECONDS_PER_RUN" \
+		    --warmup 0 | tee -a "$work/raw" |
+		    sed -n 's/.* rps=\([0-9.]*\).*/\1/p'
+	}
+	rpcctl_rps()
+	{
+		"$RPCCTL" -p "$1" --json bench -c "$CONNS" -P "$2" \
+		    -d "$SECONDS_PER_RUN" | tee -a "$work/raw" |
+		    sed -n 's/.*"rps": \([0-9.]*\).*/\1/p'
+	}
+	for n in $PREFORK; do
+		port=$(start_rpcd "$n")
+		for p in $PIPELINES; do
+			for f in lg.both ctl.both lg.turn ctl.turn; do
+				: >"$work/$f"
+			done
+			i=0
+			while [ "$i" -lt "$ROUNDS" ]; do
+				loadgen_rps "$port" "$p" >"$work/lg.now" &
+				lg=$!
+				rpcctl_rps "$port" "$p" >>"$work/ctl.both"
+				wait "$lg"
+				cat "$work/lg.now" >>"$work/lg.both"
+				if [ $((i % 2)) -eq 0 ]; then
+					loadgen_rps "$port" "$p" >>"$work/lg.turn"
+					rpcctl_rps "$port" "$p" >>"$work/ctl.turn"
+				else
+					rpcctl_rps "$port" "$p" >>"$work/ctl.turn"
+					loadgen_rps "$port" "$p" >>"$work/lg.turn"
+				fi
+				i=$((i + 1))
+			done
+			for mode in both turn; do
+				l=$(median <"$work/lg.$mode")
+				c=$(median <"$work/ctl.$mode")
+				echo "prefork=$n conns=$CONNS pipeline=$p" \
+				    "$mode: loadgen_rps=$l rpcctl_rps=$c" \
+				    "ratio=$(ratio "$c" "$l")"
+			done
+		done
+	done
+	echo "raw runs:"
+	cat "$work/raw"
+	exit 0
+fi
 
 redis=
 if command -v redis-server >/dev/null 2>&1; then
@@ -77,8 +138,7 @@ for n in $PREFORK; do
 		r=$(median <"$work/rpcd.rps")
 		if [ -n "$redis" ]; then
 			s=$(median <"$work/redis.rps")
-			ratio=$(awk -v a="$r" -v b="$s" 'BEGIN {printf "%.2f", a / b}')
-			echo "prefork=$n conns=$CONNS pipeline=$p rpcd_rps=$r redis_rps=$s ratio=$ratio"
+			echo "prefork=$n conns=$CONNS pipeline=$p rpcd_rps=$r redis_rps=$s ratio=$(ratio "$r" "$s")"
 		else
 			echo "prefork=$n conns=$CONNS pipeline=$p rpcd_rps=$r"
 		fi
