@@ -15,19 +15,22 @@
  */
 
 /*
- * Connections.  Each has a read event, a write event and two evbuffers:
- * the input keeps half a frame between reads, the output holds what the
- * kernel has not taken yet.  Replies are written from the read callback,
- * as Redis does before it sleeps, and the write event is armed only while
- * the kernel holds bytes back: a request and its reply cost one read,
- * one write and no epoll_ctl().  Every way out goes through conn_close().
+ * Connections.  Each is a bufferevent, made by its listener's transport:
+ * the bufferevent reads into its input, where half a frame waits for the
+ * rest, and holds in its output what the kernel has not taken yet.  The
+ * read callback answers every complete frame and has the transport send
+ * the replies at once, as Redis does before it sleeps; the bufferevent's
+ * write event is enabled only while the kernel holds bytes back, and
+ * disabled again once they are gone, so that a request and its reply cost
+ * no epoll_ctl().  The idle timeout is the bufferevent's read and write
+ * timeouts, one common timeout shared by every connection.  Every way out
+ * goes through conn_close().
  */
 
 #include "config.h"
 
 #include <sys/types.h>
 #include <sys/socket.h>
-#include <sys/uio.h>
 
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -39,13 +42,15 @@
 #include <unistd.h>
 
 #include <event2/buffer.h>
+#include <event2/bufferevent.h>
 #include <event2/event.h>
 
 #include "rpcd/proto.h"
 #include "rpcd.h"
 
-static void	conn_read_cb(evutil_socket_t, short, void *);
-static void	conn_write_cb(evutil_socket_t, short, void *);
+static void	conn_read_cb(struct bufferevent *, void *);
+static void	conn_write_cb(struct bufferevent *, void *);
+static void	conn_event_cb(struct bufferevent *, short, void *);
 
 /*
  * Recognise a peer speaking TLS or HTTP from its first bytes: they
@@ -73,36 +78,46 @@ conn_foreign_protocol(const unsigned char *h, size_t len)
 	return (NULL);
 }
 
-/* Free a connection's events, buffers and socket. */
-static void
-conn_free(struct conn *c)
+/* The time of the loop's last wake-up, in seconds. */
+static time_t
+conn_now(struct conn *c)
 {
-	if (c->rev != NULL)
-		event_free(c->rev);
-	if (c->wev != NULL)
-		event_free(c->wev);
-	if (c->in != NULL)
-		evbuffer_free(c->in);
-	if (c->out != NULL)
-		evbuffer_free(c->out);
-	close(c->fd);
-	free(c);
+	struct timeval	now;
+
+	event_base_gettimeofday_cached(c->srv->base, &now);
+	return (now.tv_sec);
 }
 
 /* Watch for requests, or stop: the idle timeout runs while watching. */
 static void
 conn_reading(struct conn *c, int on)
 {
-	if (on && !c->reading)
-		event_add(c->rev, c->srv->idle_timeout);
-	else if (!on && c->reading)
-		event_del(c->rev);
-	c->reading = on;
+	if (on)
+		bufferevent_enable(c->bev, EV_READ);
+	else
+		bufferevent_disable(c->bev, EV_READ);
 }
 
-/* Accept a new connection on fd: count it, set it up, start reading. */
-void
-conn_new(struct server *srv, int fd, const struct sockaddr *sa)
+/* Arm the write event while the kernel holds replies back, not longer. */
+static void
+conn_writing(struct conn *c, int on)
+{
+	if (on == c->writing)
+		return;
+	if (on)
+		bufferevent_enable(c->bev, EV_WRITE);
+	else
+		bufferevent_disable(c->bev, EV_WRITE);
+	c->writing = on;
+}
+
+/*
+ * Set up a connection accepted on fd through listener l and start reading
+ * from it; NULL (fd closed, logged) if memory ran out.
+ */
+struct conn *
+conn_new(struct server *srv, struct listener *l, int fd,
+    const struct sockaddr *sa)
 {
 	const struct settings	*s = srv->settings;
 	struct conn		*c;
@@ -111,125 +126,59 @@ conn_new(struct server *srv, int fd, const struct sockaddr *sa)
 	if ((c = calloc(1, sizeof *c)) == NULL) {
 		log_warn("accept: calloc");
 		close(fd);
-		return;
+		return (NULL);
 	}
 	c->srv = srv;
+	c->transport = l->transport;
 	c->fd = fd;
 	c->is_tcp = sa->sa_family == AF_INET || sa->sa_family == AF_INET6;
 	if (c->is_tcp)
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
-	c->in = evbuffer_new();
-	c->out = evbuffer_new();
-	c->rev = event_new(srv->base, fd, EV_READ | EV_PERSIST, conn_read_cb,
-	    c);
-	c->wev = event_new(srv->base, fd, EV_WRITE | EV_PERSIST,
-	    conn_write_cb, c);
-	if (c->in == NULL || c->out == NULL || c->rev == NULL ||
-	    c->wev == NULL) {
+	if ((c->bev = c->transport->open(srv->base, fd)) == NULL) {
 		log_warnx("accept: out of memory for a connection");
-		conn_free(c);
-		return;
+		close(fd);
+		free(c);
+		return (NULL);
 	}
+	c->in = bufferevent_get_input(c->bev);
+	c->out = bufferevent_get_output(c->bev);
+	c->accepted = conn_now(c);
+	bufferevent_setcb(c->bev, conn_read_cb, conn_write_cb, conn_event_cb,
+	    c);
+	bufferevent_set_timeouts(c->bev, srv->idle_timeout, srv->idle_timeout);
+	/* The write callback runs once half of --max-output has drained. */
+	bufferevent_setwatermark(c->bev, EV_WRITE, s->max_output / 2, 0);
+	bufferevent_disable(c->bev, EV_WRITE);
 	conn_reading(c, 1);
-
-	TAILQ_INSERT_TAIL(&srv->conns, c, entry);
-	srv->nconns++;
-	srv->stats->connections++;
-	srv->stats->total_connections++;
-	log_debug("fd %d: connected (%d open)", fd, srv->nconns);
-	if (srv->nconns >= s->max_conns)
-		listener_pause(srv, &srv->paused_full);
+	log_debug("fd %d: connected", fd);
+	return (c);
 }
 
 /* The single way a connection ends. */
 void
 conn_close(struct conn *c, const char *reason)
 {
-	struct server	*srv = c->srv;
-
 	log_debug("fd %d: closed: %s", c->fd, reason);
-	TAILQ_REMOVE(&srv->conns, c, entry);
-	srv->nconns--;
-	srv->stats->connections--;
-	conn_free(c);
-	if (srv->paused_full && srv->nconns < srv->settings->max_conns)
-		listener_resume(srv, &srv->paused_full);
-	if (srv->draining && srv->nconns == 0)
-		event_base_loopexit(srv->base, NULL);
+	worker_conn_gone(c->srv, c);
+	bufferevent_free(c->bev);
+	free(c);
 }
 
 /*
- * Read up to RPCD_READ_SIZE bytes into the input, without asking the
- * kernel first how many there are as evbuffer_read() does: one system
- * call, not two.  Memory follows what the peer sent, not what its frame
- * header announces.  Return what read(2) or readv(2) returns.
- */
-static ssize_t
-conn_read(struct conn *c)
-{
-	struct evbuffer_iovec	 v[2];
-	struct iovec		 iov[2];
-	ssize_t			 r;
-	int			 i, n;
-
-	if ((n = evbuffer_reserve_space(c->in, RPCD_READ_SIZE, v, 2)) <= 0) {
-		errno = ENOMEM;
-		return (-1);
-	}
-	for (i = 0; i < n; i++) {
-		iov[i].iov_base = v[i].iov_base;
-		iov[i].iov_len = v[i].iov_len;
-	}
-	r = n == 1 ? read(c->fd, iov[0].iov_base, iov[0].iov_len) :
-	    readv(c->fd, iov, n);
-	if (r <= 0) {
-		evbuffer_commit_space(c->in, v, 0);
-		return (r);
-	}
-	if ((size_t)r <= v[0].iov_len) {
-		v[0].iov_len = r;
-		n = 1;
-	} else
-		v[1].iov_len = r - v[0].iov_len;
-	evbuffer_commit_space(c->in, v, n);
-	return (r);
-}
-
-/*
- * Write the output: write(2) when it is one chunk, as a burst of small
- * replies is, else evbuffer_write()'s writev(2).  Return what they do.
- */
-static ssize_t
-conn_write(struct conn *c)
-{
-	struct evbuffer_iovec	v;
-	ssize_t			n;
-
-	if (evbuffer_peek(c->out, -1, NULL, &v, 1) != 1)
-		return (evbuffer_write(c->out, c->fd));
-	if ((n = write(c->fd, v.iov_base, v.iov_len)) > 0)
-		evbuffer_drain(c->out, n);
-	return (n);
-}
-
-/*
- * Write what the kernel takes now; the write event takes the rest.
+ * Send what the kernel takes now; the write event takes the rest.
  * Return -1 if the connection was closed.
  */
 static int
 conn_flush(struct conn *c)
 {
-	if (evbuffer_get_length(c->out) == 0)
+	if (c->writing || evbuffer_get_length(c->out) == 0)
 		return (0);
-	if (conn_write(c) == -1 && errno != EAGAIN && errno != EWOULDBLOCK &&
-	    errno != EINTR) {
+	if (c->transport->send(c->bev) != 0) {
 		conn_close(c, strerror(errno));
 		return (-1);
 	}
-	if (evbuffer_get_length(c->out) > 0 && !c->writing) {
-		event_add(c->wev, c->srv->idle_timeout);
-		c->writing = 1;
-	}
+	if (evbuffer_get_length(c->out) > 0)
+		conn_writing(c, 1);
 	return (0);
 }
 
@@ -252,14 +201,19 @@ conn_close_after_flush(struct conn *c, const char *reason)
 	return (0);
 }
 
-/* Ask the kernel to ACK now: the peer may be waiting on it (Nagle). */
+/*
+ * Ask the kernel to ACK now.  A peer that sent the start of a small frame
+ * and holds the rest back for Nagle's algorithm waits for that ACK, which
+ * the delayed-ACK timer would hold for 40 ms; a peer streaming a large
+ * frame is not waiting, so it costs no system call per read.
+ */
 static void
-conn_quickack(struct conn *c)
+conn_quickack(struct conn *c, size_t partial)
 {
 #ifdef TCP_QUICKACK
 	int	on = 1;
 
-	if (c->is_tcp)
+	if (c->is_tcp && partial < RPCD_QUICKACK_MAX)
 		setsockopt(c->fd, IPPROTO_TCP, TCP_QUICKACK, &on, sizeof on);
 #endif
 }
@@ -293,6 +247,30 @@ conn_contiguous(struct conn *c, struct cursor *cur, size_t n)
 	cur->p = v.iov_base;
 	cur->avail = v.iov_len;
 	return (cur->p);
+}
+
+/*
+ * A frame may arrive slowly, but not forever: a frame still incomplete
+ * after the idle timeout closes the connection even if bytes keep
+ * trickling in.  A completed frame is progress and restarts the clock, so
+ * a client streaming large frames back to back is never cut off.
+ */
+static int
+conn_check_partial(struct conn *c, int completed)
+{
+	int	timeout = c->srv->settings->idle_timeout;
+
+	if (completed || evbuffer_get_length(c->in) == 0)
+		c->partial_since = 0;
+	if (evbuffer_get_length(c->in) == 0 || timeout == 0)
+		return (0);
+	if (c->partial_since == 0)
+		c->partial_since = conn_now(c);
+	else if (conn_now(c) - c->partial_since > timeout) {
+		conn_close(c, "partial frame timed out");
+		return (-1);
+	}
+	return (0);
 }
 
 /*
@@ -362,10 +340,10 @@ conn_process(struct conn *c)
 	len = cur.total - cur.off;
 	if (n == RPCD_FRAMES_PER_EVENT && len >= PROTO_HEADER_SIZE) {
 		/* More to do: come back after the other connections. */
-		event_active(c->rev, EV_READ, 1);
+		bufferevent_trigger(c->bev, EV_READ, BEV_TRIG_DEFER_CALLBACKS);
 	} else if (len > 0)
-		conn_quickack(c);
-	return (0);
+		conn_quickack(c, len);
+	return (conn_check_partial(c, n > 0));
 }
 
 /*
@@ -388,32 +366,6 @@ conn_process_all(struct conn *c)
 }
 
 /*
- * A frame may arrive slowly, but not forever: a partial frame older than
- * the idle timeout closes the connection even if bytes keep trickling in.
- */
-static int
-conn_check_partial(struct conn *c)
-{
-	struct timeval	now;
-	int		timeout = c->srv->settings->idle_timeout;
-
-	if (evbuffer_get_length(c->in) == 0) {
-		c->partial_since = 0;
-		return (0);
-	}
-	if (timeout == 0)
-		return (0);
-	event_base_gettimeofday_cached(c->srv->base, &now);
-	if (c->partial_since == 0)
-		c->partial_since = now.tv_sec;
-	else if (now.tv_sec - c->partial_since > timeout) {
-		conn_close(c, "partial frame timed out");
-		return (-1);
-	}
-	return (0);
-}
-
-/*
  * Back-pressure: a client that pipelines but does not read would make the
  * output buffer grow without bound.  Past --max-output stop reading it;
  * conn_write_cb resumes once half of the output has drained.
@@ -428,76 +380,75 @@ conn_throttle(struct conn *c)
 	conn_reading(c, 0);
 }
 
+/*
+ * Shutting down: has this connection nothing left to answer?  Nothing
+ * buffered, nothing waiting in the kernel, and not a connection accepted
+ * just before the shutdown whose first request may still be on its way.
+ */
+static int
+conn_idle(struct conn *c)
+{
+	if (c->last_request && c->frames == 0)
+		return (0);
+	return (evbuffer_get_length(c->in) == 0 &&
+	    !c->transport->pending(c->bev));
+}
+
+/* Shutting down: close once idle, or once the peer stops reading. */
+static void
+conn_drain_step(struct conn *c)
+{
+	if (conn_idle(c))
+		conn_close_after_flush(c, "shutting down");
+	else if (evbuffer_get_length(c->out) > c->srv->settings->max_output)
+		conn_close_after_flush(c, "shutting down: replies unread");
+}
+
 /* Answer what has come, send it, and decide what to read next. */
 static void
 conn_serve(struct conn *c)
 {
-	if (c->closing || c->throttled)
+	int	rc;
+
+	if (c->srv->draining)
+		rc = conn_process_all(c);
+	else
+		rc = conn_process(c);
+	if (rc != 0 || c->closing || conn_flush(c) != 0)
 		return;
-	if (conn_process(c) != 0 || c->closing || conn_flush(c) != 0)
-		return;
-	if (c->last_request && c->frames > 0) {
-		conn_close_after_flush(c, "shutting down");
-		return;
-	}
-	if (conn_check_partial(c) != 0)
-		return;
-	conn_throttle(c);
+	if (c->srv->draining)
+		conn_drain_step(c);
+	else
+		conn_throttle(c);
 }
 
 static void
-conn_read_cb(evutil_socket_t fd, short what, void *arg)
+conn_read_cb(struct bufferevent *bev, void *arg)
 {
 	struct conn	*c = arg;
-	ssize_t		 r;
 
-	if (c->closing)
-		return;	/* an event_active() from before */
-	if (what & EV_TIMEOUT) {
-		conn_close(c, "idle timeout");
-		return;
-	}
-	r = conn_read(c);
-	if (r == 0) {
-		/* The peer may have half-closed: send what it asked for. */
-		if (conn_process_all(c) == 0 && !c->closing)
-			conn_close_after_flush(c, "end of file");
-		return;
-	}
-	if (r == -1 && errno != EAGAIN && errno != EWOULDBLOCK &&
-	    errno != EINTR) {
-		conn_close(c, strerror(errno));
-		return;
-	}
+	if (c->closing || c->throttled)
+		return;	/* a deferred trigger from before */
 	conn_serve(c);
 }
 
-/* The kernel takes bytes again; or the peer stopped reading for good. */
+/*
+ * The output is down to half of --max-output, or empty: resume reading a
+ * throttled connection, disarm the write event, finish a close.
+ */
 static void
-conn_write_cb(evutil_socket_t fd, short what, void *arg)
+conn_write_cb(struct bufferevent *bev, void *arg)
 {
 	struct conn	*c = arg;
-	size_t		 left;
 
-	if (what & EV_TIMEOUT) {
-		conn_close(c, "idle timeout");
-		return;
-	}
-	if (conn_write(c) == -1 && errno != EAGAIN && errno != EWOULDBLOCK &&
-	    errno != EINTR) {
-		conn_close(c, strerror(errno));
-		return;
-	}
-	left = evbuffer_get_length(c->out);
-	if (left == 0) {
-		event_del(c->wev);
-		c->writing = 0;
+	if (evbuffer_get_length(c->out) == 0) {
+		conn_writing(c, 0);
 		if (c->closing) {
 			conn_close(c, "flushed");
 			return;
 		}
 	}
-	if (c->throttled && left <= c->srv->settings->max_output / 2) {
+	if (c->throttled) {
 		log_debug("fd %d: replies drained: resuming", c->fd);
 		c->throttled = 0;
 		conn_reading(c, 1);
@@ -505,33 +456,45 @@ conn_write_cb(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
+/* End of file, an error, or the idle timeout. */
+static void
+conn_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct conn	*c = arg;
+
+	if (what & BEV_EVENT_TIMEOUT)
+		conn_close(c, "idle timeout");
+	else if (what & BEV_EVENT_EOF) {
+		/* The peer may have half-closed: send what it asked for. */
+		if (conn_process_all(c) == 0 && !c->closing)
+			conn_close_after_flush(c, "end of file");
+	} else
+		conn_close(c, evutil_socket_error_to_string(
+		    EVUTIL_SOCKET_ERROR()));
+}
+
 /*
- * Shutting down: answer what the peer has already sent, including bytes
- * still in the kernel's receive queue, then close once that is flushed.
- * A connection accepted just before the shutdown may not have sent its
- * first request yet: it gets that one request answered (within
- * --shutdown-timeout), so connect-request-close clients lose nothing when
- * workers are replaced.
+ * Shutting down: answer what the peer has already sent, reading on
+ * through the bufferevent until the connection is idle, then close once
+ * the replies are flushed.  An idle connection closes at once.  One
+ * accepted just before the shutdown gets its first request answered
+ * (within --shutdown-timeout), so that connect-request-close clients lose
+ * nothing when workers are replaced.
  */
 void
 conn_drain(struct conn *c)
 {
-	ssize_t	got;
-
 	if (c->closing)
 		return;
-	do {
-		got = conn_read(c);
-		if (conn_process_all(c) != 0 || c->closing)
-			return;
-		/* What the peer does not read is not answered further. */
-		if (evbuffer_get_length(c->out) >
-		    c->srv->settings->max_output)
-			break;
-	} while (got > 0);
-	if (c->frames == 0 && got != 0) {
+	if (c->frames == 0 && conn_now(c) - c->accepted < RPCD_DRAIN_GRACE)
 		c->last_request = 1;
-		return;
-	}
-	conn_close_after_flush(c, "shutting down");
+	conn_serve(c);
+}
+
+/* Does the connection hold requests or replies not yet answered or sent? */
+int
+conn_unanswered(const struct conn *c)
+{
+	return (evbuffer_get_length(c->in) > 0 ||
+	    evbuffer_get_length(c->out) > 0);
 }

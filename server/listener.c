@@ -17,8 +17,8 @@
 /*
  * Listening sockets: bound once at startup (or inherited from systemd
  * through LISTEN_FDS), before any fork or privilege drop, then served by an
- * evconnlistener in each event loop.  Accepting pauses at --max-conns and
- * for a second when the process runs out of descriptors.
+ * evconnlistener in each event loop, which hands what it accepts to the
+ * worker.  Each listener has a transport: how its connections carry bytes.
  */
 
 #include "config.h"
@@ -120,6 +120,7 @@ listener_bind(const struct addr *a, struct listener *l, int reuseport)
 	}
 	l->fd = fd;
 	l->created = l->is_unix;
+	l->transport = &transport_plain;
 	return (0);
 }
 
@@ -160,6 +161,7 @@ listener_inherit(struct listener **out)
 	*out = xcalloc(n, sizeof **out);
 	for (i = 0; i < n; i++) {
 		(*out)[i].fd = LISTEN_FDS_START + i;
+		(*out)[i].transport = &transport_plain;
 		fcntl((*out)[i].fd, F_SETFD, FD_CLOEXEC);
 		listener_name(&(*out)[i]);
 	}
@@ -235,98 +237,55 @@ static void
 listener_accept_cb(struct evconnlistener *evl, evutil_socket_t fd,
     struct sockaddr *sa, int len, void *arg)
 {
-	struct server	*srv = arg;
+	struct listener	*l = arg;
 
-	conn_new(srv, fd, sa);
+	worker_accept(l->srv, l, fd, sa);
 }
 
-static void
-listener_resume_cb(evutil_socket_t fd, short events, void *arg)
-{
-	struct server	*srv = arg;
-
-	listener_resume(srv, &srv->paused_fds);
-}
-
-/*
- * accept(2) failed.  Out of descriptors, the pending connection stays in
- * the queue and the listener would fire again at once: pause for a second
- * instead of spinning (tmux, httpd, memcached do the same).
- */
 static void
 listener_error_cb(struct evconnlistener *evl, void *arg)
 {
-	struct server	*srv = arg;
-	struct timeval	 tv = { RPCD_ACCEPT_PAUSE, 0 };
-	int		 error = EVUTIL_SOCKET_ERROR();
+	struct listener	*l = arg;
 
-	if (error == EMFILE || error == ENFILE || error == ENOBUFS ||
-	    error == ENOMEM) {
-		listener_pause(srv, &srv->paused_fds);
-		evtimer_add(srv->resume_ev, &tv);
-		return;
-	}
-	log_warnx("accept: %s", evutil_socket_error_to_string(error));
+	worker_accept_failed(l->srv, EVUTIL_SOCKET_ERROR());
 }
 
-/* Create this event loop's evconnlistener for every bound socket. */
+/*
+ * Create this event loop's evconnlistener for every bound socket.  The
+ * backlog passed is 0 so that libevent does not listen(2) again with its
+ * own default of 128: the socket already listens with RPCD_BACKLOG.
+ */
 void
 listener_enable_all(struct server *srv)
 {
 	struct listener	*l;
 	int		 i;
 
-	srv->resume_ev = evtimer_new(srv->base, listener_resume_cb, srv);
-	if (srv->resume_ev == NULL)
-		fatalx("evtimer_new");
 	for (i = 0; i < srv->nlisteners; i++) {
 		l = &srv->listeners[i];
-		l->evl = evconnlistener_new(srv->base, listener_accept_cb, srv,
-		    LEV_OPT_CLOSE_ON_EXEC, -1, l->fd);
+		l->srv = srv;
+		l->evl = evconnlistener_new(srv->base, listener_accept_cb, l,
+		    LEV_OPT_CLOSE_ON_EXEC, 0, l->fd);
 		if (l->evl == NULL)
 			fatalx("evconnlistener_new on %s", l->addr.text);
 		evconnlistener_set_error_cb(l->evl, listener_error_cb);
 	}
 }
 
-/*
- * Stop accepting for one reason (the flag); log once per transition, not
- * once per refused connection.
- */
+/* Accept on every listener, or on none. */
 void
-listener_pause(struct server *srv, int *reason)
-{
-	int	i, was_paused = srv->paused_full || srv->paused_fds;
-
-	if (*reason)
-		return;
-	*reason = 1;
-	if (was_paused)
-		return;
-	if (reason == &srv->paused_full)
-		log_warnx("%d connections open (--max-conns): not accepting",
-		    srv->nconns);
-	else
-		log_warnx("out of file descriptors: not accepting for %ds",
-		    RPCD_ACCEPT_PAUSE);
-	for (i = 0; i < srv->nlisteners; i++)
-		evconnlistener_disable(srv->listeners[i].evl);
-}
-
-/* Clear one reason to pause; accept again when none is left. */
-void
-listener_resume(struct server *srv, int *reason)
+listener_accepting(struct server *srv, int on)
 {
 	int	i;
 
-	if (!*reason)
-		return;
-	*reason = 0;
-	if (srv->paused_full || srv->paused_fds || srv->draining)
-		return;
-	log_info("accepting connections again");
-	for (i = 0; i < srv->nlisteners; i++)
-		evconnlistener_enable(srv->listeners[i].evl);
+	for (i = 0; i < srv->nlisteners; i++) {
+		if (srv->listeners[i].evl == NULL)
+			continue;
+		if (on)
+			evconnlistener_enable(srv->listeners[i].evl);
+		else
+			evconnlistener_disable(srv->listeners[i].evl);
+	}
 }
 
 /* Stop accepting for good (shutdown); the sockets stay for the others. */

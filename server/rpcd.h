@@ -26,6 +26,7 @@
 
 #include "common.h"
 
+struct bufferevent;
 struct event;
 struct event_base;
 struct evbuffer;
@@ -44,7 +45,8 @@ struct timeval;
 #define RPCD_IDLE_TIMEOUT	300		/* seconds; 0 = none */
 #define RPCD_SHUTDOWN_TIMEOUT	10		/* seconds */
 #define RPCD_FRAMES_PER_EVENT	256		/* frames per read callback */
-#define RPCD_READ_SIZE		16384		/* bytes per read, at least */
+#define RPCD_QUICKACK_MAX	1024		/* bytes of a partial frame */
+#define RPCD_DRAIN_GRACE	1		/* seconds: a new conn's request */
 #define RPCD_ACCEPT_PAUSE	1		/* seconds after EMFILE */
 #define RPCD_PREFORK_MAX	256		/* --prefork workers */
 #define RPCD_RESPAWN_DELAY_MS	100		/* first respawn backoff */
@@ -71,13 +73,28 @@ struct settings {
 	const char	*user;
 };
 
+/*
+ * How a listener's connections carry bytes (transport.c).  A connection is
+ * the bufferevent that open() makes; send() writes its output now, from
+ * the read callback, instead of arming the write event; pending() tells
+ * whether the peer sent bytes or end of file not read yet.
+ */
+struct transport {
+	const char		*name;
+	struct bufferevent	*(*open)(struct event_base *, int);
+	int			 (*send)(struct bufferevent *);
+	int			 (*pending)(struct bufferevent *);
+};
+
 /* A bound listening socket, inherited by every worker. */
 struct listener {
 	int			 fd;
 	int			 is_unix;
 	int			 created;	/* we made the socket file */
 	struct addr		 addr;
+	const struct transport	*transport;
 	struct evconnlistener	*evl;
+	struct server		*srv;
 };
 
 /* Counters of one process, in memory shared with the other workers. */
@@ -96,6 +113,10 @@ struct stats_slot {
 struct conn;
 TAILQ_HEAD(conn_list, conn);
 
+/* Reasons not to accept, bits of server.paused. */
+#define PAUSE_FULL	0x1		/* at --max-conns */
+#define PAUSE_FDS	0x2		/* out of descriptors, for a while */
+
 /* One event loop's state: the whole server in a single process. */
 struct server {
 	struct event_base	*base;
@@ -104,8 +125,8 @@ struct server {
 	int			 nlisteners;
 	struct conn_list	 conns;
 	int			 nconns;
-	int			 paused_full;	/* at --max-conns */
-	int			 paused_fds;	/* out of descriptors */
+	int			 paused;	/* PAUSE_* */
+	int64_t			 full_pauses;	/* in this episode; 0: none */
 	int			 draining;
 	struct event		*resume_ev;
 	struct event		*drain_ev;
@@ -117,18 +138,19 @@ struct server {
 /* One client connection. */
 struct conn {
 	struct server		*srv;
-	int			 fd;
-	struct event		*rev, *wev;
-	struct evbuffer		*in, *out;
+	const struct transport	*transport;
+	struct bufferevent	*bev;
+	struct evbuffer		*in, *out;	/* the bufferevent's */
+	int			 fd;		/* for log lines */
 	int			 is_tcp;
-	int			 reading;	/* rev is added */
-	int			 writing;	/* wev is added */
+	int			 writing;	/* EV_WRITE is enabled */
 	int			 throttled;	/* reading paused for output */
 	int			 closing;	/* close once output is sent */
 	int			 failed;	/* a reply could not be built */
 	int			 last_request;	/* draining: answer one, close */
 	int64_t			 frames;
-	time_t			 partial_since;
+	time_t			 accepted;
+	time_t			 partial_since;	/* a frame began; 0: none */
 	TAILQ_ENTRY(conn)	 entry;
 };
 
@@ -141,14 +163,18 @@ int		 listener_bind_all(const struct settings *, struct listener **);
 int		 listener_reuseport_option(void);
 int		 listener_reuseport_bind(struct listener *, int);
 void		 listener_enable_all(struct server *);
-void		 listener_pause(struct server *, int *);
-void		 listener_resume(struct server *, int *);
+void		 listener_accepting(struct server *, int);
 void		 listener_close_all(struct server *);
 void		 listener_unlink_all(struct listener *, int);
 
+/* transport.c */
+extern const struct transport transport_plain;
+
 /* conn.c */
-void		 conn_new(struct server *, int, const struct sockaddr *);
+struct conn	*conn_new(struct server *, struct listener *, int,
+		     const struct sockaddr *);
 void		 conn_drain(struct conn *);
+int		 conn_unanswered(const struct conn *);
 void		 conn_close(struct conn *, const char *);
 
 /* dispatch.c */
@@ -162,6 +188,10 @@ struct stats_slot *stats_slot_claim(int, int64_t);
 struct json_object *stats_to_json(void);
 
 /* worker.c */
+void		 worker_accept(struct server *, struct listener *, int,
+		     const struct sockaddr *);
+void		 worker_accept_failed(struct server *, int);
+void		 worker_conn_gone(struct server *, struct conn *);
 int		 worker_run(const struct settings *, struct listener *, int,
 		     struct stats_slot *, int);
 

@@ -26,6 +26,7 @@
 #include <sys/types.h>
 #include <sys/queue.h>
 
+#include <errno.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,13 +36,115 @@
 
 #include "rpcd.h"
 
+/*
+ * Stop accepting for a reason (PAUSE_*).  At --max-conns a busy server
+ * pauses and resumes once per closed connection: the log says so once
+ * per episode, which ends when the count falls clearly below the limit.
+ */
+static void
+worker_pause(struct server *srv, int reason)
+{
+	struct timeval	tv = { RPCD_ACCEPT_PAUSE, 0 };
+
+	if (srv->paused == 0)
+		listener_accepting(srv, 0);
+	srv->paused |= reason;
+	if (reason == PAUSE_FDS) {
+		log_warnx("out of file descriptors: not accepting for %ds",
+		    RPCD_ACCEPT_PAUSE);
+		evtimer_add(srv->resume_ev, &tv);
+	} else if (srv->full_pauses++ == 0)
+		log_warnx("%d connections open (--max-conns): not accepting",
+		    srv->nconns);
+}
+
+/* Clear a reason to pause; accept again when none is left. */
+static void
+worker_resume(struct server *srv, int reason)
+{
+	if ((srv->paused & reason) == 0)
+		return;
+	srv->paused &= ~reason;
+	if (srv->paused == 0 && !srv->draining)
+		listener_accepting(srv, 1);
+}
+
+static void
+worker_resume_cb(evutil_socket_t fd, short events, void *arg)
+{
+	struct server	*srv = arg;
+
+	worker_resume(srv, PAUSE_FDS);
+}
+
+/* A listener accepted fd: serve it, and stop accepting at --max-conns. */
+void
+worker_accept(struct server *srv, struct listener *l, int fd,
+    const struct sockaddr *sa)
+{
+	struct conn	*c;
+
+	if ((c = conn_new(srv, l, fd, sa)) == NULL)
+		return;
+	TAILQ_INSERT_TAIL(&srv->conns, c, entry);
+	srv->nconns++;
+	srv->stats->connections++;
+	srv->stats->total_connections++;
+	if (srv->nconns >= srv->settings->max_conns)
+		worker_pause(srv, PAUSE_FULL);
+}
+
+/*
+ * accept(2) failed.  Out of descriptors, the pending connection stays in
+ * the queue and the listener would fire again at once: pause for a while
+ * instead of spinning (tmux, httpd, memcached do the same).
+ */
+void
+worker_accept_failed(struct server *srv, int error)
+{
+	if (error == EMFILE || error == ENFILE || error == ENOBUFS ||
+	    error == ENOMEM)
+		worker_pause(srv, PAUSE_FDS);
+	else
+		log_warnx("accept: %s", evutil_socket_error_to_string(error));
+}
+
+/*
+ * A connection is closing: forget it, accept again below --max-conns, and
+ * end the loop when the last one goes during a drain.
+ */
+void
+worker_conn_gone(struct server *srv, struct conn *c)
+{
+	int	max = srv->settings->max_conns;
+
+	TAILQ_REMOVE(&srv->conns, c, entry);
+	srv->nconns--;
+	srv->stats->connections--;
+	if (srv->nconns < max)
+		worker_resume(srv, PAUSE_FULL);
+	if (srv->full_pauses > 0 && srv->nconns < max - max / 10) {
+		log_info("accepting connections again (--max-conns was "
+		    "reached %lld time(s))", (long long)srv->full_pauses);
+		srv->full_pauses = 0;
+	}
+	if (srv->draining && srv->nconns == 0)
+		event_base_loopexit(srv->base, NULL);
+}
+
 static void
 worker_timeout_cb(evutil_socket_t fd, short events, void *arg)
 {
 	struct server	*srv = arg;
+	struct conn	*c;
+	int		 n = 0;
 
-	log_warnx("shutdown timeout: closing %d connection(s) with replies "
-	    "unsent", srv->nconns);
+	TAILQ_FOREACH(c, &srv->conns, entry) {
+		if (conn_unanswered(c))
+			n++;
+	}
+	log_warnx("shutdown timeout: closing %d connection(s), %d with "
+	    "requests or replies unfinished", srv->nconns, n);
 	event_base_loopexit(srv->base, NULL);
 }
 
@@ -55,7 +158,7 @@ worker_drain(struct server *srv)
 	if (srv->draining)
 		return;
 	srv->draining = 1;
-	log_info("shutting down: %d connection(s) to finish", srv->nconns);
+	log_info("shutting down: %d connection(s) open", srv->nconns);
 	listener_close_all(srv);
 	evtimer_del(srv->resume_ev);
 	for (c = TAILQ_FIRST(&srv->conns); c != NULL; c = next) {
@@ -160,6 +263,9 @@ worker_run(const struct settings *s, struct listener *listeners, int n,
 	}
 	if (s->user != NULL)
 		daemon_drop_privileges(s->user);
+	if ((srv.resume_ev = evtimer_new(srv.base, worker_resume_cb, &srv)) ==
+	    NULL)
+		fatalx("evtimer_new");
 	listener_enable_all(&srv);
 	if (master_fd != -1) {
 		if (getenv("RPCD_TEST_WORKER_CRASH") != NULL)

@@ -70,5 +70,7 @@ void		*xmalloc(size_t);
 void		*xcalloc(size_t, size_t);
 void		*xreallocarray(void *, size_t, size_t);
 char		*xstrdup(const char *);
+double		 time_monotonic(void);
+int		 errno_transient(int);
 
 #endif /* RPCD_COMMON_H */

@@ -14,7 +14,10 @@
  * OR IN CONNECTION WITH THE USE OR PERFORMANCE OF THIS SOFTWARE.
  */
 
-/* Bounded number parsing, getopt reset and allocators that cannot fail. */
+/*
+ * Bounded number parsing, getopt reset, allocators that cannot fail, the
+ * monotonic clock and the errno test every non-blocking loop makes.
+ */
 
 #include "config.h"
 
@@ -26,6 +29,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common.h"
@@ -125,4 +129,21 @@ xstrdup(const char *s)
 	if ((p = strdup(s)) == NULL)
 		fatal("strdup");
 	return (p);
+}
+
+/* Seconds on a clock that never jumps: for deadlines and rates. */
+double
+time_monotonic(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (ts.tv_sec + ts.tv_nsec / 1e9);
+}
+
+/* Did a non-blocking call fail only for now (try again later)? */
+int
+errno_transient(int error)
+{
+	return (error == EAGAIN || error == EWOULDBLOCK || error == EINTR);
 }

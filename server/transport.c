@@ -1,0 +1,88 @@
+/*
+ * Copyright (c) 2026 The rpcd authors
+ *
+ * Permission to use, copy, modify, and distribute this software for any
+ * purpose with or without fee is hereby granted, provided that the above
+ * copyright notice and this permission notice appear in all copies.
+ *
+ * THE SOFTWARE IS PROVIDED "AS IS" AND THE AUTHOR DISCLAIMS ALL WARRANTIES
+ * WITH REGARD TO THIS SOFTWARE INCLUDING ALL IMPLIED WARRANTIES OF
+ * MERCHANTABILITY AND FITNESS. IN NO EVENT SHALL THE AUTHOR BE LIABLE FOR
+ * ANY SPECIAL, DIRECT, INDIRECT, OR CONSEQUENTIAL DAMAGES OR ANY DAMAGES
+ * WHATSOEVER RESULTING FROM LOSS OF USE, DATA OR PROFITS, WHETHER IN AN
+ * ACTION OF CONTRACT, NEGLIGENCE OR OTHER TORTIOUS ACTION, ARISING OUT OF
+ * OR IN CONNECTION WITH THE USE OR PERFORMANCE OF THIS SOFTWARE.
+ */
+
+/*
+ * Transports: how the connections of a listener carry bytes.  Each
+ * connection is a bufferevent, and conn.c does everything it can through
+ * it.  A transport makes that bufferevent and does the two things a
+ * bufferevent cannot be asked to: send its output now, from the read
+ * callback, so that a request and its reply cost one read, one write and
+ * no epoll_ctl() (a socket bufferevent writes only from its write event,
+ * which must be armed first); and tell whether the peer has sent anything
+ * not read yet, so a drain knows when a connection is idle.  This file is
+ * the only one that does I/O on a connection's socket.
+ */
+
+#include "config.h"
+
+#include <sys/types.h>
+#include <sys/socket.h>
+
+#include <errno.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+
+#include "rpcd.h"
+
+static struct bufferevent *
+transport_plain_open(struct event_base *base, int fd)
+{
+	return (bufferevent_socket_new(base, fd, BEV_OPT_CLOSE_ON_FREE));
+}
+
+/*
+ * Write what the kernel takes now: write(2) when the output is one chunk,
+ * as a burst of small replies is, else evbuffer_write()'s writev(2).  The
+ * bufferevent freezes the start of its output so that only it drains it;
+ * this does what its write event would, so it thaws the output meanwhile.
+ * Return -1 on an error that ends the connection, with errno set.
+ */
+static int
+transport_plain_send(struct bufferevent *bev)
+{
+	struct evbuffer		*out = bufferevent_get_output(bev);
+	struct evbuffer_iovec	 v;
+	int			 fd = bufferevent_getfd(bev);
+	ssize_t			 n;
+
+	evbuffer_unfreeze(out, 1);
+	if (evbuffer_peek(out, -1, NULL, &v, 1) != 1)
+		n = evbuffer_write(out, fd);
+	else if ((n = write(fd, v.iov_base, v.iov_len)) > 0)
+		evbuffer_drain(out, n);
+	evbuffer_freeze(out, 1);
+	return (n == -1 && !errno_transient(errno) ? -1 : 0);
+}
+
+/* Has the peer sent bytes, or end of file, that are not read yet? */
+static int
+transport_plain_pending(struct bufferevent *bev)
+{
+	char	byte;
+
+	return (recv(bufferevent_getfd(bev), &byte, 1, MSG_PEEK) != -1 ||
+	    !errno_transient(errno));
+}
+
+const struct transport transport_plain = {
+	"plain",
+	transport_plain_open,
+	transport_plain_send,
+	transport_plain_pending,
+};
