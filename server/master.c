@@ -61,6 +61,8 @@ struct slot {
 	struct listener		*listeners;	/* its socket set */
 	double			 respawn_at;	/* 0: none scheduled */
 	int64_t			 restarts;
+	double			 failures[RPCD_FAILURES_MAX]; /* at start */
+	int			 nfailures;
 };
 
 /* The master's state, and its main loop's. */
@@ -70,17 +72,16 @@ struct master {
 	struct worker		*workers;
 	int			 nworkers;	/* 2 * --prefork */
 	struct slot		 slots[RPCD_PREFORK_MAX];
-	double			 failures[RPCD_FAILURES_MAX];
-	int			 nfailures;
 	struct pollfd		*pfd;		/* wake pipe, then workers */
 	int			*map;		/* pfd index to worker */
 	int			 stopping;
 	double			 deadline;	/* stopping: SIGKILL then */
-	int			 draining_old;	/* waiting for a new generation */
+	int			 draining_old;	/* until the new one is ready */
 	int			 status;
 };
 
-static volatile sig_atomic_t	 master_sig_term, master_sig_hup, master_sig_chld;
+static volatile sig_atomic_t	 master_sig_term, master_sig_hup;
+static volatile sig_atomic_t	 master_sig_chld;
 static int			 master_wake[2];
 
 static double
@@ -213,16 +214,19 @@ master_alive(struct master *m, int index)
  * A worker died at start.  Back off exponentially before the next spawn;
  * after RPCD_FAILURES_MAX such deaths in RPCD_FAILURE_WINDOW seconds, give
  * up: a worker that cannot start will not start on the hundredth try.
+ * Deaths are counted per slot, so that N crashing workers do not reach
+ * the limit N times faster than one.
  */
 static int
 master_backoff(struct master *m, int index, double now)
 {
-	double	delay;
-	int	i, recent = 0;
+	struct slot	*slot = &m->slots[index];
+	double		 delay;
+	int		 i, recent = 0;
 
-	m->failures[m->nfailures++ % RPCD_FAILURES_MAX] = now;
-	for (i = 0; i < RPCD_FAILURES_MAX && i < m->nfailures; i++) {
-		if (now - m->failures[i] < RPCD_FAILURE_WINDOW)
+	slot->failures[slot->nfailures++ % RPCD_FAILURES_MAX] = now;
+	for (i = 0; i < RPCD_FAILURES_MAX && i < slot->nfailures; i++) {
+		if (now - slot->failures[i] < RPCD_FAILURE_WINDOW)
 			recent++;
 	}
 	if (recent >= RPCD_FAILURES_MAX)
@@ -230,7 +234,7 @@ master_backoff(struct master *m, int index, double now)
 	delay = RPCD_RESPAWN_DELAY_MS << (recent - 1);
 	if (delay > RPCD_RESPAWN_DELAY_MAX)
 		delay = RPCD_RESPAWN_DELAY_MAX;
-	m->slots[index].respawn_at = now + delay / 1000;
+	slot->respawn_at = now + delay / 1000;
 	log_warnx("worker %d died at start; next try in %.1fs", index,
 	    delay / 1000);
 	return (0);
@@ -441,7 +445,7 @@ master_handle_signals(struct master *m)
 	if (master_sig_chld) {
 		master_sig_chld = 0;
 		if (master_reap(m) != 0) {
-			log_warnx("workers keep dying at start (%d times in "
+			log_warnx("a worker keeps dying at start (%d times in "
 			    "%ds): giving up", RPCD_FAILURES_MAX,
 			    RPCD_FAILURE_WINDOW);
 			m->status = FATAL_STATUS;

@@ -50,7 +50,7 @@ struct timeval;
 #define RPCD_RESPAWN_DELAY_MS	100		/* first respawn backoff */
 #define RPCD_RESPAWN_DELAY_MAX	5000		/* ms, backoff ceiling */
 #define RPCD_FAST_DEATH		2		/* seconds: died at start */
-#define RPCD_FAILURES_MAX	5		/* fast deaths before giving up */
+#define RPCD_FAILURES_MAX	8		/* fast deaths of a slot */
 #define RPCD_FAILURE_WINDOW	60		/* seconds they are counted in */
 
 /* Configuration from the command line. */

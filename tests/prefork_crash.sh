@@ -28,10 +28,28 @@ ok $? "the master gives up"
 wait "$RPCD_PID"
 is $? 1 "and exits 1"
 RPCD_PID=
-ok_test "saying why" grep -q "keep dying at start" "$RPCD_LOG"
+ok_test "saying why" grep -q "keeps dying at start" "$RPCD_LOG"
 ok_test "the deaths are logged with their signal" \
     grep -q "worker 1 (pid [0-9]*) killed by signal 9" "$RPCD_LOG"
+
+# Each worker backs off on its own, as rpcd(8) says: 0.1 s doubling to the
+# 5 s ceiling, and the eighth death gives up.  One worker dying does not
+# speed up another's backoff.
+want="0.1 0.2 0.4 0.8 1.6 3.2 5.0"
+full=0
+for i in 0 1; do
+	got=$(sed -n "s/.*worker $i died at start; next try in \([0-9.]*\)s/\1/p" \
+	    "$RPCD_LOG" | tr '\n' ' ')
+	got=${got% }
+	case "$want" in
+	"$got"*) ok 0 "worker $i backs off $got" ;;
+	*) ok 1 "worker $i backs off $want"; diag "got: $got" ;;
+	esac
+	[ "$got" = "$want" ] && full=$((full + 1))
+done
+ok_test "the master gives up once a worker has waited the ceiling" \
+    test "$full" -ge 1
 starts=$(grep -c "started, pid" "$RPCD_LOG")
-ok_test "after a bounded number of tries ($starts starts)" test "$starts" -le 20
+ok_test "after a bounded number of tries ($starts starts)" test "$starts" -le 16
 
 done_testing
