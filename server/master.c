@@ -76,6 +76,7 @@ struct master {
 	int			*map;		/* pfd index to worker */
 	int			 stopping;
 	double			 deadline;	/* stopping: SIGKILL then */
+	double			 old_deadline;	/* SIGKILL the old generation */
 	int			 draining_old;	/* until the new one is ready */
 	int			 status;
 };
@@ -310,13 +311,14 @@ master_respawning(struct master *m)
 	return (0);
 }
 
+/* Count the running workers, or only the old generation's. */
 static int
-master_count(struct master *m)
+master_count(struct master *m, int only_old)
 {
 	int	i, n = 0;
 
 	for (i = 0; i < m->nworkers; i++) {
-		if (m->workers[i].pid != 0)
+		if (m->workers[i].pid != 0 && (!only_old || m->workers[i].old))
 			n++;
 	}
 	return (n);
@@ -378,6 +380,31 @@ master_reload(struct master *m)
 	for (i = 0; i < m->settings->prefork; i++)
 		master_spawn_or_retry(m, i);
 	m->draining_old = 1;
+}
+
+/*
+ * The new generation accepts: SIGTERM the old one, and SIGKILL what is
+ * left of it after --shutdown-timeout, as on stop, or one stuck worker
+ * would block every later reload.
+ */
+static void
+master_drain_old(struct master *m, double now)
+{
+	if (m->draining_old && master_generation_ready(m)) {
+		log_info("new generation ready: draining the old one");
+		master_kill_all(m, SIGTERM, 1);
+		m->draining_old = 0;
+		m->old_deadline = now + m->settings->shutdown_timeout;
+	}
+	if (m->old_deadline != 0 && now >= m->old_deadline) {
+		if (master_count(m, 1) > 0) {
+			log_warnx("reload: killing %d old worker(s) still "
+			    "draining after %ds", master_count(m, 1),
+			    m->settings->shutdown_timeout);
+			master_kill_all(m, SIGKILL, 1);
+		}
+		m->old_deadline = 0;
+	}
 }
 
 /* Forward SIGTERM to every worker; SIGKILL the rest at the deadline. */
@@ -453,12 +480,11 @@ master_handle_signals(struct master *m)
 		}
 	}
 	if (master_sig_term && !m->stopping) {
-		log_info("shutting down %d workers", master_count(m));
+		log_info("shutting down %d workers", master_count(m, 0));
 		master_stop(m);
 	}
 	master_sig_term = 0;
-	if (master_sig_hup && !m->stopping && master_count(m) >
-	    m->settings->prefork)
+	if (master_sig_hup && !m->stopping && master_count(m, 1) > 0)
 		log_warnx("SIGHUP: the previous generation is still "
 		    "draining; ignored");
 	else if (master_sig_hup && !m->stopping)
@@ -468,7 +494,8 @@ master_handle_signals(struct master *m)
 
 /*
  * Advance the timers: SIGKILL at the stop deadline, drain the old
- * generation once the new one is ready, respawn.  Return 1 when the loop
+ * generation once the new one is ready and kill it at its deadline,
+ * respawn.  Return 1 when the loop
  * is over.
  */
 static int
@@ -477,21 +504,17 @@ master_tick(struct master *m, double now)
 	int	i;
 
 	if (m->stopping) {
-		if (master_count(m) == 0)
+		if (master_count(m, 0) == 0)
 			return (1);
 		if (now >= m->deadline) {
 			log_warnx("shutdown timeout: killing %d workers",
-			    master_count(m));
+			    master_count(m, 0));
 			master_kill_all(m, SIGKILL, 0);
 			m->deadline = now + 3600;
 		}
 		return (0);
 	}
-	if (m->draining_old && master_generation_ready(m)) {
-		log_info("new generation ready: draining the old one");
-		master_kill_all(m, SIGTERM, 1);
-		m->draining_old = 0;
-	}
+	master_drain_old(m, now);
 	for (i = 0; i < m->settings->prefork; i++) {
 		if (!master_alive(m, i) && m->slots[i].respawn_at != 0 &&
 		    now >= m->slots[i].respawn_at) {
@@ -499,7 +522,7 @@ master_tick(struct master *m, double now)
 			master_spawn_or_retry(m, i);
 		}
 	}
-	if (master_count(m) == 0 && !master_respawning(m)) {
+	if (master_count(m, 0) == 0 && !master_respawning(m)) {
 		log_warnx("no worker left");
 		m->status = FATAL_STATUS;
 		return (1);
@@ -516,6 +539,8 @@ master_wait(struct master *m, double now)
 	int	i, np, timeout;
 
 	next = m->stopping ? m->deadline : now + 60;
+	if (!m->stopping && m->old_deadline != 0 && m->old_deadline < next)
+		next = m->old_deadline;
 	for (i = 0; i < m->settings->prefork && !m->stopping; i++) {
 		if (m->slots[i].respawn_at != 0 &&
 		    m->slots[i].respawn_at < next)

@@ -2,7 +2,8 @@
 # rpcd --prefork: workers serve and are all in stats; a killed worker is
 # replaced within a second without failing other connections; SIGTERM
 # answers everything sent; SIGHUP replaces every worker with no connection
-# refused and no request lost; workers die with their master.
+# refused and no request lost, and an old worker that cannot drain is
+# killed; workers die with their master.
 
 . "${top_srcdir:-.}/tests/tap.sh"
 . "$top_srcdir/tests/lib.sh"
@@ -95,6 +96,27 @@ is "$common" "" "every worker pid changed ($before-> $after)"
 
 # SIGTERM with 2000 pipelined requests written: all answered, exit 0.
 sigterm_inflight "prefork"
+
+# SIGHUP with an old worker that cannot drain (stopped, so not even its
+# own --shutdown-timeout ends it): the master kills it after
+# --shutdown-timeout, and the next SIGHUP is not ignored.
+rpcd_start -P 1 --shutdown-timeout 1 || bail_out "rpcd did not start"
+wait_for 50 sh -c "[ \$(pgrep -P $RPCD_PID | wc -l) -eq 1 ]"
+stuck=$(pgrep -P "$RPCD_PID")
+kill -STOP "$stuck"
+kill -HUP "$RPCD_PID"
+wait_for 50 grep -q "killing 1 old worker(s) still draining after 1s" \
+    "$RPCD_LOG"
+ok $? "SIGHUP: an old worker stuck draining is killed after --shutdown-timeout"
+wait_for 20 sh -c "! pgrep -P $RPCD_PID | grep -qx $stuck"
+ok $? "and reaped"
+kill -CONT "$stuck" 2>/dev/null	# if it was not killed
+kill -HUP "$RPCD_PID"
+wait_for 50 sh -c "[ \$(grep -c 'starting a new generation' '$RPCD_LOG') -eq 2 ]"
+ok $? "the next SIGHUP starts a new generation"
+ok_test "and was not ignored" sh -c "! grep -q 'ignored' '$RPCD_LOG'"
+rpcd_stop
+is $? 0 "the master exits 0"
 
 # kill -9 of the master: every worker exits within 2 s.
 rpcd_start -P 3 || bail_out "rpcd did not start"
