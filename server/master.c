@@ -60,7 +60,6 @@ struct worker {
 struct slot {
 	struct listener		*listeners;	/* its socket set */
 	double			 respawn_at;	/* 0: none scheduled */
-	int64_t			 restarts;
 	double			 failures[RPCD_FAILURES_MAX]; /* at start */
 	int			 nfailures;
 };
@@ -145,7 +144,7 @@ master_spawn(struct master *m, int index)
 		log_warn("socketpair for worker %d", index);
 		return (-1);
 	}
-	w->stats = stats_slot_claim(index, slot->restarts);
+	w->stats = stats_slot_claim(index);
 	sigfillset(&all);
 	sigprocmask(SIG_BLOCK, &all, &old);
 	switch (pid = fork()) {
@@ -154,7 +153,7 @@ master_spawn(struct master *m, int index)
 		sigprocmask(SIG_SETMASK, &old, NULL);
 		close(pair[0]);
 		close(pair[1]);
-		w->stats->pid = 0;
+		stats_slot_retire(w->stats, 0);
 		return (-1);
 	case 0:
 		/* Only the master may hold the other ends, or EOF is lost. */
@@ -267,7 +266,7 @@ master_reap(struct master *m)
 	struct worker	*w;
 	double		 now = master_now();
 	pid_t		 pid;
-	int		 status, i, give_up = 0;
+	int		 status, i, respawn, give_up = 0;
 
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
 		for (w = NULL, i = 0; i < m->nworkers; i++) {
@@ -278,17 +277,18 @@ master_reap(struct master *m)
 			continue;
 		master_log_death(w, status);
 		close(w->fd);
-		w->stats->pid = 0;
 		w->pid = 0;
-		if (m->stopping || w->old)
-			continue;
-		if (WIFEXITED(status) && WEXITSTATUS(status) == FATAL_STATUS) {
+		respawn = !m->stopping && !w->old;
+		if (respawn && WIFEXITED(status) &&
+		    WEXITSTATUS(status) == FATAL_STATUS) {
 			/* fatal(): a retry would fail the same way. */
 			log_warnx("worker %d failed fatally: not respawning",
 			    w->index);
-			continue;
+			respawn = 0;
 		}
-		m->slots[w->index].restarts++;
+		stats_slot_retire(w->stats, respawn);
+		if (!respawn)
+			continue;
 		if (now - w->started < RPCD_FAST_DEATH) {
 			if (master_backoff(m, w->index, now) != 0)
 				give_up = 1;
@@ -433,7 +433,7 @@ master_init(struct master *m, const struct settings *s,
 	m->workers = xcalloc(m->nworkers, sizeof *m->workers);
 	m->pfd = xcalloc(m->nworkers + 1, sizeof *m->pfd);
 	m->map = xcalloc(m->nworkers + 1, sizeof *m->map);
-	stats_region_create(m->nworkers);
+	stats_region_create(m->nworkers, s->prefork);
 	if (pipe(master_wake) != 0)
 		fatal("pipe");
 	for (i = 0; i < 2; i++) {

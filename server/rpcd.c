@@ -265,7 +265,7 @@ main(int argc, char **argv)
 		status = master_run(&s, listeners, nlisteners);
 	else
 		status = worker_run(&s, listeners, nlisteners,
-		    stats_region_create(1), -1);
+		    stats_region_create(1, 1), -1);
 
 	listener_unlink_all(listeners, nlisteners);
 	daemon_pidfile_remove(s.pidfile);

@@ -80,10 +80,14 @@ struct listener {
 	struct evconnlistener	*evl;
 };
 
-/* Counters of one process, in memory shared with the other workers. */
+/*
+ * Counters of one process, in memory shared with the other workers; also
+ * a worker slot's retired totals and a row of the stats report.
+ */
 struct stats_slot {
 	int64_t		pid;
 	int64_t		index;
+	int64_t		serial;		/* order of claims */
 	int64_t		connections;
 	int64_t		total_connections;
 	int64_t		requests;
@@ -157,8 +161,9 @@ void		 dispatch_frame(struct conn *, const char *, size_t,
 void		 dispatch_error(struct conn *, struct evbuffer *, int);
 
 /* stats.c */
-struct stats_slot *stats_region_create(int);
-struct stats_slot *stats_slot_claim(int, int64_t);
+struct stats_slot *stats_region_create(int, int);
+struct stats_slot *stats_slot_claim(int);
+void		 stats_slot_retire(struct stats_slot *, int);
 struct json_object *stats_to_json(void);
 
 /* worker.c */

@@ -118,6 +118,77 @@ ok_test "and was not ignored" sh -c "! grep -q 'ignored' '$RPCD_LOG'"
 rpcd_stop
 is $? 0 "the master exits 0"
 
+# The counters a monitoring system scrapes never go down, though workers
+# die and are replaced, by kill -9 and by SIGHUP; "connections", a gauge,
+# drops with the connections of a dead worker.
+COUNTERS="total_connections requests errors bytes_in bytes_out restarts"
+# totals FILE: the total row of one stats reply, as "key value" lines.
+totals()
+{
+	"$C" -S "$RPCD_ADDR" --json stats | sed 's/.*"total": {//' |
+	    grep -o '"[a-z_]*": [0-9]*' | tr -d '":' >"$1"
+}
+# no_decrease BEFORE AFTER WHEN: each counter of AFTER >= BEFORE's.
+no_decrease()
+{
+	down=
+	for k in $COUNTERS; do
+		b=$(awk -v k="$k" '$1 == k {print $2}' "$1")
+		a=$(awk -v k="$k" '$1 == k {print $2}' "$2")
+		[ "${a:--1}" -ge "${b:-0}" ] || down="$down $k $b->$a"
+	done
+	is "$down" "" "$3: no counter went down"
+}
+total_of()
+{
+	awk -v k="$2" '$1 == k {print $2}' "$1"
+}
+rpcd_start -P 2 || bail_out "rpcd -P 2 did not start"
+wait_for 50 sh -c "[ \$(pgrep -P $RPCD_PID | wc -l) -eq 2 ]"
+for n in 1 2 3 4; do
+	"$WIRE" -n 100 -r 100 "$RPCD_ADDR" 'j:{"in": "ping"}' >/dev/null
+	"$WIRE" -n 1 "$RPCD_ADDR" 'j:{"in": "nosuch"}' >/dev/null
+done
+"$WIRE" -w -t 30 "$RPCD_ADDR" h:100 >/dev/null 2>&1 &
+held=$!
+open_conns()
+{
+	totals "$TEST_DIR/t1"
+	[ "$(total_of "$TEST_DIR/t1" connections)" -eq 2 ]
+}
+wait_for 50 open_conns
+ok $? "stats counts the held connection and its own"
+old=$(worker_pids)
+kill -9 $old
+# Both replaced: two workers in stats, neither of them an old one.
+replaced()
+{
+	now=$(worker_pids)
+	set -- $now
+	[ $# -eq 2 ] || return 1
+	for p in $old; do
+		echo " $now " | grep -q " $p " && return 1
+	done
+	return 0
+}
+wait_for 50 replaced
+ok $? "both workers are replaced"
+totals "$TEST_DIR/t2"
+diag "requests $(total_of "$TEST_DIR/t1" requests) -> $(total_of "$TEST_DIR/t2" requests) after kill -9 of $old"
+no_decrease "$TEST_DIR/t1" "$TEST_DIR/t2" "kill -9 of both workers"
+is "$(total_of "$TEST_DIR/t2" restarts)" 2 "two restarts are counted"
+is "$(total_of "$TEST_DIR/t2" connections)" 1 \
+    "the dead workers' connections are no longer counted open"
+old=$(worker_pids)
+kill -HUP "$RPCD_PID"
+wait_for 50 replaced && wait_for 50 sh -c "[ \$(pgrep -P $RPCD_PID | wc -l) -eq 2 ]"
+ok $? "SIGHUP replaces both workers"
+totals "$TEST_DIR/t3"
+no_decrease "$TEST_DIR/t2" "$TEST_DIR/t3" "SIGHUP"
+kill "$held" 2>/dev/null
+wait "$held" 2>/dev/null
+rpcd_stop
+
 # kill -9 of the master: every worker exits within 2 s.
 rpcd_start -P 3 || bail_out "rpcd did not start"
 wait_for 50 sh -c "[ \$(pgrep -P $RPCD_PID | wc -l) -eq 3 ]"
