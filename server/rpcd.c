@@ -19,6 +19,8 @@
 #include "config.h"
 
 #include <sys/types.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 
 #include <getopt.h>
 #include <stdarg.h>
@@ -137,6 +139,47 @@ option_number(const char *name, const char *arg, long long min,
 	return (v);
 }
 
+/* path made absolute against the directory rpcd started in. */
+static char *
+options_absolute(const char *path)
+{
+	char	*cwd, *abs;
+
+	if ((cwd = realpath(".", NULL)) == NULL)
+		fatal("cannot resolve the current directory");
+	if (asprintf(&abs, "%s/%s", cwd, path) == -1)
+		fatal("asprintf");
+	free(cwd);
+	return (abs);
+}
+
+/*
+ * Make the pid file and Unix socket paths absolute, once: -d changes to /
+ * before they are written or removed.
+ */
+static void
+options_resolve(struct settings *s)
+{
+	struct sockaddr_un	*sun;
+	char			 text[ADDR_TEXT_MAX], err[128], *abs;
+	int			 i;
+
+	for (i = 0; i < s->nlisten; i++) {
+		sun = (struct sockaddr_un *)&s->listen[i].ss;
+		if (sun->sun_family != AF_UNIX || sun->sun_path[0] == '/')
+			continue;
+		abs = options_absolute(sun->sun_path);
+		snprintf(text, sizeof text, "unix:%s", abs);
+		if (addr_parse(text, &s->listen[i], err, sizeof err) != 0) {
+			fprintf(stderr, "rpcd: -l unix:%s: %s\n", abs, err);
+			exit(2);
+		}
+		free(abs);
+	}
+	if (s->pidfile != NULL && s->pidfile[0] != '/')
+		s->pidfile = options_absolute(s->pidfile);
+}
+
 static void
 options_parse(int argc, char **argv, struct settings *s)
 {
@@ -229,6 +272,7 @@ options_parse(int argc, char **argv, struct settings *s)
 	if (s->nlisten == 0 && addr_parse(RPCD_LISTEN_DEFAULT, &s->listen[0],
 	    err, sizeof err) == 0)
 		s->nlisten = 1;
+	options_resolve(s);
 }
 
 int

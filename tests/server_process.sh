@@ -1,7 +1,7 @@
 #!/bin/sh
 # The process: help and usage errors, version, bind errors, SIGTERM with
-# requests in flight, SIGHUP, pid file, daemon mode, IPv6, Unix sockets
-# (stale and live), and sd_notify.
+# requests in flight, SIGHUP, pid file, daemon mode, relative paths, IPv6,
+# Unix sockets (stale and live), and sd_notify.
 
 . "${top_srcdir:-.}/tests/tap.sh"
 . "$top_srcdir/tests/lib.sh"
@@ -94,6 +94,38 @@ kill -TERM "$dpid"
 wait_for 50 sh -c "! kill -0 $dpid 2>/dev/null"
 ok $? "the daemon exits on SIGTERM"
 ok_test "and removes its pid file" test ! -e "$TEST_DIR/pid"
+
+# Relative paths are resolved against the directory rpcd starts in, once:
+# -d changes to / before it writes the pid file or removes a socket.
+RPCD_ABS=$(cd "$(dirname "$RPCD")" && pwd)/$(basename "$RPCD")
+rel=rpcd-test-$$.pid
+(cd "$TEST_DIR" && "$RPCD_ABS" -d -l 127.0.0.1:0 --pidfile "$rel" \
+    2>"$TEST_DIR/daemon.log")
+wait_for 50 test -s "$TEST_DIR/$rel"
+ok $? "-d writes a relative --pidfile in the starting directory"
+dpid=$(cat "$TEST_DIR/$rel" 2>/dev/null || cat "/$rel")
+kill -TERM "$dpid"
+wait_for 50 sh -c "! kill -0 $dpid 2>/dev/null"
+ok_test "and removes it on exit" test ! -e "$TEST_DIR/$rel"
+rm -f "/$rel"	# where it went before relative paths were resolved
+(cd "$TEST_DIR" && exec "$RPCD_ABS" -l 127.0.0.1:0 --pidfile "$rel" \
+    2>"$TEST_DIR/fg.log") &
+RPCD_PID=$!
+wait_for 50 test -s "$TEST_DIR/$rel"
+is "$(cat "$TEST_DIR/$rel")" "$RPCD_PID" \
+    "in the foreground too, a relative --pidfile is in the starting directory"
+rpcd_stop
+ok_test "and removed on exit" test ! -e "$TEST_DIR/$rel"
+(cd "$TEST_DIR" && "$RPCD_ABS" -d -l unix:rel.sock --pidfile "$TEST_DIR/pid" \
+    2>"$TEST_DIR/daemon.log")
+ok_test "-d -l unix:rel.sock is served in the starting directory" \
+    wait_for 50 ping_ok "unix:$TEST_DIR/rel.sock"
+ok_test "and logged there" grep -q "listening on unix:$TEST_DIR/rel.sock" \
+    "$TEST_DIR/daemon.log"
+dpid=$(cat "$TEST_DIR/pid")
+kill -TERM "$dpid"
+wait_for 50 sh -c "! kill -0 $dpid 2>/dev/null"
+ok_test "and the socket is removed on exit" test ! -e "$TEST_DIR/rel.sock"
 
 # IPv6 loopback.
 if rpcd_start -l '[::1]:0' 2>/dev/null; then
