@@ -22,6 +22,7 @@
 #include "config.h"
 
 #include <sys/types.h>
+#include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 
@@ -35,6 +36,8 @@
 #include <unistd.h>
 
 #include "rpcd.h"
+
+static int	daemon_pidfile_fd = -1;
 
 /* Become a daemon: the parent returns to the shell once we are bound. */
 void
@@ -63,18 +66,47 @@ daemon_detach(void)
 	}
 }
 
+/*
+ * Open and lock the pid file, before binding, so that a second rpcd given
+ * the same file stops before it touches anything, and says which process
+ * holds it.  flock(2), not fcntl(2): its lock belongs to the open file,
+ * which -d's fork hands to the process that lives on, not to a process.
+ * The file is not truncated here: it may be another rpcd's.
+ */
+void
+daemon_pidfile_lock(const char *path)
+{
+	char	pid[32];
+	ssize_t	n;
+
+	daemon_pidfile_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	if (daemon_pidfile_fd == -1)
+		fatal("cannot open pid file %s", path);
+	if (flock(daemon_pidfile_fd, LOCK_EX | LOCK_NB) == 0)
+		return;
+	if (errno != EWOULDBLOCK)
+		fatal("cannot lock pid file %s", path);
+	n = pread(daemon_pidfile_fd, pid, sizeof pid - 1, 0);
+	pid[n > 0 ? n : 0] = '\0';
+	pid[strcspn(pid, "\n")] = '\0';
+	fatalx("pid file %s is locked by pid %s: another rpcd is running",
+	    path, *pid != '\0' ? pid : "(not written yet)");
+}
+
+/* Write our pid to the locked pid file. */
 void
 daemon_pidfile_write(const char *path)
 {
-	FILE	*f;
+	char	pid[32];
+	int	len;
 
-	if ((f = fopen(path, "w")) == NULL)
-		fatal("cannot write pid file %s", path);
-	fprintf(f, "%ld\n", (long)getpid());
-	if (fclose(f) != 0)
+	len = snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
+	if (ftruncate(daemon_pidfile_fd, 0) != 0 ||
+	    pwrite(daemon_pidfile_fd, pid, len, 0) != len)
 		fatal("cannot write pid file %s", path);
 }
 
+/* Remove the pid file; the lock goes with the last process holding it. */
 void
 daemon_pidfile_remove(const char *path)
 {

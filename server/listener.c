@@ -139,6 +139,26 @@ listener_name(struct listener *l)
 	l->is_unix = ss.ss_family == AF_UNIX;
 }
 
+/*
+ * Bind the first socket for a.  With --reuseport, bind one without
+ * SO_REUSEPORT before: it fails if another process listens there, where
+ * the option would quietly share the port with it.  The real socket then
+ * takes the probe's port, so that port 0 is one port for every worker.
+ */
+static int
+listener_bind_first(const struct addr *a, struct listener *l, int reuseport)
+{
+	struct listener	probe;
+
+	if (!reuseport || a->ss.ss_family == AF_UNIX)
+		return (listener_bind(a, l, reuseport));
+	if (listener_bind(a, &probe, 0) != 0)
+		return (-1);
+	listener_name(&probe);
+	close(probe.fd);
+	return (listener_bind(&probe.addr, l, 1));
+}
+
 /* Sockets handed over by systemd; 0 if there are none. */
 static int
 listener_inherit(struct listener **out)
@@ -179,7 +199,7 @@ listener_bind_all(const struct settings *s, struct listener **out)
 	if ((n = listener_inherit(out)) == 0) {
 		*out = xcalloc(s->nlisten, sizeof **out);
 		for (n = 0; n < s->nlisten; n++) {
-			if (listener_bind(&s->listen[n], &(*out)[n],
+			if (listener_bind_first(&s->listen[n], &(*out)[n],
 			    s->reuseport) != 0) {
 				listener_unlink_all(*out, n);
 				return (-1);

@@ -292,7 +292,12 @@ main(int argc, char **argv)
 	options_parse(argc, argv, &s);
 	log_init(1, s.verbose, "rpcd");
 
-	/* Bind first, so errors reach the terminal before detaching. */
+	/*
+	 * Lock the pid file and bind first, so errors reach the terminal
+	 * before detaching.
+	 */
+	if (s.pidfile != NULL)
+		daemon_pidfile_lock(s.pidfile);
 	if ((nlisteners = listener_bind_all(&s, &listeners)) == -1)
 		exit(1);
 	if (s.daemonize) {

@@ -175,6 +175,7 @@ int		 master_run(const struct settings *, struct listener *, int);
 
 /* daemon.c */
 void		 daemon_detach(void);
+void		 daemon_pidfile_lock(const char *);
 void		 daemon_pidfile_write(const char *);
 void		 daemon_pidfile_remove(const char *);
 void		 daemon_drop_privileges(const char *);

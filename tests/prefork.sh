@@ -211,6 +211,25 @@ gone()
 wait_for 20 gone
 ok $? "workers $kids exit within 2 s of their master's kill -9"
 
+# A second rpcd --reuseport on the same address is refused: the option
+# would let it share the port with the first.
+rpcd_start -P 2 --reuseport || bail_out "rpcd -P 2 --reuseport did not start"
+"$RPCD" -P 2 --reuseport -l "$RPCD_ADDR" 2>"$TEST_DIR/second.log" &
+second=$!
+if wait_for 50 sh -c "! kill -0 $second 2>/dev/null"; then
+	wait "$second"
+	second=$?
+else
+	kill -TERM "$second"
+	wait "$second"
+	second=running
+fi
+is "$second" 1 "a second rpcd --reuseport on $RPCD_ADDR exits 1"
+ok_test "saying the address is in use" \
+    grep -q "cannot listen on $RPCD_ADDR: Address already in use" \
+    "$TEST_DIR/second.log"
+rpcd_stop
+
 # How 1000 connections spread over 3 workers, shared sockets and reuseport.
 if command -v python3 >/dev/null 2>&1; then
 	for mode in "" --reuseport; do

@@ -1,7 +1,7 @@
 #!/bin/sh
 # The process: help and usage errors, version, bind errors, SIGTERM with
-# requests in flight, SIGHUP, pid file, daemon mode, relative paths, IPv6,
-# Unix sockets (stale and live), and sd_notify.
+# requests in flight, SIGHUP, pid file and its lock, daemon mode, relative
+# paths, IPv6, Unix sockets (stale and live), and sd_notify.
 
 . "${top_srcdir:-.}/tests/tap.sh"
 . "$top_srcdir/tests/lib.sh"
@@ -94,6 +94,50 @@ kill -TERM "$dpid"
 wait_for 50 sh -c "! kill -0 $dpid 2>/dev/null"
 ok $? "the daemon exits on SIGTERM"
 ok_test "and removes its pid file" test ! -e "$TEST_DIR/pid"
+
+# A second rpcd given a running one's --pidfile refuses to start, naming
+# the pid that holds it, and leaves the file alone: in the foreground, as
+# a daemon (the lock outlives -d's fork) and under a prefork master.
+# second_refused PIDFILE HOLDER WHAT
+second_refused()
+{
+	"$RPCD" -l 127.0.0.1:0 --pidfile "$1" 2>"$TEST_DIR/second.log" &
+	second=$!
+	if wait_for 50 sh -c "! kill -0 $second 2>/dev/null"; then
+		wait "$second"
+		second=$?
+	else
+		kill -9 "$second"
+		wait "$second" 2>/dev/null
+		second=running
+	fi
+	is "$second" 1 "$3: a second rpcd with its --pidfile exits 1"
+	ok_test "$3: naming pid $2" \
+	    grep -q "pid file $1 is locked by pid $2:" "$TEST_DIR/second.log"
+	is "$(cat "$1")" "$2" "$3: the pid file still holds pid $2"
+}
+P=$TEST_DIR/locked.pid
+rpcd_start --pidfile "$P" || bail_out "rpcd did not start"
+wait_for 50 test -s "$P"
+second_refused "$P" "$RPCD_PID" "foreground"
+ok_test "the first still serves" ping_ok "$RPCD_ADDR"
+rpcd_stop
+ok_test "and removes its pid file on exit" test ! -e "$P"
+"$RPCD" -d -l 127.0.0.1:0 --pidfile "$P" 2>/dev/null
+wait_for 50 test -s "$P"
+dpid=$(cat "$P")
+second_refused "$P" "$dpid" "-d"
+kill -TERM "$dpid"
+wait_for 50 sh -c "! kill -0 $dpid 2>/dev/null"
+rpcd_start -P 1 --pidfile "$P" || bail_out "rpcd -P 1 did not start"
+wait_for 50 test -s "$P"
+second_refused "$P" "$RPCD_PID" "prefork"
+rpcd_stop
+echo 99999999 >"$P"
+rpcd_start --pidfile "$P" || bail_out "rpcd did not start"
+wait_for 50 sh -c "[ \"\$(cat '$P')\" = $RPCD_PID ]"
+ok $? "a pid file nobody holds is taken over"
+rpcd_stop
 
 # Relative paths are resolved against the directory rpcd starts in, once:
 # -d changes to / before it writes the pid file or removes a socket.
