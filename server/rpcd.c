@@ -44,7 +44,8 @@ enum {
 	OPT_MAX_OUTPUT,
 	OPT_PIDFILE,
 	OPT_REUSEPORT,
-	OPT_SHUTDOWN_TIMEOUT
+	OPT_SHUTDOWN_TIMEOUT,
+	OPT_UNIX_MODE
 };
 
 static const struct option long_options[] = {
@@ -61,6 +62,7 @@ static const struct option long_options[] = {
 	{ "reuseport",		no_argument,		NULL, OPT_REUSEPORT },
 	{ "shutdown-timeout",	required_argument,	NULL,
 	    OPT_SHUTDOWN_TIMEOUT },
+	{ "unix-mode",		required_argument,	NULL, OPT_UNIX_MODE },
 	{ "user",		required_argument,	NULL, 'u' },
 	{ "verbose",		no_argument,		NULL, 'v' },
 	{ "version",		no_argument,		NULL, 'V' },
@@ -72,7 +74,7 @@ static const struct option long_options[] = {
 	"            [--idle-timeout seconds] [--max-conns number]\n" \
 	"            [--max-depth number] [--max-frame bytes]\n" \
 	"            [--max-output bytes] [--pidfile file] [--reuseport]\n" \
-	"            [--shutdown-timeout seconds]\n"
+	"            [--shutdown-timeout seconds] [--unix-mode mode]\n"
 
 static __dead void printflike(1, 2)
 usage_error(const char *fmt, ...)
@@ -105,6 +107,9 @@ usage(void)
 	    "  -d, --daemon               detach and log to syslog\n"
 	    "  -u, --user USER            run as USER after binding\n"
 	    "      --pidfile FILE         write the process id to FILE\n"
+	    "      --unix-mode MODE       permissions of Unix socket files, "
+	    "in octal\n"
+	    "                             (default: as the umask leaves them)\n"
 	    "      --max-frame BYTES      largest request body (default %d)\n"
 	    "      --max-depth N          deepest JSON nesting (default %d)\n"
 	    "      --max-conns N          open connections (default %d)\n"
@@ -180,6 +185,20 @@ options_resolve(struct settings *s)
 		s->pidfile = options_absolute(s->pidfile);
 }
 
+/* The octal permissions of --unix-mode, or a usage error. */
+static int
+option_mode(const char *arg)
+{
+	char	*end;
+	long	 v;
+
+	v = strtol(arg, &end, 8);
+	if (*arg < '0' || *arg > '7' || *end != '\0' || v > 0777)
+		usage_error("--unix-mode %s: not an octal mode (0 to 0777)",
+		    arg);
+	return (v);
+}
+
 static void
 options_parse(int argc, char **argv, struct settings *s)
 {
@@ -252,6 +271,9 @@ options_parse(int argc, char **argv, struct settings *s)
 		case OPT_PIDFILE:
 			s->pidfile = optarg;
 			break;
+		case OPT_UNIX_MODE:
+			s->unix_mode = option_mode(optarg);
+			break;
 		case OPT_SHUTDOWN_TIMEOUT:
 			s->shutdown_timeout = option_number("shutdown-timeout",
 			    optarg, 1, 86400);
@@ -285,6 +307,7 @@ main(int argc, char **argv)
 		.max_output = RPCD_MAX_OUTPUT,
 		.idle_timeout = RPCD_IDLE_TIMEOUT,
 		.shutdown_timeout = RPCD_SHUTDOWN_TIMEOUT,
+		.unix_mode = -1,
 	};
 	struct listener	*listeners;
 	int		 nlisteners, status;
@@ -309,6 +332,10 @@ main(int argc, char **argv)
 	if (s.pidfile != NULL)
 		daemon_pidfile_write(s.pidfile);
 
+	/* The prefork master keeps its privileges: it cleans up itself. */
+	if (s.prefork == 0 && s.user != NULL)
+		daemon_keeper_start(s.pidfile, listeners, nlisteners);
+
 	daemon_notify_ready();
 	if (s.prefork > 0)
 		status = master_run(&s, listeners, nlisteners);
@@ -316,8 +343,7 @@ main(int argc, char **argv)
 		status = worker_run(&s, listeners, nlisteners,
 		    stats_region_create(1, 1), -1);
 
-	listener_unlink_all(listeners, nlisteners);
-	daemon_pidfile_remove(s.pidfile);
+	daemon_cleanup(s.pidfile, listeners, nlisteners);
 	free(listeners);
 	return (status);
 }

@@ -67,6 +67,7 @@ struct settings {
 	int		 verbose;
 	int		 prefork;	/* workers; 0 = single process */
 	int		 reuseport;	/* a listening socket per worker */
+	int		 unix_mode;	/* of socket files; -1 = umask */
 	const char	*pidfile;
 	const char	*user;
 };
@@ -177,8 +178,9 @@ int		 master_run(const struct settings *, struct listener *, int);
 void		 daemon_detach(void);
 void		 daemon_pidfile_lock(const char *);
 void		 daemon_pidfile_write(const char *);
-void		 daemon_pidfile_remove(const char *);
 void		 daemon_drop_privileges(const char *);
 void		 daemon_notify_ready(void);
+void		 daemon_keeper_start(const char *, struct listener *, int);
+void		 daemon_cleanup(const char *, struct listener *, int);
 
 #endif /* RPCD_H */
