@@ -17,10 +17,12 @@
 /*
  * The prefork master.  It binds every listener and maps the shared stats
  * region before forking N workers, then serves no client: it reaps and
- * respawns workers (with backoff, and gives up on a crash loop), forwards
- * SIGTERM and escalates to SIGKILL after --shutdown-timeout, and on SIGHUP
- * starts a new generation and drains the old one only once every new
- * worker accepts.
+ * respawns workers (with backoff per slot, and gives up on a crash loop),
+ * folds a dead worker's counters into its slot's, forwards SIGTERM and
+ * escalates to SIGKILL after --shutdown-timeout, and on SIGHUP starts a
+ * new generation and drains the old one, with the same escalation, only
+ * once every new worker accepts.  It keeps its privileges, so it removes
+ * the pid file and socket files on exit.
  *
  * It runs a poll(2) loop rather than an event_base, so that a worker forks
  * from a process with no libevent state to inherit.  Signal handlers only
