@@ -22,6 +22,7 @@
 #include "config.h"
 
 #include <sys/types.h>
+#include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 
@@ -29,12 +30,16 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "rpcd.h"
+
+static int	daemon_pidfile_fd = -1;
+static int	daemon_keeper_fd = -1;	/* our end of the keeper's pipe */
 
 /* Become a daemon: the parent returns to the shell once we are bound. */
 void
@@ -63,23 +68,107 @@ daemon_detach(void)
 	}
 }
 
+/*
+ * Open and lock the pid file, before binding, so that a second rpcd given
+ * the same file stops before it touches anything, and says which process
+ * holds it.  flock(2), not fcntl(2): its lock belongs to the open file,
+ * which -d's fork hands to the process that lives on, not to a process.
+ * The file is not truncated here: it may be another rpcd's.
+ */
+void
+daemon_pidfile_lock(const char *path)
+{
+	char	pid[32];
+	ssize_t	n;
+
+	daemon_pidfile_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	if (daemon_pidfile_fd == -1)
+		fatal("cannot open pid file %s", path);
+	if (flock(daemon_pidfile_fd, LOCK_EX | LOCK_NB) == 0)
+		return;
+	if (errno != EWOULDBLOCK)
+		fatal("cannot lock pid file %s", path);
+	n = pread(daemon_pidfile_fd, pid, sizeof pid - 1, 0);
+	pid[n > 0 ? n : 0] = '\0';
+	pid[strcspn(pid, "\n")] = '\0';
+	fatalx("pid file %s is locked by pid %s: another rpcd is running",
+	    path, *pid != '\0' ? pid : "(not written yet)");
+}
+
+/* Write our pid to the locked pid file. */
 void
 daemon_pidfile_write(const char *path)
 {
-	FILE	*f;
+	char	pid[32];
+	int	len;
 
-	if ((f = fopen(path, "w")) == NULL)
-		fatal("cannot write pid file %s", path);
-	fprintf(f, "%ld\n", (long)getpid());
-	if (fclose(f) != 0)
+	len = snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
+	if (ftruncate(daemon_pidfile_fd, 0) != 0 ||
+	    pwrite(daemon_pidfile_fd, pid, len, 0) != len)
 		fatal("cannot write pid file %s", path);
 }
 
-void
+/* Remove the pid file; the lock goes with the last process holding it. */
+static void
 daemon_pidfile_remove(const char *path)
 {
 	if (path != NULL && unlink(path) != 0 && errno != ENOENT)
 		log_warn("cannot remove pid file %s", path);
+}
+
+/*
+ * -u in a single process: once it runs as the user, the server cannot
+ * remove its pid file and socket files from directories that are root's.
+ * So fork a keeper that stays privileged and only waits on a pipe for the
+ * server to end.  Told of a clean exit, it removes them; if the server
+ * crashed, it leaves them, as the server itself would have.  It ignores
+ * the signals that a terminal or a service manager sends the whole group:
+ * they are for the server, and the keeper ends after it.
+ */
+void
+daemon_keeper_start(const char *pidfile, struct listener *l, int n)
+{
+	pid_t	pid;
+	char	c;
+	int	pair[2], i;
+
+	if (pipe(pair) != 0 || (pid = fork()) == -1)
+		fatal("cannot start the keeper");
+	if (pid != 0) {
+		close(pair[0]);
+		fcntl(pair[1], F_SETFD, FD_CLOEXEC);
+		daemon_keeper_fd = pair[1];
+		return;
+	}
+	close(pair[1]);
+	for (i = 0; i < n; i++)
+		close(l[i].fd);
+	signal(SIGINT, SIG_IGN);
+	signal(SIGTERM, SIG_IGN);
+	signal(SIGHUP, SIG_IGN);
+	log_procinit("keeper");
+	if (read(pair[0], &c, 1) == 1) {
+		listener_unlink_all(l, n);
+		daemon_pidfile_remove(pidfile);
+	}
+	_exit(0);
+}
+
+/*
+ * A clean exit: remove the pid file and the socket files we created, or
+ * have the keeper remove them.
+ */
+void
+daemon_cleanup(const char *pidfile, struct listener *l, int n)
+{
+	if (daemon_keeper_fd != -1) {
+		if (write(daemon_keeper_fd, "x", 1) != 1)
+			log_warn("cannot tell the keeper to clean up");
+		close(daemon_keeper_fd);
+		return;
+	}
+	listener_unlink_all(l, n);
+	daemon_pidfile_remove(pidfile);
 }
 
 /* Switch to user's uid, gid and groups, after binding (httpd order). */

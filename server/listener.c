@@ -89,10 +89,18 @@ listener_reuseport_option(void)
 #endif
 }
 
+/*
+ * Bind and listen on a, with SO_REUSEPORT if reuseport.  A Unix socket
+ * file gets unix_mode unless it is -1: the umask is set around bind(2),
+ * which creates the file, so it never exists with other permissions (a
+ * chmod(2) after would leave a moment for a connect to fail or succeed).
+ */
 static int
-listener_bind(const struct addr *a, struct listener *l, int reuseport)
+listener_bind(const struct addr *a, struct listener *l, int reuseport,
+    int unix_mode)
 {
-	int	fd, on = 1;
+	mode_t	mask = 0;
+	int	fd, on = 1, error;
 
 	memset(l, 0, sizeof *l);
 	l->is_unix = a->ss.ss_family == AF_UNIX;
@@ -112,8 +120,12 @@ listener_bind(const struct addr *a, struct listener *l, int reuseport)
 	}
 	if (a->ss.ss_family == AF_INET6)
 		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof on);
-	if (bind(fd, (const struct sockaddr *)&a->ss, a->len) != 0 ||
-	    listen(fd, RPCD_BACKLOG) != 0) {
+	if (l->is_unix && unix_mode != -1)
+		mask = umask(~unix_mode & 0777);
+	error = bind(fd, (const struct sockaddr *)&a->ss, a->len);
+	if (l->is_unix && unix_mode != -1)
+		umask(mask);
+	if (error != 0 || listen(fd, RPCD_BACKLOG) != 0) {
 		log_warn("cannot listen on %s", a->text);
 		close(fd);
 		return (-1);
@@ -138,6 +150,27 @@ listener_name(struct listener *l)
 		    sizeof l->addr.text);
 	}
 	l->is_unix = ss.ss_family == AF_UNIX;
+}
+
+/*
+ * Bind the first socket for a.  With --reuseport, bind one without
+ * SO_REUSEPORT before: it fails if another process listens there, where
+ * the option would quietly share the port with it.  The real socket then
+ * takes the probe's port, so that port 0 is one port for every worker.
+ */
+static int
+listener_bind_first(const struct addr *a, struct listener *l,
+    const struct settings *s)
+{
+	struct listener	probe;
+
+	if (!s->reuseport || a->ss.ss_family == AF_UNIX)
+		return (listener_bind(a, l, s->reuseport, s->unix_mode));
+	if (listener_bind(a, &probe, 0, -1) != 0)
+		return (-1);
+	listener_name(&probe);
+	close(probe.fd);
+	return (listener_bind(&probe.addr, l, 1, -1));
 }
 
 /* Sockets handed over by systemd; 0 if there are none. */
@@ -181,8 +214,8 @@ listener_bind_all(const struct settings *s, struct listener **out)
 	if ((n = listener_inherit(out)) == 0) {
 		*out = xcalloc(s->nlisten, sizeof **out);
 		for (n = 0; n < s->nlisten; n++) {
-			if (listener_bind(&s->listen[n], &(*out)[n],
-			    s->reuseport) != 0) {
+			if (listener_bind_first(&s->listen[n], &(*out)[n],
+			    s) != 0) {
 				listener_unlink_all(*out, n);
 				return (-1);
 			}
@@ -209,7 +242,7 @@ listener_reuseport_bind(struct listener *l, int n)
 	for (i = 0; i < n; i++) {
 		if (l[i].is_unix)
 			continue;
-		if (listener_bind(&l[i].addr, &copy, 1) != 0)
+		if (listener_bind(&l[i].addr, &copy, 1, -1) != 0)
 			return (-1);
 		evutil_make_socket_nonblocking(copy.fd);
 		l[i].fd = copy.fd;

@@ -17,10 +17,12 @@
 /*
  * The prefork master.  It binds every listener and maps the shared stats
  * region before forking N workers, then serves no client: it reaps and
- * respawns workers (with backoff, and gives up on a crash loop), forwards
- * SIGTERM and escalates to SIGKILL after --shutdown-timeout, and on SIGHUP
- * starts a new generation and drains the old one only once every new
- * worker accepts.
+ * respawns workers (with backoff per slot, and gives up on a crash loop),
+ * folds a dead worker's counters into its slot's, forwards SIGTERM and
+ * escalates to SIGKILL after --shutdown-timeout, and on SIGHUP starts a
+ * new generation and drains the old one, with the same escalation, only
+ * once every new worker accepts.  It keeps its privileges, so it removes
+ * the pid file and socket files on exit.
  *
  * It runs a poll(2) loop rather than an event_base, so that a worker forks
  * from a process with no libevent state to inherit.  Signal handlers only
@@ -45,9 +47,10 @@
 
 #include "rpcd.h"
 
+/* A worker process: one per slot, two while a reload drains the old one. */
 struct worker {
-	pid_t			 pid;		/* 0: slot empty */
-	int			 index;
+	pid_t			 pid;		/* 0: entry empty */
+	int			 index;		/* its slot */
 	int			 fd;		/* our end of its socketpair */
 	int			 ready;
 	int			 old;		/* draining after SIGHUP */
@@ -55,16 +58,33 @@ struct worker {
 	struct stats_slot	*stats;
 };
 
-static volatile sig_atomic_t	 master_sig_term, master_sig_hup, master_sig_chld;
-static int			 master_wake[2];
+/* A worker slot: what outlives the processes that fill it in turn. */
+struct slot {
+	struct listener		*listeners;	/* its socket set */
+	double			 respawn_at;	/* 0: none scheduled */
+	double			 failures[RPCD_FAILURES_MAX]; /* at start */
+	int			 nfailures;
+};
 
-static struct worker		*workers;
-static int			 nworkers;	/* slots: 2 * --prefork */
-static int			 restarts[RPCD_PREFORK_MAX];
-static double			 respawn_at[RPCD_PREFORK_MAX];
-static struct listener		*listener_sets[RPCD_PREFORK_MAX];
-static double			 failures[RPCD_FAILURES_MAX];
-static int			 nfailures;
+/* The master's state, and its main loop's. */
+struct master {
+	const struct settings	*settings;
+	int			 nlisteners;
+	struct worker		*workers;
+	int			 nworkers;	/* 2 * --prefork */
+	struct slot		 slots[RPCD_PREFORK_MAX];
+	struct pollfd		*pfd;		/* wake pipe, then workers */
+	int			*map;		/* pfd index to worker */
+	int			 stopping;
+	double			 deadline;	/* stopping: SIGKILL then */
+	double			 old_deadline;	/* SIGKILL the old generation */
+	int			 draining_old;	/* until the new one is ready */
+	int			 status;
+};
+
+static volatile sig_atomic_t	 master_sig_term, master_sig_hup;
+static volatile sig_atomic_t	 master_sig_chld;
+static int			 master_wake[2];
 
 static double
 master_now(void)
@@ -100,21 +120,23 @@ master_signal(int sig)
 }
 
 /*
- * Fork worker index.  Signals are blocked across fork() so the child
- * cannot run the master's handlers before it has reset them (tmux).
+ * Fork the worker for slot index.  Signals are blocked across fork() so
+ * the child cannot run the master's handlers before it has reset them
+ * (tmux).
  */
 static int
-master_spawn(const struct settings *s, int n, int index)
+master_spawn(struct master *m, int index)
 {
 	struct worker	*w = NULL;
+	struct slot	*slot = &m->slots[index];
 	sigset_t	 all, old;
 	char		 role[32];
 	int		 pair[2], i;
 	pid_t		 pid;
 
-	for (i = 0; i < nworkers; i++) {
-		if (workers[i].pid == 0) {
-			w = &workers[i];
+	for (i = 0; i < m->nworkers; i++) {
+		if (m->workers[i].pid == 0) {
+			w = &m->workers[i];
 			break;
 		}
 	}
@@ -124,7 +146,7 @@ master_spawn(const struct settings *s, int n, int index)
 		log_warn("socketpair for worker %d", index);
 		return (-1);
 	}
-	w->stats = stats_slot_claim(index, restarts[index]);
+	w->stats = stats_slot_claim(index);
 	sigfillset(&all);
 	sigprocmask(SIG_BLOCK, &all, &old);
 	switch (pid = fork()) {
@@ -133,13 +155,13 @@ master_spawn(const struct settings *s, int n, int index)
 		sigprocmask(SIG_SETMASK, &old, NULL);
 		close(pair[0]);
 		close(pair[1]);
-		w->stats->pid = 0;
+		stats_slot_retire(w->stats, 0);
 		return (-1);
 	case 0:
 		/* Only the master may hold the other ends, or EOF is lost. */
-		for (i = 0; i < nworkers; i++) {
-			if (workers[i].pid != 0)
-				close(workers[i].fd);
+		for (i = 0; i < m->nworkers; i++) {
+			if (m->workers[i].pid != 0)
+				close(m->workers[i].fd);
 		}
 		close(pair[0]);
 		close(master_wake[0]);
@@ -151,8 +173,8 @@ master_spawn(const struct settings *s, int n, int index)
 		sigprocmask(SIG_SETMASK, &old, NULL);
 		snprintf(role, sizeof role, "worker %d", index);
 		log_procinit(role);
-		_exit(worker_run(s, listener_sets[index], n, w->stats,
-		    pair[1]));
+		_exit(worker_run(m->settings, slot->listeners, m->nlisteners,
+		    w->stats, pair[1]));
 	}
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	close(pair[1]);
@@ -168,15 +190,23 @@ master_spawn(const struct settings *s, int n, int index)
 	return (0);
 }
 
-/* Count the current generation's workers alive for an index. */
+/* Spawn slot index's worker, or try again in a second. */
+static void
+master_spawn_or_retry(struct master *m, int index)
+{
+	if (master_spawn(m, index) != 0)
+		m->slots[index].respawn_at = master_now() + 1;
+}
+
+/* Is the current generation's worker for slot index alive? */
 static int
-master_alive(int index)
+master_alive(struct master *m, int index)
 {
 	int	i;
 
-	for (i = 0; i < nworkers; i++) {
-		if (workers[i].pid != 0 && !workers[i].old &&
-		    workers[i].index == index)
+	for (i = 0; i < m->nworkers; i++) {
+		if (m->workers[i].pid != 0 && !m->workers[i].old &&
+		    m->workers[i].index == index)
 			return (1);
 	}
 	return (0);
@@ -186,16 +216,19 @@ master_alive(int index)
  * A worker died at start.  Back off exponentially before the next spawn;
  * after RPCD_FAILURES_MAX such deaths in RPCD_FAILURE_WINDOW seconds, give
  * up: a worker that cannot start will not start on the hundredth try.
+ * Deaths are counted per slot, so that N crashing workers do not reach
+ * the limit N times faster than one.
  */
 static int
-master_backoff(int index, double now)
+master_backoff(struct master *m, int index, double now)
 {
-	double	delay;
-	int	i, recent = 0;
+	struct slot	*slot = &m->slots[index];
+	double		 delay;
+	int		 i, recent = 0;
 
-	failures[nfailures++ % RPCD_FAILURES_MAX] = now;
-	for (i = 0; i < RPCD_FAILURES_MAX && i < nfailures; i++) {
-		if (now - failures[i] < RPCD_FAILURE_WINDOW)
+	slot->failures[slot->nfailures++ % RPCD_FAILURES_MAX] = now;
+	for (i = 0; i < RPCD_FAILURES_MAX && i < slot->nfailures; i++) {
+		if (now - slot->failures[i] < RPCD_FAILURE_WINDOW)
 			recent++;
 	}
 	if (recent >= RPCD_FAILURES_MAX)
@@ -203,161 +236,206 @@ master_backoff(int index, double now)
 	delay = RPCD_RESPAWN_DELAY_MS << (recent - 1);
 	if (delay > RPCD_RESPAWN_DELAY_MAX)
 		delay = RPCD_RESPAWN_DELAY_MAX;
-	respawn_at[index] = now + delay / 1000;
+	slot->respawn_at = now + delay / 1000;
 	log_warnx("worker %d died at start; next try in %.1fs", index,
 	    delay / 1000);
 	return (0);
 }
 
+/* Log how a worker ended. */
+static void
+master_log_death(struct worker *w, int status)
+{
+	if (WIFSIGNALED(status))
+		log_warnx("worker %d (pid %ld) killed by signal %d%s",
+		    w->index, (long)w->pid, WTERMSIG(status),
+#ifdef WCOREDUMP
+		    WCOREDUMP(status) ? ", core dumped" :
+#endif
+		    "");
+	else if (WEXITSTATUS(status) != 0)
+		log_warnx("worker %d (pid %ld) exited with status %d",
+		    w->index, (long)w->pid, WEXITSTATUS(status));
+	else
+		log_info("worker %d (pid %ld) exited", w->index,
+		    (long)w->pid);
+}
+
 /* Reap every dead worker; return -1 if the master must give up. */
 static int
-master_reap(int stopping)
+master_reap(struct master *m)
 {
 	struct worker	*w;
 	double		 now = master_now();
 	pid_t		 pid;
-	int		 status, i, give_up = 0;
+	int		 status, i, respawn, give_up = 0;
 
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-		for (w = NULL, i = 0; i < nworkers; i++) {
-			if (workers[i].pid == pid)
-				w = &workers[i];
+		for (w = NULL, i = 0; i < m->nworkers; i++) {
+			if (m->workers[i].pid == pid)
+				w = &m->workers[i];
 		}
 		if (w == NULL)
 			continue;
-		if (WIFSIGNALED(status))
-			log_warnx("worker %d (pid %ld) killed by signal %d%s",
-			    w->index, (long)pid, WTERMSIG(status),
-#ifdef WCOREDUMP
-			    WCOREDUMP(status) ? ", core dumped" :
-#endif
-			    "");
-		else if (WEXITSTATUS(status) != 0)
-			log_warnx("worker %d (pid %ld) exited with status %d",
-			    w->index, (long)pid, WEXITSTATUS(status));
-		else
-			log_info("worker %d (pid %ld) exited", w->index,
-			    (long)pid);
+		master_log_death(w, status);
 		close(w->fd);
-		w->stats->pid = 0;
 		w->pid = 0;
-		if (stopping || w->old)
-			continue;
-		if (WIFEXITED(status) && WEXITSTATUS(status) == 1) {
+		respawn = !m->stopping && !w->old;
+		if (respawn && WIFEXITED(status) &&
+		    WEXITSTATUS(status) == FATAL_STATUS) {
 			/* fatal(): a retry would fail the same way. */
 			log_warnx("worker %d failed fatally: not respawning",
 			    w->index);
-			continue;
+			respawn = 0;
 		}
-		restarts[w->index]++;
+		stats_slot_retire(w->stats, respawn);
+		if (!respawn)
+			continue;
 		if (now - w->started < RPCD_FAST_DEATH) {
-			if (master_backoff(w->index, now) != 0)
+			if (master_backoff(m, w->index, now) != 0)
 				give_up = 1;
 		} else
-			respawn_at[w->index] = now;
+			m->slots[w->index].respawn_at = now;
 	}
 	return (give_up ? -1 : 0);
 }
 
-/* Is a respawn scheduled for any worker index? */
+/* Is a respawn scheduled for any slot? */
 static int
-master_respawning(int n)
+master_respawning(struct master *m)
 {
 	int	i;
 
-	for (i = 0; i < n; i++) {
-		if (respawn_at[i] != 0)
+	for (i = 0; i < m->settings->prefork; i++) {
+		if (m->slots[i].respawn_at != 0)
 			return (1);
 	}
 	return (0);
 }
 
+/* Count the running workers, or only the old generation's. */
 static int
-master_count(void)
+master_count(struct master *m, int only_old)
 {
 	int	i, n = 0;
 
-	for (i = 0; i < nworkers; i++) {
-		if (workers[i].pid != 0)
+	for (i = 0; i < m->nworkers; i++) {
+		if (m->workers[i].pid != 0 && (!only_old || m->workers[i].old))
 			n++;
 	}
 	return (n);
 }
 
 static void
-master_kill_all(int sig, int only_old)
+master_kill_all(struct master *m, int sig, int only_old)
 {
 	int	i;
 
-	for (i = 0; i < nworkers; i++) {
-		if (workers[i].pid != 0 && (!only_old || workers[i].old))
-			kill(workers[i].pid, sig);
+	for (i = 0; i < m->nworkers; i++) {
+		if (m->workers[i].pid != 0 && (!only_old || m->workers[i].old))
+			kill(m->workers[i].pid, sig);
 	}
 }
 
 /* Read ready bytes and end-of-file from the workers' sockets. */
 static void
-master_read_workers(struct pollfd *pfd, int *map, int n)
+master_read_workers(struct master *m, int np)
 {
 	char	buf[16];
 	int	i;
 
-	for (i = 0; i < n; i++) {
-		if (pfd[i].revents == 0 || map[i] < 0)
+	for (i = 0; i < np; i++) {
+		if (m->pfd[i].revents == 0 || m->map[i] < 0)
 			continue;
-		if (read(pfd[i].fd, buf, sizeof buf) > 0)
-			workers[map[i]].ready = 1;
+		if (read(m->pfd[i].fd, buf, sizeof buf) > 0)
+			m->workers[m->map[i]].ready = 1;
 	}
 }
 
 /* Every worker of the current generation is accepting. */
 static int
-master_generation_ready(int want)
+master_generation_ready(struct master *m)
 {
 	int	i, n = 0;
 
-	for (i = 0; i < nworkers; i++) {
-		if (workers[i].pid != 0 && !workers[i].old &&
-		    workers[i].ready)
+	for (i = 0; i < m->nworkers; i++) {
+		if (m->workers[i].pid != 0 && !m->workers[i].old &&
+		    m->workers[i].ready)
 			n++;
 	}
-	return (n >= want);
+	return (n >= m->settings->prefork);
 }
 
 /* SIGHUP: mark the running workers old and start a new generation. */
 static void
-master_reload(const struct settings *s, int n)
+master_reload(struct master *m)
 {
 	int	i;
 
 	log_info("SIGHUP: starting a new generation of %d workers",
-	    s->prefork);
+	    m->settings->prefork);
 	log_reopen();
-	for (i = 0; i < nworkers; i++) {
-		if (workers[i].pid != 0)
-			workers[i].old = 1;
+	for (i = 0; i < m->nworkers; i++) {
+		if (m->workers[i].pid != 0)
+			m->workers[i].old = 1;
 	}
-	for (i = 0; i < s->prefork; i++) {
-		if (master_spawn(s, n, i) != 0)
-			respawn_at[i] = master_now() + 1;
+	for (i = 0; i < m->settings->prefork; i++)
+		master_spawn_or_retry(m, i);
+	m->draining_old = 1;
+}
+
+/*
+ * The new generation accepts: SIGTERM the old one, and SIGKILL what is
+ * left of it after --shutdown-timeout, as on stop, or one stuck worker
+ * would block every later reload.
+ */
+static void
+master_drain_old(struct master *m, double now)
+{
+	if (m->draining_old && master_generation_ready(m)) {
+		log_info("new generation ready: draining the old one");
+		master_kill_all(m, SIGTERM, 1);
+		m->draining_old = 0;
+		m->old_deadline = now + m->settings->shutdown_timeout;
+	}
+	if (m->old_deadline != 0 && now >= m->old_deadline) {
+		if (master_count(m, 1) > 0) {
+			log_warnx("reload: killing %d old worker(s) still "
+			    "draining after %ds", master_count(m, 1),
+			    m->settings->shutdown_timeout);
+			master_kill_all(m, SIGKILL, 1);
+		}
+		m->old_deadline = 0;
 	}
 }
 
-int
-master_run(const struct settings *s, struct listener *listeners, int n)
+/* Forward SIGTERM to every worker; SIGKILL the rest at the deadline. */
+static void
+master_stop(struct master *m)
 {
-	struct pollfd	*pfd;
-	int		*map;
-	double		 now, deadline = 0, next;
-	int		 i, np, timeout, stopping = 0, draining_old = 0;
-	int		 status = 0;
+	m->stopping = 1;
+	master_kill_all(m, SIGTERM, 0);
+	m->deadline = master_now() + m->settings->shutdown_timeout;
+}
 
-	log_procinit("master");
-	nworkers = 2 * s->prefork;
-	workers = xcalloc(nworkers, sizeof *workers);
-	pfd = xcalloc(nworkers + 1, sizeof *pfd);
-	map = xcalloc(nworkers + 1, sizeof *map);
-	stats_region_create(nworkers);
+/*
+ * Map the stats, open the wake-up pipe, catch signals and bind each
+ * slot's socket set.
+ */
+static void
+master_init(struct master *m, const struct settings *s,
+    struct listener *listeners, int n)
+{
+	int	i;
+
+	memset(m, 0, sizeof *m);
+	m->settings = s;
+	m->nlisteners = n;
+	m->nworkers = 2 * s->prefork;
+	m->workers = xcalloc(m->nworkers, sizeof *m->workers);
+	m->pfd = xcalloc(m->nworkers + 1, sizeof *m->pfd);
+	m->map = xcalloc(m->nworkers + 1, sizeof *m->map);
+	stats_region_create(m->nworkers, s->prefork);
 	if (pipe(master_wake) != 0)
 		fatal("pipe");
 	for (i = 0; i < 2; i++) {
@@ -377,112 +455,139 @@ master_run(const struct settings *s, struct listener *listeners, int n)
 	 */
 	for (i = 0; i < s->prefork; i++) {
 		if (i == 0 || !s->reuseport)
-			listener_sets[i] = listeners;
+			m->slots[i].listeners = listeners;
 		else {
-			listener_sets[i] = xcalloc(n, sizeof *listeners);
-			memcpy(listener_sets[i], listeners, n * sizeof *listeners);
-			if (listener_reuseport_bind(listener_sets[i], n) != 0)
+			m->slots[i].listeners = xcalloc(n, sizeof *listeners);
+			memcpy(m->slots[i].listeners, listeners,
+			    n * sizeof *listeners);
+			if (listener_reuseport_bind(m->slots[i].listeners,
+			    n) != 0)
 				fatalx("cannot bind --reuseport sockets");
 		}
 	}
-	for (i = 0; i < s->prefork; i++) {
-		if (master_spawn(s, n, i) != 0)
-			respawn_at[i] = master_now() + 1;
-	}
+}
 
+/* Act on the signals caught since the last turn of the loop. */
+static void
+master_handle_signals(struct master *m)
+{
+	if (master_sig_chld) {
+		master_sig_chld = 0;
+		if (master_reap(m) != 0) {
+			log_warnx("a worker keeps dying at start (%d times in "
+			    "%ds): giving up", RPCD_FAILURES_MAX,
+			    RPCD_FAILURE_WINDOW);
+			m->status = FATAL_STATUS;
+			master_stop(m);
+		}
+	}
+	if (master_sig_term && !m->stopping) {
+		log_info("shutting down %d workers", master_count(m, 0));
+		master_stop(m);
+	}
+	master_sig_term = 0;
+	if (master_sig_hup && !m->stopping && master_count(m, 1) > 0)
+		log_warnx("SIGHUP: the previous generation is still "
+		    "draining; ignored");
+	else if (master_sig_hup && !m->stopping)
+		master_reload(m);
+	master_sig_hup = 0;
+}
+
+/*
+ * Advance the timers: SIGKILL at the stop deadline, drain the old
+ * generation once the new one is ready and kill it at its deadline,
+ * respawn.  Return 1 when the loop
+ * is over.
+ */
+static int
+master_tick(struct master *m, double now)
+{
+	int	i;
+
+	if (m->stopping) {
+		if (master_count(m, 0) == 0)
+			return (1);
+		if (now >= m->deadline) {
+			log_warnx("shutdown timeout: killing %d workers",
+			    master_count(m, 0));
+			master_kill_all(m, SIGKILL, 0);
+			m->deadline = now + 3600;
+		}
+		return (0);
+	}
+	master_drain_old(m, now);
+	for (i = 0; i < m->settings->prefork; i++) {
+		if (!master_alive(m, i) && m->slots[i].respawn_at != 0 &&
+		    now >= m->slots[i].respawn_at) {
+			m->slots[i].respawn_at = 0;
+			master_spawn_or_retry(m, i);
+		}
+	}
+	if (master_count(m, 0) == 0 && !master_respawning(m)) {
+		log_warnx("no worker left");
+		m->status = FATAL_STATUS;
+		return (1);
+	}
+	return (0);
+}
+
+/* Sleep until a signal, a worker's byte or the next timer. */
+static void
+master_wait(struct master *m, double now)
+{
+	double	next;
+	char	buf[64];
+	int	i, np, timeout;
+
+	next = m->stopping ? m->deadline : now + 60;
+	if (!m->stopping && m->old_deadline != 0 && m->old_deadline < next)
+		next = m->old_deadline;
+	for (i = 0; i < m->settings->prefork && !m->stopping; i++) {
+		if (m->slots[i].respawn_at != 0 &&
+		    m->slots[i].respawn_at < next)
+			next = m->slots[i].respawn_at;
+	}
+	timeout = next <= now ? 0 : (int)((next - now) * 1000) + 1;
+	m->pfd[0].fd = master_wake[0];
+	m->pfd[0].events = POLLIN;
+	m->map[0] = -1;
+	for (np = 1, i = 0; i < m->nworkers; i++) {
+		if (m->workers[i].pid == 0)
+			continue;
+		m->pfd[np].fd = m->workers[i].fd;
+		m->pfd[np].events = POLLIN;
+		m->map[np++] = i;
+	}
+	if (poll(m->pfd, np, timeout) > 0) {
+		while (read(master_wake[0], buf, sizeof buf) > 0)
+			;
+		master_read_workers(m, np);
+	}
+}
+
+/* Run the workers until stopped; return the exit status. */
+int
+master_run(const struct settings *s, struct listener *listeners, int n)
+{
+	struct master	m;
+	double		now;
+	int		i;
+
+	log_procinit("master");
+	master_init(&m, s, listeners, n);
+	for (i = 0; i < s->prefork; i++)
+		master_spawn_or_retry(&m, i);
 	for (;;) {
-		if (master_sig_chld) {
-			master_sig_chld = 0;
-			if (master_reap(stopping) != 0) {
-				log_warnx("workers keep dying at start (%d "
-				    "times in %ds): giving up",
-				    RPCD_FAILURES_MAX, RPCD_FAILURE_WINDOW);
-				status = 1;
-				stopping = 1;
-				master_kill_all(SIGTERM, 0);
-				deadline = master_now() + s->shutdown_timeout;
-			}
-		}
-		if (master_sig_term && !stopping) {
-			log_info("shutting down %d workers", master_count());
-			stopping = 1;
-			master_kill_all(SIGTERM, 0);
-			deadline = master_now() + s->shutdown_timeout;
-		}
-		master_sig_term = 0;
-		if (master_sig_hup && !stopping && master_count() >
-		    s->prefork)
-			log_warnx("SIGHUP: the previous generation is still "
-			    "draining; ignored");
-		else if (master_sig_hup && !stopping) {
-			master_reload(s, n);
-			draining_old = 1;
-		}
-		master_sig_hup = 0;
-
+		master_handle_signals(&m);
 		now = master_now();
-		if (stopping) {
-			if (master_count() == 0)
-				break;
-			if (now >= deadline) {
-				log_warnx("shutdown timeout: killing %d "
-				    "workers", master_count());
-				master_kill_all(SIGKILL, 0);
-				deadline = now + 3600;
-			}
-		} else {
-			if (draining_old && master_generation_ready(
-			    s->prefork)) {
-				log_info("new generation ready: draining the "
-				    "old one");
-				master_kill_all(SIGTERM, 1);
-				draining_old = 0;
-			}
-			for (i = 0; i < s->prefork; i++) {
-				if (!master_alive(i) && respawn_at[i] != 0 &&
-				    now >= respawn_at[i]) {
-					respawn_at[i] = 0;
-					if (master_spawn(s, n, i) != 0)
-						respawn_at[i] = now + 1;
-				}
-			}
-			if (master_count() == 0 && !master_respawning(
-			    s->prefork)) {
-				log_warnx("no worker left");
-				status = 1;
-				break;
-			}
-		}
-
-		/* Sleep until a signal, a worker's byte or the next timer. */
-		next = stopping ? deadline : now + 60;
-		for (i = 0; i < s->prefork && !stopping; i++) {
-			if (respawn_at[i] != 0 && respawn_at[i] < next)
-				next = respawn_at[i];
-		}
-		timeout = next <= now ? 0 : (int)((next - now) * 1000) + 1;
-		pfd[0].fd = master_wake[0];
-		pfd[0].events = POLLIN;
-		map[0] = -1;
-		for (np = 1, i = 0; i < nworkers; i++) {
-			if (workers[i].pid == 0)
-				continue;
-			pfd[np].fd = workers[i].fd;
-			pfd[np].events = POLLIN;
-			map[np++] = i;
-		}
-		if (poll(pfd, np, timeout) > 0) {
-			char	buf[64];
-
-			while (read(master_wake[0], buf, sizeof buf) > 0)
-				;
-			master_read_workers(pfd, map, np);
-		}
+		if (master_tick(&m, now))
+			break;
+		master_wait(&m, now);
 	}
-
 	log_info("exiting");
-	free(pfd);
-	free(map);
-	free(workers);
-	return (status);
+	free(m.pfd);
+	free(m.map);
+	free(m.workers);
+	return (m.status);
 }

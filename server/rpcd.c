@@ -19,6 +19,8 @@
 #include "config.h"
 
 #include <sys/types.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 
 #include <getopt.h>
 #include <stdarg.h>
@@ -42,7 +44,8 @@ enum {
 	OPT_MAX_OUTPUT,
 	OPT_PIDFILE,
 	OPT_REUSEPORT,
-	OPT_SHUTDOWN_TIMEOUT
+	OPT_SHUTDOWN_TIMEOUT,
+	OPT_UNIX_MODE
 };
 
 static const struct option long_options[] = {
@@ -59,6 +62,7 @@ static const struct option long_options[] = {
 	{ "reuseport",		no_argument,		NULL, OPT_REUSEPORT },
 	{ "shutdown-timeout",	required_argument,	NULL,
 	    OPT_SHUTDOWN_TIMEOUT },
+	{ "unix-mode",		required_argument,	NULL, OPT_UNIX_MODE },
 	{ "user",		required_argument,	NULL, 'u' },
 	{ "verbose",		no_argument,		NULL, 'v' },
 	{ "version",		no_argument,		NULL, 'V' },
@@ -70,7 +74,7 @@ static const struct option long_options[] = {
 	"            [--idle-timeout seconds] [--max-conns number]\n" \
 	"            [--max-depth number] [--max-frame bytes]\n" \
 	"            [--max-output bytes] [--pidfile file] [--reuseport]\n" \
-	"            [--shutdown-timeout seconds]\n"
+	"            [--shutdown-timeout seconds] [--unix-mode mode]\n"
 
 static __dead void printflike(1, 2)
 usage_error(const char *fmt, ...)
@@ -103,6 +107,9 @@ usage(void)
 	    "  -d, --daemon               detach and log to syslog\n"
 	    "  -u, --user USER            run as USER after binding\n"
 	    "      --pidfile FILE         write the process id to FILE\n"
+	    "      --unix-mode MODE       permissions of Unix socket files, "
+	    "in octal\n"
+	    "                             (default: as the umask leaves them)\n"
 	    "      --max-frame BYTES      largest request body (default %d)\n"
 	    "      --max-depth N          deepest JSON nesting (default %d)\n"
 	    "      --max-conns N          open connections (default %d)\n"
@@ -134,6 +141,61 @@ option_number(const char *name, const char *arg, long long min,
 	if (errstr != NULL)
 		usage_error("--%s %s: %s (%lld to %lld)", name, arg, errstr,
 		    min, max);
+	return (v);
+}
+
+/* path made absolute against the directory rpcd started in. */
+static char *
+options_absolute(const char *path)
+{
+	char	*cwd, *abs;
+
+	if ((cwd = realpath(".", NULL)) == NULL)
+		fatal("cannot resolve the current directory");
+	if (asprintf(&abs, "%s/%s", cwd, path) == -1)
+		fatal("asprintf");
+	free(cwd);
+	return (abs);
+}
+
+/*
+ * Make the pid file and Unix socket paths absolute, once: -d changes to /
+ * before they are written or removed.
+ */
+static void
+options_resolve(struct settings *s)
+{
+	struct sockaddr_un	*sun;
+	char			 text[ADDR_TEXT_MAX], err[128], *abs;
+	int			 i;
+
+	for (i = 0; i < s->nlisten; i++) {
+		sun = (struct sockaddr_un *)&s->listen[i].ss;
+		if (sun->sun_family != AF_UNIX || sun->sun_path[0] == '/')
+			continue;
+		abs = options_absolute(sun->sun_path);
+		snprintf(text, sizeof text, "unix:%s", abs);
+		if (addr_parse(text, &s->listen[i], err, sizeof err) != 0) {
+			fprintf(stderr, "rpcd: -l unix:%s: %s\n", abs, err);
+			exit(2);
+		}
+		free(abs);
+	}
+	if (s->pidfile != NULL && s->pidfile[0] != '/')
+		s->pidfile = options_absolute(s->pidfile);
+}
+
+/* The octal permissions of --unix-mode, or a usage error. */
+static int
+option_mode(const char *arg)
+{
+	char	*end;
+	long	 v;
+
+	v = strtol(arg, &end, 8);
+	if (*arg < '0' || *arg > '7' || *end != '\0' || v > 0777)
+		usage_error("--unix-mode %s: not an octal mode (0 to 0777)",
+		    arg);
 	return (v);
 }
 
@@ -209,6 +271,9 @@ options_parse(int argc, char **argv, struct settings *s)
 		case OPT_PIDFILE:
 			s->pidfile = optarg;
 			break;
+		case OPT_UNIX_MODE:
+			s->unix_mode = option_mode(optarg);
+			break;
 		case OPT_SHUTDOWN_TIMEOUT:
 			s->shutdown_timeout = option_number("shutdown-timeout",
 			    optarg, 1, 86400);
@@ -229,6 +294,7 @@ options_parse(int argc, char **argv, struct settings *s)
 	if (s->nlisten == 0 && addr_parse(RPCD_LISTEN_DEFAULT, &s->listen[0],
 	    err, sizeof err) == 0)
 		s->nlisten = 1;
+	options_resolve(s);
 }
 
 int
@@ -241,6 +307,7 @@ main(int argc, char **argv)
 		.max_output = RPCD_MAX_OUTPUT,
 		.idle_timeout = RPCD_IDLE_TIMEOUT,
 		.shutdown_timeout = RPCD_SHUTDOWN_TIMEOUT,
+		.unix_mode = -1,
 	};
 	struct listener	*listeners;
 	int		 nlisteners, status;
@@ -248,7 +315,12 @@ main(int argc, char **argv)
 	options_parse(argc, argv, &s);
 	log_init(1, s.verbose, "rpcd");
 
-	/* Bind first, so errors reach the terminal before detaching. */
+	/*
+	 * Lock the pid file and bind first, so errors reach the terminal
+	 * before detaching.
+	 */
+	if (s.pidfile != NULL)
+		daemon_pidfile_lock(s.pidfile);
 	if ((nlisteners = listener_bind_all(&s, &listeners)) == -1)
 		exit(1);
 	if (s.daemonize) {
@@ -260,15 +332,18 @@ main(int argc, char **argv)
 	if (s.pidfile != NULL)
 		daemon_pidfile_write(s.pidfile);
 
+	/* The prefork master keeps its privileges: it cleans up itself. */
+	if (s.prefork == 0 && s.user != NULL)
+		daemon_keeper_start(s.pidfile, listeners, nlisteners);
+
 	daemon_notify_ready();
 	if (s.prefork > 0)
 		status = master_run(&s, listeners, nlisteners);
 	else
 		status = worker_run(&s, listeners, nlisteners,
-		    stats_region_create(1), -1);
+		    stats_region_create(1, 1), -1);
 
-	listener_unlink_all(listeners, nlisteners);
-	daemon_pidfile_remove(s.pidfile);
+	daemon_cleanup(s.pidfile, listeners, nlisteners);
 	free(listeners);
 	return (status);
 }

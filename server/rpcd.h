@@ -52,7 +52,7 @@ struct timeval;
 #define RPCD_RESPAWN_DELAY_MS	100		/* first respawn backoff */
 #define RPCD_RESPAWN_DELAY_MAX	5000		/* ms, backoff ceiling */
 #define RPCD_FAST_DEATH		2		/* seconds: died at start */
-#define RPCD_FAILURES_MAX	5		/* fast deaths before giving up */
+#define RPCD_FAILURES_MAX	8		/* fast deaths of a slot */
 #define RPCD_FAILURE_WINDOW	60		/* seconds they are counted in */
 
 /* Configuration from the command line. */
@@ -69,6 +69,7 @@ struct settings {
 	int		 verbose;
 	int		 prefork;	/* workers; 0 = single process */
 	int		 reuseport;	/* a listening socket per worker */
+	int		 unix_mode;	/* of socket files; -1 = umask */
 	const char	*pidfile;
 	const char	*user;
 };
@@ -97,10 +98,14 @@ struct listener {
 	struct server		*srv;
 };
 
-/* Counters of one process, in memory shared with the other workers. */
+/*
+ * Counters of one process, in memory shared with the other workers; also
+ * a worker slot's retired totals and a row of the stats report.
+ */
 struct stats_slot {
 	int64_t		pid;
 	int64_t		index;
+	int64_t		serial;		/* order of claims */
 	int64_t		connections;
 	int64_t		total_connections;
 	int64_t		requests;
@@ -183,8 +188,9 @@ void		 dispatch_frame(struct conn *, const char *, size_t,
 void		 dispatch_error(struct conn *, struct evbuffer *, int);
 
 /* stats.c */
-struct stats_slot *stats_region_create(int);
-struct stats_slot *stats_slot_claim(int, int64_t);
+struct stats_slot *stats_region_create(int, int);
+struct stats_slot *stats_slot_claim(int);
+void		 stats_slot_retire(struct stats_slot *, int);
 struct json_object *stats_to_json(void);
 
 /* worker.c */
@@ -200,9 +206,11 @@ int		 master_run(const struct settings *, struct listener *, int);
 
 /* daemon.c */
 void		 daemon_detach(void);
+void		 daemon_pidfile_lock(const char *);
 void		 daemon_pidfile_write(const char *);
-void		 daemon_pidfile_remove(const char *);
 void		 daemon_drop_privileges(const char *);
 void		 daemon_notify_ready(void);
+void		 daemon_keeper_start(const char *, struct listener *, int);
+void		 daemon_cleanup(const char *, struct listener *, int);
 
 #endif /* RPCD_H */

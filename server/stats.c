@@ -19,6 +19,15 @@
  * MAP_SHARED before any fork, so the stats method answered by any worker
  * can report every worker.  Readers may see a counter a moment old; that
  * is all a stats report promises.
+ *
+ * What a monitoring system scrapes must not go down when a worker is
+ * replaced (nginx keeps its counters in shared memory for the same
+ * reason).  So when the master reaps a worker it adds the worker's
+ * counters to its slot's "retired" entry, and a report adds the retired
+ * entries to the live ones.  Only "connections", a gauge, is not kept.
+ * The fold changes two entries, so it runs under a sequence counter that
+ * readers retry on (a seqlock): a report never counts a dead worker twice
+ * or not at all.
  */
 
 #include "config.h"
@@ -26,6 +35,7 @@
 #include <sys/types.h>
 #include <sys/mman.h>
 
+#include <stdatomic.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -34,44 +44,140 @@
 
 #include "rpcd.h"
 
-static struct stats_slot	*stats_slots;
-static int			 stats_count;
+#define STATS_READ_TRIES	1000	/* a fold is a few stores */
 
-/* Map a zeroed region of n slots shared with future children. */
+/* The head of the shared region; the slots follow it. */
+struct stats_head {
+	atomic_uint	seq;		/* odd while the master folds */
+};
+
+static struct stats_head	*stats_head;
+static struct stats_slot	*stats_retired;	/* one per worker slot */
+static struct stats_slot	*stats_procs;	/* one per process */
+static int			 stats_nslots;
+static int			 stats_nprocs;
+static int64_t			 stats_serial;	/* claims so far */
+
+/*
+ * Map a zeroed region for nprocs processes in nslots worker slots, shared
+ * with future children.  Return the first process's entry.
+ */
 struct stats_slot *
-stats_region_create(int n)
+stats_region_create(int nprocs, int nslots)
 {
-	void	*p;
+	size_t	 head, len;
+	char	*p;
 
-	p = mmap(NULL, n * sizeof *stats_slots, PROT_READ | PROT_WRITE,
-	    MAP_SHARED | MAP_ANON, -1, 0);
+	/* Keep the slots' int64_t members aligned after the head. */
+	head = (sizeof *stats_head + sizeof(int64_t) - 1) &
+	    ~(sizeof(int64_t) - 1);
+	len = head + (nslots + nprocs) * sizeof *stats_procs;
+	p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANON,
+	    -1, 0);
 	if (p == MAP_FAILED)
 		fatal("mmap stats region");
-	stats_slots = p;
-	stats_count = n;
-	return (stats_slots);
+	stats_head = (struct stats_head *)p;
+	atomic_init(&stats_head->seq, 0);
+	stats_retired = (struct stats_slot *)(p + head);
+	stats_procs = stats_retired + nslots;
+	stats_nslots = nslots;
+	stats_nprocs = nprocs;
+	return (stats_procs);
 }
 
 /*
- * Take a free slot for worker index (in the master, before the fork); the
- * master frees it by zeroing pid when it reaps the worker.  Counters start
- * from zero for each process.
+ * Take a free entry for a process of worker slot index (in the master,
+ * before the fork); stats_slot_retire() frees it.  Its counters start
+ * from zero: what its predecessors counted is in the retired entry.
  */
 struct stats_slot *
-stats_slot_claim(int index, int64_t restarts)
+stats_slot_claim(int index)
 {
 	int	i;
 
-	for (i = 0; i < stats_count; i++) {
-		if (stats_slots[i].pid == 0) {
-			memset(&stats_slots[i], 0, sizeof stats_slots[i]);
-			stats_slots[i].pid = -1;	/* taken, not started */
-			stats_slots[i].index = index;
-			stats_slots[i].restarts = restarts;
-			return (&stats_slots[i]);
+	for (i = 0; i < stats_nprocs; i++) {
+		if (stats_procs[i].pid == 0) {
+			memset(&stats_procs[i], 0, sizeof stats_procs[i]);
+			stats_procs[i].pid = -1;	/* taken, not started */
+			stats_procs[i].index = index;
+			stats_procs[i].serial = ++stats_serial;
+			return (&stats_procs[i]);
 		}
 	}
 	fatalx("no free stats slot for worker %d", index);
+}
+
+/* Add the counters of b to a; the gauge too if with_gauge. */
+static void
+stats_sum(struct stats_slot *a, const struct stats_slot *b, int with_gauge)
+{
+	if (with_gauge)
+		a->connections += b->connections;
+	a->total_connections += b->total_connections;
+	a->requests += b->requests;
+	a->errors += b->errors;
+	a->bytes_in += b->bytes_in;
+	a->bytes_out += b->bytes_out;
+	a->restarts += b->restarts;
+}
+
+/*
+ * The master reaped the process of st: add its counters to its worker
+ * slot's retired entry, count a restart if it is respawned, and free st.
+ */
+void
+stats_slot_retire(struct stats_slot *st, int restarted)
+{
+	struct stats_slot	*r = &stats_retired[st->index];
+	unsigned int		 seq;
+
+	seq = atomic_load_explicit(&stats_head->seq, memory_order_relaxed);
+	atomic_store_explicit(&stats_head->seq, seq + 1,
+	    memory_order_relaxed);
+	atomic_thread_fence(memory_order_release);
+	stats_sum(r, st, 0);
+	r->restarts += restarted;
+	st->pid = 0;
+	atomic_store_explicit(&stats_head->seq, seq + 2,
+	    memory_order_release);
+}
+
+/*
+ * Copy each worker slot's totals into rows (nslots of them): its retired
+ * entry plus its live processes, with the pid of the newest.  Retry while
+ * the master folds, so the copy is of one moment.
+ */
+static void
+stats_snapshot(struct stats_slot *rows)
+{
+	const struct stats_slot	*p;
+	unsigned int		 seq;
+	int			 i, tries = 0;
+	int64_t			 newest;
+
+	do {
+		seq = atomic_load_explicit(&stats_head->seq,
+		    memory_order_acquire);
+		for (i = 0; i < stats_nslots; i++) {
+			memset(&rows[i], 0, sizeof rows[i]);
+			stats_sum(&rows[i], &stats_retired[i], 0);
+			rows[i].index = i;
+		}
+		for (i = 0; i < stats_nprocs; i++) {
+			p = &stats_procs[i];
+			if (p->pid <= 0)
+				continue;
+			stats_sum(&rows[p->index], p, 1);
+			newest = rows[p->index].serial;
+			if (newest == 0 || p->serial > newest) {
+				rows[p->index].serial = p->serial;
+				rows[p->index].pid = p->pid;
+			}
+		}
+		atomic_thread_fence(memory_order_acquire);
+	} while (++tries < STATS_READ_TRIES && (seq & 1 ||
+	    seq != atomic_load_explicit(&stats_head->seq,
+	    memory_order_relaxed)));
 }
 
 static void
@@ -80,44 +186,43 @@ stats_add(struct json_object *o, const char *key, int64_t v)
 	json_object_object_add(o, key, json_object_new_int64(v));
 }
 
-/* Build the stats result: every worker's slot and their totals. */
+/* Add the counters of st to a stats object. */
+static void
+stats_add_counters(struct json_object *o, const struct stats_slot *st)
+{
+	stats_add(o, "connections", st->connections);
+	stats_add(o, "total_connections", st->total_connections);
+	stats_add(o, "requests", st->requests);
+	stats_add(o, "errors", st->errors);
+	stats_add(o, "bytes_in", st->bytes_in);
+	stats_add(o, "bytes_out", st->bytes_out);
+	stats_add(o, "restarts", st->restarts);
+}
+
+/*
+ * Build the stats result: a row per worker slot, with the pid of the
+ * process serving it (none while it is respawned), and their totals.
+ */
 struct json_object *
 stats_to_json(void)
 {
 	struct json_object	*o, *workers, *w, *total;
-	struct stats_slot	 sum = { 0 }, *s;
+	struct stats_slot	 sum = { 0 }, rows[RPCD_PREFORK_MAX];
 	int			 i;
 
+	stats_snapshot(rows);
 	workers = json_object_new_array();
-	for (i = 0; i < stats_count; i++) {
-		s = &stats_slots[i];
-		if (s->pid <= 0)
-			continue;
+	for (i = 0; i < stats_nslots; i++) {
 		w = json_object_new_object();
-		stats_add(w, "index", s->index);
-		stats_add(w, "pid", s->pid);
-		stats_add(w, "connections", s->connections);
-		stats_add(w, "total_connections", s->total_connections);
-		stats_add(w, "requests", s->requests);
-		stats_add(w, "errors", s->errors);
-		stats_add(w, "bytes_in", s->bytes_in);
-		stats_add(w, "bytes_out", s->bytes_out);
-		stats_add(w, "restarts", s->restarts);
+		stats_add(w, "index", rows[i].index);
+		if (rows[i].pid > 0)
+			stats_add(w, "pid", rows[i].pid);
+		stats_add_counters(w, &rows[i]);
 		json_object_array_add(workers, w);
-		sum.connections += s->connections;
-		sum.total_connections += s->total_connections;
-		sum.requests += s->requests;
-		sum.errors += s->errors;
-		sum.bytes_in += s->bytes_in;
-		sum.bytes_out += s->bytes_out;
+		stats_sum(&sum, &rows[i], 1);
 	}
 	total = json_object_new_object();
-	stats_add(total, "connections", sum.connections);
-	stats_add(total, "total_connections", sum.total_connections);
-	stats_add(total, "requests", sum.requests);
-	stats_add(total, "errors", sum.errors);
-	stats_add(total, "bytes_in", sum.bytes_in);
-	stats_add(total, "bytes_out", sum.bytes_out);
+	stats_add_counters(total, &sum);
 
 	o = json_object_new_object();
 	json_object_object_add(o, "version", json_object_new_string(VERSION));

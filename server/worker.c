@@ -268,8 +268,6 @@ worker_run(const struct settings *s, struct listener *listeners, int n,
 		fatalx("evtimer_new");
 	listener_enable_all(&srv);
 	if (master_fd != -1) {
-		if (getenv("RPCD_TEST_WORKER_CRASH") != NULL)
-			abort();	/* tests of the master's backoff */
 		srv.master_ev = event_new(srv.base, master_fd,
 		    EV_READ | EV_PERSIST, worker_master_cb, &srv);
 		if (srv.master_ev == NULL || event_add(srv.master_ev, NULL) != 0)

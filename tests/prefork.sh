@@ -2,8 +2,8 @@
 # rpcd --prefork: workers serve and are all in stats; a killed worker is
 # replaced within a second without failing other connections; SIGTERM
 # answers everything sent; SIGHUP replaces every worker with no connection
-# refused and no request lost; a crash loop ends in a clean exit 1; workers
-# die with their master.
+# refused and no request lost, and an old worker that cannot drain is
+# killed; workers die with their master.
 
 . "${top_srcdir:-.}/tests/tap.sh"
 . "$top_srcdir/tests/lib.sh"
@@ -97,18 +97,97 @@ is "$common" "" "every worker pid changed ($before-> $after)"
 # SIGTERM with 2000 pipelined requests written: all answered, exit 0.
 sigterm_inflight "prefork"
 
-# A worker that crashes at start: backoff, then exit 1, not a fork storm.
-RPCD_LOG=$TEST_DIR/crash.log
-RPCD_TEST_WORKER_CRASH=1 "$RPCD" -P 2 -l 127.0.0.1:0 2>"$RPCD_LOG" &
-RPCD_PID=$!
-wait_for 100 sh -c "! kill -0 $RPCD_PID 2>/dev/null"
-ok $? "the master gives up within 10 s"
-wait "$RPCD_PID"
-is $? 1 "and exits 1"
-RPCD_PID=
-ok_test "saying why" grep -q "keep dying at start" "$RPCD_LOG"
-starts=$(grep -c "started, pid" "$RPCD_LOG")
-ok_test "after a bounded number of tries ($starts starts)" test "$starts" -le 8
+# SIGHUP with an old worker that cannot drain (stopped, so not even its
+# own --shutdown-timeout ends it): the master kills it after
+# --shutdown-timeout, and the next SIGHUP is not ignored.
+rpcd_start -P 1 --shutdown-timeout 1 || bail_out "rpcd did not start"
+wait_for 50 sh -c "[ \$(pgrep -P $RPCD_PID | wc -l) -eq 1 ]"
+stuck=$(pgrep -P "$RPCD_PID")
+kill -STOP "$stuck"
+kill -HUP "$RPCD_PID"
+wait_for 50 grep -q "killing 1 old worker(s) still draining after 1s" \
+    "$RPCD_LOG"
+ok $? "SIGHUP: an old worker stuck draining is killed after --shutdown-timeout"
+wait_for 20 sh -c "! pgrep -P $RPCD_PID | grep -qx $stuck"
+ok $? "and reaped"
+kill -CONT "$stuck" 2>/dev/null	# if it was not killed
+kill -HUP "$RPCD_PID"
+wait_for 50 sh -c "[ \$(grep -c 'starting a new generation' '$RPCD_LOG') -eq 2 ]"
+ok $? "the next SIGHUP starts a new generation"
+ok_test "and was not ignored" sh -c "! grep -q 'ignored' '$RPCD_LOG'"
+rpcd_stop
+is $? 0 "the master exits 0"
+
+# The counters a monitoring system scrapes never go down, though workers
+# die and are replaced, by kill -9 and by SIGHUP; "connections", a gauge,
+# drops with the connections of a dead worker.
+COUNTERS="total_connections requests errors bytes_in bytes_out restarts"
+# totals FILE: the total row of one stats reply, as "key value" lines.
+totals()
+{
+	"$C" -S "$RPCD_ADDR" --json stats | sed 's/.*"total": {//' |
+	    grep -o '"[a-z_]*": [0-9]*' | tr -d '":' >"$1"
+}
+# no_decrease BEFORE AFTER WHEN: each counter of AFTER >= BEFORE's.
+no_decrease()
+{
+	down=
+	for k in $COUNTERS; do
+		b=$(awk -v k="$k" '$1 == k {print $2}' "$1")
+		a=$(awk -v k="$k" '$1 == k {print $2}' "$2")
+		[ "${a:--1}" -ge "${b:-0}" ] || down="$down $k $b->$a"
+	done
+	is "$down" "" "$3: no counter went down"
+}
+total_of()
+{
+	awk -v k="$2" '$1 == k {print $2}' "$1"
+}
+rpcd_start -P 2 || bail_out "rpcd -P 2 did not start"
+wait_for 50 sh -c "[ \$(pgrep -P $RPCD_PID | wc -l) -eq 2 ]"
+for n in 1 2 3 4; do
+	"$WIRE" -n 100 -r 100 "$RPCD_ADDR" 'j:{"in": "ping"}' >/dev/null
+	"$WIRE" -n 1 "$RPCD_ADDR" 'j:{"in": "nosuch"}' >/dev/null
+done
+"$WIRE" -w -t 30 "$RPCD_ADDR" h:100 >/dev/null 2>&1 &
+held=$!
+open_conns()
+{
+	totals "$TEST_DIR/t1"
+	[ "$(total_of "$TEST_DIR/t1" connections)" -eq 2 ]
+}
+wait_for 50 open_conns
+ok $? "stats counts the held connection and its own"
+old=$(worker_pids)
+kill -9 $old
+# Both replaced: two workers in stats, neither of them an old one.
+replaced()
+{
+	now=$(worker_pids)
+	set -- $now
+	[ $# -eq 2 ] || return 1
+	for p in $old; do
+		echo " $now " | grep -q " $p " && return 1
+	done
+	return 0
+}
+wait_for 50 replaced
+ok $? "both workers are replaced"
+totals "$TEST_DIR/t2"
+diag "requests $(total_of "$TEST_DIR/t1" requests) -> $(total_of "$TEST_DIR/t2" requests) after kill -9 of $old"
+no_decrease "$TEST_DIR/t1" "$TEST_DIR/t2" "kill -9 of both workers"
+is "$(total_of "$TEST_DIR/t2" restarts)" 2 "two restarts are counted"
+is "$(total_of "$TEST_DIR/t2" connections)" 1 \
+    "the dead workers' connections are no longer counted open"
+old=$(worker_pids)
+kill -HUP "$RPCD_PID"
+wait_for 50 replaced && wait_for 50 sh -c "[ \$(pgrep -P $RPCD_PID | wc -l) -eq 2 ]"
+ok $? "SIGHUP replaces both workers"
+totals "$TEST_DIR/t3"
+no_decrease "$TEST_DIR/t2" "$TEST_DIR/t3" "SIGHUP"
+kill "$held" 2>/dev/null
+wait "$held" 2>/dev/null
+rpcd_stop
 
 # kill -9 of the master: every worker exits within 2 s.
 rpcd_start -P 3 || bail_out "rpcd did not start"
@@ -131,6 +210,25 @@ gone()
 }
 wait_for 20 gone
 ok $? "workers $kids exit within 2 s of their master's kill -9"
+
+# A second rpcd --reuseport on the same address is refused: the option
+# would let it share the port with the first.
+rpcd_start -P 2 --reuseport || bail_out "rpcd -P 2 --reuseport did not start"
+"$RPCD" -P 2 --reuseport -l "$RPCD_ADDR" 2>"$TEST_DIR/second.log" &
+second=$!
+if wait_for 50 sh -c "! kill -0 $second 2>/dev/null"; then
+	wait "$second"
+	second=$?
+else
+	kill -TERM "$second"
+	wait "$second"
+	second=running
+fi
+is "$second" 1 "a second rpcd --reuseport on $RPCD_ADDR exits 1"
+ok_test "saying the address is in use" \
+    grep -q "cannot listen on $RPCD_ADDR: Address already in use" \
+    "$TEST_DIR/second.log"
+rpcd_stop
 
 # How 1000 connections spread over 3 workers, shared sockets and reuseport.
 if command -v python3 >/dev/null 2>&1; then

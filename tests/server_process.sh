@@ -1,7 +1,7 @@
 #!/bin/sh
 # The process: help and usage errors, version, bind errors, SIGTERM with
-# requests in flight, SIGHUP, pid file, daemon mode, IPv6, Unix sockets
-# (stale and live), and sd_notify.
+# requests in flight, SIGHUP, pid file and its lock, daemon mode, relative
+# paths, IPv6, Unix sockets (stale and live), and sd_notify.
 
 . "${top_srcdir:-.}/tests/tap.sh"
 . "$top_srcdir/tests/lib.sh"
@@ -9,8 +9,8 @@
 "$RPCD" --help >"$TEST_DIR/help"
 ok $? "--help exits 0"
 for o in --listen --daemon --user --pidfile --max-frame --max-depth \
-    --max-conns --max-output --idle-timeout --shutdown-timeout --verbose \
-    --version --help; do
+    --max-conns --max-output --idle-timeout --shutdown-timeout --unix-mode \
+    --verbose --version --help; do
 	ok_test "--help lists $o" grep -q -e "$o" "$TEST_DIR/help"
 done
 "$RPCD" --no-such-option 2>"$TEST_DIR/err"
@@ -95,6 +95,82 @@ wait_for 50 sh -c "! kill -0 $dpid 2>/dev/null"
 ok $? "the daemon exits on SIGTERM"
 ok_test "and removes its pid file" test ! -e "$TEST_DIR/pid"
 
+# A second rpcd given a running one's --pidfile refuses to start, naming
+# the pid that holds it, and leaves the file alone: in the foreground, as
+# a daemon (the lock outlives -d's fork) and under a prefork master.
+# second_refused PIDFILE HOLDER WHAT
+second_refused()
+{
+	"$RPCD" -l 127.0.0.1:0 --pidfile "$1" 2>"$TEST_DIR/second.log" &
+	second=$!
+	if wait_for 50 sh -c "! kill -0 $second 2>/dev/null"; then
+		wait "$second"
+		second=$?
+	else
+		kill -9 "$second"
+		wait "$second" 2>/dev/null
+		second=running
+	fi
+	is "$second" 1 "$3: a second rpcd with its --pidfile exits 1"
+	ok_test "$3: naming pid $2" \
+	    grep -q "pid file $1 is locked by pid $2:" "$TEST_DIR/second.log"
+	is "$(cat "$1")" "$2" "$3: the pid file still holds pid $2"
+}
+P=$TEST_DIR/locked.pid
+rpcd_start --pidfile "$P" || bail_out "rpcd did not start"
+wait_for 50 test -s "$P"
+second_refused "$P" "$RPCD_PID" "foreground"
+ok_test "the first still serves" ping_ok "$RPCD_ADDR"
+rpcd_stop
+ok_test "and removes its pid file on exit" test ! -e "$P"
+"$RPCD" -d -l 127.0.0.1:0 --pidfile "$P" 2>/dev/null
+wait_for 50 test -s "$P"
+dpid=$(cat "$P")
+second_refused "$P" "$dpid" "-d"
+kill -TERM "$dpid"
+wait_for 50 sh -c "! kill -0 $dpid 2>/dev/null"
+rpcd_start -P 1 --pidfile "$P" || bail_out "rpcd -P 1 did not start"
+wait_for 50 test -s "$P"
+second_refused "$P" "$RPCD_PID" "prefork"
+rpcd_stop
+echo 99999999 >"$P"
+rpcd_start --pidfile "$P" || bail_out "rpcd did not start"
+wait_for 50 sh -c "[ \"\$(cat '$P')\" = $RPCD_PID ]"
+ok $? "a pid file nobody holds is taken over"
+rpcd_stop
+
+# Relative paths are resolved against the directory rpcd starts in, once:
+# -d changes to / before it writes the pid file or removes a socket.
+RPCD_ABS=$(cd "$(dirname "$RPCD")" && pwd)/$(basename "$RPCD")
+rel=rpcd-test-$$.pid
+(cd "$TEST_DIR" && "$RPCD_ABS" -d -l 127.0.0.1:0 --pidfile "$rel" \
+    2>"$TEST_DIR/daemon.log")
+wait_for 50 test -s "$TEST_DIR/$rel"
+ok $? "-d writes a relative --pidfile in the starting directory"
+dpid=$(cat "$TEST_DIR/$rel" 2>/dev/null || cat "/$rel")
+kill -TERM "$dpid"
+wait_for 50 sh -c "! kill -0 $dpid 2>/dev/null"
+ok_test "and removes it on exit" test ! -e "$TEST_DIR/$rel"
+rm -f "/$rel"	# where it went before relative paths were resolved
+(cd "$TEST_DIR" && exec "$RPCD_ABS" -l 127.0.0.1:0 --pidfile "$rel" \
+    2>"$TEST_DIR/fg.log") &
+RPCD_PID=$!
+wait_for 50 test -s "$TEST_DIR/$rel"
+is "$(cat "$TEST_DIR/$rel")" "$RPCD_PID" \
+    "in the foreground too, a relative --pidfile is in the starting directory"
+rpcd_stop
+ok_test "and removed on exit" test ! -e "$TEST_DIR/$rel"
+(cd "$TEST_DIR" && "$RPCD_ABS" -d -l unix:rel.sock --pidfile "$TEST_DIR/pid" \
+    2>"$TEST_DIR/daemon.log")
+ok_test "-d -l unix:rel.sock is served in the starting directory" \
+    wait_for 50 ping_ok "unix:$TEST_DIR/rel.sock"
+ok_test "and logged there" grep -q "listening on unix:$TEST_DIR/rel.sock" \
+    "$TEST_DIR/daemon.log"
+dpid=$(cat "$TEST_DIR/pid")
+kill -TERM "$dpid"
+wait_for 50 sh -c "! kill -0 $dpid 2>/dev/null"
+ok_test "and the socket is removed on exit" test ! -e "$TEST_DIR/rel.sock"
+
 # IPv6 loopback.
 if rpcd_start -l '[::1]:0' 2>/dev/null; then
 	case $RPCD_ADDR in
@@ -125,20 +201,51 @@ ok_test "a stale socket is replaced" grep -q "removing stale socket" "$RPCD_LOG"
 ok_test "and served" ping_ok "unix:$S"
 rpcd_stop
 ok_test "the socket file is removed on exit" test ! -e "$S"
+rpcd_start -l "unix:$S" --unix-mode 0660 || bail_out "rpcd did not start"
+is "$(ls -l "$S" | cut -c 1-10)" srw-rw---- \
+    "--unix-mode 0660 sets the socket file's permissions"
+rpcd_stop
+"$RPCD" -l "unix:$S" --unix-mode 0999 2>"$TEST_DIR/err"
+is $? 2 "--unix-mode 0999 is a usage error"
+ok_test "naming the option" grep -q -- "--unix-mode 0999: not an octal mode" \
+    "$TEST_DIR/err"
 : >"$TEST_DIR/plain"
 "$RPCD" -l "unix:$TEST_DIR/plain" 2>"$TEST_DIR/err"
 is $? 1 "a file that is not a socket is left alone"
 
 # -u drops privileges after binding (needs root and a "nobody" user).
+# The pid file and the socket file are still removed on exit, from a
+# directory that is root's as /run is, single process and prefork; and
+# --unix-mode 0666 lets another user connect.
 if [ "$(id -u)" -eq 0 ] && id nobody >/dev/null 2>&1; then
 	rpcd_start -u nobody || bail_out "rpcd -u nobody did not start"
 	is "$(awk '/^Uid:/ {print $2}' /proc/"$RPCD_PID"/status 2>/dev/null)" \
 	    "$(id -u nobody)" "-u nobody runs as nobody"
 	ok_test "and serves" ping_ok "$RPCD_ADDR"
 	rpcd_stop
+	chmod 711 "$TEST_DIR"
+	D=$TEST_DIR/run
+	mkdir -m 755 "$D"
+	for mode in "" "-P 1"; do
+		what="-u nobody${mode:+ $mode}"
+		rpcd_start -u nobody $mode --pidfile "$D/pid" --unix-mode 0666 \
+		    -l "unix:$D/s.sock" || bail_out "rpcd $what did not start"
+		is "$(runuser -u nobody -- "$WIRE" -n 1 -t 2 "unix:$D/s.sock" \
+		    'j:{"in": "ping", "params": "ok"}' 2>"$TEST_DIR/err")" \
+		    '{"out": "pong", "result": "ok"}' \
+		    "$what: user nobody can connect to a --unix-mode 0666 socket"
+		rpcd_stop
+		wait_for 20 test ! -e "$D/pid"
+		ok $? "$what: the pid file is removed on exit"
+		wait_for 20 test ! -e "$D/s.sock"
+		ok $? "$what: and so is the socket file"
+		ok_test "$what: with no warning" \
+		    sh -c "! grep -q 'Permission denied' '$RPCD_LOG'"
+	done
 else
-	skip "not root or no nobody user: -u not tested"
-	skip "not root or no nobody user: -u not tested"
+	for i in 1 2 3 4 5 6 7 8 9 10; do
+		skip "not root or no nobody user: -u not tested"
+	done
 fi
 
 # Socket activation: a socket passed as fd 3 with LISTEN_FDS=1 is served

@@ -37,6 +37,7 @@
 #define printflike(a, b) __attribute__((__format__(__printf__, a, b)))
 
 #define ADDR_TEXT_MAX	128	/* longest printed address */
+#define FATAL_STATUS	1	/* exit status of fatal() and fatalx() */
 
 /* A parsed listen or connect address. */
 struct addr {

@@ -139,7 +139,7 @@ log_debug(const char *fmt, ...)
 	va_end(ap);
 }
 
-/* Log with strerror(errno) and exit 1: a broken invariant. */
+/* Log with strerror(errno) and exit FATAL_STATUS: a broken invariant. */
 void
 fatal(const char *fmt, ...)
 {
@@ -150,7 +150,7 @@ fatal(const char *fmt, ...)
 	va_start(ap, fmt);
 	log_vwrite(LOG_CRIT, fmt, ap, error);
 	va_end(ap);
-	exit(1);
+	exit(FATAL_STATUS);
 }
 
 void
@@ -161,5 +161,5 @@ fatalx(const char *fmt, ...)
 	va_start(ap, fmt);
 	log_vwrite(LOG_CRIT, fmt, ap, NULL);
 	va_end(ap);
-	exit(1);
+	exit(FATAL_STATUS);
 }
