@@ -34,22 +34,33 @@
 
 #define BATCH_WINDOW	128	/* requests in flight in a batch */
 
-/* Parse a reply's result span into a json-c tree, or exit 3. */
+/*
+ * Parse a reply's result span into a json-c tree, or exit 3.  NULL stands
+ * for a JSON null as well as for no result at all.
+ */
 static struct json_object *
 result_tree(const struct client *c)
 {
 	struct json_object	*o;
 	struct json_tokener	*tok;
+	enum json_tokener_error	 error;
 
 	if (c->reply.value == NULL)
 		return (NULL);
 	if ((tok = json_tokener_new()) == NULL)
 		fatalx("json_tokener_new");
 	o = json_tokener_parse_ex(tok, c->reply.value, c->reply.value_len);
+	/*
+	 * A number, true, false or null could go on for all json-c knows
+	 * from the span alone: a nul byte tells it the text ends there.
+	 */
+	if (o == NULL && json_tokener_get_error(tok) == json_tokener_continue)
+		o = json_tokener_parse_ex(tok, "", 1);
+	error = json_tokener_get_error(tok);
 	json_tokener_free(tok);
-	if (o == NULL)
-		server_error("%s sent a result json-c cannot read",
-		    c->opt->server);
+	if (error != json_tokener_success)
+		server_error("%s sent a result json-c cannot read: %s",
+		    c->opt->server, json_tokener_error_desc(error));
 	return (o);
 }
 

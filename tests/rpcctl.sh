@@ -25,6 +25,22 @@ is "$($C --json call ping '[1, {"a": null}]')" \
     '{"out": "pong", "result": [1, {"a": null}]}' "call with params"
 is "$(echo '{"k": "v"}' | $C call ping -)" "$(printf '{\n  "k":"v"\n}')" \
     "call reads params from stdin and pretty-prints"
+# Every kind of JSON value goes out as params and comes back as the result,
+# printed as JSON: indented by default, the reply as sent with --json.
+for t in '{"k": [1, null]}|{\n  "k":[\n    1,\n    null\n  ]\n}' \
+    '[1, "x"]|[\n  1,\n  "x"\n]' '"s"|"s"' '42|42' '-1.5|-1.5' \
+    'true|true' 'false|false' 'null|null'; do
+	params=${t%%|*}
+	out=$($C call ping "$params" 2>&1)
+	is "$? $out" "0 $(printf '%b' "${t#*|}")" "call ping $params: exit 0, result as JSON"
+	out=$($C --json call ping "$params" 2>&1)
+	is "$? $out" "0 {\"out\": \"pong\", \"result\": $params}" \
+	    "call --json ping $params: exit 0, the reply"
+done
+out=$($C call ping 2>&1)
+is "$? $out" "0 null" "call without params: exit 0, null"
+out=$($C --json call ping 2>&1)
+is "$? $out" '0 {"out": "pong", "result": null}' "call --json without params"
 $C call ping '{bad' 2>"$TEST_DIR/err"
 is $? 2 "call with params that are not JSON exits 2"
 $C call nosuch 2>"$TEST_DIR/err"
