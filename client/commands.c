@@ -64,7 +64,17 @@ result_tree(const struct client *c)
 	return (o);
 }
 
-/* An error reply: print its code and message; return exit status 1. */
+/* Print a reply as the server sent it, one line. */
+static void
+reply_raw(const struct client *c)
+{
+	printf("%.*s\n", (int)c->body_len, c->body);
+}
+
+/*
+ * An error reply: print its code and message on stderr and, with --json,
+ * the reply itself as any other; return exit status 1.
+ */
 static int
 reply_error(const struct client *c, const char *method)
 {
@@ -75,6 +85,8 @@ reply_error(const struct client *c, const char *method)
 	    !json_object_object_get_ex(o, "message", &msg))
 		server_error("%s sent an error without code and message",
 		    c->opt->server);
+	if (c->opt->json)
+		reply_raw(c);
 	fprintf(stderr, "rpcctl: %s: %s: %s\n", method,
 	    json_object_get_string(code), json_object_get_string(msg));
 	json_object_put(o);
@@ -111,11 +123,11 @@ call_for_table(const struct options *opt, const char *method, int *status)
 	*status = EXIT_OK;
 	if (is_error(&c))
 		*status = reply_error(&c, method);
-	else if (!opt->json && (o = result_tree(&c)) == NULL)
+	else if (opt->json)
+		reply_raw(&c);
+	else if ((o = result_tree(&c)) == NULL)
 		server_error("%s sent %s without a result", opt->server,
 		    method);
-	if (opt->json)
-		printf("%.*s\n", (int)c.body_len, c.body);
 	client_close(&c);
 	return (o);
 }
@@ -183,7 +195,7 @@ cmd_ping(const struct options *opt, int argc, char **argv)
 		sum += ms;
 		sum2 += ms * ms;
 		if (opt->json)
-			printf("%.*s\n", (int)c.body_len, c.body);
+			reply_raw(&c);
 		else
 			printf("pong from %s: seq=%lld time=%.3f ms\n",
 			    opt->server, i, ms);
@@ -254,7 +266,7 @@ cmd_call(const struct options *opt, int argc, char **argv)
 	if (is_error(&c))
 		status = reply_error(&c, argv[1]);
 	else if (opt->json)
-		printf("%.*s\n", (int)c.body_len, c.body);
+		reply_raw(&c);
 	else {
 		o = result_tree(&c);
 		printf("%s\n", o == NULL ? "null" :
@@ -428,7 +440,7 @@ cmd_batch(const struct options *opt, int argc, char **argv)
 				free(e->local);
 			} else {
 				client_read(&c);
-				printf("%.*s\n", (int)c.body_len, c.body);
+				reply_raw(&c);
 				client_consume(&c);
 			}
 		}

@@ -47,6 +47,11 @@ $C call nosuch 2>"$TEST_DIR/err"
 is $? 1 "an error reply exits 1"
 is "$(cat "$TEST_DIR/err")" "rpcctl: nosuch: unknown_method: no such method" \
     "and prints its code and message"
+nosuch='{"out": "error", "result": { "code": "unknown_method", "message": "no such method" }}'
+out=$($C --json call nosuch 2>"$TEST_DIR/err")
+is "$? $out" "1 $nosuch" "call --json: an error reply is printed as sent, exit 1"
+is "$(cat "$TEST_DIR/err")" "rpcctl: nosuch: unknown_method: no such method" \
+    "and its code and message on standard error"
 
 out=$($C stats)
 ok_test "stats prints a table with a total row" sh -c "echo '$out' | grep -q '^total '"
@@ -72,7 +77,7 @@ is "$(cut -c1-40 "$TEST_DIR/mixed")" "$(printf '%s\n' \
 # Replies larger than the window of requests: rpcd stops reading past
 # --max-output until they are taken, so batch must read while it sends.
 rpcd_stop
-rpcd_start --max-output 65536 || bail_out "rpcd did not start"
+rpcd_start --max-output 65536 --max-frame 100000 || bail_out "rpcd did not start"
 C="$RPCCTL -S $RPCD_ADDR"
 big=$(head -c 65536 /dev/zero | tr '\0' x)
 i=0
@@ -94,6 +99,12 @@ is $? 1 "params over --max-frame exit 1"
 is "$(cat "$TEST_DIR/err")" \
     "rpcctl: ping: frame_too_large: frame length exceeds the limit" \
     "with the server's error, not a broken pipe"
+
+# ping --json shows an error reply as sent too: here, to a message over
+# --max-frame.
+out=$($C --json ping "$(head -c 100000 /dev/zero | tr '\0' x)" 2>/dev/null)
+is "$? $out" '1 {"out": "error", "result": { "code": "frame_too_large", "message": "frame length exceeds the limit" }}' \
+    "ping --json: an error reply is printed as sent, exit 1"
 
 # bench, briefly.
 out=$($C bench -c 4 -n 2000 -P 4 --histogram)
