@@ -501,7 +501,6 @@ cmd_bench(const struct options *opt, int argc, char **argv)
 	struct bench			 b;
 	struct bench_conn		*bc;
 	struct timeval			 second = { 1, 0 };
-	const char			*errstr;
 	long long			 payload = 16;
 	int				 ch, i, n;
 
@@ -510,22 +509,20 @@ cmd_bench(const struct options *opt, int argc, char **argv)
 	b.nconns = 50;
 	b.pipeline = 1;
 	getopt_reset();
-	while ((ch = getopt_long(argc, argv, "+c:d:n:P:", longopts,
-	    NULL)) != -1) {
-		errstr = NULL;
+	while ((ch = option_next("bench", argc, argv, "+c:d:n:P:",
+	    longopts)) != -1) {
 		switch (ch) {
 		case 'c':
-			b.nconns = parse_number(optarg, 1, 10000, &errstr);
+			b.nconns = option_number(1, 10000);
 			break;
 		case 'd':
-			b.seconds = parse_seconds(optarg, 0.1, 86400, &errstr);
+			b.seconds = option_seconds(0.1, 86400);
 			break;
 		case 'n':
-			b.requests = parse_number(optarg, 1, 1LL << 40,
-			    &errstr);
+			b.requests = option_number(1, 1LL << 40);
 			break;
 		case 'P':
-			b.pipeline = parse_number(optarg, 1, 10000, &errstr);
+			b.pipeline = option_number(1, 10000);
 			break;
 		case 'C':
 			b.csv = 1;
@@ -534,13 +531,11 @@ cmd_bench(const struct options *opt, int argc, char **argv)
 			b.histogram = 1;
 			break;
 		case 'L':
-			payload = parse_number(optarg, 0, 1 << 20, &errstr);
+			payload = option_number(0, 1 << 20);
 			break;
 		default:
 			usage_error(BENCH_USAGE);
 		}
-		if (errstr != NULL)
-			usage_error("bench -%c %s: %s", ch, optarg, errstr);
 	}
 	if (optind != argc || (b.requests > 0 && b.seconds > 0))
 		usage_error(BENCH_USAGE);

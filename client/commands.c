@@ -137,24 +137,20 @@ cmd_ping(const struct options *opt, int argc, char **argv)
 {
 	struct client		 c;
 	struct json_object	*msg;
-	const char		*errstr, *params;
+	const char		*params;
 	long long		 count = 1, i, received = 0;
 	double			 interval = 1, t, ms, min = 0, max = 0;
 	double			 sum = 0, sum2 = 0, avg;
 	int			 ch, status = EXIT_OK;
 
 	getopt_reset();
-	while ((ch = getopt(argc, argv, "+c:i:")) != -1) {
+	while ((ch = option_next("ping", argc, argv, "+c:i:", NULL)) != -1) {
 		switch (ch) {
 		case 'c':
-			count = parse_number(optarg, 1, 1000000000, &errstr);
-			if (errstr != NULL)
-				usage_error("ping -c %s: %s", optarg, errstr);
+			count = option_number(1, 1000000000);
 			break;
 		case 'i':
-			interval = parse_seconds(optarg, 0, 3600, &errstr);
-			if (errstr != NULL)
-				usage_error("ping -i %s: %s", optarg, errstr);
+			interval = option_seconds(0, 3600);
 			break;
 		default:
 			usage_error("usage: rpcctl ping [-c count] "

@@ -22,6 +22,7 @@
 #include <sys/types.h>
 #include <sys/socket.h>
 
+#include <getopt.h>
 #include <stddef.h>
 
 #include "rpcd/proto.h"
@@ -64,6 +65,10 @@ struct client {
 /* rpcctl.c */
 __dead void	 usage_error(const char *, ...) printflike(1, 2);
 __dead void	 server_error(const char *, ...) printflike(1, 2);
+int		 option_next(const char *, int, char **, const char *,
+		     const struct option *);
+long long	 option_number(long long, long long);
+double		 option_seconds(double, double);
 
 /* net.c */
 void		 client_connect(struct client *, const struct options *);

@@ -133,6 +133,21 @@ ok_test "help ping describes ping" sh -c "'$RPCCTL' help ping | grep -q 'usage: 
 is $? 2 "an unknown command exits 2"
 "$RPCCTL" ping -c zero 2>/dev/null
 is $? 2 "a bad count exits 2"
+# A bad number names the option as it was typed, long or short.
+for t in 'bench --payload 2000000|bench --payload 2000000: too large (0 to 1048576)' \
+    'bench --payload=2000000|bench --payload 2000000: too large (0 to 1048576)' \
+    'bench -c 0|bench -c 0: too small (1 to 10000)' \
+    'bench -P x|bench -P x: invalid (1 to 10000)' \
+    'bench -d 0|bench -d 0: too small (0.1 to 86400)' \
+    'ping -c 0|ping -c 0: too small (1 to 1000000000)' \
+    'ping -i -1|ping -i -1: too small (0 to 3600)' \
+    '--port 0 ping|--port 0: too small (1 to 65535)' \
+    '-p 65536 ping|-p 65536: too large (1 to 65535)' \
+    '--timeout 0 ping|--timeout 0: too small (0.001 to 86400)' \
+    '-t x ping|-t x: invalid (0.001 to 86400)'; do
+	"$RPCCTL" ${t%%|*} 2>"$TEST_DIR/err"
+	is "$? $(head -n 1 "$TEST_DIR/err")" "2 rpcctl: ${t#*|}" "rpcctl ${t%%|*}"
+done
 is "$("$RPCCTL" -V)" "$("$RPCD" -V | sed 's/rpcd/rpcctl/')" "-V"
 
 # Unix socket.
