@@ -82,7 +82,7 @@ struct bench {
 	uint64_t		 hist[NBUCKETS];
 	uint64_t		 max_ns;
 	int			 tty, csv, histogram, complained;
-	struct event		*tick;
+	struct event		*tick, *sigint;
 };
 
 static int
@@ -379,6 +379,15 @@ bench_tick_cb(evutil_socket_t fd, short events, void *arg)
 	fflush(stdout);
 }
 
+/* SIGINT: stop, and report what was measured so far. */
+static void
+bench_sigint_cb(evutil_socket_t fd, short events, void *arg)
+{
+	struct bench	*b = arg;
+
+	event_base_loopbreak(b->base);
+}
+
 static void
 bench_histogram(const struct bench *b)
 {
@@ -576,7 +585,12 @@ cmd_bench(const struct options *opt, int argc, char **argv)
 			bench_conn_close(bc);
 	}
 	b.tick = event_new(b.base, -1, EV_PERSIST, bench_tick_cb, &b);
+	b.sigint = event_new(b.base, client_catch_sigint(), EV_READ,
+	    bench_sigint_cb, &b);
+	if (b.tick == NULL || b.sigint == NULL)
+		fatalx("event_new");
 	event_add(b.tick, &second);
+	event_add(b.sigint, NULL);
 	if (b.open > 0)
 		event_base_dispatch(b.base);
 	b.end = client_now();
@@ -587,10 +601,13 @@ cmd_bench(const struct options *opt, int argc, char **argv)
 		free(b.conns[i].sent);
 	}
 	event_free(b.tick);
+	event_free(b.sigint);
 	event_base_free(b.base);
 	free(b.conns);
 	free(b.stream);
 	free(b.params);
 	free(b.reply);
+	if (client_interrupted())
+		return (EXIT_INTERRUPT);
 	return (b.errors > 0 ? EXIT_SERVER : EXIT_OK);
 }

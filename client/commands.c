@@ -25,7 +25,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <json-c/json.h>
@@ -99,12 +98,14 @@ is_error(const struct client *c)
 	return (strcmp(c->reply.name, "error") == 0);
 }
 
-/* Send one request and read its reply. */
-static void
+/* Send one request and read its reply: 0, or -1 if SIGINT came first. */
+static int
 call_once(struct client *c, const char *method, const char *params)
 {
-	client_send(c, method, params, params == NULL ? 0 : strlen(params));
-	client_read(c);
+	if (client_send(c, method, params, params == NULL ? 0 :
+	    strlen(params)) == -1)
+		return (-1);
+	return (client_read(c));
 }
 
 /*
@@ -138,7 +139,7 @@ cmd_ping(const struct options *opt, int argc, char **argv)
 	struct client		 c;
 	struct json_object	*msg;
 	const char		*params;
-	long long		 count = 1, i, received = 0;
+	long long		 count = 1, sent = 0, received = 0;
 	double			 interval = 1, t, ms, min = 0, max = 0;
 	double			 sum = 0, sum2 = 0, avg;
 	int			 ch, status = EXIT_OK;
@@ -165,13 +166,15 @@ cmd_ping(const struct options *opt, int argc, char **argv)
 	    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
 
 	client_connect(&c, opt);
-	for (i = 0; i < count; i++) {
-		if (i > 0 && interval > 0)
-			nanosleep(&(struct timespec){ (time_t)interval,
-			    (long)((interval - (time_t)interval) * 1e9) },
-			    NULL);
+	/* SIGINT ends the pings, as ping(8)'s, with the summary. */
+	client_catch_sigint();
+	while (sent < count) {
+		if (sent > 0 && interval > 0 && client_pause(interval) == -1)
+			break;
 		t = client_now();
-		call_once(&c, "ping", params);
+		sent++;
+		if (call_once(&c, "ping", params) == -1)
+			break;
 		ms = (client_now() - t) * 1000;
 		if (is_error(&c)) {
 			status = reply_error(&c, "ping");
@@ -194,15 +197,15 @@ cmd_ping(const struct options *opt, int argc, char **argv)
 			reply_raw(&c);
 		else
 			printf("pong from %s: seq=%lld time=%.3f ms\n",
-			    opt->server, i, ms);
+			    opt->server, sent - 1, ms);
 		fflush(stdout);
 		client_consume(&c);
 	}
 	if (!opt->json) {
 		avg = received ? sum / received : 0;
 		printf("--- %s ping statistics ---\n", opt->server);
-		printf("%lld sent, %lld received, %.0f%% loss\n", count,
-		    received, 100.0 * (count - received) / count);
+		printf("%lld sent, %lld received, %.0f%% loss\n", sent,
+		    received, 100.0 * (sent - received) / sent);
 		if (received > 0)
 			printf("rtt min/avg/max/stddev = %.3f/%.3f/%.3f/%.3f "
 			    "ms\n", min, avg, max,
@@ -210,7 +213,7 @@ cmd_ping(const struct options *opt, int argc, char **argv)
 	}
 	json_object_put(msg);
 	client_close(&c);
-	return (status);
+	return (client_interrupted() ? EXIT_INTERRUPT : status);
 }
 
 /* Read all of standard input. */

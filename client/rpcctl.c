@@ -184,7 +184,8 @@ usage(void)
 	for (i = 0; i < sizeof commands / sizeof commands[0]; i++)
 		printf("  %s\n", commands[i].synopsis);
 	printf("\nexit status: 0 success, 1 error reply, 2 usage error, "
-	    "3 cannot connect,\ntimed out or bad reply\n");
+	    "3 cannot connect,\ntimed out or bad reply, 130 ping or bench "
+	    "stopped by SIGINT\n");
 	exit(EXIT_OK);
 }
 
