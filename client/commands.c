@@ -288,16 +288,25 @@ stats_get(struct json_object *o, const char *key)
 	return (json_object_get_int64(v));
 }
 
+/* The value of key as a column, blank where o has no such key. */
+static void
+stats_cell(char *cell, size_t size, struct json_object *o, const char *key)
+{
+	*cell = '\0';
+	if (json_object_object_get_ex(o, key, NULL))
+		snprintf(cell, size, "%lld", stats_get(o, key));
+}
+
 static void
 stats_row(const char *label, struct json_object *o)
 {
-	char	pid[24] = "";
+	char	pid[24], restarts[24];
 
-	/* The total is no process: its pid column stays blank. */
-	if (json_object_object_get_ex(o, "pid", NULL))
-		snprintf(pid, sizeof pid, "%lld", stats_get(o, "pid"));
-	printf("%-8s %8s %6lld %12lld %12lld %8lld %12lld %12lld\n", label,
-	    pid, stats_get(o, "connections"),
+	/* The total is no process: pid and restarts stay blank for it. */
+	stats_cell(pid, sizeof pid, o, "pid");
+	stats_cell(restarts, sizeof restarts, o, "restarts");
+	printf("%-8s %8s %8s %6lld %12lld %12lld %8lld %12lld %12lld\n",
+	    label, pid, restarts, stats_get(o, "connections"),
 	    stats_get(o, "total_connections"), stats_get(o, "requests"),
 	    stats_get(o, "errors"), stats_get(o, "bytes_in"),
 	    stats_get(o, "bytes_out"));
@@ -323,9 +332,9 @@ cmd_stats(const struct options *opt, int argc, char **argv)
 	    json_object_get_string(v) : "?", stats_get(o, "pid"),
 	    json_object_object_get_ex(o, "uptime", &v) ?
 	    json_object_get_double(v) : 0.0);
-	printf("%-8s %8s %6s %12s %12s %8s %12s %12s\n", "worker", "pid",
-	    "conns", "total_conns", "requests", "errors", "bytes_in",
-	    "bytes_out");
+	printf("%-8s %8s %8s %6s %12s %12s %8s %12s %12s\n", "worker", "pid",
+	    "restarts", "conns", "total_conns", "requests", "errors",
+	    "bytes_in", "bytes_out");
 	for (i = 0; i < json_object_array_length(workers); i++) {
 		snprintf(label, sizeof label, "%zu", i);
 		stats_row(label, json_object_array_get_idx(workers, i));

@@ -55,8 +55,8 @@ is "$(cat "$TEST_DIR/err")" "rpcctl: nosuch: unknown_method: no such method" \
 
 out=$($C stats)
 ok_test "stats prints a table with a total row" sh -c "echo '$out' | grep -q '^total '"
-is "$(echo "$out" | awk '$1 == "0" || $1 == "total" {print NF}' | tr '\n' ' ')" "8 7 " \
-    "a worker row has a pid, the total row none"
+is "$(echo "$out" | awk '$1 == "0" || $1 == "total" {print NF}' | tr '\n' ' ')" "9 7 " \
+    "a worker row has a pid and restarts, the total row neither"
 ok_test "stats --json is the raw reply" sh -c "$C --json stats | grep -q '\"out\": \"stats\"'"
 is "$($C methods | awk '{print $1}' | tr '\n' ' ')" "ping methods stats " "methods"
 
@@ -181,6 +181,22 @@ rpcd_stop
 rpcd_start -l "unix:$TEST_DIR/s" || bail_out "rpcd did not start"
 is "$("$RPCCTL" -s "$TEST_DIR/s" --json ping u)" '{"out": "pong", "result": "u"}' \
     "-s reaches a Unix socket"
+rpcd_stop
+
+# stats shows how often each worker was restarted: here worker 0, killed
+# once.
+rpcd_start -P 2 || bail_out "rpcd -P 2 did not start"
+C="$RPCCTL -S $RPCD_ADDR"
+wait_for 50 sh -c "$C --json stats | grep -q '\"index\": 1, \"pid\": [1-9]'"
+victim=$($C --json stats | grep -o '"index": 0, "pid": [0-9]*' | sed 's/.*: //')
+kill -9 "$victim"
+wait_for 50 sh -c "$C --json stats | grep -q '\"index\": 0, \"pid\": [1-9][0-9]*, [^}]*\"restarts\": 1 '"
+ok $? "worker 0 (pid $victim) is replaced"
+out=$($C stats)
+is "$(echo "$out" | sed -n 2p | awk '{print $1, $2, $3}')" "worker pid restarts" \
+    "stats has a restarts column after the pid"
+is "$(echo "$out" | awk '$1 == "0" || $1 == "1" {print $1, $3}' | tr '\n' ' ')" \
+    "0 1 1 0 " "worker 0 was restarted once, worker 1 never"
 rpcd_stop
 
 # Exit 3: nothing listening (the port rpcd just left), and timeouts.
