@@ -82,7 +82,7 @@ struct bench {
 	uint64_t		 hist[NBUCKETS];
 	uint64_t		 max_ns;
 	int			 tty, csv, histogram, complained;
-	struct event		*tick;
+	struct event		*tick, *sigint;
 };
 
 static int
@@ -379,6 +379,15 @@ bench_tick_cb(evutil_socket_t fd, short events, void *arg)
 	fflush(stdout);
 }
 
+/* SIGINT: stop, and report what was measured so far. */
+static void
+bench_sigint_cb(evutil_socket_t fd, short events, void *arg)
+{
+	struct bench	*b = arg;
+
+	event_base_loopbreak(b->base);
+}
+
 static void
 bench_histogram(const struct bench *b)
 {
@@ -501,7 +510,6 @@ cmd_bench(const struct options *opt, int argc, char **argv)
 	struct bench			 b;
 	struct bench_conn		*bc;
 	struct timeval			 second = { 1, 0 };
-	const char			*errstr;
 	long long			 payload = 16;
 	int				 ch, i, n;
 
@@ -510,22 +518,20 @@ cmd_bench(const struct options *opt, int argc, char **argv)
 	b.nconns = 50;
 	b.pipeline = 1;
 	getopt_reset();
-	while ((ch = getopt_long(argc, argv, "+c:d:n:P:", longopts,
-	    NULL)) != -1) {
-		errstr = NULL;
+	while ((ch = option_next("bench", argc, argv, "+c:d:n:P:",
+	    longopts)) != -1) {
 		switch (ch) {
 		case 'c':
-			b.nconns = parse_number(optarg, 1, 10000, &errstr);
+			b.nconns = option_number(1, 10000);
 			break;
 		case 'd':
-			b.seconds = parse_seconds(optarg, 0.1, 86400, &errstr);
+			b.seconds = option_seconds(0.1, 86400);
 			break;
 		case 'n':
-			b.requests = parse_number(optarg, 1, 1LL << 40,
-			    &errstr);
+			b.requests = option_number(1, 1LL << 40);
 			break;
 		case 'P':
-			b.pipeline = parse_number(optarg, 1, 10000, &errstr);
+			b.pipeline = option_number(1, 10000);
 			break;
 		case 'C':
 			b.csv = 1;
@@ -534,13 +540,11 @@ cmd_bench(const struct options *opt, int argc, char **argv)
 			b.histogram = 1;
 			break;
 		case 'L':
-			payload = parse_number(optarg, 0, 1 << 20, &errstr);
+			payload = option_number(0, 1 << 20);
 			break;
 		default:
 			usage_error(BENCH_USAGE);
 		}
-		if (errstr != NULL)
-			usage_error("bench -%c %s: %s", ch, optarg, errstr);
 	}
 	if (optind != argc || (b.requests > 0 && b.seconds > 0))
 		usage_error(BENCH_USAGE);
@@ -581,7 +585,12 @@ cmd_bench(const struct options *opt, int argc, char **argv)
 			bench_conn_close(bc);
 	}
 	b.tick = event_new(b.base, -1, EV_PERSIST, bench_tick_cb, &b);
+	b.sigint = event_new(b.base, client_catch_sigint(), EV_READ,
+	    bench_sigint_cb, &b);
+	if (b.tick == NULL || b.sigint == NULL)
+		fatalx("event_new");
 	event_add(b.tick, &second);
+	event_add(b.sigint, NULL);
 	if (b.open > 0)
 		event_base_dispatch(b.base);
 	b.end = client_now();
@@ -592,10 +601,13 @@ cmd_bench(const struct options *opt, int argc, char **argv)
 		free(b.conns[i].sent);
 	}
 	event_free(b.tick);
+	event_free(b.sigint);
 	event_base_free(b.base);
 	free(b.conns);
 	free(b.stream);
 	free(b.params);
 	free(b.reply);
+	if (client_interrupted())
+		return (EXIT_INTERRUPT);
 	return (b.errors > 0 ? EXIT_SERVER : EXIT_OK);
 }

@@ -25,7 +25,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <json-c/json.h>
@@ -34,26 +33,47 @@
 
 #define BATCH_WINDOW	128	/* requests in flight in a batch */
 
-/* Parse a reply's result span into a json-c tree, or exit 3. */
+/*
+ * Parse a reply's result span into a json-c tree, or exit 3.  NULL stands
+ * for a JSON null as well as for no result at all.
+ */
 static struct json_object *
 result_tree(const struct client *c)
 {
 	struct json_object	*o;
 	struct json_tokener	*tok;
+	enum json_tokener_error	 error;
 
 	if (c->reply.value == NULL)
 		return (NULL);
 	if ((tok = json_tokener_new()) == NULL)
 		fatalx("json_tokener_new");
 	o = json_tokener_parse_ex(tok, c->reply.value, c->reply.value_len);
+	/*
+	 * A number, true, false or null could go on for all json-c knows
+	 * from the span alone: a nul byte tells it the text ends there.
+	 */
+	if (o == NULL && json_tokener_get_error(tok) == json_tokener_continue)
+		o = json_tokener_parse_ex(tok, "", 1);
+	error = json_tokener_get_error(tok);
 	json_tokener_free(tok);
-	if (o == NULL)
-		server_error("%s sent a result json-c cannot read",
-		    c->opt->server);
+	if (error != json_tokener_success)
+		server_error("%s sent a result json-c cannot read: %s",
+		    c->opt->server, json_tokener_error_desc(error));
 	return (o);
 }
 
-/* An error reply: print its code and message; return exit status 1. */
+/* Print a reply as the server sent it, one line. */
+static void
+reply_raw(const struct client *c)
+{
+	printf("%.*s\n", (int)c->body_len, c->body);
+}
+
+/*
+ * An error reply: print its code and message on stderr and, with --json,
+ * the reply itself as any other; return exit status 1.
+ */
 static int
 reply_error(const struct client *c, const char *method)
 {
@@ -64,6 +84,8 @@ reply_error(const struct client *c, const char *method)
 	    !json_object_object_get_ex(o, "message", &msg))
 		server_error("%s sent an error without code and message",
 		    c->opt->server);
+	if (c->opt->json)
+		reply_raw(c);
 	fprintf(stderr, "rpcctl: %s: %s: %s\n", method,
 	    json_object_get_string(code), json_object_get_string(msg));
 	json_object_put(o);
@@ -76,12 +98,14 @@ is_error(const struct client *c)
 	return (strcmp(c->reply.name, "error") == 0);
 }
 
-/* Send one request and read its reply. */
-static void
+/* Send one request and read its reply: 0, or -1 if SIGINT came first. */
+static int
 call_once(struct client *c, const char *method, const char *params)
 {
-	client_send(c, method, params, params == NULL ? 0 : strlen(params));
-	client_read(c);
+	if (client_send(c, method, params, params == NULL ? 0 :
+	    strlen(params)) == -1)
+		return (-1);
+	return (client_read(c));
 }
 
 /*
@@ -100,11 +124,11 @@ call_for_table(const struct options *opt, const char *method, int *status)
 	*status = EXIT_OK;
 	if (is_error(&c))
 		*status = reply_error(&c, method);
-	else if (!opt->json && (o = result_tree(&c)) == NULL)
+	else if (opt->json)
+		reply_raw(&c);
+	else if ((o = result_tree(&c)) == NULL)
 		server_error("%s sent %s without a result", opt->server,
 		    method);
-	if (opt->json)
-		printf("%.*s\n", (int)c.body_len, c.body);
 	client_close(&c);
 	return (o);
 }
@@ -114,24 +138,20 @@ cmd_ping(const struct options *opt, int argc, char **argv)
 {
 	struct client		 c;
 	struct json_object	*msg;
-	const char		*errstr, *params;
-	long long		 count = 1, i, received = 0;
+	const char		*params;
+	long long		 count = 1, sent = 0, received = 0;
 	double			 interval = 1, t, ms, min = 0, max = 0;
 	double			 sum = 0, sum2 = 0, avg;
 	int			 ch, status = EXIT_OK;
 
 	getopt_reset();
-	while ((ch = getopt(argc, argv, "+c:i:")) != -1) {
+	while ((ch = option_next("ping", argc, argv, "+c:i:", NULL)) != -1) {
 		switch (ch) {
 		case 'c':
-			count = parse_number(optarg, 1, 1000000000, &errstr);
-			if (errstr != NULL)
-				usage_error("ping -c %s: %s", optarg, errstr);
+			count = option_number(1, 1000000000);
 			break;
 		case 'i':
-			interval = parse_seconds(optarg, 0, 3600, &errstr);
-			if (errstr != NULL)
-				usage_error("ping -i %s: %s", optarg, errstr);
+			interval = option_seconds(0, 3600);
 			break;
 		default:
 			usage_error("usage: rpcctl ping [-c count] "
@@ -146,13 +166,15 @@ cmd_ping(const struct options *opt, int argc, char **argv)
 	    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
 
 	client_connect(&c, opt);
-	for (i = 0; i < count; i++) {
-		if (i > 0 && interval > 0)
-			nanosleep(&(struct timespec){ (time_t)interval,
-			    (long)((interval - (time_t)interval) * 1e9) },
-			    NULL);
+	/* SIGINT ends the pings, as ping(8)'s, with the summary. */
+	client_catch_sigint();
+	while (sent < count) {
+		if (sent > 0 && interval > 0 && client_pause(interval) == -1)
+			break;
 		t = client_now();
-		call_once(&c, "ping", params);
+		sent++;
+		if (call_once(&c, "ping", params) == -1)
+			break;
 		ms = (client_now() - t) * 1000;
 		if (is_error(&c)) {
 			status = reply_error(&c, "ping");
@@ -172,18 +194,18 @@ cmd_ping(const struct options *opt, int argc, char **argv)
 		sum += ms;
 		sum2 += ms * ms;
 		if (opt->json)
-			printf("%.*s\n", (int)c.body_len, c.body);
+			reply_raw(&c);
 		else
 			printf("pong from %s: seq=%lld time=%.3f ms\n",
-			    opt->server, i, ms);
+			    opt->server, sent - 1, ms);
 		fflush(stdout);
 		client_consume(&c);
 	}
 	if (!opt->json) {
 		avg = received ? sum / received : 0;
 		printf("--- %s ping statistics ---\n", opt->server);
-		printf("%lld sent, %lld received, %.0f%% loss\n", count,
-		    received, 100.0 * (count - received) / count);
+		printf("%lld sent, %lld received, %.0f%% loss\n", sent,
+		    received, 100.0 * (sent - received) / sent);
 		if (received > 0)
 			printf("rtt min/avg/max/stddev = %.3f/%.3f/%.3f/%.3f "
 			    "ms\n", min, avg, max,
@@ -191,7 +213,7 @@ cmd_ping(const struct options *opt, int argc, char **argv)
 	}
 	json_object_put(msg);
 	client_close(&c);
-	return (status);
+	return (client_interrupted() ? EXIT_INTERRUPT : status);
 }
 
 /* Read all of standard input. */
@@ -243,7 +265,7 @@ cmd_call(const struct options *opt, int argc, char **argv)
 	if (is_error(&c))
 		status = reply_error(&c, argv[1]);
 	else if (opt->json)
-		printf("%.*s\n", (int)c.body_len, c.body);
+		reply_raw(&c);
 	else {
 		o = result_tree(&c);
 		printf("%s\n", o == NULL ? "null" :
@@ -266,16 +288,25 @@ stats_get(struct json_object *o, const char *key)
 	return (json_object_get_int64(v));
 }
 
+/* The value of key as a column, blank where o has no such key. */
+static void
+stats_cell(char *cell, size_t size, struct json_object *o, const char *key)
+{
+	*cell = '\0';
+	if (json_object_object_get_ex(o, key, NULL))
+		snprintf(cell, size, "%lld", stats_get(o, key));
+}
+
 static void
 stats_row(const char *label, struct json_object *o)
 {
-	char	pid[24] = "";
+	char	pid[24], restarts[24];
 
-	/* The total is no process: its pid column stays blank. */
-	if (json_object_object_get_ex(o, "pid", NULL))
-		snprintf(pid, sizeof pid, "%lld", stats_get(o, "pid"));
-	printf("%-8s %8s %6lld %12lld %12lld %8lld %12lld %12lld\n", label,
-	    pid, stats_get(o, "connections"),
+	/* The total is no process: pid and restarts stay blank for it. */
+	stats_cell(pid, sizeof pid, o, "pid");
+	stats_cell(restarts, sizeof restarts, o, "restarts");
+	printf("%-8s %8s %8s %6lld %12lld %12lld %8lld %12lld %12lld\n",
+	    label, pid, restarts, stats_get(o, "connections"),
 	    stats_get(o, "total_connections"), stats_get(o, "requests"),
 	    stats_get(o, "errors"), stats_get(o, "bytes_in"),
 	    stats_get(o, "bytes_out"));
@@ -301,9 +332,9 @@ cmd_stats(const struct options *opt, int argc, char **argv)
 	    json_object_get_string(v) : "?", stats_get(o, "pid"),
 	    json_object_object_get_ex(o, "uptime", &v) ?
 	    json_object_get_double(v) : 0.0);
-	printf("%-8s %8s %6s %12s %12s %8s %12s %12s\n", "worker", "pid",
-	    "conns", "total_conns", "requests", "errors", "bytes_in",
-	    "bytes_out");
+	printf("%-8s %8s %8s %6s %12s %12s %8s %12s %12s\n", "worker", "pid",
+	    "restarts", "conns", "total_conns", "requests", "errors",
+	    "bytes_in", "bytes_out");
 	for (i = 0; i < json_object_array_length(workers); i++) {
 		snprintf(label, sizeof label, "%zu", i);
 		stats_row(label, json_object_array_get_idx(workers, i));
@@ -417,7 +448,7 @@ cmd_batch(const struct options *opt, int argc, char **argv)
 				free(e->local);
 			} else {
 				client_read(&c);
-				printf("%.*s\n", (int)c.body_len, c.body);
+				reply_raw(&c);
 				client_consume(&c);
 			}
 		}

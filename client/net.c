@@ -18,6 +18,7 @@
  * The connection: connect with a timeout, send requests built by libproto,
  * read replies with a timeout and a size limit.  Anything the server does
  * wrong ends the program with exit status 3 and a message saying what.
+ * Once a command catches SIGINT, the signal ends any wait instead.
  */
 
 #include "config.h"
@@ -31,12 +32,22 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "rpcctl.h"
+
+/*
+ * The SIGINT handler writes a byte to this pipe, and every wait polls its
+ * read end: a flag alone, set just before poll() began, would go unseen
+ * until the reply or the timeout.  The byte is never read, so every wait
+ * after it ends at once.
+ */
+static int			client_sigint_pipe[2] = { -1, -1 };
+static volatile sig_atomic_t	client_sigint_seen;
 
 double
 client_now(void)
@@ -47,14 +58,63 @@ client_now(void)
 	return (ts.tv_sec + ts.tv_nsec / 1e9);
 }
 
+static void
+client_sigint_cb(int sig)
+{
+	int	saved_errno = errno;
+	ssize_t	n;
+
+	client_sigint_seen = 1;
+	/* A full pipe already holds a byte: nothing is lost. */
+	n = write(client_sigint_pipe[1], "", 1);
+	(void)n;
+	errno = saved_errno;
+}
+
+/*
+ * Catch SIGINT from now on, even if it was ignored (as for a job started
+ * with & from a script), as ping(8) does: it ends every wait here, and
+ * the fd returned becomes readable, for an event loop.
+ */
+int
+client_catch_sigint(void)
+{
+	struct sigaction	sa;
+	int			i;
+
+	if (pipe(client_sigint_pipe) == -1)
+		fatal("pipe");
+	for (i = 0; i < 2; i++) {
+		fcntl(client_sigint_pipe[i], F_SETFL, O_NONBLOCK);
+		fcntl(client_sigint_pipe[i], F_SETFD, FD_CLOEXEC);
+	}
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = client_sigint_cb;
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(SIGINT, &sa, NULL) == -1)
+		fatal("sigaction");
+	return (client_sigint_pipe[0]);
+}
+
+/* Has SIGINT come since client_catch_sigint()? */
+int
+client_interrupted(void)
+{
+	return (client_sigint_seen);
+}
+
 /*
  * Wait for fd to be ready for events until deadline; return the events
- * that came, 0 if it timed out.
+ * that came, 0 if it timed out, -1 if SIGINT came (once caught).  An fd
+ * of -1 is never ready: the wait is a pause.
  */
 static int
 client_wait(int fd, short events, double deadline)
 {
-	struct pollfd	pfd = { fd, events, 0 };
+	struct pollfd	pfd[2] = {
+		{ fd, events, 0 },
+		{ client_sigint_pipe[0], POLLIN, 0 }
+	};
 	double		left;
 	int		n;
 
@@ -62,12 +122,21 @@ client_wait(int fd, short events, double deadline)
 		left = deadline - client_now();
 		if (left <= 0)
 			return (0);
-		n = poll(&pfd, 1, (int)(left * 1000) + 1);
+		n = poll(pfd, 2, (int)(left * 1000) + 1);
+		if (n > 0 && pfd[1].revents != 0)
+			return (-1);
 		if (n > 0)
-			return (pfd.revents);
+			return (pfd[0].revents);
 		if (n == -1 && errno != EINTR)
 			server_error("poll: %s", strerror(errno));
 	}
+}
+
+/* Sleep for seconds: 0, or -1 if SIGINT cut it short. */
+int
+client_pause(double seconds)
+{
+	return (client_wait(-1, 0, client_now() + seconds));
 }
 
 void
@@ -76,7 +145,7 @@ client_connect(struct client *c, const struct options *opt)
 	struct addr	a;
 	char		err[128];
 	socklen_t	len = sizeof errno;
-	int		error = 0, on = 1;
+	int		error = 0, on = 1, ready;
 
 	memset(c, 0, sizeof *c);
 	c->opt = opt;
@@ -88,9 +157,11 @@ client_connect(struct client *c, const struct options *opt)
 	if (connect(c->fd, (struct sockaddr *)&a.ss, a.len) != 0) {
 		if (errno != EINPROGRESS)
 			error = errno;
-		else if (!client_wait(c->fd, POLLOUT,
-		    client_now() + opt->timeout))
+		else if ((ready = client_wait(c->fd, POLLOUT,
+		    client_now() + opt->timeout)) == 0)
 			error = ETIMEDOUT;
+		else if (ready == -1)
+			error = EINTR;
 		else
 			getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &error, &len);
 	}
@@ -156,9 +227,10 @@ client_fill(struct client *c)
  * Send one whole request frame.  Replies are taken in while the kernel
  * makes us wait: the server may stop reading until they are, and a client
  * that only wrote would deadlock with it.  If the server closes, sending
- * stops and client_read() reports what it said.
+ * stops and client_read() reports what it said.  Returns 0, or -1 if
+ * SIGINT came first.
  */
-void
+int
 client_send_raw(struct client *c, const void *p, size_t n)
 {
 	const char	*q = p;
@@ -171,6 +243,8 @@ client_send_raw(struct client *c, const void *p, size_t n)
 		w = send(c->fd, q, n, MSG_NOSIGNAL);
 		if (w == -1 && (errno == EAGAIN || errno == EINTR)) {
 			ready = client_wait(c->fd, POLLIN | POLLOUT, deadline);
+			if (ready == -1)
+				return (-1);
 			if (ready == 0)
 				server_error("timed out sending to %s",
 				    c->opt->server);
@@ -194,16 +268,17 @@ client_send_raw(struct client *c, const void *p, size_t n)
 		n -= w;
 		deadline = client_now() + c->opt->timeout;
 	}
+	return (0);
 }
 
-/* Send one request; params is JSON text or NULL. */
-void
+/* Send one request; params is JSON text or NULL.  As client_send_raw(). */
+int
 client_send(struct client *c, const char *method, const char *params,
     size_t len)
 {
 	char	 small[4096], *frame = small;
 	size_t	 need;
-	int	 error;
+	int	 error, sent;
 
 	error = proto_request_build(frame, sizeof small, &need, method, params,
 	    len);
@@ -215,21 +290,23 @@ client_send(struct client *c, const char *method, const char *params,
 	if (error != PROTO_OK)
 		usage_error("cannot build a request for %s: %s", method,
 		    proto_strerror(error));
-	client_send_raw(c, frame, need);
+	sent = client_send_raw(c, frame, need);
 	if (frame != small)
 		free(frame);
+	return (sent);
 }
 
 /*
- * Read until one whole reply frame is buffered and parse it into c->reply.
- * Call client_consume() once done with it.
+ * Read until one whole reply frame is buffered and parse it into c->reply;
+ * return 0, or -1 if SIGINT came first.  Call client_consume() once done
+ * with the reply.
  */
-void
+int
 client_read(struct client *c)
 {
 	double		deadline = client_now() + c->opt->timeout;
 	uint32_t	body;
-	int		status, got, error;
+	int		status, got, error, ready;
 
 	for (;;) {
 		status = proto_frame_decode(c->buf, c->len, RPCCTL_MAX_FRAME,
@@ -245,7 +322,10 @@ client_read(struct client *c)
 			    c->opt->server, c->len > 0 ? " in mid-frame" : "");
 		if ((got = client_fill(c)) == -1)
 			client_read_error(c);
-		if (got == 0 && client_wait(c->fd, POLLIN, deadline) == 0)
+		if (got == 0 && (ready = client_wait(c->fd, POLLIN,
+		    deadline)) == -1)
+			return (-1);
+		if (got == 0 && ready == 0)
 			server_error("timed out waiting for %s after %gs",
 			    c->opt->server, c->opt->timeout);
 	}
@@ -256,6 +336,7 @@ client_read(struct client *c)
 	if (error != PROTO_OK)
 		server_error("%s sent a bad reply: %s", c->opt->server,
 		    proto_strerror(error));
+	return (0);
 }
 
 /* Drop the reply last read from the buffer. */

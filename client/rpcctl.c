@@ -98,6 +98,72 @@ server_error(const char *fmt, ...)
 	rpcctl_exit(EXIT_SERVER, "", fmt, ap);
 }
 
+/*
+ * The option getopt_long() returned last, as the user typed it (the long
+ * form if that was used, however abbreviated, else the short one), and the
+ * command it belongs to, for the messages of option_number() and
+ * option_seconds().
+ */
+static const char	*option_command;
+static char		 option_typed[64];
+
+/* getopt_long() for rpcctl's options (command NULL) or a command's. */
+int
+option_next(const char *command, int argc, char **argv,
+    const char *optstring, const struct option *longopts)
+{
+	int	ch, longindex = -1;
+
+	ch = getopt_long(argc, argv, optstring, longopts, &longindex);
+	option_command = command;
+	if (longindex >= 0)
+		snprintf(option_typed, sizeof option_typed, "--%s",
+		    longopts[longindex].name);
+	else
+		snprintf(option_typed, sizeof option_typed, "-%c", ch);
+	return (ch);
+}
+
+/* Exit 2 with a bad option argument: what was typed, why, and the range. */
+static __dead void
+option_error(const char *errstr, const char *range)
+{
+	usage_error("%s%s%s %s: %s (%s)", option_command ? option_command : "",
+	    option_command ? " " : "", option_typed, optarg, errstr, range);
+}
+
+/* The last option's argument as an integer in [min, max], or exit 2. */
+long long
+option_number(long long min, long long max)
+{
+	const char	*errstr;
+	char		 range[64];
+	long long	 v;
+
+	v = parse_number(optarg, min, max, &errstr);
+	if (errstr != NULL) {
+		snprintf(range, sizeof range, "%lld to %lld", min, max);
+		option_error(errstr, range);
+	}
+	return (v);
+}
+
+/* The last option's argument as seconds in [min, max], or exit 2. */
+double
+option_seconds(double min, double max)
+{
+	const char	*errstr;
+	char		 range[64];
+	double		 v;
+
+	v = parse_seconds(optarg, min, max, &errstr);
+	if (errstr != NULL) {
+		snprintf(range, sizeof range, "%g to %g", min, max);
+		option_error(errstr, range);
+	}
+	return (v);
+}
+
 static __dead void
 usage(void)
 {
@@ -118,7 +184,8 @@ usage(void)
 	for (i = 0; i < sizeof commands / sizeof commands[0]; i++)
 		printf("  %s\n", commands[i].synopsis);
 	printf("\nexit status: 0 success, 1 error reply, 2 usage error, "
-	    "3 cannot connect,\ntimed out or bad reply\n");
+	    "3 cannot connect,\ntimed out or bad reply, 130 ping or bench "
+	    "stopped by SIGINT\n");
 	exit(EXIT_OK);
 }
 
@@ -152,15 +219,15 @@ main(int argc, char **argv)
 {
 	struct options		 opt = { .timeout = RPCCTL_TIMEOUT };
 	const struct command	*cmd;
-	const char		*host = NULL, *port = NULL, *server, *errstr;
+	const char		*host = NULL, *port = NULL, *server;
 	int			 ch;
 
 	log_init(1, 0, "rpcctl");
 	server = getenv("RPCCTL_SERVER");
 	if (server == NULL || *server == '\0')
 		server = RPCCTL_SERVER_DEFAULT;
-	while ((ch = getopt_long(argc, argv, "+hH:p:S:s:t:V", long_options,
-	    NULL)) != -1) {
+	while ((ch = option_next(NULL, argc, argv, "+hH:p:S:s:t:V",
+	    long_options)) != -1) {
 		switch (ch) {
 		case 'h':
 			usage();
@@ -171,9 +238,7 @@ main(int argc, char **argv)
 			opt.json = 1;
 			break;
 		case 'p':
-			parse_number(optarg, 1, 65535, &errstr);
-			if (errstr != NULL)
-				usage_error("-p %s: %s", optarg, errstr);
+			option_number(1, 65535);
 			port = optarg;
 			break;
 		case 'S':
@@ -184,10 +249,7 @@ main(int argc, char **argv)
 			    optarg);
 			break;
 		case 't':
-			opt.timeout = parse_seconds(optarg, 0.001, 86400,
-			    &errstr);
-			if (errstr != NULL)
-				usage_error("-t %s: %s", optarg, errstr);
+			opt.timeout = option_seconds(0.001, 86400);
 			break;
 		case 'V':
 			printf("rpcctl %s\n", VERSION);

@@ -22,6 +22,7 @@
 #include <sys/types.h>
 #include <sys/socket.h>
 
+#include <getopt.h>
 #include <stddef.h>
 
 #include "rpcd/proto.h"
@@ -32,6 +33,7 @@
 #define EXIT_REPLY	1	/* the server answered with an error */
 #define EXIT_USAGE	2	/* bad command line */
 #define EXIT_SERVER	3	/* cannot connect, timed out, bad reply */
+#define EXIT_INTERRUPT	130	/* ping or bench stopped by SIGINT */
 
 #define RPCCTL_SERVER_DEFAULT	"127.0.0.1:8080"
 #define RPCCTL_TIMEOUT		5.0		/* seconds */
@@ -64,16 +66,23 @@ struct client {
 /* rpcctl.c */
 __dead void	 usage_error(const char *, ...) printflike(1, 2);
 __dead void	 server_error(const char *, ...) printflike(1, 2);
+int		 option_next(const char *, int, char **, const char *,
+		     const struct option *);
+long long	 option_number(long long, long long);
+double		 option_seconds(double, double);
 
 /* net.c */
+double		 client_now(void);
+int		 client_catch_sigint(void);
+int		 client_interrupted(void);
+int		 client_pause(double);
 void		 client_connect(struct client *, const struct options *);
-void		 client_send(struct client *, const char *, const char *,
+int		 client_send_raw(struct client *, const void *, size_t);
+int		 client_send(struct client *, const char *, const char *,
 		     size_t);
-void		 client_send_raw(struct client *, const void *, size_t);
-void		 client_read(struct client *);
+int		 client_read(struct client *);
 void		 client_consume(struct client *);
 void		 client_close(struct client *);
-double		 client_now(void);
 
 /* commands.c */
 int		 cmd_ping(const struct options *, int, char **);

@@ -25,17 +25,38 @@ is "$($C --json call ping '[1, {"a": null}]')" \
     '{"out": "pong", "result": [1, {"a": null}]}' "call with params"
 is "$(echo '{"k": "v"}' | $C call ping -)" "$(printf '{\n  "k":"v"\n}')" \
     "call reads params from stdin and pretty-prints"
+# Every kind of JSON value goes out as params and comes back as the result,
+# printed as JSON: indented by default, the reply as sent with --json.
+for t in '{"k": [1, null]}|{\n  "k":[\n    1,\n    null\n  ]\n}' \
+    '[1, "x"]|[\n  1,\n  "x"\n]' '"s"|"s"' '42|42' '-1.5|-1.5' \
+    'true|true' 'false|false' 'null|null'; do
+	params=${t%%|*}
+	out=$($C call ping "$params" 2>&1)
+	is "$? $out" "0 $(printf '%b' "${t#*|}")" "call ping $params: exit 0, result as JSON"
+	out=$($C --json call ping "$params" 2>&1)
+	is "$? $out" "0 {\"out\": \"pong\", \"result\": $params}" \
+	    "call --json ping $params: exit 0, the reply"
+done
+out=$($C call ping 2>&1)
+is "$? $out" "0 null" "call without params: exit 0, null"
+out=$($C --json call ping 2>&1)
+is "$? $out" '0 {"out": "pong", "result": null}' "call --json without params"
 $C call ping '{bad' 2>"$TEST_DIR/err"
 is $? 2 "call with params that are not JSON exits 2"
 $C call nosuch 2>"$TEST_DIR/err"
 is $? 1 "an error reply exits 1"
 is "$(cat "$TEST_DIR/err")" "rpcctl: nosuch: unknown_method: no such method" \
     "and prints its code and message"
+nosuch='{"out": "error", "result": { "code": "unknown_method", "message": "no such method" }}'
+out=$($C --json call nosuch 2>"$TEST_DIR/err")
+is "$? $out" "1 $nosuch" "call --json: an error reply is printed as sent, exit 1"
+is "$(cat "$TEST_DIR/err")" "rpcctl: nosuch: unknown_method: no such method" \
+    "and its code and message on standard error"
 
 out=$($C stats)
 ok_test "stats prints a table with a total row" sh -c "echo '$out' | grep -q '^total '"
-is "$(echo "$out" | awk '$1 == "0" || $1 == "total" {print NF}' | tr '\n' ' ')" "8 7 " \
-    "a worker row has a pid, the total row none"
+is "$(echo "$out" | awk '$1 == "0" || $1 == "total" {print NF}' | tr '\n' ' ')" "9 7 " \
+    "a worker row has a pid and restarts, the total row neither"
 ok_test "stats --json is the raw reply" sh -c "$C --json stats | grep -q '\"out\": \"stats\"'"
 is "$($C methods | awk '{print $1}' | tr '\n' ' ')" "ping methods stats " "methods"
 
@@ -56,7 +77,7 @@ is "$(cut -c1-40 "$TEST_DIR/mixed")" "$(printf '%s\n' \
 # Replies larger than the window of requests: rpcd stops reading past
 # --max-output until they are taken, so batch must read while it sends.
 rpcd_stop
-rpcd_start --max-output 65536 || bail_out "rpcd did not start"
+rpcd_start --max-output 65536 --max-frame 100000 || bail_out "rpcd did not start"
 C="$RPCCTL -S $RPCD_ADDR"
 big=$(head -c 65536 /dev/zero | tr '\0' x)
 i=0
@@ -79,6 +100,12 @@ is "$(cat "$TEST_DIR/err")" \
     "rpcctl: ping: frame_too_large: frame length exceeds the limit" \
     "with the server's error, not a broken pipe"
 
+# ping --json shows an error reply as sent too: here, to a message over
+# --max-frame.
+out=$($C --json ping "$(head -c 100000 /dev/zero | tr '\0' x)" 2>/dev/null)
+is "$? $out" '1 {"out": "error", "result": { "code": "frame_too_large", "message": "frame length exceeds the limit" }}' \
+    "ping --json: an error reply is printed as sent, exit 1"
+
 # bench, briefly.
 out=$($C bench -c 4 -n 2000 -P 4 --histogram)
 ok $? "bench -n 2000 exits 0"
@@ -94,6 +121,32 @@ ok_test "bench --json" sh -c "$C --json bench -n 100 -c 2 | grep -q '\"requests\
 $C bench -n 10 -d 1 2>/dev/null
 is $? 2 "bench -n with -d is a usage error"
 
+# SIGINT stops ping and bench as it does ping(8): they print what they
+# measured, then exit 130.  (A job started with & ignores SIGINT until
+# rpcctl catches it: unfixed, it runs on and is stopped with SIGTERM.)
+$C ping -c 1000 -i 0.05 >"$TEST_DIR/int" 2>&1 &
+pid=$!
+wait_for 100 grep -q 'seq=2 ' "$TEST_DIR/int"
+kill -INT $pid
+wait_for 50 grep -q '^rtt min/avg/max/stddev = ' "$TEST_DIR/int" ||
+    kill -TERM $pid
+wait $pid
+is $? 130 "ping stopped by SIGINT exits 130"
+pongs=$(grep -c '^pong from ' "$TEST_DIR/int")
+ok_test "after a summary of its $pongs pongs" grep -q \
+    -e "^$pongs sent, $pongs received, 0% loss$" \
+    -e "^$((pongs + 1)) sent, $pongs received, " "$TEST_DIR/int"
+$C bench -c 2 -d 30 >"$TEST_DIR/int" 2>&1 &
+pid=$!
+wait_for 50 grep -q ' replies, ' "$TEST_DIR/int"
+kill -INT $pid
+wait_for 50 grep -q '^latency ms: ' "$TEST_DIR/int" || kill -TERM $pid
+wait $pid
+is $? 130 "bench -d 30 stopped by SIGINT exits 130"
+ok_test "after its report of what it measured" grep -q \
+    '^[1-9][0-9]* requests in [0-9]\.[0-9]* s over 2 connections, .* 0 errors$' \
+    "$TEST_DIR/int"
+
 # Help and usage.
 "$RPCCTL" --help >"$TEST_DIR/help"
 ok $? "--help exits 0"
@@ -106,6 +159,21 @@ ok_test "help ping describes ping" sh -c "'$RPCCTL' help ping | grep -q 'usage: 
 is $? 2 "an unknown command exits 2"
 "$RPCCTL" ping -c zero 2>/dev/null
 is $? 2 "a bad count exits 2"
+# A bad number names the option as it was typed, long or short.
+for t in 'bench --payload 2000000|bench --payload 2000000: too large (0 to 1048576)' \
+    'bench --payload=2000000|bench --payload 2000000: too large (0 to 1048576)' \
+    'bench -c 0|bench -c 0: too small (1 to 10000)' \
+    'bench -P x|bench -P x: invalid (1 to 10000)' \
+    'bench -d 0|bench -d 0: too small (0.1 to 86400)' \
+    'ping -c 0|ping -c 0: too small (1 to 1000000000)' \
+    'ping -i -1|ping -i -1: too small (0 to 3600)' \
+    '--port 0 ping|--port 0: too small (1 to 65535)' \
+    '-p 65536 ping|-p 65536: too large (1 to 65535)' \
+    '--timeout 0 ping|--timeout 0: too small (0.001 to 86400)' \
+    '-t x ping|-t x: invalid (0.001 to 86400)'; do
+	"$RPCCTL" ${t%%|*} 2>"$TEST_DIR/err"
+	is "$? $(head -n 1 "$TEST_DIR/err")" "2 rpcctl: ${t#*|}" "rpcctl ${t%%|*}"
+done
 is "$("$RPCCTL" -V)" "$("$RPCD" -V | sed 's/rpcd/rpcctl/')" "-V"
 
 # Unix socket.
@@ -113,6 +181,22 @@ rpcd_stop
 rpcd_start -l "unix:$TEST_DIR/s" || bail_out "rpcd did not start"
 is "$("$RPCCTL" -s "$TEST_DIR/s" --json ping u)" '{"out": "pong", "result": "u"}' \
     "-s reaches a Unix socket"
+rpcd_stop
+
+# stats shows how often each worker was restarted: here worker 0, killed
+# once.
+rpcd_start -P 2 || bail_out "rpcd -P 2 did not start"
+C="$RPCCTL -S $RPCD_ADDR"
+wait_for 50 sh -c "$C --json stats | grep -q '\"index\": 1, \"pid\": [1-9]'"
+victim=$($C --json stats | grep -o '"index": 0, "pid": [0-9]*' | sed 's/.*: //')
+kill -9 "$victim"
+wait_for 50 sh -c "$C --json stats | grep -q '\"index\": 0, \"pid\": [1-9][0-9]*, [^}]*\"restarts\": 1 '"
+ok $? "worker 0 (pid $victim) is replaced"
+out=$($C stats)
+is "$(echo "$out" | sed -n 2p | awk '{print $1, $2, $3}')" "worker pid restarts" \
+    "stats has a restarts column after the pid"
+is "$(echo "$out" | awk '$1 == "0" || $1 == "1" {print $1, $3}' | tr '\n' ' ')" \
+    "0 1 1 0 " "worker 0 was restarted once, worker 1 never"
 rpcd_stop
 
 # Exit 3: nothing listening (the port rpcd just left), and timeouts.
