@@ -12,7 +12,9 @@
 set -u
 top_builddir=${top_builddir:-.}
 RPCD=${RPCD:-$top_builddir/server/rpcd}
-LOADGEN=${LOADGEN:-${top_srcdir:-.}/../shared/bench/loadgen}
+# The load generator lives in shared/bench beside the checkout, built on
+# first use; LOADGEN= names another.
+bench_dir=$(cd "${top_srcdir:-.}/.." && pwd)/shared/bench
 ROUNDS=${ROUNDS:-3}
 SECONDS_PER_RUN=${SECONDS_PER_RUN:-5}
 CONNS=${CONNS:-50}
@@ -20,11 +22,22 @@ PIPELINES=${PIPELINES:-"1 16"}
 PREFORK=${PREFORK:-0}
 REDIS_PORT=${REDIS_PORT:-6390}
 
-if [ ! -x "$LOADGEN" ]; then
-	make -C "$(dirname "$LOADGEN")" >/dev/null || {
-		echo "bench: no load generator at $LOADGEN (set LOADGEN)" >&2
+if [ -n "${LOADGEN:-}" ]; then
+	[ -x "$LOADGEN" ] || {
+		echo "bench: LOADGEN=$LOADGEN is not an executable" >&2
 		exit 1
 	}
+elif [ -f "$bench_dir/Makefile" ]; then
+	LOADGEN=$bench_dir/loadgen
+	make -C "$bench_dir" >/dev/null || {
+		echo "bench: cannot build the load generator in $bench_dir" >&2
+		exit 1
+	}
+else
+	echo "bench: skipped: no load generator in $bench_dir; put the" \
+	    "shared/bench directory (loadgen.c, Makefile) there beside the" \
+	    "checkout, or set LOADGEN= to a built loadgen"
+	exit 0
 fi
 work=$(mktemp -d)
 trap 'kill $(cat "$work/pids") 2>/dev/null; rm -rf "$work"' EXIT

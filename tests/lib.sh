@@ -83,17 +83,48 @@ rpcd_stop()
 }
 
 WIRE=${WIRE:-$top_builddir/tests/wire}
+# The exit of each run of wire, and the runs that failed.  wire exits 0
+# whatever the server does, so any other exit (a failed connect, a
+# sanitizer's report) is a failure of the test, even from a $(...) that
+# cannot count a check of its own: done_testing makes one for all the runs.
+WIRE_RUNS=$TEST_DIR/wire.runs
+WIRE_FAILED=$TEST_DIR/wire.failed
+tap_at_end="$tap_at_end wire_check"
 
-# wire ARGS...: the raw test client (see tests/wire.c) against RPCD_ADDR.
+# wire ARGS...: run the raw test client (see tests/wire.c), noting its exit.
 wire()
 {
 	"$WIRE" "$@"
+	wire_status $? "$@"
+}
+
+# wire_status STATUS ARGS...: note that the run of wire with ARGS exited
+# STATUS (for a run started in the background, once waited for); return
+# STATUS.
+wire_status()
+{
+	wire_exit=$1
+	shift
+	echo "$wire_exit" >>"$WIRE_RUNS"
+	if [ "$wire_exit" -ne 0 ]; then
+		printf 'wire %.200s: exit %d\n' "$*" "$wire_exit" >>"$WIRE_FAILED"
+	fi
+	return "$wire_exit"
+}
+
+# The check done_testing makes if wire ran: every run exited 0.
+wire_check()
+{
+	[ -f "$WIRE_RUNS" ] || return 0
+	[ ! -f "$WIRE_FAILED" ]
+	ok $? "all $(wc -l <"$WIRE_RUNS") runs of the test client exited 0" ||
+	    diag_file <"$WIRE_FAILED"
 }
 
 # ping_ok ADDR: true if a ping on ADDR is answered.
 ping_ok()
 {
-	[ "$("$WIRE" -n 1 -t 2 "$1" 'j:{"in": "ping", "params": "ok"}' \
+	[ "$(wire -n 1 -t 2 "$1" 'j:{"in": "ping", "params": "ok"}' \
 	    2>/dev/null)" = '{"out": "pong", "result": "ok"}' ]
 }
 
@@ -109,6 +140,7 @@ sigterm_inflight()
 	wait_for 100 grep -q sent "$TEST_DIR/sent"
 	kill -TERM "$RPCD_PID"
 	wait "$inflight_client"
+	wire_status $? "-n 2000 -r 2000 (in flight at SIGTERM)"
 	is "$(grep -c pong "$TEST_DIR/inflight")" 2000 \
 	    "$1: SIGTERM answers every request already written"
 	wait "$RPCD_PID"

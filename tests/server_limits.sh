@@ -16,6 +16,14 @@ has_line()
 	grep -q "$2" "$1" 2>/dev/null
 }
 
+# True once rpcd's stats count more than $1 bytes out.
+bytes_out_over()
+{
+	[ "$(wire -n 1 "$RPCD_ADDR" 'j:{"in": "stats"}' 2>/dev/null |
+	    sed -n 's/.*"bytes_out": \([0-9]*\).*/\1/p' | tail -n 1)" \
+	    -gt "$1" ] 2>/dev/null
+}
+
 # --max-conns 2: a third connection waits in the queue until one closes.
 rpcd_start --max-conns 2 || bail_out "rpcd did not start"
 "$WIRE" -t 30 -n 2 "$RPCD_ADDR" "$PING" >"$TEST_DIR/h1" 2>&1 &
@@ -39,6 +47,7 @@ is "$(grep -c "not accepting" "$RPCD_LOG")" 2 \
     "each pause is logged once, not once per waiting connection"
 kill "$h2" 2>/dev/null
 wait "$h3"
+wire_status $? "-n 1 (the third connection)"
 rpcd_stop
 
 # --idle-timeout 1: idle connections and half-sent frames are closed.
@@ -64,8 +73,7 @@ if [ -r /proc/"$RPCD_PID"/status ]; then
 	    "j:{\"in\": \"ping\", \"params\": \"$big\"}" >/dev/null 2>&1 &
 	flood=$!
 	# Let the server fill the socket buffers and stop reading.
-	wait_for 100 sh -c "[ \$(\"$WIRE\" -n 1 \"$RPCD_ADDR\" 'j:{\"in\": \"stats\"}' |
-	    sed -n 's/.*\"bytes_out\": \\([0-9]*\\).*/\\1/p' | tail -n 1) -gt 1000000 ]"
+	wait_for 100 bytes_out_over 1000000
 	ok $? "the flood is being answered"
 	sleep 1	# give the server every chance to misbehave
 	rss=$(awk '/VmRSS/ {print $2}' /proc/"$RPCD_PID"/status)

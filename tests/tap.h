@@ -14,7 +14,10 @@
  * OR IN CONNECTION WITH THE USE OR PERFORMANCE OF THIS SOFTWARE.
  */
 
-/* Minimal TAP output for the C unit tests: ok(), is_int(), done_testing(). */
+/*
+ * Minimal TAP output for the C unit tests: ok(), is_int(), skip(),
+ * done_testing().
+ */
 
 #ifndef RPCD_TAP_H
 #define RPCD_TAP_H
@@ -44,6 +47,12 @@ tap_ok(int pass, const char *file, int line, const char *fmt, ...)
 }
 
 #define ok(cond, ...)	tap_ok((cond) ? 1 : 0, __FILE__, __LINE__, __VA_ARGS__)
+
+/* A check that cannot be made here, and why. */
+#define skip(why) do {							\
+	printf("ok %d # SKIP %s\n", ++tap_count, (why));		\
+	fflush(stdout);							\
+} while (0)
 
 /* Compare two integers, printing both when they differ. */
 #define is_int(got, want, ...) do {					\

@@ -1,0 +1,25 @@
+#!/bin/sh
+# make bench without a load generator: skipped with a line saying where
+# one goes, exit 0; a LOADGEN= that names nothing is an error.  No
+# benchmark runs: the scratch tree has no shared/bench beside it.
+
+. "${top_srcdir:-.}/tests/tap.sh"
+
+work=$(mktemp -d) || bail_out "mktemp"
+trap 'rm -rf "$work"' EXIT
+mkdir "$work/src"
+bench=$top_srcdir/tests/bench.sh
+
+top_srcdir=$work/src LOADGEN= "${SHELL:-/bin/sh}" "$bench" >"$work/out" 2>&1
+is $? 0 "no load generator beside the checkout: exit 0" || diag_file <"$work/out"
+ok_test "saying it skipped and where the load generator goes" \
+    grep -q "^bench: skipped: no load generator in $work/shared/bench;" \
+    "$work/out"
+ok_test "and how to point to one" grep -q 'set LOADGEN=' "$work/out"
+
+top_srcdir=$work/src LOADGEN=$work/none "${SHELL:-/bin/sh}" "$bench" \
+    >"$work/out" 2>&1
+is $? 1 "LOADGEN= naming nothing: exit 1" || diag_file <"$work/out"
+ok_test "naming it" grep -q "^bench: LOADGEN=$work/none is not an executable" \
+    "$work/out"
+done_testing
