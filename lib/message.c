@@ -27,6 +27,7 @@
 
 #include "config.h"
 
+#include <stdint.h>
 #include <string.h>
 
 #include "rpcd/proto.h"
@@ -64,33 +65,152 @@ static const struct message_keys response_keys = { "out", 3, "result", 6 };
 
 static int	scan_value(struct scan *, unsigned int);
 
+/*
+ * The characters a JSON string may hold raw, as a state machine with one
+ * step per byte: a shift-based DFA, whose table row for a byte packs the
+ * next state for every state in 6-bit fields, so that a step is one load
+ * that does not wait on the state, and a shift that does.  A state is the
+ * bit offset of its field.  The rows follow table 3-7 of the Unicode
+ * standard (the second byte after 0xe0, 0xed, 0xf0 and 0xf4 is narrowed to
+ * rule out overlong forms, UTF-16 surrogates and code points past
+ * U+10FFFF); a quote, a backslash or a control character, which end a run
+ * of text, lead to the error state like invalid UTF-8.  Every transition
+ * not listed leads to the error state, 0, which has none out.
+ */
+#define UTF8_ERROR	0
+#define UTF8_ACCEPT	6	/* between characters */
+#define UTF8_CONT1	12	/* 1 continuation byte to come */
+#define UTF8_CONT2	18
+#define UTF8_CONT3	24
+#define UTF8_E0		30	/* after 0xe0: 0xa0-0xbf, then 1 */
+#define UTF8_ED		36	/* after 0xed: 0x80-0x9f, then 1 */
+#define UTF8_F0		42	/* after 0xf0: 0x90-0xbf, then 2 */
+#define UTF8_F4		48	/* after 0xf4: 0x80-0x8f, then 2 */
+#define UTF8_STATE(s)	((s) & 63)
+
+#define T(from, to)	((uint64_t)(to) << (from))
+#define R_TEXT		T(UTF8_ACCEPT, UTF8_ACCEPT)
+#define R_CONT		(T(UTF8_CONT1, UTF8_ACCEPT) | \
+			    T(UTF8_CONT2, UTF8_CONT1) | \
+			    T(UTF8_CONT3, UTF8_CONT2))
+#define R_80		(R_CONT | T(UTF8_ED, UTF8_CONT1) | \
+			    T(UTF8_F4, UTF8_CONT2))
+#define R_90		(R_CONT | T(UTF8_ED, UTF8_CONT1) | \
+			    T(UTF8_F0, UTF8_CONT2))
+#define R_A0		(R_CONT | T(UTF8_E0, UTF8_CONT1) | \
+			    T(UTF8_F0, UTF8_CONT2))
+#define R_C2		T(UTF8_ACCEPT, UTF8_CONT1)
+#define R_E0		T(UTF8_ACCEPT, UTF8_E0)
+#define R_E1		T(UTF8_ACCEPT, UTF8_CONT2)
+#define R_ED		T(UTF8_ACCEPT, UTF8_ED)
+#define R_F0		T(UTF8_ACCEPT, UTF8_F0)
+#define R_F1		T(UTF8_ACCEPT, UTF8_CONT3)
+#define R_F4		T(UTF8_ACCEPT, UTF8_F4)
+#define R_4(r)		r, r, r, r
+#define R_16(r)		r, r, r, r, r, r, r, r, r, r, r, r, r, r, r, r
+static const uint64_t utf8_dfa[256] = {
+	R_16(0), R_16(0),					/* 00 */
+	R_TEXT, R_TEXT, 0, R_TEXT, R_4(R_TEXT), R_4(R_TEXT), R_4(R_TEXT),
+	R_16(R_TEXT), R_16(R_TEXT),				/* 30 */
+	R_4(R_TEXT), R_4(R_TEXT), R_4(R_TEXT), 0, R_TEXT, R_TEXT, R_TEXT,
+	R_16(R_TEXT), R_16(R_TEXT),				/* 60 */
+	R_16(R_80), R_16(R_90), R_16(R_A0), R_16(R_A0),		/* 80 */
+	0, 0, R_C2, R_C2, R_4(R_C2), R_4(R_C2), R_4(R_C2),	/* c0 */
+	R_16(R_C2),						/* d0 */
+	R_E0, R_E1, R_E1, R_E1, R_4(R_E1), R_4(R_E1),
+	R_E1, R_ED, R_E1, R_E1,					/* e0 */
+	R_F0, R_F1, R_F1, R_F1, R_F4, 0, 0, 0, R_4(0), R_4(0)	/* f0 */
+};
+#undef T
+#undef R_TEXT
+#undef R_CONT
+#undef R_80
+#undef R_90
+#undef R_A0
+#undef R_C2
+#undef R_E0
+#undef R_E1
+#undef R_ED
+#undef R_F0
+#undef R_F1
+#undef R_F4
+#undef R_4
+#undef R_16
+
+/* The state after byte c in state state. */
+static inline uint64_t
+utf8_step(uint64_t state, unsigned char c)
+{
+	return (utf8_dfa[c] >> UTF8_STATE(state));
+}
+
 /* Length of the valid UTF-8 sequence at p, or 0 if it is not one. */
 static size_t
 utf8_sequence(const unsigned char *p, const unsigned char *end)
 {
-	size_t	n, i;
+	uint64_t	state = UTF8_ACCEPT;
+	size_t		n = 0;
 
 	if (p[0] < 0x80)
 		return (1);
-	if (p[0] >= 0xc2 && p[0] <= 0xdf)
-		n = 2;
-	else if (p[0] >= 0xe0 && p[0] <= 0xef)
-		n = 3;
-	else if (p[0] >= 0xf0 && p[0] <= 0xf4)
-		n = 4;
-	else
-		return (0);
-	if ((size_t)(end - p) < n)
-		return (0);
-	for (i = 1; i < n; i++) {
-		if ((p[i] & 0xc0) != 0x80)
+	do {
+		if (p + n == end)
 			return (0);
-	}
-	/* Overlong forms, UTF-16 surrogates and code points past U+10FFFF. */
-	if ((p[0] == 0xe0 && p[1] < 0xa0) || (p[0] == 0xed && p[1] > 0x9f) ||
-	    (p[0] == 0xf0 && p[1] < 0x90) || (p[0] == 0xf4 && p[1] > 0x8f))
-		return (0);
-	return (n);
+		state = utf8_step(state, p[n++]);
+	} while (UTF8_STATE(state) > UTF8_ACCEPT);
+	return (UTF8_STATE(state) == UTF8_ACCEPT ? n : 0);
+}
+
+/*
+ * Word-at-a-time (SWAR) tests on 8 bytes at once.  A word is put together
+ * from its bytes, first byte lowest whatever the machine's byte order, so
+ * there is no unaligned or type-punned access; GCC and Clang see the idiom
+ * and load it in one instruction.  Callers load only whole words inside
+ * the buffer.  Each test leaves the high bit set in exactly the bytes it
+ * flags: every sum is made on 7-bit values and stays below 0x100, so no
+ * carry crosses into the next byte and a flag never depends on the others.
+ */
+#define WORD_SIZE	8
+#define WORD_BYTES(b)	(0x0101010101010101ULL * (b))
+#define WORD_LOW7	WORD_BYTES(0x7f)
+#define WORD_HIGH	WORD_BYTES(0x80)
+
+static inline uint64_t
+word_load(const unsigned char *p)
+{
+	return ((uint64_t)p[0] | (uint64_t)p[1] << 8 |
+	    (uint64_t)p[2] << 16 | (uint64_t)p[3] << 24 |
+	    (uint64_t)p[4] << 32 | (uint64_t)p[5] << 40 |
+	    (uint64_t)p[6] << 48 | (uint64_t)p[7] << 56);
+}
+
+/*
+ * Index of the first byte flagged in a non-zero mask: its lowest flag moved
+ * to bit 0 of its byte, times a constant whose top byte then holds the index.
+ */
+static inline size_t
+word_first(uint64_t mask)
+{
+	return (((mask & -mask) >> 7) * 0x0001020304050607ULL >> 56);
+}
+
+/* Flag the bytes of w equal to b, for b below 0x80. */
+static inline uint64_t
+word_equal(uint64_t w, unsigned char b)
+{
+	return (~(((w & WORD_LOW7) ^ WORD_BYTES(b)) + WORD_LOW7) & ~w &
+	    WORD_HIGH);
+}
+
+/* Flag the bytes a string run stops at: '"', '\\', controls, non-ASCII. */
+static inline uint64_t
+word_string_stop(uint64_t w)
+{
+	uint64_t	control;
+
+	control = ~((w & WORD_LOW7) + WORD_BYTES(0x80 - 0x20));
+	return (((control | w) & WORD_HIGH) | word_equal(w, '"') |
+	    word_equal(w, '\\'));
 }
 
 /* An unexpected byte: invalid UTF-8 is told apart from bad JSON. */
@@ -102,12 +222,23 @@ scan_unexpected(struct scan *s)
 	return (PROTO_EJSON);
 }
 
+/* Skip the indentation after a newline, a word of spaces at a time. */
 static void
+scan_indent(struct scan *s)
+{
+	while (s->end - s->p >= WORD_SIZE &&
+	    word_load(s->p) == WORD_BYTES(' '))
+		s->p += WORD_SIZE;
+}
+
+static inline void
 scan_space(struct scan *s)
 {
 	while (s->p < s->end && (*s->p == ' ' || *s->p == '\t' ||
-	    *s->p == '\n' || *s->p == '\r'))
-		s->p++;
+	    *s->p == '\n' || *s->p == '\r')) {
+		if (*s->p++ == '\n')
+			scan_indent(s);
+	}
 }
 
 static int
@@ -217,20 +348,93 @@ scan_escape(struct scan *s, struct decoded *d)
 	return (PROTO_OK);
 }
 
+/* Skip the characters of a string from p one at a time; see string_skip(). */
+static const unsigned char *
+string_skip_bytes(const unsigned char *p, const unsigned char *end)
+{
+	size_t	n;
+
+	while (p < end) {
+		if (*p < 0x20 || *p == '"' || *p == '\\')
+			return (p);
+		if ((n = utf8_sequence(p, end)) == 0)
+			return (p);
+		p += n;
+	}
+	return (p);
+}
+
+/*
+ * Skip the characters of a string that need no more than a look: printable
+ * ASCII other than '"' and '\\', and valid UTF-8 sequences.  Return where
+ * the first other byte is, or end.
+ *
+ * A word at a time while the words hold only such ASCII.  From the first
+ * other byte, if it is not ASCII, run the DFA over a block of bytes without
+ * a branch, as two chains of steps that do not wait on each other: the
+ * first from p over half the block and on through the continuation bytes
+ * (up to 3) that may end its last character, the second from there.  If
+ * both pass, go on from the last character that ends in them, with blocks
+ * twice as long up to 2 * UTF8_BLOCK; else find the byte that stopped them
+ * one character at a time.  Blocks start short so that a short string
+ * costs little DFA work past its end.
+ */
+#define UTF8_BLOCK	32
+
+static const unsigned char *
+string_skip(const unsigned char *p, const unsigned char *end)
+{
+	const unsigned char	*q;
+	uint64_t		 mask, s, t, at[4];
+	size_t			 k, i, block = UTF8_BLOCK / 4;
+
+	while (end - p >= WORD_SIZE) {
+		if ((mask = word_string_stop(word_load(p))) == 0) {
+			p += WORD_SIZE;
+			continue;
+		}
+		p += word_first(mask);
+		if (*p < 0x80 || (size_t)(end - p) < 2 * block + 3)
+			break;
+		q = p + block;
+		k = (q[0] & 0xc0) == 0x80;
+		k += k == 1 && (q[1] & 0xc0) == 0x80;
+		k += k == 2 && (q[2] & 0xc0) == 0x80;
+		s = t = UTF8_ACCEPT;
+		for (i = 0; i < block; i++) {
+			s = utf8_step(s, p[i]);
+			t = utf8_step(t, q[k + i]);
+		}
+		at[0] = s;
+		for (i = 0; i < 3; i++)
+			at[i + 1] = s = utf8_step(s, q[i]);
+		if (UTF8_STATE(at[k]) != UTF8_ACCEPT ||
+		    UTF8_STATE(t) == UTF8_ERROR)
+			break;
+		p = q + k + block;
+		if (block < UTF8_BLOCK)
+			block *= 2;
+		/* Back to the lead of a character the block cut. */
+		if (UTF8_STATE(t) != UTF8_ACCEPT) {
+			do
+				p--;
+			while ((*p & 0xc0) == 0x80);
+		}
+	}
+	return (string_skip_bytes(p, end));
+}
+
 /* Scan a string (s->p is on the opening quote), decoding into d if set. */
 static int
 scan_string(struct scan *s, struct decoded *d)
 {
 	const unsigned char	*run;
-	size_t			 n;
 	int			 error;
 
 	s->p++;
 	for (;;) {
 		run = s->p;
-		while (s->p < s->end && *s->p >= 0x20 && *s->p < 0x80 &&
-		    *s->p != '"' && *s->p != '\\')
-			s->p++;
+		s->p = string_skip(s->p, s->end);
 		decoded_put(d, run, s->p - run);
 		if (s->p == s->end)
 			return (PROTO_EJSON);
@@ -243,12 +447,8 @@ scan_string(struct scan *s, struct decoded *d)
 				return (error);
 		} else if (*s->p < 0x20)
 			return (PROTO_EJSON);
-		else {
-			if ((n = utf8_sequence(s->p, s->end)) == 0)
-				return (PROTO_EUTF8);
-			decoded_put(d, s->p, n);
-			s->p += n;
-		}
+		else
+			return (PROTO_EUTF8);
 	}
 }
 

@@ -199,6 +199,216 @@ test_requests(void)
 	    "one byte short is bad JSON");
 }
 
+/*
+ * What a string may hold, each placed at every offset of strings of many
+ * lengths by test_boundaries(): raw is the JSON text, decoded what it means
+ * (NULL where the string is not accepted) and error the parse result.
+ */
+static const struct {
+	const char	*raw;
+	const char	*decoded;
+	int		 error;
+	const char	*what;
+} items[] = {
+	{ "\xc3\xa9", "\xc3\xa9", PROTO_OK, "2-byte character" },
+	{ "\xe2\x82\xac", "\xe2\x82\xac", PROTO_OK, "3-byte character" },
+	{ "\xe0\xa0\x80", "\xe0\xa0\x80", PROTO_OK, "U+0800, after 0xe0" },
+	{ "\xed\x9f\xbf", "\xed\x9f\xbf", PROTO_OK, "U+D7FF, after 0xed" },
+	{ "\xf0\x90\x80\x80", "\xf0\x90\x80\x80", PROTO_OK, "U+10000" },
+	{ "\xf0\x9f\x98\x80", "\xf0\x9f\x98\x80", PROTO_OK, "4-byte emoji" },
+	{ "\xf4\x8f\xbf\xbf", "\xf4\x8f\xbf\xbf", PROTO_OK, "U+10FFFF" },
+	{ "\x7f", "\x7f", PROTO_OK, "DEL" },
+	{ "\\n", "\n", PROTO_OK, "escaped newline" },
+	{ "\\\"", "\"", PROTO_OK, "escaped quote" },
+	{ "\\\\", "\\", PROTO_OK, "escaped backslash" },
+	{ "\\u00e9", "\xc3\xa9", PROTO_OK, "\\u escape" },
+	{ "\\ud83d\\ude00", "\xf0\x9f\x98\x80", PROTO_OK, "surrogate pair" },
+	{ "\n", NULL, PROTO_EJSON, "raw newline" },
+	{ "\x01", NULL, PROTO_EJSON, "raw 0x01" },
+	{ "\x1f", NULL, PROTO_EJSON, "raw 0x1f" },
+	{ "\\x", NULL, PROTO_EJSON, "bad escape" },
+	{ "\\u12G", NULL, PROTO_EJSON, "non-hex in a \\u escape" },
+	{ "\"x", NULL, PROTO_EJSON, "quote with text after it" },
+	{ "\x80", NULL, PROTO_EUTF8, "stray continuation byte" },
+	{ "\xbf", NULL, PROTO_EUTF8, "stray 0xbf" },
+	{ "\xc3", NULL, PROTO_EUTF8, "truncated 2-byte" },
+	{ "\xe2\x82", NULL, PROTO_EUTF8, "truncated 3-byte" },
+	{ "\xf0\x9f\x98", NULL, PROTO_EUTF8, "truncated 4-byte" },
+	{ "\xc3\xc3\xa9", NULL, PROTO_EUTF8, "lead before a lead" },
+	{ "\xc0\xaf", NULL, PROTO_EUTF8, "overlong 2-byte (0xc0)" },
+	{ "\xc1\xbf", NULL, PROTO_EUTF8, "overlong 2-byte (0xc1)" },
+	{ "\xe0\x9f\xbf", NULL, PROTO_EUTF8, "overlong 3-byte" },
+	{ "\xf0\x8f\xbf\xbf", NULL, PROTO_EUTF8, "overlong 4-byte" },
+	{ "\xed\xa0\x80", NULL, PROTO_EUTF8, "encoded high surrogate" },
+	{ "\xed\xbf\xbf", NULL, PROTO_EUTF8, "encoded low surrogate" },
+	{ "\xf4\x90\x80\x80", NULL, PROTO_EUTF8, "U+110000" },
+	{ "\xf5\x80\x80\x80", NULL, PROTO_EUTF8, "lead 0xf5" },
+	{ "\xf8\x88\x80\x80\x80", NULL, PROTO_EUTF8, "5-byte form" },
+	{ "\xff", NULL, PROTO_EUTF8, "0xff" },
+	{ "\xe2\x82\x41", NULL, PROTO_EUTF8, "ASCII as 3rd byte" },
+	{ "\xf0\x9f\x98\"", NULL, PROTO_EUTF8, "quote as 4th byte" },
+};
+
+/*
+ * Filler around the items: ASCII, which the scanner skips a word at a time,
+ * and text with 2-, 3- and 4-byte characters, which it checks in blocks.
+ */
+static const char *const fillers[] = {
+	"abcdefghijklmnopqrstuvwxyz0123456789 ABCDEFGHIJKLMNOPQRSTUVWXYZ.",
+	"\xce\xb1\xce\xb2\xe4\xbd\xa0\xf0\x9f\x98\x80x\xce\xb3\xe5\xa5\xbd"
+	    "\xe4\xb8\x96 \xf0\x9f\x8e\x89\xd0\x96",
+};
+
+/* Append n bytes of filler f that end on a character boundary. */
+static size_t
+fill(char *dst, const char *f, size_t n)
+{
+	size_t	len = 0, flen = strlen(f), i = 0;
+
+	while (len < n) {
+		dst[len++] = f[i];
+		i = (i + 1) % flen;
+		/* Finish the character. */
+		while ((f[i] & 0xc0) == 0x80) {
+			dst[len++] = f[i];
+			i = (i + 1) % flen;
+		}
+	}
+	return (len);
+}
+
+/* Where test_boundaries() puts the string. */
+enum place {
+	IN_PARAMS,		/* {"in":"ping","params":"<string>"} */
+	IN_NAME,		/* {"in":"<string>"} */
+	ALONE,			/* "<string>", up to the buffer's end */
+	UNCLOSED,		/* "<string> with no closing quote */
+	NPLACES
+};
+
+/*
+ * Parse a string holding item it at byte offset off of about len bytes of
+ * filler, from an exact-size heap copy after pad spaces, and compare the
+ * result, name and span with what they should be; NULL if they match, else
+ * what went wrong.
+ */
+static const char *
+try_item(size_t it, const char *filler, size_t len, size_t off, size_t pad,
+    enum place place)
+{
+	static char	 why[128];
+	char		 text[512], want[512], *body;
+	size_t		 tlen, wlen, n, start;
+	int		 error, expect = items[it].error;
+
+	tlen = fill(text, filler, off);
+	memcpy(want, text, tlen);
+	wlen = tlen;
+	n = strlen(items[it].raw);
+	memcpy(text + tlen, items[it].raw, n);
+	tlen += n;
+	if (items[it].decoded != NULL) {
+		n = strlen(items[it].decoded);
+		memcpy(want + wlen, items[it].decoded, n);
+		wlen += n;
+	}
+	n = fill(text + tlen, filler, len > off ? len - off : 0);
+	memcpy(want + wlen, text + tlen, n);
+	tlen += n;
+	wlen += n;
+	want[wlen] = '\0';
+
+	body = malloc(pad + tlen + 32);
+	memset(body, ' ', pad);
+	n = pad;
+	if (place == IN_NAME)
+		n += sprintf(body + n, "{\"in\":");
+	else if (place == IN_PARAMS)
+		n += sprintf(body + n, "{\"in\":\"ping\",\"params\":");
+	start = n;
+	body[n++] = '"';
+	memcpy(body + n, text, tlen);
+	n += tlen;
+	if (place != UNCLOSED)
+		body[n++] = '"';
+	if (place == IN_NAME || place == IN_PARAMS)
+		body[n++] = '}';
+	/* The exact size, so that reading past the end is caught. */
+	body = realloc(body, n);
+
+	if (place == IN_NAME && expect == PROTO_OK && wlen > PROTO_NAME_MAX)
+		expect = PROTO_EBADNAME;
+	if (place == UNCLOSED && expect == PROTO_OK)
+		expect = PROTO_EJSON;
+	if (place == IN_NAME || place == IN_PARAMS)
+		error = proto_request_parse(body, n, 0, &m);
+	else
+		error = proto_json_check(body, n, 0);
+	why[0] = '\0';
+	if (error != expect)
+		snprintf(why, sizeof why, "got %s", proto_errname(error));
+	else if (error == PROTO_OK && place == IN_NAME &&
+	    (strcmp(m.name, want) != 0 || m.name_len != wlen))
+		snprintf(why, sizeof why, "name decoded wrong");
+	else if (error == PROTO_OK && place == IN_PARAMS &&
+	    (m.value != body + start || m.value_len != tlen + 2))
+		snprintf(why, sizeof why, "params span wrong");
+	free(body);
+	return (why[0] != '\0' ? why : NULL);
+}
+
+/*
+ * One item at every offset 0..16 and at the end of strings of many lengths
+ * of a filler, at every alignment of the buffer and in every place; return
+ * the number of failures, printing the first.
+ */
+static size_t
+try_everywhere(size_t it, const char *filler, size_t *tries)
+{
+	static const size_t	 lens[] = { 0, 1, 2, 3, 5, 7, 8, 9, 15, 16,
+	    17, 23, 24, 25, 31, 32, 33, 40, 63, 64, 65, 66, 67, 70, 100, 130,
+	    131, 150, 200 };
+	const char		*why;
+	size_t			 l, off, pad, fails = 0;
+	enum place		 place;
+
+	for (l = 0; l < sizeof lens / sizeof lens[0]; l++) {
+		for (off = 0; off <= lens[l];
+		    off = off < 16 || off == lens[l] ? off + 1 : lens[l]) {
+			for (pad = 0; pad < 8; pad++) {
+				for (place = 0; place < NPLACES; place++) {
+					(*tries)++;
+					why = try_item(it, filler, lens[l], off,
+					    pad, place);
+					if (why != NULL && fails++ == 0)
+						printf("# length %zu, offset "
+						    "%zu, pad %zu, place %d: "
+						    "%s\n", lens[l], off, pad,
+						    place, why);
+				}
+			}
+		}
+	}
+	return (fails);
+}
+
+/* Every item where a word or a block of the fast scanner may cut it. */
+static void
+test_boundaries(void)
+{
+	size_t	it, f, tries, fails;
+
+	for (it = 0; it < sizeof items / sizeof items[0]; it++) {
+		for (f = 0; f < sizeof fillers / sizeof fillers[0]; f++) {
+			tries = 0;
+			fails = try_everywhere(it, fillers[f], &tries);
+			ok(fails == 0, "%s at every offset in %s text: "
+			    "%zu of %zu bodies wrong", items[it].what,
+			    f == 0 ? "ASCII" : "multi-byte", fails, tries);
+		}
+	}
+}
+
 static void
 test_responses(void)
 {
@@ -299,6 +509,7 @@ int
 main(void)
 {
 	test_requests();
+	test_boundaries();
 	test_responses();
 	test_json_check();
 	test_build();
