@@ -302,7 +302,7 @@ stats_row(const char *label, struct json_object *o)
 {
 	char	pid[24], restarts[24];
 
-	/* The total is no process: pid and restarts stay blank for it. */
+	/* The total is no process: its pid stays blank. */
 	stats_cell(pid, sizeof pid, o, "pid");
 	stats_cell(restarts, sizeof restarts, o, "restarts");
 	printf("%-8s %8s %8s %6lld %12lld %12lld %8lld %12lld %12lld\n",
