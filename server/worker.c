@@ -27,6 +27,9 @@
 #include <sys/queue.h>
 
 #include <errno.h>
+#ifdef HAVE_MALLOPT
+#include <malloc.h>
+#endif
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -222,6 +225,26 @@ worker_event_log_cb(int severity, const char *msg)
 }
 
 /*
+ * A frame larger than one read is pulled up into one buffer and freed once
+ * answered.  glibc would return that memory to the kernel and take it back
+ * for the next frame, two brk() calls per request and fresh pages for the
+ * kernel to zero each time: keep free memory for a few frames instead.
+ */
+static void
+worker_tune_malloc(const struct settings *s)
+{
+#if defined(HAVE_MALLOPT) && defined(M_TRIM_THRESHOLD) && \
+    defined(M_MMAP_THRESHOLD)
+	size_t	frame = (size_t)s->max_frame * 2;
+
+	if (frame > RPCD_MALLOC_KEEP)
+		frame = RPCD_MALLOC_KEEP;
+	mallopt(M_MMAP_THRESHOLD, frame);
+	mallopt(M_TRIM_THRESHOLD, frame * 4);
+#endif
+}
+
+/*
  * Serve the listeners until shut down; return the exit status.  A prefork
  * worker gets master_fd, its end of a socketpair with the master: it
  * writes one byte there once it accepts, and end of file there means the
@@ -246,6 +269,7 @@ worker_run(const struct settings *s, struct listener *listeners, int n,
 	srv.stats = stats;
 	stats->pid = getpid();
 
+	worker_tune_malloc(s);
 	event_set_log_callback(worker_event_log_cb);
 	if ((srv.base = event_base_new()) == NULL)
 		fatalx("event_base_new failed");
