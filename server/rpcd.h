@@ -138,7 +138,8 @@ struct server {
 	int			 paused;	/* PAUSE_* */
 	int64_t			 full_pauses;	/* in this episode; 0: none */
 	int			 draining;
-	struct event		*resume_ev;
+	struct event		*resume_ev;	/* after PAUSE_FDS */
+	struct event		*full_ev;	/* end of a PAUSE_FULL episode */
 	struct event		*drain_ev;
 	struct event		*master_ev;
 	const struct timeval	*idle_timeout;	/* common timeout, or NULL */
