@@ -114,8 +114,26 @@ option_next(const char *command, int argc, char **argv,
 {
 	int	ch, longindex = -1;
 
+	/* getopt's own messages would name argv[0]: a path, or a command. */
+	opterr = 0;
 	ch = getopt_long(argc, argv, optstring, longopts, &longindex);
 	option_command = command;
+	if (ch != '?')
+		;
+	else if (optopt == 0)
+		fprintf(stderr, "rpcctl: %s%sunknown option %s\n",
+		    command ? command : "", command ? ": " : "",
+		    argv[optind - 1]);
+	else if (strncmp(argv[optind - 1], "--", 2) == 0)
+		fprintf(stderr, "rpcctl: %s%s%s needs an argument\n",
+		    command ? command : "", command ? ": " : "",
+		    argv[optind - 1]);
+	else if (strchr(optstring, optopt) == NULL)
+		fprintf(stderr, "rpcctl: %s%sunknown option -%c\n",
+		    command ? command : "", command ? ": " : "", optopt);
+	else
+		fprintf(stderr, "rpcctl: %s%s-%c needs an argument\n",
+		    command ? command : "", command ? ": " : "", optopt);
 	if (longindex >= 0)
 		snprintf(option_typed, sizeof option_typed, "--%s",
 		    longopts[longindex].name);
@@ -172,15 +190,16 @@ usage(void)
 	printf(SYNOPSIS "\n"
 	    "  -S, --server ADDR     host:port, [v6addr]:port or unix:/path\n"
 	    "                        (default $RPCCTL_SERVER, else %s)\n"
-	    "  -H, --host HOST       server host (default 127.0.0.1)\n"
-	    "  -p, --port PORT       server port (default 8080)\n"
+	    "  -H, --host HOST       server host (default %s)\n"
+	    "  -p, --port PORT       server port (default %s)\n"
 	    "  -s, --socket PATH     server Unix socket\n"
 	    "  -t, --timeout SECS    bound on connecting and each reply "
 	    "(default %g)\n"
 	    "      --json            print raw JSON replies, for scripts\n"
 	    "  -V, --version         print the version and exit\n"
 	    "  -h, --help            print this help and exit\n"
-	    "\ncommands:\n", RPCCTL_SERVER_DEFAULT, RPCCTL_TIMEOUT);
+	    "\ncommands:\n", ADDR_DEFAULT, ADDR_DEFAULT_HOST, ADDR_DEFAULT_PORT,
+	    RPCCTL_TIMEOUT);
 	for (i = 0; i < sizeof commands / sizeof commands[0]; i++)
 		printf("  %s\n", commands[i].synopsis);
 	printf("\nexit status: 0 success, 1 error reply, 2 usage error, "
@@ -225,7 +244,7 @@ main(int argc, char **argv)
 	log_init(1, 0, "rpcctl");
 	server = getenv("RPCCTL_SERVER");
 	if (server == NULL || *server == '\0')
-		server = RPCCTL_SERVER_DEFAULT;
+		server = ADDR_DEFAULT;
 	while ((ch = option_next(NULL, argc, argv, "+hH:p:S:s:t:V",
 	    long_options)) != -1) {
 		switch (ch) {
@@ -264,7 +283,8 @@ main(int argc, char **argv)
 		if (host != NULL || port != NULL)
 			snprintf(opt.server, sizeof opt.server,
 			    strchr(host ? host : "", ':') ? "[%s]:%s" : "%s:%s",
-			    host ? host : "127.0.0.1", port ? port : "8080");
+			    host ? host : ADDR_DEFAULT_HOST,
+			    port ? port : ADDR_DEFAULT_PORT);
 		else
 			snprintf(opt.server, sizeof opt.server, "%s", server);
 	}

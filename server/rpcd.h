@@ -34,16 +34,12 @@ struct evconnlistener;
 struct json_object;
 struct timeval;
 
-/* Defaults, each with its unit. */
-#define RPCD_LISTEN_DEFAULT	"127.0.0.1:8080"	/* the tutorial's port */
+/*
+ * Defaults, each with its unit.  Those of the options are in the table of
+ * config.c.
+ */
 #define RPCD_LISTEN_MAX		16		/* -l options */
 #define RPCD_BACKLOG		511		/* listen(2) queue */
-#define RPCD_MAX_FRAME		(1024 * 1024)	/* bytes of frame body */
-#define RPCD_MAX_DEPTH		32		/* JSON nesting levels */
-#define RPCD_MAX_CONNS		10000		/* connections per process */
-#define RPCD_MAX_OUTPUT		(1024 * 1024)	/* bytes unsent per conn */
-#define RPCD_IDLE_TIMEOUT	300		/* seconds; 0 = none */
-#define RPCD_SHUTDOWN_TIMEOUT	10		/* seconds */
 #define RPCD_FRAMES_PER_EVENT	256		/* frames per read callback */
 #define RPCD_QUICKACK_MAX	1024		/* bytes of a partial frame */
 #define RPCD_DRAIN_GRACE	1		/* seconds: a new conn's request */
@@ -55,7 +51,7 @@ struct timeval;
 #define RPCD_FAILURES_MAX	8		/* fast deaths of a slot */
 #define RPCD_FAILURE_WINDOW	60		/* seconds they are counted in */
 
-/* Configuration from the command line. */
+/* Configuration from the command line; config.c has a row for each. */
 struct settings {
 	struct addr	 listen[RPCD_LISTEN_MAX];
 	int		 nlisten;
@@ -70,8 +66,8 @@ struct settings {
 	int		 prefork;	/* workers; 0 = single process */
 	int		 reuseport;	/* a listening socket per worker */
 	int		 unix_mode;	/* of socket files; -1 = umask */
-	const char	*pidfile;
-	const char	*user;
+	char		*pidfile;
+	char		*user;
 };
 
 /*
@@ -158,6 +154,9 @@ struct conn {
 	time_t			 partial_since;	/* a frame began; 0: none */
 	TAILQ_ENTRY(conn)	 entry;
 };
+
+/* config.c */
+void		 config_init(int, char **, struct settings *);
 
 /* rpcd.c */
 extern time_t		 rpcd_started;

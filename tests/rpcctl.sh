@@ -159,7 +159,8 @@ ok_test "help ping describes ping" sh -c "'$RPCCTL' help ping | grep -q 'usage: 
 is $? 2 "an unknown command exits 2"
 "$RPCCTL" ping -c zero 2>/dev/null
 is $? 2 "a bad count exits 2"
-# A bad number names the option as it was typed, long or short.
+# A bad number names the option as it was typed, long or short; getopt's
+# own complaints name rpcctl, not the path it was run by.
 for t in 'bench --payload 2000000|bench --payload 2000000: too large (0 to 1048576)' \
     'bench --payload=2000000|bench --payload 2000000: too large (0 to 1048576)' \
     'bench -c 0|bench -c 0: too small (1 to 10000)' \
@@ -170,7 +171,12 @@ for t in 'bench --payload 2000000|bench --payload 2000000: too large (0 to 10485
     '--port 0 ping|--port 0: too small (1 to 65535)' \
     '-p 65536 ping|-p 65536: too large (1 to 65535)' \
     '--timeout 0 ping|--timeout 0: too small (0.001 to 86400)' \
-    '-t x ping|-t x: invalid (0.001 to 86400)'; do
+    '-t x ping|-t x: invalid (0.001 to 86400)' \
+    '--bogus ping|unknown option --bogus' \
+    'ping -x|ping: unknown option -x' \
+    'ping -c|ping: -c needs an argument' \
+    'bench --payload|bench: --payload needs an argument' \
+    '-t|-t needs an argument'; do
 	"$RPCCTL" ${t%%|*} 2>"$TEST_DIR/err"
 	is "$? $(head -n 1 "$TEST_DIR/err")" "2 rpcctl: ${t#*|}" "rpcctl ${t%%|*}"
 done

@@ -1,0 +1,506 @@
+/*
+ * Copyright (c) 2026 The rpcd authors
+ *
+ * Permission to use, copy, modify, and distribute this software for any
+ * purpose with or without fee is hereby granted, provided that the above
+ * copyright notice and this permission notice appear in all copies.
+ *
+ * THE SOFTWARE IS PROVIDED "AS IS" AND THE AUTHOR DISCLAIMS ALL WARRANTIES
+ * WITH REGARD TO THIS SOFTWARE INCLUDING ALL IMPLIED WARRANTIES OF
+ * MERCHANTABILITY AND FITNESS. IN NO EVENT SHALL THE AUTHOR BE LIABLE FOR
+ * ANY SPECIAL, DIRECT, INDIRECT, OR CONSEQUENTIAL DAMAGES OR ANY DAMAGES
+ * WHATSOEVER RESULTING FROM LOSS OF USE, DATA OR PROFITS, WHETHER IN AN
+ * ACTION OF CONTRACT, NEGLIGENCE OR OTHER TORTIOUS ACTION, ARISING OUT OF
+ * OR IN CONNECTION WITH THE USE OR PERFORMANCE OF THIS SOFTWARE.
+ */
+
+/*
+ * Settings: one table of every option, which the command line parser,
+ * --help and the synopsis are made from.  To add an option, add a row to
+ * settings[] and a member to struct settings (rpcd.h), and describe it in
+ * rpcd(8).
+ */
+
+#include "config.h"
+
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+
+#include <ctype.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "rpcd/proto.h"
+#include "rpcd.h"
+
+/* How a setting's argument is read. */
+enum setting_type {
+	SETTING_ACTION,		/* no argument: -h, -V */
+	SETTING_FLAG,		/* no argument: set to 1 */
+	SETTING_COUNT,		/* no argument: add 1 (-v -v) */
+	SETTING_NUMBER,		/* an integer in [min, max] */
+	SETTING_WORKERS,	/* a number in [min, max], or auto */
+	SETTING_MODE,		/* octal permissions; min (-1): umask */
+	SETTING_STRING,
+	SETTING_ADDRESS		/* an -l address, repeatable */
+};
+
+/*
+ * One option.  Its member of struct settings is at offset, size bytes; a
+ * number is stored in it as the bits of a uint32_t or uint64_t, read back
+ * signed when min is negative.
+ */
+struct setting {
+	const char		*name;		/* the long option */
+	int			 letter;	/* the short one, or 0 */
+	const char		*arg;		/* its argument, or NULL */
+	enum setting_type	 type;
+	size_t			 offset;
+	size_t			 size;
+	long long		 min, max;	/* bounds of a number */
+	long long		 def;		/* default of a number */
+	const char		*shown;		/* the default --help shows */
+	const char		*help;		/* lines for --help */
+};
+
+#define MEMBER(m)	.offset = offsetof(struct settings, m), \
+			.size = sizeof(((struct settings *)NULL)->m)
+
+/* Every option, in the order of --help. */
+static const struct setting settings[] = {
+	{ .name = "listen", .letter = 'l', .arg = "address",
+	  .type = SETTING_ADDRESS, .shown = ADDR_DEFAULT,
+	  .help = "listen on host:port, [v6addr]:port or unix:/path;\n"
+	    "repeatable" },
+	{ .name = "prefork", .letter = 'P', .arg = "workers",
+	  .type = SETTING_WORKERS, MEMBER(prefork),
+	  .min = 0, .max = RPCD_PREFORK_MAX, .shown = "0: a single process",
+	  .help = "run this many worker processes under a master;\n"
+	    "auto: one per CPU" },
+	{ .name = "reuseport", .type = SETTING_FLAG, MEMBER(reuseport),
+	  .help = "a listening socket per worker, balanced by\n"
+	    "the kernel (with --prefork)" },
+	{ .name = "daemon", .letter = 'd', .type = SETTING_FLAG,
+	  MEMBER(daemonize), .help = "detach and log to syslog" },
+	{ .name = "user", .letter = 'u', .arg = "user",
+	  .type = SETTING_STRING, MEMBER(user),
+	  .help = "run as this user after binding" },
+	{ .name = "pidfile", .arg = "file", .type = SETTING_STRING,
+	  MEMBER(pidfile), .help = "write the process id to this file" },
+	{ .name = "unix-mode", .arg = "mode", .type = SETTING_MODE,
+	  MEMBER(unix_mode), .min = -1, .max = 0777, .def = -1,
+	  .shown = "as the umask leaves them",
+	  .help = "permissions of Unix socket files,\n"
+	    "in octal" },
+	{ .name = "max-frame", .arg = "bytes", .type = SETTING_NUMBER,
+	  MEMBER(max_frame), .min = 2, .max = UINT32_MAX,
+	  .def = PROTO_MAX_FRAME_DEFAULT, .help = "largest request body" },
+	{ .name = "max-depth", .arg = "number", .type = SETTING_NUMBER,
+	  MEMBER(max_depth), .min = 1, .max = PROTO_DEPTH_MAX,
+	  .def = PROTO_DEPTH_DEFAULT, .help = "deepest JSON nesting" },
+	{ .name = "max-conns", .arg = "number", .type = SETTING_NUMBER,
+	  MEMBER(max_conns), .min = 1, .max = 1000000, .def = 10000,
+	  .help = "open connections per process" },
+	{ .name = "max-output", .arg = "bytes", .type = SETTING_NUMBER,
+	  MEMBER(max_output), .min = 1024, .max = (long long)1 << 40,
+	  .def = 1024 * 1024,
+	  .help = "unsent replies per connection before reading\n"
+	    "from it pauses" },
+	{ .name = "idle-timeout", .arg = "seconds", .type = SETTING_NUMBER,
+	  MEMBER(idle_timeout), .min = 0, .max = 86400 * 365, .def = 300,
+	  .help = "close idle connections, 0 = never" },
+	{ .name = "shutdown-timeout", .arg = "seconds",
+	  .type = SETTING_NUMBER, MEMBER(shutdown_timeout), .min = 1,
+	  .max = 86400, .def = 10, .help = "time to finish on SIGTERM" },
+	{ .name = "verbose", .letter = 'v', .type = SETTING_COUNT,
+	  MEMBER(verbose), .help = "log every connection and request" },
+	{ .name = "version", .letter = 'V', .type = SETTING_ACTION,
+	  .help = "print the version and exit" },
+	{ .name = "help", .letter = 'h', .type = SETTING_ACTION,
+	  .help = "print this help and exit" },
+};
+#define NSETTINGS	(sizeof settings / sizeof settings[0])
+
+#define HELP_COLUMN	29	/* of an option's help in --help */
+#define SYNOPSIS_WIDTH	72
+
+static char	*config_synopsis;
+
+/* Store v in row's member of s. */
+static void
+config_store(struct settings *s, const struct setting *row, long long v)
+{
+	char		*p = (char *)s + row->offset;
+	uint32_t	 v32 = v;
+	uint64_t	 v64 = v;
+
+	if (row->size == sizeof v32)
+		memcpy(p, &v32, sizeof v32);
+	else if (row->size == sizeof v64)
+		memcpy(p, &v64, sizeof v64);
+	else
+		fatalx("option %s: a member of %zu bytes", row->name,
+		    row->size);
+}
+
+/* The number in row's member of s. */
+static long long
+config_load(const struct settings *s, const struct setting *row)
+{
+	const char	*p = (const char *)s + row->offset;
+	uint32_t	 v32;
+	uint64_t	 v64;
+
+	if (row->size == sizeof v32) {
+		memcpy(&v32, p, sizeof v32);
+		return (row->min < 0 ? (int32_t)v32 : (long long)v32);
+	}
+	memcpy(&v64, p, sizeof v64);
+	return (row->min < 0 ? (int64_t)v64 : (long long)v64);
+}
+
+/* The octal permissions of arg, or -1. */
+static int
+config_mode(const char *arg)
+{
+	char	*end;
+	long	 v;
+
+	v = strtol(arg, &end, 8);
+	if (*arg < '0' || *arg > '7' || *end != '\0' || v > 0777)
+		return (-1);
+	return (v);
+}
+
+/*
+ * Set row's member of s from arg (NULL for an option without argument);
+ * on error return -1 with why in err.
+ */
+static int
+config_set(struct settings *s, const struct setting *row, const char *arg,
+    char *err, size_t len)
+{
+	const char	*errstr;
+	char		**str;
+	long long	 v;
+
+	switch (row->type) {
+	case SETTING_ACTION:
+		break;
+	case SETTING_FLAG:
+		config_store(s, row, 1);
+		break;
+	case SETTING_COUNT:
+		config_store(s, row, config_load(s, row) + 1);
+		break;
+	case SETTING_WORKERS:
+		if (strcmp(arg, "auto") == 0) {
+			v = sysconf(_SC_NPROCESSORS_ONLN);
+			config_store(s, row, v < 1 ? 1 : v > row->max ?
+			    row->max : v);
+			break;
+		}
+		/* FALLTHROUGH */
+	case SETTING_NUMBER:
+		v = parse_number(arg, row->min, row->max, &errstr);
+		if (errstr != NULL) {
+			snprintf(err, len, "%s (%lld to %lld)", errstr,
+			    row->min, row->max);
+			return (-1);
+		}
+		config_store(s, row, v);
+		break;
+	case SETTING_MODE:
+		if ((v = config_mode(arg)) == -1) {
+			snprintf(err, len, "not an octal mode (0 to 0%llo)",
+			    row->max);
+			return (-1);
+		}
+		config_store(s, row, v);
+		break;
+	case SETTING_STRING:
+		str = (char **)((char *)s + row->offset);
+		free(*str);
+		*str = xstrdup(arg);
+		break;
+	case SETTING_ADDRESS:
+		if (s->nlisten == RPCD_LISTEN_MAX) {
+			snprintf(err, len, "too many addresses (%d at most)",
+			    RPCD_LISTEN_MAX);
+			return (-1);
+		}
+		if (addr_parse(arg, &s->listen[s->nlisten], err, len) != 0)
+			return (-1);
+		s->nlisten++;
+		break;
+	}
+	return (0);
+}
+
+/* Order the synopsis: -a before -A before -b, long options by name. */
+static int
+config_synopsis_cmp(const void *a, const void *b)
+{
+	const struct setting	*x = *(const struct setting * const *)a;
+	const struct setting	*y = *(const struct setting * const *)b;
+	int			 d;
+
+	if ((x->letter == 0) != (y->letter == 0))
+		return (x->letter == 0 ? 1 : -1);
+	if (x->letter == 0)
+		return (strcmp(x->name, y->name));
+	if ((d = tolower(x->letter) - tolower(y->letter)) != 0)
+		return (d);
+	return (x->letter - y->letter);
+}
+
+/* Append word to the synopsis, wrapping it under "rpcd". */
+static void
+config_synopsis_add(char **syn, size_t *col, const char *word)
+{
+	char	*next;
+
+	if (*col + 1 + strlen(word) > SYNOPSIS_WIDTH) {
+		if (asprintf(&next, "%s\n            %s", *syn, word) == -1)
+			fatal("asprintf");
+		*col = 12 + strlen(word);
+	} else {
+		if (asprintf(&next, "%s %s", *syn, word) == -1)
+			fatal("asprintf");
+		*col += 1 + strlen(word);
+	}
+	free(*syn);
+	*syn = next;
+}
+
+/*
+ * Make the synopsis from the table: the flags in one group, then the
+ * short options with an argument, then the long ones, each sorted.
+ */
+static const char *
+config_usage_line(void)
+{
+	const struct setting	*sorted[NSETTINGS];
+	char			 flags[NSETTINGS + 3], word[64];
+	size_t			 i, n = 0, col;
+
+	if (config_synopsis != NULL)
+		return (config_synopsis);
+	for (i = 0; i < NSETTINGS; i++)
+		sorted[i] = &settings[i];
+	qsort(sorted, NSETTINGS, sizeof sorted[0], config_synopsis_cmp);
+	flags[n++] = '[';
+	flags[n++] = '-';
+	for (i = 0; i < NSETTINGS; i++) {
+		if (sorted[i]->letter != 0 && sorted[i]->arg == NULL)
+			flags[n++] = sorted[i]->letter;
+	}
+	flags[n++] = ']';
+	flags[n] = '\0';
+	config_synopsis = xstrdup("usage: rpcd");
+	col = strlen(config_synopsis);
+	config_synopsis_add(&config_synopsis, &col, flags);
+	for (i = 0; i < NSETTINGS; i++) {
+		if (sorted[i]->letter != 0 && sorted[i]->arg != NULL)
+			snprintf(word, sizeof word, "[-%c %s]",
+			    sorted[i]->letter, sorted[i]->arg);
+		else if (sorted[i]->letter == 0)
+			snprintf(word, sizeof word, "[--%s%s%s]",
+			    sorted[i]->name, sorted[i]->arg ? " " : "",
+			    sorted[i]->arg ? sorted[i]->arg : "");
+		else
+			continue;
+		config_synopsis_add(&config_synopsis, &col, word);
+	}
+	return (config_synopsis);
+}
+
+static __dead void printflike(1, 2)
+config_usage_error(const char *fmt, ...)
+{
+	va_list	ap;
+
+	fprintf(stderr, "rpcd: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\n%s\nTry 'rpcd --help' for more information.\n",
+	    config_usage_line());
+	exit(2);
+}
+
+/* Print one option's lines of --help, its default after its help. */
+static void
+config_help_row(const struct setting *row)
+{
+	char		 head[64], arg[32];
+	const char	*line, *end;
+	size_t		 i;
+	int		 n;
+
+	for (i = 0; row->arg != NULL && row->arg[i] != '\0' &&
+	    i < sizeof arg - 1; i++)
+		arg[i] = toupper((unsigned char)row->arg[i]);
+	arg[i] = '\0';
+	if (row->letter != 0)
+		snprintf(head, sizeof head, "  -%c, --%s%s%s", row->letter,
+		    row->name, row->arg ? " " : "", arg);
+	else
+		snprintf(head, sizeof head, "      --%s%s%s", row->name,
+		    row->arg ? " " : "", arg);
+	n = printf("%s", head);
+	for (line = row->help; ; line = end + 1) {
+		end = strchr(line, '\n');
+		printf("%*s%.*s", n < HELP_COLUMN - 1 ? HELP_COLUMN - n : 2,
+		    "", end ? (int)(end - line) : (int)strlen(line), line);
+		if (end == NULL)
+			break;
+		printf("\n");
+		n = 0;
+	}
+	if (row->shown != NULL)
+		printf(" (default %s)", row->shown);
+	else if (row->type == SETTING_NUMBER)
+		printf(" (default %lld)", row->def);
+	printf("\n");
+}
+
+static __dead void
+config_usage(void)
+{
+	size_t	i;
+
+	printf("%s\n\n", config_usage_line());
+	for (i = 0; i < NSETTINGS; i++)
+		config_help_row(&settings[i]);
+	exit(0);
+}
+
+/* path made absolute against the directory rpcd started in. */
+static char *
+config_absolute(const char *path)
+{
+	char	*cwd, *abs;
+
+	if ((cwd = realpath(".", NULL)) == NULL)
+		fatal("cannot resolve the current directory");
+	if (asprintf(&abs, "%s/%s", cwd, path) == -1)
+		fatal("asprintf");
+	free(cwd);
+	return (abs);
+}
+
+/*
+ * Make the pid file and Unix socket paths absolute, once: -d changes to /
+ * before they are written or removed.
+ */
+static void
+config_resolve(struct settings *s)
+{
+	struct sockaddr_un	*sun;
+	char			 text[ADDR_TEXT_MAX], err[128], *abs;
+	int			 i;
+
+	for (i = 0; i < s->nlisten; i++) {
+		sun = (struct sockaddr_un *)&s->listen[i].ss;
+		if (sun->sun_family != AF_UNIX || sun->sun_path[0] == '/')
+			continue;
+		abs = config_absolute(sun->sun_path);
+		snprintf(text, sizeof text, "unix:%s", abs);
+		if (addr_parse(text, &s->listen[i], err, sizeof err) != 0) {
+			fprintf(stderr, "rpcd: -l unix:%s: %s\n", abs, err);
+			exit(2);
+		}
+		free(abs);
+	}
+	if (s->pidfile != NULL && s->pidfile[0] != '/') {
+		abs = config_absolute(s->pidfile);
+		free(s->pidfile);
+		s->pidfile = abs;
+	}
+}
+
+/* Give every setting its default. */
+static void
+config_defaults(struct settings *s)
+{
+	size_t	i;
+
+	memset(s, 0, sizeof *s);
+	for (i = 0; i < NSETTINGS; i++) {
+		if (settings[i].size != 0 &&
+		    settings[i].type != SETTING_STRING)
+			config_store(s, &settings[i], settings[i].def);
+	}
+}
+
+/*
+ * Parse the command line into s, exiting 2 on a usage error.  The long
+ * options and the short ones are made from the table.
+ */
+void
+config_init(int argc, char **argv, struct settings *s)
+{
+	static char		 name[] = "rpcd";
+	struct option		 longopts[NSETTINGS + 1];
+	const struct setting	*row;
+	char			 optstring[2 * NSETTINGS + 1], err[128];
+	size_t			 i, n = 0;
+	int			 ch;
+
+	memset(longopts, 0, sizeof longopts);
+	for (i = 0; i < NSETTINGS; i++) {
+		longopts[i].name = settings[i].name;
+		longopts[i].has_arg = settings[i].arg != NULL ?
+		    required_argument : no_argument;
+		longopts[i].val = 256 + i;
+		if (settings[i].letter != 0) {
+			optstring[n++] = settings[i].letter;
+			if (settings[i].arg != NULL)
+				optstring[n++] = ':';
+		}
+	}
+	optstring[n] = '\0';
+
+	/* getopt's own messages name argv[0], the libtool wrapper's path. */
+	argv[0] = name;
+	config_defaults(s);
+	while ((ch = getopt_long(argc, argv, optstring, longopts, NULL)) !=
+	    -1) {
+		for (row = NULL, i = 0; i < NSETTINGS; i++) {
+			if (ch == (int)(256 + i) || ch == settings[i].letter)
+				row = &settings[i];
+		}
+		if (row == NULL) {
+			fprintf(stderr, "%s\nTry 'rpcd --help' for more "
+			    "information.\n", config_usage_line());
+			exit(2);
+		}
+		if (row->letter == 'h')
+			config_usage();
+		if (row->letter == 'V') {
+			printf("rpcd %s\n", VERSION);
+			exit(0);
+		}
+		if (config_set(s, row, optarg, err, sizeof err) != 0)
+			config_usage_error("--%s %s: %s", row->name, optarg,
+			    err);
+	}
+	if (optind != argc)
+		config_usage_error("unexpected argument: %s", argv[optind]);
+	if (s->reuseport && s->prefork == 0)
+		config_usage_error("--reuseport needs --prefork");
+	if (s->reuseport && listener_reuseport_option() == -1)
+		config_usage_error("--reuseport: this system's kernel does not "
+		    "balance connections over sockets");
+	if (s->nlisten == 0 && addr_parse(ADDR_DEFAULT, &s->listen[0],
+	    err, sizeof err) == 0)
+		s->nlisten = 1;
+	config_resolve(s);
+}
