@@ -69,5 +69,6 @@ main(int argc, char **argv)
 
 	daemon_cleanup(s.pidfile, listeners, nlisteners);
 	free(listeners);
+	config_free(&s);
 	return (status);
 }

@@ -68,6 +68,8 @@ struct settings {
 	int		 unix_mode;	/* of socket files; -1 = umask */
 	char		*pidfile;
 	char		*user;
+	char		*config;	/* -f file */
+	int		 check;		/* -n */
 };
 
 /*
@@ -157,6 +159,8 @@ struct conn {
 
 /* config.c */
 void		 config_init(int, char **, struct settings *);
+void		 config_free(struct settings *);
+struct json_object *config_to_json(const struct settings *);
 
 /* rpcd.c */
 extern time_t		 rpcd_started;
