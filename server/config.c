@@ -824,6 +824,56 @@ config_init(int argc, char **argv, struct settings *s)
 		config_check(s);
 }
 
+/*
+ * SIGHUP: read the file again over the command line's settings.  A
+ * setting that cannot change without a restart keeps its running value,
+ * and the log says so.  Return the new settings, or NULL after logging
+ * why the file cannot be used.
+ */
+struct settings *
+config_reload(const struct settings *running)
+{
+	const struct setting	*row;
+	struct settings		*s;
+	char			 err[PATH_MAX + 256], was[PATH_MAX + 64];
+	char			 now[PATH_MAX + 64];
+	size_t			 i;
+
+	s = xcalloc(1, sizeof *s);
+	config_copy(s, &config_cmdline);
+	if (s->config == NULL)
+		log_info("SIGHUP: no configuration file: the settings stay");
+	else if (config_read(s->config, s, err, sizeof err) != 0 ||
+	    config_finish(s, err, sizeof err) != 0) {
+		log_warnx("SIGHUP: %s; still serving with the running "
+		    "configuration and workers", err);
+		config_free(s);
+		free(s);
+		return (NULL);
+	}
+	for (i = 0; i < NSETTINGS; i++) {
+		row = &settings[i];
+		if (!(row->flags & SETTING_RESTART))
+			continue;
+		config_value(running, row, was, sizeof was);
+		config_value(s, row, now, sizeof now);
+		if (strcmp(was, now) == 0)
+			continue;
+		log_warnx("SIGHUP: %s changed from '%s' to '%s': it needs a "
+		    "restart, and stays '%s' until then", row->name, was, now,
+		    was);
+		if (row->type == SETTING_ADDRESS) {
+			memcpy(s->listen, running->listen, sizeof s->listen);
+			s->nlisten = running->nlisten;
+		} else if (row->type == SETTING_STRING) {
+			config_set(s, row, *was != '\0' ? was : NULL, err,
+			    sizeof err);
+		} else
+			config_store(s, row, config_load(running, row));
+	}
+	return (s);
+}
+
 /* The settings a worker runs with, for the stats reply. */
 struct json_object *
 config_to_json(const struct settings *s)

@@ -60,7 +60,7 @@ main(int argc, char **argv)
 	if (s.prefork == 0 && s.user != NULL)
 		daemon_keeper_start(s.pidfile, listeners, nlisteners);
 
-	daemon_notify_ready();
+	daemon_notify("READY=1");
 	if (s.prefork > 0)
 		status = master_run(&s, listeners, nlisteners);
 	else

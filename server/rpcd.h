@@ -160,6 +160,7 @@ struct conn {
 /* config.c */
 void		 config_init(int, char **, struct settings *);
 void		 config_free(struct settings *);
+struct settings	*config_reload(const struct settings *);
 struct json_object *config_to_json(const struct settings *);
 
 /* rpcd.c */
@@ -212,7 +213,8 @@ void		 daemon_detach(void);
 void		 daemon_pidfile_lock(const char *);
 void		 daemon_pidfile_write(const char *);
 void		 daemon_drop_privileges(const char *);
-void		 daemon_notify_ready(void);
+void		 daemon_notify(const char *);
+void		 daemon_notify_reloading(void);
 void		 daemon_keeper_start(const char *, struct listener *, int);
 void		 daemon_cleanup(const char *, struct listener *, int);
 
