@@ -41,7 +41,10 @@ static const struct command {
 	{ "batch", cmd_batch, "batch",
 	    "read requests as JSON Lines on standard input, pipeline them\n"
 	    "over one connection and print the replies as JSON Lines in order" },
-	{ "stats", cmd_stats, "stats", "print the server's counters per worker" },
+	{ "stats", cmd_stats, "stats [-i interval [-c count]]",
+	    "print the server's counters per worker; with -i, a line of\n"
+	    "totals and rates every interval seconds until SIGINT, or\n"
+	    "count lines" },
 	{ "methods", cmd_methods, "methods", "list the server's methods" },
 	{ "bench", cmd_bench, "bench [-c conns] [-n requests | -d seconds] "
 	    "[-P pipeline]\n              [--payload bytes] [--csv] "
@@ -203,8 +206,8 @@ usage(void)
 	for (i = 0; i < sizeof commands / sizeof commands[0]; i++)
 		printf("  %s\n", commands[i].synopsis);
 	printf("\nexit status: 0 success, 1 error reply, 2 usage error, "
-	    "3 cannot connect,\ntimed out or bad reply, 130 ping or bench "
-	    "stopped by SIGINT\n");
+	    "3 cannot connect,\ntimed out or bad reply, 130 ping, bench or "
+	    "stats -i stopped by SIGINT\n");
 	exit(EXIT_OK);
 }
 
