@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <json-c/json.h>
@@ -312,16 +313,123 @@ stats_row(const char *label, struct json_object *o)
 	    stats_get(o, "bytes_out"));
 }
 
+/* One sample of stats -i: the totals, and when they were read. */
+struct stats_sample {
+	double		at;
+	long long	requests;
+	long long	errors;
+};
+
+/* Print a rate of stats -i, "-" without an earlier sample to count from. */
+static void
+stats_rate(long long now, long long then, double seconds)
+{
+	if (seconds > 0)
+		printf(" %10.1f", (now - then) / seconds);
+	else
+		printf(" %10s", "-");
+}
+
+/*
+ * stats -i: every interval, a line of the totals with the rates since the
+ * line before (redis-cli --stat); a connection per sample, so that a
+ * reload or a restart of rpcd shows as a gap, not as an end.  SIGINT or
+ * the count-th line ends it with a summary.
+ */
+static int
+stats_watch(const struct options *opt, double interval, long long count)
+{
+	struct json_object	*o, *total;
+	struct stats_sample	 first = { 0 }, last = { 0 }, now;
+	struct client		 c;
+	struct tm		 tm;
+	time_t			 clock;
+	char			 stamp[16];
+	long long		 n = 0;
+	int			 status = EXIT_OK;
+
+	client_catch_sigint();
+	while (count == 0 || n < count) {
+		if (n > 0 && client_pause(interval) == -1)
+			break;
+		client_connect(&c, opt);
+		if (call_once(&c, "stats", NULL) == -1) {
+			client_close(&c);
+			break;
+		}
+		now.at = client_now();
+		if (is_error(&c)) {
+			status = reply_error(&c, "stats");
+			client_close(&c);
+			break;
+		}
+		if (opt->json) {
+			reply_raw(&c);
+			fflush(stdout);
+			client_close(&c);
+			n++;
+			continue;
+		}
+		if ((o = result_tree(&c)) == NULL ||
+		    !json_object_object_get_ex(o, "total", &total))
+			server_error("%s sent stats without a total",
+			    opt->server);
+		client_close(&c);
+		now.requests = stats_get(total, "requests");
+		now.errors = stats_get(total, "errors");
+		if (n % 20 == 0)
+			printf("%-8s %12s %10s %10s %10s %8s\n", "time",
+			    "requests", "req/s", "errors", "errors/s", "conns");
+		clock = time(NULL);
+		localtime_r(&clock, &tm);
+		strftime(stamp, sizeof stamp, "%H:%M:%S", &tm);
+		printf("%-8s %12lld", stamp, now.requests);
+		stats_rate(now.requests, last.requests, n ? now.at - last.at : 0);
+		printf(" %10lld", now.errors);
+		stats_rate(now.errors, last.errors, n ? now.at - last.at : 0);
+		printf(" %8lld\n", stats_get(total, "connections"));
+		fflush(stdout);
+		json_object_put(o);
+		if (n++ == 0)
+			first = now;
+		last = now;
+	}
+	if (!opt->json && n > 1)
+		printf("--- %s: %lld requests in %.1f s (%.1f/s), %lld errors\n",
+		    opt->server, last.requests - first.requests,
+		    last.at - first.at, (last.requests - first.requests) /
+		    (last.at - first.at), last.errors - first.errors);
+	return (client_interrupted() ? EXIT_INTERRUPT : status);
+}
+
 int
 cmd_stats(const struct options *opt, int argc, char **argv)
 {
 	struct json_object	*o, *workers, *v;
 	char			 label[24];
 	size_t			 i;
-	int			 status;
+	long long		 count = 0;
+	double			 interval = 0;
+	int			 ch, status;
 
-	if (argc != 1)
-		usage_error("usage: rpcctl stats");
+	getopt_reset();
+	while ((ch = option_next("stats", argc, argv, "+c:i:", NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			count = option_number(1, 1000000000);
+			break;
+		case 'i':
+			interval = option_seconds(0.1, 3600);
+			break;
+		default:
+			usage_error("usage: rpcctl stats [-i interval "
+			    "[-c count]]");
+		}
+	}
+	if (argc != optind || (count != 0 && interval == 0))
+		usage_error("usage: rpcctl stats [-i interval [-c count]]");
+	if (interval > 0)
+		return (stats_watch(opt, interval, count));
 	if ((o = call_for_table(opt, "stats", &status)) == NULL)
 		return (status);
 	if (!json_object_object_get_ex(o, "workers", &workers) ||

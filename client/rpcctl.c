@@ -41,7 +41,10 @@ static const struct command {
 	{ "batch", cmd_batch, "batch",
 	    "read requests as JSON Lines on standard input, pipeline them\n"
 	    "over one connection and print the replies as JSON Lines in order" },
-	{ "stats", cmd_stats, "stats", "print the server's counters per worker" },
+	{ "stats", cmd_stats, "stats [-i interval [-c count]]",
+	    "print the server's counters per worker; with -i, a line of\n"
+	    "totals and rates every interval seconds until SIGINT, or\n"
+	    "count lines" },
 	{ "methods", cmd_methods, "methods", "list the server's methods" },
 	{ "bench", cmd_bench, "bench [-c conns] [-n requests | -d seconds] "
 	    "[-P pipeline]\n              [--payload bytes] [--csv] "
@@ -114,8 +117,26 @@ option_next(const char *command, int argc, char **argv,
 {
 	int	ch, longindex = -1;
 
+	/* getopt's own messages would name argv[0]: a path, or a command. */
+	opterr = 0;
 	ch = getopt_long(argc, argv, optstring, longopts, &longindex);
 	option_command = command;
+	if (ch != '?')
+		;
+	else if (optopt == 0)
+		fprintf(stderr, "rpcctl: %s%sunknown option %s\n",
+		    command ? command : "", command ? ": " : "",
+		    argv[optind - 1]);
+	else if (strncmp(argv[optind - 1], "--", 2) == 0)
+		fprintf(stderr, "rpcctl: %s%s%s needs an argument\n",
+		    command ? command : "", command ? ": " : "",
+		    argv[optind - 1]);
+	else if (strchr(optstring, optopt) == NULL)
+		fprintf(stderr, "rpcctl: %s%sunknown option -%c\n",
+		    command ? command : "", command ? ": " : "", optopt);
+	else
+		fprintf(stderr, "rpcctl: %s%s-%c needs an argument\n",
+		    command ? command : "", command ? ": " : "", optopt);
 	if (longindex >= 0)
 		snprintf(option_typed, sizeof option_typed, "--%s",
 		    longopts[longindex].name);
@@ -172,20 +193,21 @@ usage(void)
 	printf(SYNOPSIS "\n"
 	    "  -S, --server ADDR     host:port, [v6addr]:port or unix:/path\n"
 	    "                        (default $RPCCTL_SERVER, else %s)\n"
-	    "  -H, --host HOST       server host (default 127.0.0.1)\n"
-	    "  -p, --port PORT       server port (default 8080)\n"
+	    "  -H, --host HOST       server host (default %s)\n"
+	    "  -p, --port PORT       server port (default %s)\n"
 	    "  -s, --socket PATH     server Unix socket\n"
 	    "  -t, --timeout SECS    bound on connecting and each reply "
 	    "(default %g)\n"
 	    "      --json            print raw JSON replies, for scripts\n"
 	    "  -V, --version         print the version and exit\n"
 	    "  -h, --help            print this help and exit\n"
-	    "\ncommands:\n", RPCCTL_SERVER_DEFAULT, RPCCTL_TIMEOUT);
+	    "\ncommands:\n", ADDR_DEFAULT, ADDR_DEFAULT_HOST, ADDR_DEFAULT_PORT,
+	    RPCCTL_TIMEOUT);
 	for (i = 0; i < sizeof commands / sizeof commands[0]; i++)
 		printf("  %s\n", commands[i].synopsis);
 	printf("\nexit status: 0 success, 1 error reply, 2 usage error, "
-	    "3 cannot connect,\ntimed out or bad reply, 130 ping or bench "
-	    "stopped by SIGINT\n");
+	    "3 cannot connect,\ntimed out or bad reply, 130 ping, bench or "
+	    "stats -i stopped by SIGINT\n");
 	exit(EXIT_OK);
 }
 
@@ -225,7 +247,7 @@ main(int argc, char **argv)
 	log_init(1, 0, "rpcctl");
 	server = getenv("RPCCTL_SERVER");
 	if (server == NULL || *server == '\0')
-		server = RPCCTL_SERVER_DEFAULT;
+		server = ADDR_DEFAULT;
 	while ((ch = option_next(NULL, argc, argv, "+hH:p:S:s:t:V",
 	    long_options)) != -1) {
 		switch (ch) {
@@ -264,7 +286,8 @@ main(int argc, char **argv)
 		if (host != NULL || port != NULL)
 			snprintf(opt.server, sizeof opt.server,
 			    strchr(host ? host : "", ':') ? "[%s]:%s" : "%s:%s",
-			    host ? host : "127.0.0.1", port ? port : "8080");
+			    host ? host : ADDR_DEFAULT_HOST,
+			    port ? port : ADDR_DEFAULT_PORT);
 		else
 			snprintf(opt.server, sizeof opt.server, "%s", server);
 	}

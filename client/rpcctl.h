@@ -33,9 +33,8 @@
 #define EXIT_REPLY	1	/* the server answered with an error */
 #define EXIT_USAGE	2	/* bad command line */
 #define EXIT_SERVER	3	/* cannot connect, timed out, bad reply */
-#define EXIT_INTERRUPT	130	/* ping or bench stopped by SIGINT */
+#define EXIT_INTERRUPT	130	/* ping, bench, stats -i: SIGINT */
 
-#define RPCCTL_SERVER_DEFAULT	"127.0.0.1:8080"
 #define RPCCTL_TIMEOUT		5.0		/* seconds */
 #define RPCCTL_MAX_FRAME	(64 * 1024 * 1024) /* bytes of reply body */
 

@@ -16,7 +16,7 @@
 
 /*
  * Process plumbing: detaching, the pid file, dropping privileges and
- * telling systemd we are ready (sd_notify without libsystemd).
+ * telling systemd we are ready or reloading (sd_notify without libsystemd).
  */
 
 #include "config.h"
@@ -186,9 +186,9 @@ daemon_drop_privileges(const char *user)
 		fatalx("still able to regain root after dropping to %s", user);
 }
 
-/* Send READY=1 to $NOTIFY_SOCKET if systemd set it. */
+/* Send state ("READY=1") to $NOTIFY_SOCKET if systemd set it. */
 void
-daemon_notify_ready(void)
+daemon_notify(const char *state)
 {
 	struct sockaddr_un	 sun;
 	const char		*path = getenv("NOTIFY_SOCKET");
@@ -206,7 +206,22 @@ daemon_notify_ready(void)
 	len = offsetof(struct sockaddr_un, sun_path) + strlen(path);
 	if ((fd = socket(AF_UNIX, SOCK_DGRAM, 0)) == -1)
 		return;
-	if (sendto(fd, "READY=1", 7, 0, (struct sockaddr *)&sun, len) == -1)
+	if (sendto(fd, state, strlen(state), 0, (struct sockaddr *)&sun,
+	    len) == -1)
 		log_warn("sd_notify to %s", path);
 	close(fd);
+}
+
+/*
+ * Tell systemd a reload begins; READY=1 ends it.  Type=notify-reload
+ * wants the time on CLOCK_MONOTONIC with it, to match the two up.
+ */
+void
+daemon_notify_reloading(void)
+{
+	char	state[64];
+
+	snprintf(state, sizeof state, "RELOADING=1\nMONOTONIC_USEC=%llu",
+	    (unsigned long long)(time_monotonic() * 1e6));
+	daemon_notify(state);
 }

@@ -52,7 +52,7 @@ static const struct method {
 	{ "ping", dispatch_ping, "answer pong with the params echoed" },
 	{ "methods", dispatch_methods, "list the methods with their help" },
 	{ "stats", dispatch_stats,
-	    "version, uptime and per-worker counters with totals" },
+	    "version, uptime, per-worker counters with totals, settings" },
 };
 
 /*
@@ -140,7 +140,11 @@ static void
 dispatch_stats(struct conn *c, const struct proto_message *m,
     struct evbuffer *out)
 {
-	dispatch_reply_json(c, out, "stats", stats_to_json());
+	struct json_object	*o = stats_to_json();
+
+	json_object_object_add(o, "settings",
+	    config_to_json(c->srv->settings));
+	dispatch_reply_json(c, out, "stats", o);
 }
 
 /* Answer one request frame's body, appending the reply to out. */

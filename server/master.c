@@ -19,9 +19,9 @@
  * region before forking N workers, then serves no client: it reaps and
  * respawns workers (with backoff per slot, and gives up on a crash loop),
  * folds a dead worker's counters into its slot's, forwards SIGTERM and
- * escalates to SIGKILL after --shutdown-timeout, and on SIGHUP starts a
- * new generation and drains the old one, with the same escalation, only
- * once every new worker accepts.  It keeps its privileges, so it removes
+ * escalates to SIGKILL after --shutdown-timeout, and on SIGHUP reads the
+ * configuration again, starts a new generation with it and drains the old
+ * one, with the same escalation, only once every new worker accepts.  It keeps its privileges, so it removes
  * the pid file and socket files on exit.
  *
  * It runs a poll(2) loop rather than an event_base, so that a worker forks
@@ -69,6 +69,7 @@ struct slot {
 /* The master's state, and its main loop's. */
 struct master {
 	const struct settings	*settings;
+	struct settings		*reloaded;	/* the last SIGHUP's, if any */
 	int			 nlisteners;
 	struct worker		*workers;
 	int			 nworkers;	/* 2 * --prefork */
@@ -366,15 +367,31 @@ master_generation_ready(struct master *m)
 	return (n >= m->settings->prefork);
 }
 
-/* SIGHUP: mark the running workers old and start a new generation. */
+/*
+ * SIGHUP: read the configuration again and, if it can be used, mark the
+ * running workers old and start a new generation with it; if not, keep
+ * serving with the running one (nginx's rule).
+ */
 static void
 master_reload(struct master *m)
 {
-	int	i;
+	struct settings	*s;
+	int		 i;
 
+	daemon_notify_reloading();
+	log_reopen();
+	if ((s = config_reload(m->settings)) == NULL) {
+		daemon_notify("READY=1");
+		return;
+	}
+	if (m->reloaded != NULL) {
+		config_free(m->reloaded);
+		free(m->reloaded);
+	}
+	m->settings = m->reloaded = s;
+	log_init(!s->daemonize, s->verbose, "rpcd");
 	log_info("SIGHUP: starting a new generation of %d workers",
 	    m->settings->prefork);
-	log_reopen();
 	for (i = 0; i < m->nworkers; i++) {
 		if (m->workers[i].pid != 0)
 			m->workers[i].old = 1;
@@ -394,6 +411,7 @@ master_drain_old(struct master *m, double now)
 {
 	if (m->draining_old && master_generation_ready(m)) {
 		log_info("new generation ready: draining the old one");
+		daemon_notify("READY=1");
 		master_kill_all(m, SIGTERM, 1);
 		m->draining_old = 0;
 		m->old_deadline = now + m->settings->shutdown_timeout;
@@ -589,5 +607,9 @@ master_run(const struct settings *s, struct listener *listeners, int n)
 	free(m.pfd);
 	free(m.map);
 	free(m.workers);
+	if (m.reloaded != NULL) {
+		config_free(m.reloaded);
+		free(m.reloaded);
+	}
 	return (m.status);
 }

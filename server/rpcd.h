@@ -34,16 +34,12 @@ struct evconnlistener;
 struct json_object;
 struct timeval;
 
-/* Defaults, each with its unit. */
-#define RPCD_LISTEN_DEFAULT	"127.0.0.1:8080"	/* the tutorial's port */
+/*
+ * Defaults, each with its unit.  Those of the options are in the table of
+ * config.c.
+ */
 #define RPCD_LISTEN_MAX		16		/* -l options */
 #define RPCD_BACKLOG		511		/* listen(2) queue */
-#define RPCD_MAX_FRAME		(1024 * 1024)	/* bytes of frame body */
-#define RPCD_MAX_DEPTH		32		/* JSON nesting levels */
-#define RPCD_MAX_CONNS		10000		/* connections per process */
-#define RPCD_MAX_OUTPUT		(1024 * 1024)	/* bytes unsent per conn */
-#define RPCD_IDLE_TIMEOUT	300		/* seconds; 0 = none */
-#define RPCD_SHUTDOWN_TIMEOUT	10		/* seconds */
 #define RPCD_FRAMES_PER_EVENT	256		/* frames per read callback */
 #define RPCD_READ_SIZE		16384		/* bytes: first read of a frame */
 #define RPCD_BEV_READ		4096		/* bytes a bufferevent reads */
@@ -58,7 +54,7 @@ struct timeval;
 #define RPCD_FAILURES_MAX	8		/* fast deaths of a slot */
 #define RPCD_FAILURE_WINDOW	60		/* seconds they are counted in */
 
-/* Configuration from the command line. */
+/* Configuration from the command line; config.c has a row for each. */
 struct settings {
 	struct addr	 listen[RPCD_LISTEN_MAX];
 	int		 nlisten;
@@ -73,8 +69,10 @@ struct settings {
 	int		 prefork;	/* workers; 0 = single process */
 	int		 reuseport;	/* a listening socket per worker */
 	int		 unix_mode;	/* of socket files; -1 = umask */
-	const char	*pidfile;
-	const char	*user;
+	char		*pidfile;
+	char		*user;
+	char		*config;	/* -f file */
+	int		 check;		/* -n */
 };
 
 /*
@@ -165,6 +163,12 @@ struct conn {
 	TAILQ_ENTRY(conn)	 entry;
 };
 
+/* config.c */
+void		 config_init(int, char **, struct settings *);
+void		 config_free(struct settings *);
+struct settings	*config_reload(const struct settings *);
+struct json_object *config_to_json(const struct settings *);
+
 /* rpcd.c */
 extern time_t		 rpcd_started;
 extern pid_t		 rpcd_pid;
@@ -215,7 +219,8 @@ void		 daemon_detach(void);
 void		 daemon_pidfile_lock(const char *);
 void		 daemon_pidfile_write(const char *);
 void		 daemon_drop_privileges(const char *);
-void		 daemon_notify_ready(void);
+void		 daemon_notify(const char *);
+void		 daemon_notify_reloading(void);
 void		 daemon_keeper_start(const char *, struct listener *, int);
 void		 daemon_cleanup(const char *, struct listener *, int);
 

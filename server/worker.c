@@ -203,7 +203,11 @@ worker_signal_cb(evutil_socket_t sig, short events, void *arg)
 		break;
 	case SIGHUP:
 		log_reopen();
-		log_info("SIGHUP: logs reopened");
+		if (srv->master_ev == NULL)
+			log_info("SIGHUP: logs reopened; the configuration is "
+			    "read again only with --prefork");
+		else
+			log_info("SIGHUP: logs reopened");
 		break;
 	}
 }

@@ -89,6 +89,26 @@ for pair in server/rpcd:rpcd.8 client/rpcctl:rpcctl.1; do
 	    "every option in ${pair#*:} is in $name --help"
 done
 
+# rpcd's configuration directives: those rpcd -n prints (every setting,
+# made from the options table) are the ones rpcd.conf.5 lists, and each is
+# a long option of rpcd --help.
+prog=$top_builddir/server/rpcd
+page=$top_srcdir/man/rpcd.conf.5
+if [ -x "$prog" ]; then
+	"$prog" -n -f /dev/null 2>/dev/null | sed 's/^#//; s/ .*//' |
+	    sort -u >"$work/directives"
+	awk '/^\.It Ic / { print $3 }' "$page" | sort -u >"$work/page_directives"
+	ok_test "rpcd -n prints directives" test -s "$work/directives"
+	compare "$work/directives" "$work/page_directives" \
+	    "every directive of rpcd -n is in rpcd.conf.5" \
+	    "every directive in rpcd.conf.5 is a setting of rpcd -n"
+	"$prog" --help | help_options | sed -n 's/^--//p' >"$work/long"
+	is "$(comm -23 "$work/directives" "$work/long" | tr '\n' ' ')" "" \
+	    "every directive is a long option of rpcd --help"
+else
+	skip "rpcd is not built: directives not checked"
+fi
+
 # rpcctl's commands and their own options.
 prog=$top_builddir/client/rpcctl
 page=$top_srcdir/man/rpcctl.1

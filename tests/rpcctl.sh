@@ -147,6 +147,30 @@ ok_test "after its report of what it measured" grep -q \
     '^[1-9][0-9]* requests in [0-9]\.[0-9]* s over 2 connections, .* 0 errors$' \
     "$TEST_DIR/int"
 
+# stats -i: a line per interval with rates, -c lines or until SIGINT,
+# then a summary.
+$C stats -i 0.1 -c 3 >"$TEST_DIR/watch"
+is $? 0 "stats -i 0.1 -c 3 exits 0"
+is "$(sed -n 1p "$TEST_DIR/watch" | tr -s ' ')" \
+    "time requests req/s errors errors/s conns" "with a header"
+ok_test "three lines of totals and rates, the first without rates" sh -c "
+    sed -n '2p' '$TEST_DIR/watch' | grep -Eq '^[0-9:]{8} +[0-9]+ +- +[0-9]+ +- +[0-9]+\$' &&
+    sed -n '3,4p' '$TEST_DIR/watch' | grep -Ec '^[0-9:]{8} +[0-9]+ +[0-9.]+ +[0-9]+ +[0-9.]+ +[0-9]+\$' |
+    grep -qx 2"
+ok_test "and a summary" grep -Eq \
+    '^--- .*: [0-9]+ requests in 0\.[0-9] s \([0-9.]+/s\), 0 errors$' \
+    "$TEST_DIR/watch"
+$C stats -i 0.1 >"$TEST_DIR/watch" 2>&1 &
+pid=$!
+wait_for 50 sh -c "[ \$(wc -l <'$TEST_DIR/watch') -ge 3 ]"
+kill -INT $pid
+wait_for 50 grep -q '^--- ' "$TEST_DIR/watch" || kill -TERM $pid
+wait $pid
+is $? 130 "stats -i stopped by SIGINT exits 130"
+ok_test "after its summary" grep -q '^--- .* requests in ' "$TEST_DIR/watch"
+$C stats -c 3 2>/dev/null
+is $? 2 "stats -c without -i is a usage error"
+
 # Help and usage.
 "$RPCCTL" --help >"$TEST_DIR/help"
 ok $? "--help exits 0"
@@ -159,7 +183,8 @@ ok_test "help ping describes ping" sh -c "'$RPCCTL' help ping | grep -q 'usage: 
 is $? 2 "an unknown command exits 2"
 "$RPCCTL" ping -c zero 2>/dev/null
 is $? 2 "a bad count exits 2"
-# A bad number names the option as it was typed, long or short.
+# A bad number names the option as it was typed, long or short; getopt's
+# own complaints name rpcctl, not the path it was run by.
 for t in 'bench --payload 2000000|bench --payload 2000000: too large (0 to 1048576)' \
     'bench --payload=2000000|bench --payload 2000000: too large (0 to 1048576)' \
     'bench -c 0|bench -c 0: too small (1 to 10000)' \
@@ -170,7 +195,12 @@ for t in 'bench --payload 2000000|bench --payload 2000000: too large (0 to 10485
     '--port 0 ping|--port 0: too small (1 to 65535)' \
     '-p 65536 ping|-p 65536: too large (1 to 65535)' \
     '--timeout 0 ping|--timeout 0: too small (0.001 to 86400)' \
-    '-t x ping|-t x: invalid (0.001 to 86400)'; do
+    '-t x ping|-t x: invalid (0.001 to 86400)' \
+    '--bogus ping|unknown option --bogus' \
+    'ping -x|ping: unknown option -x' \
+    'ping -c|ping: -c needs an argument' \
+    'bench --payload|bench: --payload needs an argument' \
+    '-t|-t needs an argument'; do
 	"$RPCCTL" ${t%%|*} 2>"$TEST_DIR/err"
 	is "$? $(head -n 1 "$TEST_DIR/err")" "2 rpcctl: ${t#*|}" "rpcctl ${t%%|*}"
 done

@@ -16,6 +16,19 @@ done
 "$RPCD" --no-such-option 2>"$TEST_DIR/err"
 is $? 2 "an unknown option exits 2"
 ok_test "with a hint to --help" grep -q "Try 'rpcd --help'" "$TEST_DIR/err"
+is "$(head -n 1 "$TEST_DIR/err")" "rpcd: unrecognized option '--no-such-option'" \
+    "getopt's complaint names rpcd, not the path it was run by"
+"$RPCD" -l 2>"$TEST_DIR/err"
+is "$? $(head -n 1 "$TEST_DIR/err" | cut -c 1-6)" "2 rpcd: " \
+    "so does a missing argument"
+# The synopsis that --help and usage errors print is the page's.
+sed -n '/^\.Sh SYNOPSIS/,/^\.Sh/p' "$top_srcdir/man/rpcd.8" |
+    sed -n 's/^\.Op Fl \([^ ]*\)\( Ar \(.*\)\)\{0,1\}$/[-\1 \3]/p' |
+    sed 's/ ]$/]/' | tr '\n' ' ' >"$TEST_DIR/page_synopsis"
+sed -n '/^usage:/,/^$/p' "$TEST_DIR/help" | sed 's/^usage: rpcd//' |
+    tr -s ' \n' '  ' | sed 's/^ //' >"$TEST_DIR/help_synopsis"
+is "$(cat "$TEST_DIR/help_synopsis")" "$(cat "$TEST_DIR/page_synopsis")" \
+    "--help's synopsis is rpcd.8's"
 "$RPCD" --max-frame lots 2>"$TEST_DIR/err"
 is $? 2 "a bad number exits 2"
 ok_test "naming the option" grep -q -- "--max-frame lots: invalid" "$TEST_DIR/err"

@@ -37,6 +37,9 @@
 #define printflike(a, b) __attribute__((__format__(__printf__, a, b)))
 
 #define ADDR_TEXT_MAX	128	/* longest printed address */
+#define ADDR_DEFAULT_HOST "127.0.0.1"	/* rpcd's and rpcctl's address */
+#define ADDR_DEFAULT_PORT "8080"	/* the tutorial's port */
+#define ADDR_DEFAULT	ADDR_DEFAULT_HOST ":" ADDR_DEFAULT_PORT
 #define FATAL_STATUS	1	/* exit status of fatal() and fatalx() */
 
 /* A parsed listen or connect address. */

@@ -1,0 +1,915 @@
+/*
+ * Copyright (c) 2026 The rpcd authors
+ *
+ * Permission to use, copy, modify, and distribute this software for any
+ * purpose with or without fee is hereby granted, provided that the above
+ * copyright notice and this permission notice appear in all copies.
+ *
+ * THE SOFTWARE IS PROVIDED "AS IS" AND THE AUTHOR DISCLAIMS ALL WARRANTIES
+ * WITH REGARD TO THIS SOFTWARE INCLUDING ALL IMPLIED WARRANTIES OF
+ * MERCHANTABILITY AND FITNESS. IN NO EVENT SHALL THE AUTHOR BE LIABLE FOR
+ * ANY SPECIAL, DIRECT, INDIRECT, OR CONSEQUENTIAL DAMAGES OR ANY DAMAGES
+ * WHATSOEVER RESULTING FROM LOSS OF USE, DATA OR PROFITS, WHETHER IN AN
+ * ACTION OF CONTRACT, NEGLIGENCE OR OTHER TORTIOUS ACTION, ARISING OUT OF
+ * OR IN CONNECTION WITH THE USE OR PERFORMANCE OF THIS SOFTWARE.
+ */
+
+/*
+ * Settings: one table of every option, which the command line parser,
+ * --help, the synopsis and the configuration file's reader are made from.
+ * Every option but those marked SETTING_CMDLINE is also a directive of the
+ * file, named as the long option.  To add an option, add a row to
+ * settings[] and a member to struct settings (rpcd.h), and describe it in
+ * rpcd(8) and, if it is a directive, in rpcd.conf(5).
+ *
+ * The command line overrides the file: it is parsed first, and the file
+ * then sets only what the command line left alone.  SIGHUP (with
+ * --prefork) reads the file again over what the command line set.
+ */
+
+#include "config.h"
+
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+
+#include <netinet/in.h>
+
+#include <ctype.h>
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <json-c/json.h>
+
+#include "rpcd/proto.h"
+#include "rpcd.h"
+
+/* How a setting's argument is read. */
+enum setting_type {
+	SETTING_ACTION,		/* no argument: -h, -V */
+	SETTING_FLAG,		/* no argument: set to 1 */
+	SETTING_COUNT,		/* no argument: add 1 (-v -v) */
+	SETTING_NUMBER,		/* an integer in [min, max] */
+	SETTING_WORKERS,	/* a number in [min, max], or auto */
+	SETTING_MODE,		/* octal permissions; min (-1): umask */
+	SETTING_STRING,
+	SETTING_ADDRESS		/* an -l address, repeatable */
+};
+
+/*
+ * One option.  Its member of struct settings is at offset, size bytes; a
+ * number is stored in it as the bits of a uint32_t or uint64_t, read back
+ * signed when min is negative.
+ */
+struct setting {
+	const char		*name;		/* the long option */
+	int			 letter;	/* the short one, or 0 */
+	const char		*arg;		/* its argument, or NULL */
+	enum setting_type	 type;
+	size_t			 offset;
+	size_t			 size;
+	long long		 min, max;	/* bounds of a number */
+	long long		 def;		/* default of a number */
+	const char		*shown;		/* the default --help shows */
+	int			 flags;		/* SETTING_* below */
+	const char		*help;		/* lines for --help */
+};
+
+#define SETTING_CMDLINE	0x1	/* not a directive of the file */
+#define SETTING_RESTART	0x2	/* SIGHUP cannot change it */
+#define SETTING_REPEAT	0x4	/* may be given more than once */
+
+#define MEMBER(m)	.offset = offsetof(struct settings, m), \
+			.size = sizeof(((struct settings *)NULL)->m)
+
+/* Every option, in the order of --help. */
+static const struct setting settings[] = {
+	{ .name = "config", .letter = 'f', .arg = "file",
+	  .type = SETTING_STRING, MEMBER(config), .flags = SETTING_CMDLINE,
+	  .shown = RPCD_CONF_FILE ", if it exists",
+	  .help = "read the settings the command line does not\n"
+	    "give from this file" },
+	{ .name = "check", .letter = 'n', .type = SETTING_FLAG,
+	  MEMBER(check), .flags = SETTING_CMDLINE,
+	  .help = "check the configuration, print the settings\n"
+	    "it makes and exit" },
+	{ .name = "listen", .letter = 'l', .arg = "address",
+	  .type = SETTING_ADDRESS, .shown = ADDR_DEFAULT,
+	  .flags = SETTING_RESTART | SETTING_REPEAT,
+	  .help = "listen on host:port, [v6addr]:port or unix:/path;\n"
+	    "repeatable" },
+	{ .name = "prefork", .letter = 'P', .arg = "workers",
+	  .type = SETTING_WORKERS, MEMBER(prefork),
+	  .min = 0, .max = RPCD_PREFORK_MAX, .shown = "0: a single process",
+	  .flags = SETTING_RESTART,
+	  .help = "run this many worker processes under a master;\n"
+	    "auto: one per CPU" },
+	{ .name = "reuseport", .type = SETTING_FLAG, MEMBER(reuseport),
+	  .flags = SETTING_RESTART,
+	  .help = "a listening socket per worker, balanced by\n"
+	    "the kernel (with --prefork)" },
+	{ .name = "daemon", .letter = 'd', .type = SETTING_FLAG,
+	  MEMBER(daemonize), .flags = SETTING_RESTART,
+	  .help = "detach and log to syslog" },
+	{ .name = "user", .letter = 'u', .arg = "user",
+	  .type = SETTING_STRING, MEMBER(user), .flags = SETTING_RESTART,
+	  .help = "run as this user after binding" },
+	{ .name = "pidfile", .arg = "file", .type = SETTING_STRING,
+	  MEMBER(pidfile), .flags = SETTING_RESTART,
+	  .help = "write the process id to this file" },
+	{ .name = "unix-mode", .arg = "mode", .type = SETTING_MODE,
+	  MEMBER(unix_mode), .min = -1, .max = 0777, .def = -1,
+	  .shown = "as the umask leaves them", .flags = SETTING_RESTART,
+	  .help = "permissions of Unix socket files,\n"
+	    "in octal" },
+	{ .name = "max-frame", .arg = "bytes", .type = SETTING_NUMBER,
+	  MEMBER(max_frame), .min = 2, .max = UINT32_MAX,
+	  .def = PROTO_MAX_FRAME_DEFAULT, .help = "largest request body" },
+	{ .name = "max-depth", .arg = "number", .type = SETTING_NUMBER,
+	  MEMBER(max_depth), .min = 1, .max = PROTO_DEPTH_MAX,
+	  .def = PROTO_DEPTH_DEFAULT, .help = "deepest JSON nesting" },
+	{ .name = "max-conns", .arg = "number", .type = SETTING_NUMBER,
+	  MEMBER(max_conns), .min = 1, .max = 1000000, .def = 10000,
+	  .help = "open connections per process" },
+	{ .name = "max-output", .arg = "bytes", .type = SETTING_NUMBER,
+	  MEMBER(max_output), .min = 1024, .max = (long long)1 << 40,
+	  .def = 1024 * 1024,
+	  .help = "unsent replies per connection before reading\n"
+	    "from it pauses" },
+	{ .name = "idle-timeout", .arg = "seconds", .type = SETTING_NUMBER,
+	  MEMBER(idle_timeout), .min = 0, .max = 86400 * 365, .def = 300,
+	  .help = "close idle connections, 0 = never" },
+	{ .name = "shutdown-timeout", .arg = "seconds",
+	  .type = SETTING_NUMBER, MEMBER(shutdown_timeout), .min = 1,
+	  .max = 86400, .def = 10, .help = "time to finish on SIGTERM" },
+	{ .name = "verbose", .letter = 'v', .type = SETTING_COUNT,
+	  MEMBER(verbose), .flags = SETTING_REPEAT,
+	  .help = "log every connection and request" },
+	{ .name = "version", .letter = 'V', .type = SETTING_ACTION,
+	  .flags = SETTING_CMDLINE, .help = "print the version and exit" },
+	{ .name = "help", .letter = 'h', .type = SETTING_ACTION,
+	  .flags = SETTING_CMDLINE, .help = "print this help and exit" },
+};
+#define NSETTINGS	(sizeof settings / sizeof settings[0])
+
+#define HELP_COLUMN	29	/* of an option's help in --help */
+#define SYNOPSIS_WIDTH	72
+
+static char	*config_synopsis;
+static char	*config_cwd;		/* where rpcd started */
+static struct settings config_cmdline;	/* the command line's settings */
+static uint64_t	 config_given;		/* its options, a bit per row */
+static int	 config_lines[NSETTINGS]; /* where the file set each row */
+
+/* Store v in row's member of s. */
+static void
+config_store(struct settings *s, const struct setting *row, long long v)
+{
+	char		*p = (char *)s + row->offset;
+	uint32_t	 v32 = v;
+	uint64_t	 v64 = v;
+
+	if (row->size == sizeof v32)
+		memcpy(p, &v32, sizeof v32);
+	else if (row->size == sizeof v64)
+		memcpy(p, &v64, sizeof v64);
+	else
+		fatalx("option %s: a member of %zu bytes", row->name,
+		    row->size);
+}
+
+/* The number in row's member of s. */
+static long long
+config_load(const struct settings *s, const struct setting *row)
+{
+	const char	*p = (const char *)s + row->offset;
+	uint32_t	 v32;
+	uint64_t	 v64;
+
+	if (row->size == sizeof v32) {
+		memcpy(&v32, p, sizeof v32);
+		return (row->min < 0 ? (int32_t)v32 : (long long)v32);
+	}
+	memcpy(&v64, p, sizeof v64);
+	return (row->min < 0 ? (int64_t)v64 : (long long)v64);
+}
+
+/* The octal permissions of arg, or -1. */
+static int
+config_mode(const char *arg)
+{
+	char	*end;
+	long	 v;
+
+	v = strtol(arg, &end, 8);
+	if (*arg < '0' || *arg > '7' || *end != '\0' || v > 0777)
+		return (-1);
+	return (v);
+}
+
+/*
+ * Set row's member of s from arg (NULL for an option without argument);
+ * on error return -1 with why in err.
+ */
+static int
+config_set(struct settings *s, const struct setting *row, const char *arg,
+    char *err, size_t len)
+{
+	const char	*errstr;
+	char		**str;
+	long long	 v;
+
+	switch (row->type) {
+	case SETTING_ACTION:
+		break;
+	case SETTING_FLAG:
+		config_store(s, row, 1);
+		break;
+	case SETTING_COUNT:
+		config_store(s, row, config_load(s, row) + 1);
+		break;
+	case SETTING_WORKERS:
+		if (strcmp(arg, "auto") == 0) {
+			v = sysconf(_SC_NPROCESSORS_ONLN);
+			config_store(s, row, v < 1 ? 1 : v > row->max ?
+			    row->max : v);
+			break;
+		}
+		/* FALLTHROUGH */
+	case SETTING_NUMBER:
+		v = parse_number(arg, row->min, row->max, &errstr);
+		if (errstr != NULL) {
+			snprintf(err, len, "%s (%lld to %lld)", errstr,
+			    row->min, row->max);
+			return (-1);
+		}
+		config_store(s, row, v);
+		break;
+	case SETTING_MODE:
+		if ((v = config_mode(arg)) == -1) {
+			snprintf(err, len, "not an octal mode (0 to 0%llo)",
+			    row->max);
+			return (-1);
+		}
+		config_store(s, row, v);
+		break;
+	case SETTING_STRING:
+		str = (char **)((char *)s + row->offset);
+		free(*str);
+		*str = arg != NULL ? xstrdup(arg) : NULL;
+		break;
+	case SETTING_ADDRESS:
+		if (s->nlisten == RPCD_LISTEN_MAX) {
+			snprintf(err, len, "too many addresses (%d at most)",
+			    RPCD_LISTEN_MAX);
+			return (-1);
+		}
+		if (addr_parse(arg, &s->listen[s->nlisten], err, len) != 0)
+			return (-1);
+		s->nlisten++;
+		break;
+	}
+	return (0);
+}
+
+/* Order the synopsis: -a before -A before -b, long options by name. */
+static int
+config_synopsis_cmp(const void *a, const void *b)
+{
+	const struct setting	*x = *(const struct setting * const *)a;
+	const struct setting	*y = *(const struct setting * const *)b;
+	int			 d;
+
+	if ((x->letter == 0) != (y->letter == 0))
+		return (x->letter == 0 ? 1 : -1);
+	if (x->letter == 0)
+		return (strcmp(x->name, y->name));
+	if ((d = tolower(x->letter) - tolower(y->letter)) != 0)
+		return (d);
+	return (x->letter - y->letter);
+}
+
+/* Append word to the synopsis, wrapping it under "rpcd". */
+static void
+config_synopsis_add(char **syn, size_t *col, const char *word)
+{
+	char	*next;
+
+	if (*col + 1 + strlen(word) > SYNOPSIS_WIDTH) {
+		if (asprintf(&next, "%s\n            %s", *syn, word) == -1)
+			fatal("asprintf");
+		*col = 12 + strlen(word);
+	} else {
+		if (asprintf(&next, "%s %s", *syn, word) == -1)
+			fatal("asprintf");
+		*col += 1 + strlen(word);
+	}
+	free(*syn);
+	*syn = next;
+}
+
+/*
+ * Make the synopsis from the table: the flags in one group, then the
+ * short options with an argument, then the long ones, each sorted.
+ */
+static const char *
+config_usage_line(void)
+{
+	const struct setting	*sorted[NSETTINGS];
+	char			 flags[NSETTINGS + 3], word[64];
+	size_t			 i, n = 0, col;
+
+	if (config_synopsis != NULL)
+		return (config_synopsis);
+	for (i = 0; i < NSETTINGS; i++)
+		sorted[i] = &settings[i];
+	qsort(sorted, NSETTINGS, sizeof sorted[0], config_synopsis_cmp);
+	flags[n++] = '[';
+	flags[n++] = '-';
+	for (i = 0; i < NSETTINGS; i++) {
+		if (sorted[i]->letter != 0 && sorted[i]->arg == NULL)
+			flags[n++] = sorted[i]->letter;
+	}
+	flags[n++] = ']';
+	flags[n] = '\0';
+	config_synopsis = xstrdup("usage: rpcd");
+	col = strlen(config_synopsis);
+	config_synopsis_add(&config_synopsis, &col, flags);
+	for (i = 0; i < NSETTINGS; i++) {
+		if (sorted[i]->letter != 0 && sorted[i]->arg != NULL)
+			snprintf(word, sizeof word, "[-%c %s]",
+			    sorted[i]->letter, sorted[i]->arg);
+		else if (sorted[i]->letter == 0)
+			snprintf(word, sizeof word, "[--%s%s%s]",
+			    sorted[i]->name, sorted[i]->arg ? " " : "",
+			    sorted[i]->arg ? sorted[i]->arg : "");
+		else
+			continue;
+		config_synopsis_add(&config_synopsis, &col, word);
+	}
+	return (config_synopsis);
+}
+
+static __dead void printflike(1, 2)
+config_usage_error(const char *fmt, ...)
+{
+	va_list	ap;
+
+	fprintf(stderr, "rpcd: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\n%s\nTry 'rpcd --help' for more information.\n",
+	    config_usage_line());
+	exit(2);
+}
+
+/* Print one option's lines of --help, its default after its help. */
+static void
+config_help_row(const struct setting *row)
+{
+	char		 head[64], arg[32];
+	const char	*line, *end;
+	size_t		 i;
+	int		 n;
+
+	for (i = 0; row->arg != NULL && row->arg[i] != '\0' &&
+	    i < sizeof arg - 1; i++)
+		arg[i] = toupper((unsigned char)row->arg[i]);
+	arg[i] = '\0';
+	if (row->letter != 0)
+		snprintf(head, sizeof head, "  -%c, --%s%s%s", row->letter,
+		    row->name, row->arg ? " " : "", arg);
+	else
+		snprintf(head, sizeof head, "      --%s%s%s", row->name,
+		    row->arg ? " " : "", arg);
+	n = printf("%s", head);
+	for (line = row->help; ; line = end + 1) {
+		end = strchr(line, '\n');
+		printf("%*s%.*s", n < HELP_COLUMN - 1 ? HELP_COLUMN - n : 2,
+		    "", end ? (int)(end - line) : (int)strlen(line), line);
+		if (end == NULL)
+			break;
+		printf("\n");
+		n = 0;
+	}
+	if (row->shown != NULL)
+		printf(" (default %s)", row->shown);
+	else if (row->type == SETTING_NUMBER)
+		printf(" (default %lld)", row->def);
+	printf("\n");
+}
+
+static __dead void
+config_usage(void)
+{
+	size_t	i;
+
+	printf("%s\n\n", config_usage_line());
+	for (i = 0; i < NSETTINGS; i++)
+		config_help_row(&settings[i]);
+	exit(0);
+}
+
+/* path made absolute against the directory rpcd started in. */
+static char *
+config_absolute(const char *path)
+{
+	char	*abs;
+
+	if (config_cwd == NULL && (config_cwd = realpath(".", NULL)) == NULL)
+		fatal("cannot resolve the current directory");
+	if (asprintf(&abs, "%s/%s", config_cwd, path) == -1)
+		fatal("asprintf");
+	return (abs);
+}
+
+/*
+ * Make the pid file and Unix socket paths absolute, once: -d changes to /
+ * before they are written or removed.
+ */
+static int
+config_resolve(struct settings *s, char *err, size_t len)
+{
+	struct sockaddr_un	*sun;
+	char			 text[ADDR_TEXT_MAX], *abs;
+	int			 i, error;
+
+	for (i = 0; i < s->nlisten; i++) {
+		sun = (struct sockaddr_un *)&s->listen[i].ss;
+		if (sun->sun_family != AF_UNIX || sun->sun_path[0] == '/')
+			continue;
+		abs = config_absolute(sun->sun_path);
+		snprintf(text, sizeof text, "unix:%s", abs);
+		free(abs);
+		if (addr_parse(text, &s->listen[i], err, len) != 0) {
+			error = strlen(err);
+			snprintf(err + error, len - error, ": %s", text);
+			return (-1);
+		}
+	}
+	if (s->pidfile != NULL && s->pidfile[0] != '/') {
+		abs = config_absolute(s->pidfile);
+		free(s->pidfile);
+		s->pidfile = abs;
+	}
+	return (0);
+}
+
+/* Give every setting its default. */
+static void
+config_defaults(struct settings *s)
+{
+	size_t	i;
+
+	memset(s, 0, sizeof *s);
+	for (i = 0; i < NSETTINGS; i++) {
+		if (settings[i].size != 0 &&
+		    settings[i].type != SETTING_STRING)
+			config_store(s, &settings[i], settings[i].def);
+	}
+}
+
+/* Free the strings of s. */
+void
+config_free(struct settings *s)
+{
+	size_t	i;
+
+	for (i = 0; i < NSETTINGS; i++) {
+		if (settings[i].type == SETTING_STRING)
+			free(*(char **)((char *)s + settings[i].offset));
+	}
+}
+
+/* Copy src to dst, strings and all. */
+static void
+config_copy(struct settings *dst, const struct settings *src)
+{
+	char	**str;
+	size_t	  i;
+
+	*dst = *src;
+	for (i = 0; i < NSETTINGS; i++) {
+		if (settings[i].type != SETTING_STRING)
+			continue;
+		str = (char **)((char *)dst + settings[i].offset);
+		if (*str != NULL)
+			*str = xstrdup(*str);
+	}
+}
+
+/* The directive called name, or NULL. */
+static const struct setting *
+config_directive(const char *name)
+{
+	size_t	i;
+
+	for (i = 0; i < NSETTINGS; i++) {
+		if (!(settings[i].flags & SETTING_CMDLINE) &&
+		    strcmp(settings[i].name, name) == 0)
+			return (&settings[i]);
+	}
+	return (NULL);
+}
+
+/*
+ * Split a line of the file into its directive and its value (the rest of
+ * the line, NULL if empty), dropping a comment: a # that starts a word.
+ * Return 0 for a line with no directive.
+ */
+static int
+config_split(char *line, char **name, char **value)
+{
+	char	*p, *end;
+
+	for (p = line; *p != '\0'; p++) {
+		if (*p == '#' && (p == line || isspace((unsigned char)p[-1]))) {
+			*p = '\0';
+			break;
+		}
+	}
+	end = line + strlen(line);
+	while (end > line && isspace((unsigned char)end[-1]))
+		*--end = '\0';
+	for (p = line; isspace((unsigned char)*p); p++)
+		;
+	if (*p == '\0')
+		return (0);
+	*name = p;
+	while (*p != '\0' && !isspace((unsigned char)*p))
+		p++;
+	*value = NULL;
+	if (*p != '\0') {
+		*p++ = '\0';
+		while (isspace((unsigned char)*p))
+			p++;
+		*value = p;
+	}
+	return (1);
+}
+
+/*
+ * Read the file into s, skipping (but checking) what the command line
+ * gave.  On error return -1 with "file:line: why" in err.
+ */
+static int
+config_read(const char *path, struct settings *s, char *err, size_t len)
+{
+	const struct setting	*row;
+	struct settings		 scratch, *to;
+	FILE			*f;
+	char			*line = NULL, *name, *value, why[128];
+	size_t			 size = 0, i;
+	int			 lineno = 0, error = -1;
+
+	memset(config_lines, 0, sizeof config_lines);
+	if ((f = fopen(path, "r")) == NULL) {
+		snprintf(err, len, "%s: %s", path, strerror(errno));
+		return (-1);
+	}
+	config_defaults(&scratch);
+	while (getline(&line, &size, f) != -1) {
+		lineno++;
+		if (!config_split(line, &name, &value))
+			continue;
+		if ((row = config_directive(name)) == NULL) {
+			snprintf(err, len, "%s:%d: unknown directive %s", path,
+			    lineno, name);
+			goto out;
+		}
+		i = row - settings;
+		if (config_lines[i] != 0 && !(row->flags & SETTING_REPEAT)) {
+			snprintf(err, len, "%s:%d: %s given twice (first on "
+			    "line %d)", path, lineno, name, config_lines[i]);
+			goto out;
+		}
+		if (row->arg == NULL && value != NULL) {
+			snprintf(err, len, "%s:%d: %s takes no value: %s",
+			    path, lineno, name, value);
+			goto out;
+		}
+		if (row->arg != NULL && value == NULL) {
+			snprintf(err, len, "%s:%d: %s needs %s %s", path,
+			    lineno, name, strchr("aeiou", *row->arg) ? "an" :
+			    "a", row->arg);
+			goto out;
+		}
+		to = config_given & ((uint64_t)1 << i) ? &scratch : s;
+		if (config_set(to, row, value, why, sizeof why) != 0) {
+			snprintf(err, len, "%s:%d: %s %s: %s", path, lineno,
+			    name, value, why);
+			goto out;
+		}
+		config_lines[i] = lineno;
+	}
+	if (ferror(f))
+		snprintf(err, len, "%s: %s", path, strerror(errno));
+	else
+		error = 0;
+out:
+	config_free(&scratch);
+	free(line);
+	fclose(f);
+	return (error);
+}
+
+/*
+ * Check what no single setting can and complete s: the default address,
+ * absolute paths.  On error return -1 with why in err, naming the line of
+ * the file that set it.
+ */
+static int
+config_finish(struct settings *s, char *err, size_t len)
+{
+	const struct setting	*row = config_directive("reuseport");
+	int			 line = config_lines[row - settings];
+	char			 where[PATH_MAX + 32];
+
+	if (line != 0)
+		snprintf(where, sizeof where, "%s:%d: reuseport", s->config,
+		    line);
+	else
+		snprintf(where, sizeof where, "--reuseport");
+	if (s->reuseport && s->prefork == 0) {
+		snprintf(err, len, "%s needs prefork", where);
+		return (-1);
+	}
+	if (s->reuseport && listener_reuseport_option() == -1) {
+		snprintf(err, len, "%s: this system's kernel does not "
+		    "balance connections over sockets", where);
+		return (-1);
+	}
+	if (s->nlisten == 0 && addr_parse(ADDR_DEFAULT, &s->listen[0], err,
+	    len) == 0)
+		s->nlisten = 1;
+	return (config_resolve(s, err, len));
+}
+
+/* Write row's value in s to buf as the file would give it; "" if unset. */
+static void
+config_value(const struct settings *s, const struct setting *row,
+    char *buf, size_t len)
+{
+	const char	*str;
+	long long	 v;
+	int		 i;
+
+	*buf = '\0';
+	switch (row->type) {
+	case SETTING_ACTION:
+		break;
+	case SETTING_FLAG:
+	case SETTING_COUNT:
+	case SETTING_NUMBER:
+	case SETTING_WORKERS:
+		snprintf(buf, len, "%lld", config_load(s, row));
+		break;
+	case SETTING_MODE:
+		if ((v = config_load(s, row)) >= 0)
+			snprintf(buf, len, "0%llo", v);
+		break;
+	case SETTING_STRING:
+		str = *(char * const *)((const char *)s + row->offset);
+		snprintf(buf, len, "%s", str != NULL ? str : "");
+		break;
+	case SETTING_ADDRESS:
+		for (i = 0; i < s->nlisten; i++)
+			snprintf(buf + strlen(buf), len - strlen(buf), "%s%s",
+			    i > 0 ? " " : "", s->listen[i].text);
+		break;
+	}
+}
+
+/*
+ * -n: check that each address can be bound here (a TCP one on port 0, so
+ * that a running rpcd does not fail the check), print the settings as
+ * directives (unset ones commented out) and exit 0.
+ */
+static __dead void
+config_check(const struct settings *s)
+{
+	struct sockaddr_storage	 ss;
+	const struct setting	*row;
+	char			 value[PATH_MAX + 64];
+	size_t			 i;
+	int			 fd, n;
+
+	for (n = 0; n < s->nlisten; n++) {
+		ss = s->listen[n].ss;
+		if (ss.ss_family == AF_INET)
+			((struct sockaddr_in *)&ss)->sin_port = 0;
+		else if (ss.ss_family == AF_INET6)
+			((struct sockaddr_in6 *)&ss)->sin6_port = 0;
+		else
+			continue;
+		if ((fd = socket(ss.ss_family, SOCK_STREAM, 0)) == -1 ||
+		    bind(fd, (struct sockaddr *)&ss, s->listen[n].len) != 0) {
+			fprintf(stderr, "rpcd: cannot listen on %s: %s\n",
+			    s->listen[n].text, strerror(errno));
+			exit(1);
+		}
+		close(fd);
+	}
+	for (i = 0; i < NSETTINGS; i++) {
+		row = &settings[i];
+		if (row->flags & SETTING_CMDLINE)
+			continue;
+		config_value(s, row, value, sizeof value);
+		if (row->type == SETTING_ADDRESS) {
+			for (n = 0; n < s->nlisten; n++)
+				printf("%s %s\n", row->name,
+				    s->listen[n].text);
+		} else if (row->type == SETTING_COUNT && *value != '0') {
+			for (n = 0; n < config_load(s, row); n++)
+				printf("%s\n", row->name);
+		} else if (row->arg == NULL)
+			printf("%s%s\n", strcmp(value, "0") == 0 ? "#" : "",
+			    row->name);
+		else
+			printf("%s%s%s%s\n", *value == '\0' ? "#" : "",
+			    row->name, *value == '\0' ? "" : " ", value);
+	}
+	fprintf(stderr, "rpcd: the configuration%s%s is valid\n",
+	    s->config != NULL ? " in " : "",
+	    s->config != NULL ? s->config : "");
+	exit(0);
+}
+
+/*
+ * Parse the command line into s (exit 2 on a usage error), then read the
+ * file, -f's or the default one if it exists (exit 1 on an error in it).
+ * The long options and the short ones are made from the table.
+ */
+void
+config_init(int argc, char **argv, struct settings *s)
+{
+	static char		 name[] = "rpcd";
+	struct option		 longopts[NSETTINGS + 1];
+	const struct setting	*row;
+	char			 optstring[2 * NSETTINGS + 1], err[PATH_MAX + 256];
+	char			*path;
+	size_t			 i, n = 0;
+	int			 ch;
+
+	if (NSETTINGS > 64)
+		fatalx("more options than config_given has bits");
+	memset(longopts, 0, sizeof longopts);
+	for (i = 0; i < NSETTINGS; i++) {
+		longopts[i].name = settings[i].name;
+		longopts[i].has_arg = settings[i].arg != NULL ?
+		    required_argument : no_argument;
+		longopts[i].val = 256 + i;
+		if (settings[i].letter != 0) {
+			optstring[n++] = settings[i].letter;
+			if (settings[i].arg != NULL)
+				optstring[n++] = ':';
+		}
+	}
+	optstring[n] = '\0';
+
+	/* getopt's own messages name argv[0], the libtool wrapper's path. */
+	argv[0] = name;
+	config_defaults(s);
+	while ((ch = getopt_long(argc, argv, optstring, longopts, NULL)) !=
+	    -1) {
+		for (row = NULL, i = 0; i < NSETTINGS; i++) {
+			if (ch == (int)(256 + i) || ch == settings[i].letter)
+				row = &settings[i];
+		}
+		if (row == NULL) {
+			fprintf(stderr, "%s\nTry 'rpcd --help' for more "
+			    "information.\n", config_usage_line());
+			exit(2);
+		}
+		if (row->letter == 'h')
+			config_usage();
+		if (row->letter == 'V') {
+			printf("rpcd %s\n", VERSION);
+			exit(0);
+		}
+		if (config_set(s, row, optarg, err, sizeof err) != 0)
+			config_usage_error("--%s %s: %s", row->name, optarg,
+			    err);
+		config_given |= (uint64_t)1 << (row - settings);
+	}
+	if (optind != argc)
+		config_usage_error("unexpected argument: %s", argv[optind]);
+
+	if (s->config == NULL && access(RPCD_CONF_FILE, F_OK) == 0)
+		s->config = xstrdup(RPCD_CONF_FILE);
+	if (s->config != NULL && s->config[0] != '/') {
+		path = config_absolute(s->config);
+		free(s->config);
+		s->config = path;
+	}
+	config_copy(&config_cmdline, s);
+	if (s->config != NULL && config_read(s->config, s, err,
+	    sizeof err) != 0) {
+		fprintf(stderr, "rpcd: %s\n", err);
+		exit(1);
+	}
+	if (config_finish(s, err, sizeof err) != 0) {
+		fprintf(stderr, "rpcd: %s\n", err);
+		exit(s->config != NULL ? 1 : 2);
+	}
+	if (s->check)
+		config_check(s);
+}
+
+/*
+ * SIGHUP: read the file again over the command line's settings.  A
+ * setting that cannot change without a restart keeps its running value,
+ * and the log says so.  Return the new settings, or NULL after logging
+ * why the file cannot be used.
+ */
+struct settings *
+config_reload(const struct settings *running)
+{
+	const struct setting	*row;
+	struct settings		*s;
+	char			 err[PATH_MAX + 256], was[PATH_MAX + 64];
+	char			 now[PATH_MAX + 64];
+	size_t			 i;
+
+	s = xcalloc(1, sizeof *s);
+	config_copy(s, &config_cmdline);
+	if (s->config == NULL)
+		log_info("SIGHUP: no configuration file: the settings stay");
+	else if (config_read(s->config, s, err, sizeof err) != 0 ||
+	    config_finish(s, err, sizeof err) != 0) {
+		log_warnx("SIGHUP: %s; still serving with the running "
+		    "configuration and workers", err);
+		config_free(s);
+		free(s);
+		return (NULL);
+	}
+	for (i = 0; i < NSETTINGS; i++) {
+		row = &settings[i];
+		if (!(row->flags & SETTING_RESTART))
+			continue;
+		config_value(running, row, was, sizeof was);
+		config_value(s, row, now, sizeof now);
+		if (strcmp(was, now) == 0)
+			continue;
+		log_warnx("SIGHUP: %s changed from '%s' to '%s': it needs a "
+		    "restart, and stays '%s' until then", row->name, was, now,
+		    was);
+		if (row->type == SETTING_ADDRESS) {
+			memcpy(s->listen, running->listen, sizeof s->listen);
+			s->nlisten = running->nlisten;
+		} else if (row->type == SETTING_STRING) {
+			config_set(s, row, *was != '\0' ? was : NULL, err,
+			    sizeof err);
+		} else
+			config_store(s, row, config_load(running, row));
+	}
+	return (s);
+}
+
+/* The settings a worker runs with, for the stats reply. */
+struct json_object *
+config_to_json(const struct settings *s)
+{
+	const struct setting	*row;
+	struct json_object	*o, *v;
+	char			 value[PATH_MAX + 64];
+	size_t			 i;
+	int			 n;
+
+	o = json_object_new_object();
+	for (i = 0; i < NSETTINGS; i++) {
+		row = &settings[i];
+		if (row->flags & SETTING_CMDLINE)
+			continue;
+		config_value(s, row, value, sizeof value);
+		switch (row->type) {
+		case SETTING_ADDRESS:
+			v = json_object_new_array();
+			for (n = 0; n < s->nlisten; n++)
+				json_object_array_add(v,
+				    json_object_new_string(s->listen[n].text));
+			break;
+		case SETTING_FLAG:
+			v = json_object_new_boolean(config_load(s, row));
+			break;
+		case SETTING_MODE:
+		case SETTING_STRING:
+			v = *value != '\0' ? json_object_new_string(value) :
+			    NULL;
+			break;
+		default:
+			v = json_object_new_int64(config_load(s, row));
+			break;
+		}
+		json_object_object_add(o, row->name, v);
+	}
+	return (o);
+}
