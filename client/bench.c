@@ -60,6 +60,8 @@ struct bench_conn {
 	double		*sent;		/* ring of send times */
 	double		 last_reply;	/* or connect time */
 	unsigned int	 head, inflight;
+	long long	 answered;	/* replies on this connection */
+	int		 closes;	/* closed with no reply, in a row */
 	size_t		 unsent;	/* request bytes queued, not yet sent */
 	size_t		 woff;		/* where they start in b->stream */
 };
@@ -73,6 +75,7 @@ struct bench {
 	double			 seconds;	/* -d */
 	double			 start, end, deadline, last_report;
 	long long		 sent, done, errors, last_done;
+	long long		 resent;	/* --retry */
 	unsigned char		*stream;	/* copies of the request */
 	size_t			 stream_len, frame_len;
 	char			*params;	/* what each pong must echo */
@@ -81,9 +84,13 @@ struct bench {
 	size_t			 reply_len;
 	uint64_t		 hist[NBUCKETS];
 	uint64_t		 max_ns;
-	int			 tty, csv, histogram, complained;
+	int			 tty, csv, histogram, retry, complained;
 	struct event		*tick, *sigint;
 };
+
+static int	bench_flush(struct bench_conn *);
+static void	bench_read_cb(evutil_socket_t, short, void *);
+static void	bench_write_cb(evutil_socket_t, short, void *);
 
 static int
 bucket_of(uint64_t ns)
@@ -138,6 +145,16 @@ bench_may_send(struct bench *b, double now)
 	return (now < b->deadline);
 }
 
+/* Free the connection's events and socket, for good or to reconnect. */
+static void
+bench_conn_shut(struct bench_conn *bc)
+{
+	event_free(bc->rev);
+	event_free(bc->wev);
+	bc->rev = bc->wev = NULL;
+	client_close(&bc->c);
+}
+
 static void
 bench_conn_close(struct bench_conn *bc)
 {
@@ -145,12 +162,26 @@ bench_conn_close(struct bench_conn *bc)
 
 	if (bc->rev == NULL)
 		return;
-	event_free(bc->rev);
-	event_free(bc->wev);
-	bc->rev = bc->wev = NULL;
-	client_close(&bc->c);
+	bench_conn_shut(bc);
 	if (--b->open == 0)
 		event_base_loopexit(b->base, NULL);
+}
+
+/* Watch a new connection, with a receive buffer of its own. */
+static void
+bench_conn_start(struct bench_conn *bc)
+{
+	struct bench	*b = bc->b;
+
+	bc->c.size = BENCH_READ_SIZE;
+	bc->c.buf = xmalloc(bc->c.size);
+	bc->rev = event_new(b->base, bc->c.fd, EV_READ | EV_PERSIST,
+	    bench_read_cb, bc);
+	bc->wev = event_new(b->base, bc->c.fd, EV_WRITE, bench_write_cb, bc);
+	if (bc->rev == NULL || bc->wev == NULL)
+		fatalx("event_new");
+	event_add(bc->rev, NULL);
+	bc->answered = 0;
 }
 
 /* Tell the first failure of the run on stderr; later ones are counted. */
@@ -187,6 +218,51 @@ bench_conn_fail(struct bench_conn *bc, const char *fmt, ...)
 	bench_conn_close(bc);
 }
 
+/*
+ * The server closed the connection or reset it.  Without --retry the pings
+ * in flight are lost; with it they are sent again, keeping their send
+ * times, on a new connection: to the same server if this one answered,
+ * else to the next, and not after RPCCTL_RETRIES closes in a row with no
+ * reply.
+ */
+static void printflike(2, 3)
+bench_conn_lost(struct bench_conn *bc, const char *fmt, ...)
+{
+	struct bench	*b = bc->b;
+	struct client	 c;
+	va_list		 ap;
+	char		 why[256], err[1024];
+	int		 first = bc->c.index;
+
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof why, fmt, ap);
+	va_end(ap);
+	if (!b->retry) {
+		bench_conn_fail(bc, "%s", why);
+		return;
+	}
+	if (bc->answered > 0)
+		bc->closes = 0;
+	else if (++bc->closes > RPCCTL_RETRIES) {
+		bench_conn_fail(bc, "%s with no reply, %d times in a row", why,
+		    bc->closes);
+		return;
+	} else
+		first++;
+	if (client_open(&c, b->opt, first, err, sizeof err) == -1) {
+		bench_conn_fail(bc, "%s; cannot connect to %s", why, err);
+		return;
+	}
+	bench_conn_shut(bc);
+	bc->c = c;
+	bench_conn_start(bc);
+	b->resent += bc->inflight;
+	bc->unsent = bc->inflight * b->frame_len;
+	bc->woff = 0;
+	bc->last_reply = client_now();
+	bench_flush(bc);
+}
+
 /* Send what is queued until done or the kernel refuses; 0, or -1. */
 static int
 bench_flush(struct bench_conn *bc)
@@ -206,9 +282,14 @@ bench_flush(struct bench_conn *bc)
 			event_add(bc->wev, NULL);
 			return (0);
 		}
+		if (w == -1 && (errno == EPIPE || errno == ECONNRESET)) {
+			bench_conn_lost(bc, "cannot send to %s: %s",
+			    bc->c.server, strerror(errno));
+			return (-1);
+		}
 		if (w == -1) {
 			bench_conn_fail(bc, "cannot send to %s: %s",
-			    b->opt->server, strerror(errno));
+			    bc->c.server, strerror(errno));
 			return (-1);
 		}
 		bc->unsent -= w;
@@ -266,13 +347,13 @@ bench_replies(struct bench_conn *bc, double now)
 			break;
 		if (bc->inflight == 0) {
 			bench_conn_fail(bc, "%s sent a reply to no request",
-			    b->opt->server);
+			    bc->c.server);
 			return (-1);
 		}
 		if (!bench_is_pong(b, c->buf + off + PROTO_HEADER_SIZE,
 		    body)) {
 			bench_complain(b, "%s sent a reply that is not the "
-			    "pong", b->opt->server);
+			    "pong", bc->c.server);
 			b->errors++;
 		} else {
 			ns = (uint64_t)((now - bc->sent[bc->head]) * 1e9);
@@ -288,7 +369,7 @@ bench_replies(struct bench_conn *bc, double now)
 	}
 	if (status == PROTO_FRAME_TOO_LARGE) {
 		bench_conn_fail(bc, "%s sent a frame of %u bytes, over the "
-		    "limit of %d", b->opt->server, body, RPCCTL_MAX_FRAME);
+		    "limit of %d", bc->c.server, body, RPCCTL_MAX_FRAME);
 		return (-1);
 	}
 	memmove(c->buf, c->buf + off, c->len - off);
@@ -317,13 +398,18 @@ bench_read_cb(evutil_socket_t fd, short what, void *arg)
 	    errno == EINTR))
 		return;
 	if (r == 0) {
-		bench_conn_fail(bc, "%s closed the connection%s",
-		    b->opt->server, c->len > 0 ? " in mid-frame" : "");
+		bench_conn_lost(bc, "%s closed the connection%s",
+		    bc->c.server, c->len > 0 ? " in mid-frame" : "");
+		return;
+	}
+	if (r == -1 && errno == ECONNRESET) {
+		bench_conn_lost(bc, "cannot read from %s: %s",
+		    bc->c.server, strerror(errno));
 		return;
 	}
 	if (r == -1) {
 		bench_conn_fail(bc, "cannot read from %s: %s",
-		    b->opt->server, strerror(errno));
+		    bc->c.server, strerror(errno));
 		return;
 	}
 	c->len += r;
@@ -331,6 +417,7 @@ bench_read_cb(evutil_socket_t fd, short what, void *arg)
 	bc->last_reply = now;
 	if ((n = bench_replies(bc, now)) <= 0)
 		return;
+	bc->answered += n;
 	if (b->requests > 0 && b->requests - b->sent < n)
 		n = b->requests - b->sent;
 	if (bench_may_send(b, now))
@@ -362,7 +449,7 @@ bench_tick_cb(evutil_socket_t fd, short events, void *arg)
 		if (b->conns[i].rev != NULL &&
 		    now - b->conns[i].last_reply > b->opt->timeout)
 			bench_conn_fail(&b->conns[i], "timed out waiting "
-			    "for %s after %gs", b->opt->server,
+			    "for %s after %gs", b->conns[i].c.server,
 			    b->opt->timeout);
 	}
 	b->last_report = now;
@@ -431,25 +518,28 @@ bench_report(const struct bench *b)
 		printf("{\"requests\": %lld, \"errors\": %lld, \"seconds\": "
 		    "%.3f, \"rps\": %.0f, \"p50_ms\": %.3f, \"p90_ms\": %.3f, "
 		    "\"p99_ms\": %.3f, \"p999_ms\": %.3f, \"max_ms\": %.3f, "
-		    "\"conns\": %d, \"pipeline\": %d}\n", b->done, b->errors,
-		    t, rps, bench_quantile(b, .5), bench_quantile(b, .9),
-		    bench_quantile(b, .99), bench_quantile(b, .999),
-		    b->max_ns / 1e6, b->nconns, b->pipeline);
-	else if (b->csv)
-		printf("requests,errors,seconds,rps,p50_ms,p90_ms,p99_ms,"
-		    "p999_ms,max_ms,conns,pipeline\n"
-		    "%lld,%lld,%.3f,%.0f,%.3f,%.3f,%.3f,%.3f,%.3f,%d,%d\n",
+		    "\"conns\": %d, \"pipeline\": %d, \"resent\": %lld}\n",
 		    b->done, b->errors, t, rps, bench_quantile(b, .5),
 		    bench_quantile(b, .9), bench_quantile(b, .99),
 		    bench_quantile(b, .999), b->max_ns / 1e6, b->nconns,
-		    b->pipeline);
+		    b->pipeline, b->resent);
+	else if (b->csv)
+		printf("requests,errors,seconds,rps,p50_ms,p90_ms,p99_ms,"
+		    "p999_ms,max_ms,conns,pipeline,resent\n"
+		    "%lld,%lld,%.3f,%.0f,%.3f,%.3f,%.3f,%.3f,%.3f,%d,%d,%lld\n",
+		    b->done, b->errors, t, rps, bench_quantile(b, .5),
+		    bench_quantile(b, .9), bench_quantile(b, .99),
+		    bench_quantile(b, .999), b->max_ns / 1e6, b->nconns,
+		    b->pipeline, b->resent);
 	else {
 		if (b->tty)
 			fprintf(stderr, "\n");
 		printf("%lld requests in %.2f s over %d connections, pipeline "
-		    "%d: %.0f requests/s, %lld errors\n", b->done, t,
+		    "%d: %.0f requests/s, %lld errors", b->done, t,
 		    b->nconns, b->pipeline, rps, b->errors);
-		printf("latency ms: p50 %.3f  p90 %.3f  p99 %.3f  p99.9 %.3f  "
+		if (b->retry)
+			printf(", %lld resent", b->resent);
+		printf("\nlatency ms: p50 %.3f  p90 %.3f  p99 %.3f  p99.9 %.3f  "
 		    "max %.3f\n", bench_quantile(b, .5), bench_quantile(b, .9),
 		    bench_quantile(b, .99), bench_quantile(b, .999),
 		    b->max_ns / 1e6);
@@ -496,7 +586,7 @@ bench_prepare(struct bench *b, size_t payload)
 }
 
 #define BENCH_USAGE "usage: rpcctl bench [-c conns] [-n requests | -d seconds] " \
-    "[-P pipeline] [--payload bytes] [--csv] [--histogram]"
+    "[-P pipeline] [--payload bytes] [--csv] [--histogram] [--retry]"
 
 int
 cmd_bench(const struct options *opt, int argc, char **argv)
@@ -505,6 +595,7 @@ cmd_bench(const struct options *opt, int argc, char **argv)
 		{ "csv",	no_argument,		NULL, 'C' },
 		{ "histogram",	no_argument,		NULL, 'G' },
 		{ "payload",	required_argument,	NULL, 'L' },
+		{ "retry",	no_argument,		NULL, 'r' },
 		{ NULL,		0,			NULL, 0 }
 	};
 	struct bench			 b;
@@ -542,6 +633,9 @@ cmd_bench(const struct options *opt, int argc, char **argv)
 		case 'L':
 			payload = option_number(0, 1 << 20);
 			break;
+		case 'r':
+			b.retry = 1;
+			break;
 		default:
 			usage_error(BENCH_USAGE);
 		}
@@ -561,15 +655,7 @@ cmd_bench(const struct options *opt, int argc, char **argv)
 		bc->b = &b;
 		bc->sent = xcalloc(b.pipeline, sizeof(double));
 		client_connect(&bc->c, opt);
-		bc->c.size = BENCH_READ_SIZE;
-		bc->c.buf = xmalloc(bc->c.size);
-		bc->rev = event_new(b.base, bc->c.fd, EV_READ | EV_PERSIST,
-		    bench_read_cb, bc);
-		bc->wev = event_new(b.base, bc->c.fd, EV_WRITE, bench_write_cb,
-		    bc);
-		if (bc->rev == NULL || bc->wev == NULL)
-			fatalx("event_new");
-		event_add(bc->rev, NULL);
+		bench_conn_start(bc);
 		b.open++;
 	}
 	b.start = b.last_report = client_now();

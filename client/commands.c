@@ -60,7 +60,7 @@ result_tree(const struct client *c)
 	json_tokener_free(tok);
 	if (error != json_tokener_success)
 		server_error("%s sent a result json-c cannot read: %s",
-		    c->opt->server, json_tokener_error_desc(error));
+		    c->server, json_tokener_error_desc(error));
 	return (o);
 }
 
@@ -84,7 +84,7 @@ reply_error(const struct client *c, const char *method)
 	if (!json_object_object_get_ex(o, "code", &code) ||
 	    !json_object_object_get_ex(o, "message", &msg))
 		server_error("%s sent an error without code and message",
-		    c->opt->server);
+		    c->server);
 	if (c->opt->json)
 		reply_raw(c);
 	fprintf(stderr, "rpcctl: %s: %s: %s\n", method,
@@ -110,27 +110,26 @@ call_once(struct client *c, const char *method, const char *params)
 }
 
 /*
- * Call a method without params for a command that prints a table.  Its
- * result comes back as a tree, or NULL once the reply is dealt with here:
- * printed raw for --json, or an error reply told (*status says which).
+ * Call a method without params for a command that prints a table, on a
+ * connection left open for the caller to close.  Its result comes back as
+ * a tree, or NULL once the reply is dealt with here: printed raw for
+ * --json, or an error reply told (*status says which).
  */
 static struct json_object *
-call_for_table(const struct options *opt, const char *method, int *status)
+call_for_table(struct client *c, const struct options *opt,
+    const char *method, int *status)
 {
-	struct client		 c;
 	struct json_object	*o = NULL;
 
-	client_connect(&c, opt);
-	call_once(&c, method, NULL);
+	client_connect(c, opt);
+	call_once(c, method, NULL);
 	*status = EXIT_OK;
-	if (is_error(&c))
-		*status = reply_error(&c, method);
+	if (is_error(c))
+		*status = reply_error(c, method);
 	else if (opt->json)
-		reply_raw(&c);
-	else if ((o = result_tree(&c)) == NULL)
-		server_error("%s sent %s without a result", opt->server,
-		    method);
-	client_close(&c);
+		reply_raw(c);
+	else if ((o = result_tree(c)) == NULL)
+		server_error("%s sent %s without a result", c->server, method);
 	return (o);
 }
 
@@ -186,7 +185,7 @@ cmd_ping(const struct options *opt, int argc, char **argv)
 		    c.reply.value_len != strlen(params) ||
 		    memcmp(c.reply.value, params, c.reply.value_len) != 0)
 			server_error("%s answered ping with %.*s",
-			    opt->server, (int)c.body_len, c.body);
+			    c.server, (int)c.body_len, c.body);
 		received++;
 		if (received == 1 || ms < min)
 			min = ms;
@@ -198,13 +197,13 @@ cmd_ping(const struct options *opt, int argc, char **argv)
 			reply_raw(&c);
 		else
 			printf("pong from %s: seq=%lld time=%.3f ms\n",
-			    opt->server, sent - 1, ms);
+			    c.server, sent - 1, ms);
 		fflush(stdout);
 		client_consume(&c);
 	}
 	if (!opt->json) {
 		avg = received ? sum / received : 0;
-		printf("--- %s ping statistics ---\n", opt->server);
+		printf("--- %s ping statistics ---\n", c.server);
 		printf("%lld sent, %lld received, %.0f%% loss\n", sent,
 		    received, 100.0 * (sent - received) / sent);
 		if (received > 0)
@@ -342,6 +341,7 @@ stats_watch(const struct options *opt, double interval, long long count)
 	struct json_object	*o, *total;
 	struct stats_sample	 first = { 0 }, last = { 0 }, now;
 	struct client		 c;
+	const char		*server = NULL;
 	struct tm		 tm;
 	time_t			 clock;
 	char			 stamp[16];
@@ -373,7 +373,8 @@ stats_watch(const struct options *opt, double interval, long long count)
 		if ((o = result_tree(&c)) == NULL ||
 		    !json_object_object_get_ex(o, "total", &total))
 			server_error("%s sent stats without a total",
-			    opt->server);
+			    c.server);
+		server = c.server;
 		client_close(&c);
 		now.requests = stats_get(total, "requests");
 		now.errors = stats_get(total, "errors");
@@ -396,7 +397,7 @@ stats_watch(const struct options *opt, double interval, long long count)
 	}
 	if (!opt->json && n > 1)
 		printf("--- %s: %lld requests in %.1f s (%.1f/s), %lld errors\n",
-		    opt->server, last.requests - first.requests,
+		    server, last.requests - first.requests,
 		    last.at - first.at, (last.requests - first.requests) /
 		    (last.at - first.at), last.errors - first.errors);
 	return (client_interrupted() ? EXIT_INTERRUPT : status);
@@ -405,6 +406,7 @@ stats_watch(const struct options *opt, double interval, long long count)
 int
 cmd_stats(const struct options *opt, int argc, char **argv)
 {
+	struct client		 c;
 	struct json_object	*o, *workers, *v;
 	char			 label[24];
 	size_t			 i;
@@ -430,11 +432,13 @@ cmd_stats(const struct options *opt, int argc, char **argv)
 		usage_error("usage: rpcctl stats [-i interval [-c count]]");
 	if (interval > 0)
 		return (stats_watch(opt, interval, count));
-	if ((o = call_for_table(opt, "stats", &status)) == NULL)
+	o = call_for_table(&c, opt, "stats", &status);
+	client_close(&c);
+	if (o == NULL)
 		return (status);
 	if (!json_object_object_get_ex(o, "workers", &workers) ||
 	    !json_object_is_type(workers, json_type_array))
-		server_error("%s sent stats without workers", opt->server);
+		server_error("%s sent stats without workers", c.server);
 	printf("rpcd %s, pid %lld, up %.0f s\n",
 	    json_object_object_get_ex(o, "version", &v) ?
 	    json_object_get_string(v) : "?", stats_get(o, "pid"),
@@ -456,17 +460,19 @@ cmd_stats(const struct options *opt, int argc, char **argv)
 int
 cmd_methods(const struct options *opt, int argc, char **argv)
 {
+	struct client		 c;
 	struct json_object	*o, *m, *name, *help;
 	size_t			 i;
 	int			 status;
 
 	if (argc != 1)
 		usage_error("usage: rpcctl methods");
-	if ((o = call_for_table(opt, "methods", &status)) == NULL)
+	o = call_for_table(&c, opt, "methods", &status);
+	client_close(&c);
+	if (o == NULL)
 		return (status);
 	if (!json_object_is_type(o, json_type_array))
-		server_error("%s sent methods that are not a list",
-		    opt->server);
+		server_error("%s sent methods that are not a list", c.server);
 	for (i = 0; i < json_object_array_length(o); i++) {
 		m = json_object_array_get_idx(o, i);
 		if (json_object_object_get_ex(m, "name", &name) &&
@@ -482,11 +488,24 @@ cmd_methods(const struct options *opt, int argc, char **argv)
  * batch: each line of standard input is a request, sent as it is; up to
  * BATCH_WINDOW lines are in flight.  Replies are printed one per line in
  * input order; a line that is not a request gets an error line of its
- * own, in its place, and is not sent.
+ * own, in its place, and is not sent.  With --retry, the requests a close
+ * left unanswered are sent again on a new connection.
  */
 struct batch_entry {
 	char	*local;		/* error line for a bad input line */
+	char	*frame;		/* else the request, kept to be resent */
+	size_t	 len, size;
 };
+
+struct batch {
+	struct client		c;
+	struct batch_entry	window[BATCH_WINDOW];
+	long long		head, tail;	/* next to print, to fill */
+	long long		answered;	/* replies on this connection */
+	int			closes;		/* in a row with no reply */
+};
+
+#define BATCH_USAGE	"usage: rpcctl batch [--retry] < requests.jsonl"
 
 /* The error line standing in for a bad input line. */
 static char *
@@ -511,61 +530,128 @@ batch_error(int error, long long lineno)
 	return (line);
 }
 
+/*
+ * The server closed with the requests from head on unanswered: connect
+ * again, to the same server if it answered anything on this connection,
+ * else to the next one, and send them again, in order.  When rpcd closes
+ * a connection itself it has answered every request it read, so none of
+ * these ran (if it died, they may have: --retry is the user's call).
+ * Give up after RPCCTL_RETRIES closes in a row with no reply.
+ */
+static void
+batch_resend(struct batch *bt)
+{
+	struct client		*c = &bt->c;
+	struct batch_entry	*e;
+	const char		*was = c->server;
+	char			 err[1024];
+	long long		 i, n = 0;
+	int			 first = c->index;
+
+	if (bt->answered > 0)
+		bt->closes = 0;
+	else if (++bt->closes > RPCCTL_RETRIES)
+		server_error("%s closed the connection with no reply, %d "
+		    "times in a row", was, bt->closes);
+	else
+		first++;
+	client_close(c);
+	if (client_open(c, c->opt, first, err, sizeof err) == -1)
+		server_error("cannot connect to %s", err);
+	c->retry = 1;
+	bt->answered = 0;
+	for (i = bt->head; i < bt->tail; i++) {
+		e = &bt->window[i % BATCH_WINDOW];
+		if (e->local == NULL) {
+			client_send_raw(c, e->frame, e->len);
+			n++;
+		}
+	}
+	fprintf(stderr, "rpcctl: %s closed the connection: %lld requests "
+	    "resent to %s\n", was, n, c->server);
+}
+
+/* Print the next line in order, reading its reply if it has one. */
+static void
+batch_print(struct batch *bt)
+{
+	struct batch_entry	*e = &bt->window[bt->head % BATCH_WINDOW];
+
+	if (e->local != NULL) {
+		puts(e->local);
+		free(e->local);
+		e->local = NULL;
+	} else {
+		while (client_read(&bt->c) == CLIENT_CLOSED)
+			batch_resend(bt);
+		reply_raw(&bt->c);
+		client_consume(&bt->c);
+		bt->answered++;
+	}
+	bt->head++;
+}
+
 int
 cmd_batch(const struct options *opt, int argc, char **argv)
 {
-	struct client		 c;
-	struct proto_message	 m;
-	struct batch_entry	 window[BATCH_WINDOW], *e;
-	char			*line = NULL, *frame = NULL;
-	size_t			 linesize = 0, framesize = 0, n;
-	ssize_t			 len;
-	long long		 lineno = 0, head = 0, tail = 0;
-	int			 error;
+	static const struct option	 longopts[] = {
+		{ "retry",	no_argument,	NULL, 'r' },
+		{ NULL,		0,		NULL, 0 }
+	};
+	struct batch			*bt;
+	struct batch_entry		*e;
+	struct proto_message		 m;
+	char				*line = NULL;
+	size_t				 linesize = 0, n;
+	ssize_t				 len;
+	long long			 lineno = 0;
+	int				 ch, error, retry = 0, i;
 
-	if (argc != 1)
-		usage_error("usage: rpcctl batch < requests.jsonl");
-	client_connect(&c, opt);
+	getopt_reset();
+	while ((ch = option_next("batch", argc, argv, "+", longopts)) != -1) {
+		if (ch != 'r')
+			usage_error(BATCH_USAGE);
+		retry = 1;
+	}
+	if (optind != argc)
+		usage_error(BATCH_USAGE);
+	bt = xcalloc(1, sizeof *bt);
+	client_connect(&bt->c, opt);
+	bt->c.retry = retry;
 	for (;;) {
 		len = getline(&line, &linesize, stdin);
 		if (len > 0 && line[len - 1] == '\n')
 			line[--len] = '\0';
 		if (len > 0) {
 			lineno++;
-			e = &window[tail++ % BATCH_WINDOW];
-			e->local = NULL;
+			e = &bt->window[bt->tail++ % BATCH_WINDOW];
 			error = proto_request_parse(line, len, PROTO_DEPTH_MAX,
 			    &m);
 			if (error != PROTO_OK)
 				e->local = batch_error(error, lineno);
 			else {
 				n = PROTO_HEADER_SIZE + len;
-				if (n > framesize)
-					frame = xreallocarray(frame,
-					    framesize = n, 1);
-				proto_frame_encode(frame, n, line, len);
-				client_send_raw(&c, frame, n);
+				if (n > e->size)
+					e->frame = xreallocarray(e->frame,
+					    e->size = n, 1);
+				proto_frame_encode(e->frame, n, line, len);
+				e->len = n;
+				client_send_raw(&bt->c, e->frame, n);
 			}
 		}
 		/* Print what is in order; wait for replies past the window. */
-		while (head < tail && (window[head % BATCH_WINDOW].local !=
-		    NULL || tail - head == BATCH_WINDOW || len == -1)) {
-			e = &window[head++ % BATCH_WINDOW];
-			if (e->local != NULL) {
-				puts(e->local);
-				free(e->local);
-			} else {
-				client_read(&c);
-				reply_raw(&c);
-				client_consume(&c);
-			}
-		}
+		while (bt->head < bt->tail &&
+		    (bt->window[bt->head % BATCH_WINDOW].local != NULL ||
+		    bt->tail - bt->head == BATCH_WINDOW || len == -1))
+			batch_print(bt);
 		if (len == -1)
 			break;
 	}
 	fflush(stdout);
 	free(line);
-	free(frame);
-	client_close(&c);
+	for (i = 0; i < BATCH_WINDOW; i++)
+		free(bt->window[i].frame);
+	client_close(&bt->c);
+	free(bt);
 	return (EXIT_OK);
 }

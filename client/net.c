@@ -33,6 +33,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -139,46 +140,84 @@ client_pause(double seconds)
 	return (client_wait(-1, 0, client_now() + seconds));
 }
 
-void
-client_connect(struct client *c, const struct options *opt)
+/* Connect to one address within the timeout: 0, or an errno value. */
+static int
+client_try(struct client *c, const struct addr *a)
 {
-	struct addr	a;
-	char		err[128];
 	socklen_t	len = sizeof errno;
 	int		error = 0, on = 1, ready;
 
-	memset(c, 0, sizeof *c);
-	c->opt = opt;
-	if (addr_parse(opt->server, &a, err, sizeof err) != 0)
-		usage_error("bad server address %s: %s", opt->server, err);
-	if ((c->fd = socket(a.ss.ss_family, SOCK_STREAM, 0)) == -1)
+	if ((c->fd = socket(a->ss.ss_family, SOCK_STREAM, 0)) == -1)
 		server_error("socket: %s", strerror(errno));
 	fcntl(c->fd, F_SETFL, fcntl(c->fd, F_GETFL) | O_NONBLOCK);
-	if (connect(c->fd, (struct sockaddr *)&a.ss, a.len) != 0) {
+	if (connect(c->fd, (const struct sockaddr *)&a->ss, a->len) != 0) {
 		if (errno != EINPROGRESS)
 			error = errno;
 		else if ((ready = client_wait(c->fd, POLLOUT,
-		    client_now() + opt->timeout)) == 0)
+		    client_now() + c->opt->timeout)) == 0)
 			error = ETIMEDOUT;
 		else if (ready == -1)
 			error = EINTR;
 		else
 			getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &error, &len);
 	}
-	if (error != 0)
-		server_error("cannot connect to %s: %s", a.text,
-		    strerror(error));
-	if (a.ss.ss_family != AF_UNIX)
+	if (error != 0) {
+		close(c->fd);
+		c->fd = -1;
+		return (error);
+	}
+	if (a->ss.ss_family != AF_UNIX)
 		setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
 #ifdef SO_NOSIGPIPE
 	setsockopt(c->fd, SOL_SOCKET, SO_NOSIGPIPE, &on, sizeof on);
 #endif
+	return (0);
+}
+
+/*
+ * Connect to the servers of the -S list in turn, from the one at first on
+ * (wrapping around), until one accepts, as libpq does with several hosts.
+ * Return 0, or -1 with each server's failure in err.
+ */
+int
+client_open(struct client *c, const struct options *opt, int first,
+    char *err, size_t errlen)
+{
+	const struct addr	*a;
+	size_t			 off = 0;
+	int			 i, error;
+
+	memset(c, 0, sizeof *c);
+	c->opt = opt;
+	*err = '\0';
+	for (i = 0; i < opt->nservers; i++) {
+		c->index = (first + i) % opt->nservers;
+		a = &opt->servers[c->index];
+		if ((error = client_try(c, a)) == 0) {
+			c->server = a->text;
+			return (0);
+		}
+		if (off < errlen)
+			off += snprintf(err + off, errlen - off, "%s%s: %s",
+			    i > 0 ? "; " : "", a->text, strerror(error));
+	}
+	return (-1);
+}
+
+/* Connect to the first server of the list that accepts, or exit 3. */
+void
+client_connect(struct client *c, const struct options *opt)
+{
+	char	err[1024];
+
+	if (client_open(c, opt, 0, err, sizeof err) == -1)
+		server_error("cannot connect to %s", err);
 }
 
 static __dead void
 client_read_error(struct client *c)
 {
-	server_error("cannot read from %s: %s", c->opt->server,
+	server_error("cannot read from %s: %s", c->server,
 	    strerror(errno));
 }
 
@@ -200,9 +239,12 @@ client_fill(struct client *c)
 		c->buf = xreallocarray(c->buf, c->size, 1);
 	}
 	r = read(c->fd, c->buf + c->len, c->size - c->len);
-	if (r == -1)
-		return (errno == EAGAIN || errno == EINTR ? 0 : -1);
-	if (r == 0) {
+	if (r == -1 && (errno == EAGAIN || errno == EINTR))
+		return (0);
+	/* With --retry a reset is a close like another: requests resent. */
+	if (r == -1 && !(c->retry && errno == ECONNRESET))
+		return (-1);
+	if (r <= 0) {
 		c->eof = 1;
 		return (1);
 	}
@@ -212,13 +254,13 @@ client_fill(struct client *c)
 		    RPCCTL_MAX_FRAME, &body);
 		if (status == PROTO_FRAME_TOO_LARGE)
 			server_error("%s sent a frame of %u bytes, over the "
-			    "limit of %d", c->opt->server, body,
+			    "limit of %d", c->server, body,
 			    RPCCTL_MAX_FRAME);
 		if (status != PROTO_FRAME_COMPLETE)
 			return (1);
 		if (++replies > c->pending)
 			server_error("%s sent a reply to no request",
-			    c->opt->server);
+			    c->server);
 		off += PROTO_HEADER_SIZE + body;
 	}
 }
@@ -247,7 +289,7 @@ client_send_raw(struct client *c, const void *p, size_t n)
 				return (-1);
 			if (ready == 0)
 				server_error("timed out sending to %s",
-				    c->opt->server);
+				    c->server);
 			if ((ready & (POLLIN | POLLHUP)) &&
 			    client_fill(c) == -1)
 				client_read_error(c);
@@ -257,11 +299,11 @@ client_send_raw(struct client *c, const void *p, size_t n)
 			/* A reply may have come before the server closed. */
 			error = errno;
 			if ((error == EPIPE || error == ECONNRESET) &&
-			    client_fill(c) == 1) {
+			    (client_fill(c) == 1 || c->retry)) {
 				c->eof = 1;
 				break;
 			}
-			server_error("cannot send to %s: %s", c->opt->server,
+			server_error("cannot send to %s: %s", c->server,
 			    strerror(error));
 		}
 		q += w;
@@ -298,8 +340,9 @@ client_send(struct client *c, const char *method, const char *params,
 
 /*
  * Read until one whole reply frame is buffered and parse it into c->reply;
- * return 0, or -1 if SIGINT came first.  Call client_consume() once done
- * with the reply.
+ * return 0, -1 if SIGINT came first, or CLIENT_CLOSED if the server closed
+ * first and c->retry is set.  Call client_consume() once done with the
+ * reply.
  */
 int
 client_read(struct client *c)
@@ -313,13 +356,15 @@ client_read(struct client *c)
 		    &body);
 		if (status == PROTO_FRAME_TOO_LARGE)
 			server_error("%s sent a frame of %u bytes, over the "
-			    "limit of %d", c->opt->server, body,
+			    "limit of %d", c->server, body,
 			    RPCCTL_MAX_FRAME);
 		if (status == PROTO_FRAME_COMPLETE)
 			break;
+		if (c->eof && c->retry)
+			return (CLIENT_CLOSED);
 		if (c->eof)
 			server_error("%s closed the connection%s",
-			    c->opt->server, c->len > 0 ? " in mid-frame" : "");
+			    c->server, c->len > 0 ? " in mid-frame" : "");
 		if ((got = client_fill(c)) == -1)
 			client_read_error(c);
 		if (got == 0 && (ready = client_wait(c->fd, POLLIN,
@@ -327,14 +372,14 @@ client_read(struct client *c)
 			return (-1);
 		if (got == 0 && ready == 0)
 			server_error("timed out waiting for %s after %gs",
-			    c->opt->server, c->opt->timeout);
+			    c->server, c->opt->timeout);
 	}
 	c->body = c->buf + PROTO_HEADER_SIZE;
 	c->body_len = body;
 	error = proto_response_parse(c->body, body, PROTO_DEPTH_MAX,
 	    &c->reply);
 	if (error != PROTO_OK)
-		server_error("%s sent a bad reply: %s", c->opt->server,
+		server_error("%s sent a bad reply: %s", c->server,
 		    proto_strerror(error));
 	return (0);
 }

@@ -38,9 +38,11 @@ static const struct command {
 	{ "call", cmd_call, "call method [params | -]",
 	    "call a method with JSON params (- reads them from standard\n"
 	    "input) and print the result; an error reply exits 1" },
-	{ "batch", cmd_batch, "batch",
+	{ "batch", cmd_batch, "batch [--retry]",
 	    "read requests as JSON Lines on standard input, pipeline them\n"
-	    "over one connection and print the replies as JSON Lines in order" },
+	    "over one connection and print the replies as JSON Lines in order;\n"
+	    "--retry sends the requests a close left unanswered again, on a\n"
+	    "new connection" },
 	{ "stats", cmd_stats, "stats [-i interval [-c count]]",
 	    "print the server's counters per worker; with -i, a line of\n"
 	    "totals and rates every interval seconds until SIGINT, or\n"
@@ -48,11 +50,12 @@ static const struct command {
 	{ "methods", cmd_methods, "methods", "list the server's methods" },
 	{ "bench", cmd_bench, "bench [-c conns] [-n requests | -d seconds] "
 	    "[-P pipeline]\n              [--payload bytes] [--csv] "
-	    "[--histogram]",
+	    "[--histogram] [--retry]",
 	    "load the server with pings: -c connections (default 50), each\n"
 	    "keeping -P requests in flight (default 1), until -n replies\n"
 	    "(default 100000) or -d seconds; then throughput and latency\n"
-	    "percentiles, as text, --csv or --json" },
+	    "percentiles, as text, --csv or --json; --retry sends the pings a\n"
+	    "close left unanswered again, on a new connection" },
 	{ "help", NULL, "help [command]", "describe a command" },
 };
 
@@ -69,7 +72,7 @@ static const struct option long_options[] = {
 };
 
 #define SYNOPSIS \
-	"usage: rpcctl [-hV] [--json] [-H host] [-p port] [-S address]\n" \
+	"usage: rpcctl [-hV] [--json] [-H host] [-p port] [-S address[,...]]\n" \
 	"              [-s socket] [-t seconds] command [args]\n"
 
 /* Print "rpcctl: message" and a hint, if any, and exit with status. */
@@ -191,8 +194,10 @@ usage(void)
 	size_t	i;
 
 	printf(SYNOPSIS "\n"
-	    "  -S, --server ADDR     host:port, [v6addr]:port or unix:/path\n"
-	    "                        (default $RPCCTL_SERVER, else %s)\n"
+	    "  -S, --server ADDR     host:port, [v6addr]:port or unix:/path, or a\n"
+	    "                        comma-separated list tried in order until\n"
+	    "                        one accepts (default $RPCCTL_SERVER, else\n"
+	    "                        %s)\n"
 	    "  -H, --host HOST       server host (default %s)\n"
 	    "  -p, --port PORT       server port (default %s)\n"
 	    "  -s, --socket PATH     server Unix socket\n"
@@ -209,6 +214,35 @@ usage(void)
 	    "3 cannot connect,\ntimed out or bad reply, 130 ping, bench or "
 	    "stats -i stopped by SIGINT\n");
 	exit(EXIT_OK);
+}
+
+/*
+ * Parse the -S list into opt->servers, or exit 2; with list 0, the text is
+ * one address (a socket path may hold a comma).
+ */
+static void
+servers_parse(struct options *opt, const char *text, int list)
+{
+	char	*copy, *p, *next, err[128];
+
+	p = copy = xstrdup(text);
+	opt->nservers = 0;
+	do {
+		if (list && (next = strchr(p, ',')) != NULL)
+			*next++ = '\0';
+		else
+			next = NULL;
+		if (*p == '\0')
+			usage_error("empty address in %s", text);
+		if (opt->nservers == RPCCTL_SERVERS_MAX)
+			usage_error("more than %d servers in %s",
+			    RPCCTL_SERVERS_MAX, text);
+		if (addr_parse(p, &opt->servers[opt->nservers], err,
+		    sizeof err) != 0)
+			usage_error("bad server address %s: %s", p, err);
+		opt->nservers++;
+	} while ((p = next) != NULL);
+	free(copy);
 }
 
 static const struct command *
@@ -241,8 +275,10 @@ main(int argc, char **argv)
 {
 	struct options		 opt = { .timeout = RPCCTL_TIMEOUT };
 	const struct command	*cmd;
-	const char		*host = NULL, *port = NULL, *server;
-	int			 ch;
+	const char		*host = NULL, *port = NULL, *sockpath = NULL;
+	const char		*server;
+	char			 one[ADDR_TEXT_MAX + 64];
+	int			 ch, list = 1;
 
 	log_init(1, 0, "rpcctl");
 	server = getenv("RPCCTL_SERVER");
@@ -267,8 +303,7 @@ main(int argc, char **argv)
 			server = optarg;
 			break;
 		case 's':
-			snprintf(opt.server, sizeof opt.server, "unix:%s",
-			    optarg);
+			sockpath = optarg;
 			break;
 		case 't':
 			opt.timeout = option_seconds(0.001, 86400);
@@ -282,14 +317,16 @@ main(int argc, char **argv)
 			return (EXIT_USAGE);
 		}
 	}
-	if (opt.server[0] == '\0') {
-		if (host != NULL || port != NULL)
-			snprintf(opt.server, sizeof opt.server,
-			    strchr(host ? host : "", ':') ? "[%s]:%s" : "%s:%s",
-			    host ? host : ADDR_DEFAULT_HOST,
-			    port ? port : ADDR_DEFAULT_PORT);
-		else
-			snprintf(opt.server, sizeof opt.server, "%s", server);
+	/* -s, then -H and -p, name one server and win over -S. */
+	if (sockpath != NULL)
+		snprintf(one, sizeof one, "unix:%s", sockpath);
+	else if (host != NULL || port != NULL)
+		snprintf(one, sizeof one, strchr(host ? host : "", ':') ?
+		    "[%s]:%s" : "%s:%s", host ? host : ADDR_DEFAULT_HOST,
+		    port ? port : ADDR_DEFAULT_PORT);
+	if (sockpath != NULL || host != NULL || port != NULL) {
+		server = one;
+		list = 0;
 	}
 	argc -= optind;
 	argv += optind;
@@ -299,5 +336,6 @@ main(int argc, char **argv)
 		usage_error("no such command: %s", argv[0]);
 	if (cmd->fn == NULL)
 		return (command_help(argc, argv));
+	servers_parse(&opt, server, list);
 	return (cmd->fn(&opt, argc, argv));
 }

@@ -37,6 +37,9 @@
 
 #define RPCCTL_TIMEOUT		5.0		/* seconds */
 #define RPCCTL_MAX_FRAME	(64 * 1024 * 1024) /* bytes of reply body */
+#define RPCCTL_SERVERS_MAX	16		/* addresses in a -S list */
+#define RPCCTL_RETRIES		3		/* --retry: closes with no
+						 * reply in a row tolerated */
 
 /* Where send() cannot be told, connect sets SO_NOSIGPIPE instead. */
 #ifndef MSG_NOSIGNAL
@@ -44,14 +47,21 @@
 #endif
 
 struct options {
-	char	server[ADDR_TEXT_MAX + 64];
-	double	timeout;
-	int	json;
+	struct addr	servers[RPCCTL_SERVERS_MAX];	/* tried in order */
+	int		nservers;
+	double		timeout;
+	int		json;
 };
+
+/* client_read(): the server closed, with retry set. */
+#define CLIENT_CLOSED		(-2)
 
 /* One connection to rpcd and the last reply read on it. */
 struct client {
 	const struct options	*opt;
+	const char		*server; /* the address connected to */
+	int			 index;	/* its place in opt->servers */
+	int			 retry;	/* a close is told, not fatal */
 	int			 fd;
 	char			*buf;	/* received bytes */
 	size_t			 len, size;
@@ -75,6 +85,8 @@ double		 client_now(void);
 int		 client_catch_sigint(void);
 int		 client_interrupted(void);
 int		 client_pause(double);
+int		 client_open(struct client *, const struct options *, int,
+		     char *, size_t);
 void		 client_connect(struct client *, const struct options *);
 int		 client_send_raw(struct client *, const void *, size_t);
 int		 client_send(struct client *, const char *, const char *,

@@ -1,0 +1,285 @@
+#!/bin/sh
+# contrib/haproxy/haproxy.cfg, as shipped, in front of three rpcds on
+# loopback, under a client load that reconnects on failure and counts every
+# request sent and every answer (tests/haproxy_load.py):
+# - SIGKILL one rpcd: only the requests in flight on the connections it
+#   held fail; the check marks it down within fall x inter, with no failure
+#   after; restarted on its port it is up within rise x inter and takes new
+#   connections;
+# - SIGSTOP another (its kernel still accepts, so only the ping check can
+#   tell): down within fall x inter, its connections cut, up after SIGCONT.
+# The recipe's check timing is scaled down 10 times (inter 2s -> 200ms);
+# the rest of it is what the Debian package ships.  HAProxy's view comes
+# from the stats socket the recipe enables.  Skipped without haproxy,
+# except in CI (CI=true), which installs it.
+
+. "${top_srcdir:-.}/tests/tap.sh"
+. "$top_srcdir/tests/lib.sh"
+
+HAPROXY=${HAPROXY:-haproxy}
+if ! command -v "$HAPROXY" >/dev/null 2>&1; then
+	[ "${CI:-}" = true ] && bail_out "haproxy not found, and CI=true"
+	skip_all "haproxy not found"
+fi
+[ -n "${PYTHON3:-}" ] && [ -x "$PYTHON3" ] || PYTHON3=$(command -v python3)
+if [ -z "$PYTHON3" ]; then
+	[ "${CI:-}" = true ] && bail_out "python3 not found, and CI=true"
+	skip_all "python3 not found"
+fi
+
+recipe=$top_srcdir/contrib/haproxy/haproxy.cfg
+cfg=$TEST_DIR/haproxy.cfg
+sock=$TEST_DIR/haproxy.sock
+INTER=200		# ms, the recipe's 2s scaled down
+CONNS=12		# of the client load
+PIPELINE=2		# pings in flight on each
+SLACK=500		# ms a loaded machine may add to a bound
+pids=
+
+# Everything the test started, stopped by pid at exit.
+haproxy_cleanup()
+{
+	for p in $pids; do
+		kill -CONT "$p" 2>/dev/null
+		kill -9 "$p" 2>/dev/null
+		wait "$p" 2>/dev/null
+	done
+	cleanup
+}
+trap haproxy_cleanup EXIT
+
+now_ms()
+{
+	date +%s%3N
+}
+
+# A free loopback port, for haproxy's fixed one.
+free_port()
+{
+	"$PYTHON3" -c 'import socket
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+print(s.getsockname()[1])'
+}
+
+# rpcd_at N PORT: start rpcd number N on 127.0.0.1:PORT (0: any), wait until
+# it listens, set PIDn and PORTn.
+rpcd_at()
+{
+	log=$TEST_DIR/rpcd$1.log
+	"$RPCD" -l "127.0.0.1:$2" 2>"$log" &
+	eval "PID$1=$!"
+	pids="$pids $!"
+	wait_for 100 grep -q 'listening on ' "$log" || {
+		diag "rpcd $1 did not start:"
+		diag_file <"$log"
+		return 1
+	}
+	eval "PORT$1=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' \
+	    "$log")"
+}
+
+# hap COMMAND: the answer of haproxy's stats socket to COMMAND.
+hap()
+{
+	"$PYTHON3" -c 'import socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+s.sendall(sys.argv[2].encode() + b"\n")
+while True:
+    data = s.recv(65536)
+    if not data:
+        break
+    sys.stdout.write(data.decode())' "$sock" "$1" 2>/dev/null
+}
+
+# srv SERVER FIELD: a field of "show stat" for backend server SERVER.
+srv()
+{
+	hap "show stat" | awk -F, -v srv="$1" -v field="$2" '
+	    NR == 1 { sub(/^# /, ""); for (i = 1; i <= NF; i++) col[$i] = i }
+	    $1 == "rpcd" && $2 == srv { print $col[field] }'
+}
+
+is_UP()
+{
+	case $(srv "$1" status) in UP*) return 0 ;; esac
+	return 1
+}
+
+is_DOWN()
+{
+	case $(srv "$1" status) in DOWN*) return 0 ;; esac
+	return 1
+}
+
+# wait_state UP|DOWN SERVER: wait (10 s at most) until haproxy marks SERVER
+# so; set ELAPSED to the ms from START to the time haproxy logged it (in
+# microseconds, the log format the test sets: polling would add its own
+# delay).
+wait_state()
+{
+	wait_for 100 "is_$1" "$2" || return 1
+	logged=$(grep "Server rpcd/$2 is $1" "$TEST_DIR/haproxy.log" |
+	    tail -n 1 | awk '{print $2}')
+	ELAPSED=$(($(date -d "$logged" +%s%3N) - START))
+}
+
+# mark: ask the load for its counters; set SENT, ANSWERED, FAILED.
+marks=0
+mark()
+{
+	marks=$((marks + 1))
+	kill -USR1 "$LOAD_PID"
+	wait_for 50 eval '[ "$(grep -c "^mark" "$TEST_DIR/load.out")" -ge $marks ]'
+	load_counts "$(grep '^mark' "$TEST_DIR/load.out" | sed -n "${marks}p")"
+}
+
+load_counts()
+{
+	for kv in $1; do
+		case $kv in
+		sent=*) SENT=${kv#*=} ;;
+		answered=*) ANSWERED=${kv#*=} ;;
+		failed=*) FAILED=${kv#*=} ;;
+		inflight=*) INFLIGHT=${kv#*=} ;;
+		esac
+	done
+}
+
+# progress N: wait until the load has answered N more requests.
+progress()
+{
+	want=$((ANSWERED + $1))
+	while mark && [ "$ANSWERED" -lt "$want" ]; do
+		[ "$marks" -lt 200 ] || return 1
+	done
+}
+
+# outage SIGNAL N: send SIGNAL to rpcdN under the load and check that haproxy
+# marks it down within fall x inter; that the requests that fail are those
+# in flight on the connections it held, PIPELINE on each (cut by the
+# signal, or by haproxy as it marks the server down); and that none fails
+# after.
+outage()
+{
+	held=$(srv "rpcd$2" scur)
+	ok_test "SIG$1: rpcd$2 held connections ($held of $CONNS)" \
+	    test "$held" -gt 0
+	mark
+	before=$FAILED
+	START=$(now_ms)
+	eval "kill -$1 \$PID$2"
+	[ "$1" != KILL ] || eval "wait \$PID$2 2>/dev/null"
+	wait_state DOWN "rpcd$2"
+	ok $? "SIG$1: rpcd$2 marked down after $ELAPSED ms (fall $FALL x inter $INTER ms)"
+	ok_test "within fall x inter (+ $SLACK ms for a loaded machine)" \
+	    test "$ELAPSED" -le $((FALL * INTER + SLACK)) ||
+	    grep "rpcd$2" "$TEST_DIR/haproxy.log" | diag_file
+	progress 3000
+	lost=$((FAILED - before))
+	is "$lost" $((held * PIPELINE)) \
+	    "SIG$1: $lost requests failed: the $PIPELINE in flight on each of its $held connections"
+	none_after "SIG$1: no failure once rpcd$2 is marked down"
+	diag "SIG$1: $held connections held, $lost requests failed, down in $ELAPSED ms"
+}
+
+# comes_up N WHY: haproxy marks rpcdN up within rise x inter of START.
+comes_up()
+{
+	wait_state UP "rpcd$1"
+	ok $? "$2: rpcd$1 marked up after $ELAPSED ms (rise $RISE x inter $INTER ms)"
+	ok_test "within rise x inter (+ $SLACK ms for a loaded machine)" \
+	    test "$ELAPSED" -le $((RISE * INTER + SLACK))
+	diag "$2: up in $ELAPSED ms"
+}
+
+# none_after DESCRIPTION: no request fails over the next 3000 answers.
+none_after()
+{
+	after_failed=$FAILED
+	after_answered=$ANSWERED
+	progress 3000
+	is "$((FAILED - after_failed))" 0 \
+	    "$1, over the next $((ANSWERED - after_answered)) answers"
+}
+
+# The recipe, with the test's addresses and the check timing scaled down.
+for i in 1 2 3; do
+	rpcd_at $i 0 || bail_out "rpcd $i did not start"
+done
+HAPORT=$(free_port)
+sed -e "s|^\(	bind \).*|\1127.0.0.1:$HAPORT|" \
+    -e "s|^\(	stats socket \)[^ ]*|\1$sock|" \
+    -e 's|^\(	log \)/dev/log|\1stderr format rfc5424|' \
+    -e "s| inter 2s fastinter 500ms | inter ${INTER}ms fastinter $((INTER / 4))ms |" \
+    -e "s|timeout check 1s|timeout check $((INTER / 2))ms|" \
+    -e "s|^\(	server rpcd1 \)[^ ]*|\1127.0.0.1:$PORT1|" \
+    -e "s|^\(	server rpcd2 \)[^ ]*|\1127.0.0.1:$PORT2|" \
+    -e "s|^\(	server rpcd3 \)[^ ]*|\1127.0.0.1:$PORT3|" \
+    "$recipe" >"$cfg"
+# Each substitution took, or the recipe changed under the test.
+for want in "log stderr format rfc5424" "bind 127.0.0.1:$HAPORT" "stats socket $sock" \
+    " inter ${INTER}ms fastinter $((INTER / 4))ms " "timeout check $((INTER / 2))ms" \
+    "server rpcd1 127.0.0.1:$PORT1" "server rpcd2 127.0.0.1:$PORT2" \
+    "server rpcd3 127.0.0.1:$PORT3"; do
+	grep -q "$want" "$cfg" || bail_out "the recipe has no line for: $want"
+done
+RISE=$(grep -o ' rise [0-9]*' "$cfg" | awk '{print $2}')
+FALL=$(grep -o ' fall [0-9]*' "$cfg" | awk '{print $2}')
+ok_test "the recipe, filled in, is a valid haproxy configuration" \
+    "$HAPROXY" -c -q -f "$cfg"
+
+"$HAPROXY" -db -f "$cfg" >"$TEST_DIR/haproxy.log" 2>&1 &
+HAPROXY_PID=$!
+pids="$pids $HAPROXY_PID"
+wait_for 100 eval 'kill -0 $HAPROXY_PID && [ -S "$sock" ]'
+kill -0 $HAPROXY_PID 2>/dev/null ||
+    bail_out "haproxy did not start: $(diag_file <"$TEST_DIR/haproxy.log")"
+for i in 1 2 3; do
+	wait_for 100 is_UP rpcd$i ||
+	    bail_out "haproxy did not mark rpcd$i up: $(diag_file <"$TEST_DIR/haproxy.log")"
+done
+ok 0 "haproxy marks the three rpcds up through the ping check"
+
+"$PYTHON3" "$top_srcdir/tests/haproxy_load.py" 127.0.0.1 "$HAPORT" \
+    "$CONNS" "$PIPELINE" >"$TEST_DIR/load.out" 2>"$TEST_DIR/load.err" &
+LOAD_PID=$!
+pids="$pids $LOAD_PID"
+wait_for 100 grep -q '^ready' "$TEST_DIR/load.out" ||
+    bail_out "the load did not start: $(diag_file <"$TEST_DIR/load.err")"
+
+# SIGKILL rpcd1: its kernel refuses connections at once.
+outage KILL 1
+
+START=$(now_ms)
+rpcd_at 1 "$PORT1" || bail_out "rpcd1 did not restart on port $PORT1"
+comes_up 1 "restarted on its port"
+stot=$(srv rpcd1 stot)
+out=$("$RPCCTL" -S "127.0.0.1:$HAPORT" --json bench --retry -c 3 -n 3000)
+ok $? "rpcctl bench --retry through haproxy: exit 0"
+case $out in *'"errors": 0,'*) ok 0 "with no error" ;; *) ok 1 "with no error: $out" ;; esac
+new=$(($(srv rpcd1 stot) - stot))
+ok_test "the restarted rpcd1 takes new connections again ($new of 3)" \
+    test "$new" -gt 0
+
+# SIGSTOP rpcd2: alive to the kernel, silent to the check.
+outage STOP 2
+START=$(now_ms)
+kill -CONT "$PID2"
+comes_up 2 "SIGCONT"
+
+kill -TERM "$LOAD_PID"
+wait "$LOAD_PID"
+ok $? "the load exits 0: every answer was the pong to its own request"
+load_counts "$(grep '^final' "$TEST_DIR/load.out")"
+is "$SENT" "$((ANSWERED + FAILED + INFLIGHT))" \
+    "every request sent is answered, failed or still in flight at the end"
+diag "load: $SENT sent, $ANSWERED answered, $FAILED failed, $INFLIGHT in flight at the end"
+
+for p in $HAPROXY_PID $PID1 $PID2 $PID3; do
+	kill -TERM "$p"
+	wait "$p" 2>/dev/null
+done
+pids=
+done_testing
