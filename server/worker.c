@@ -128,8 +128,9 @@ worker_conn_gone(struct server *srv, struct conn *c)
 		    "reached %lld time(s))", (long long)srv->full_pauses);
 		srv->full_pauses = 0;
 	}
+	/* Not event_base_loopexit(): it allocates, so it can fail. */
 	if (srv->draining && srv->nconns == 0)
-		event_base_loopexit(srv->base, NULL);
+		event_base_loopbreak(srv->base);
 }
 
 static void
@@ -145,7 +146,7 @@ worker_timeout_cb(evutil_socket_t fd, short events, void *arg)
 	}
 	log_warnx("shutdown timeout: closing %d connection(s), %d with "
 	    "requests or replies unfinished", srv->nconns, n);
-	event_base_loopexit(srv->base, NULL);
+	event_base_loopbreak(srv->base);
 }
 
 /* Begin a graceful shutdown. */
@@ -166,7 +167,7 @@ worker_drain(struct server *srv)
 		conn_drain(c);
 	}
 	if (srv->nconns == 0) {
-		event_base_loopexit(srv->base, NULL);
+		event_base_loopbreak(srv->base);
 		return;
 	}
 	srv->drain_ev = evtimer_new(srv->base, worker_timeout_cb, srv);
