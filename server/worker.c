@@ -18,7 +18,8 @@
  * One event loop serving the bound listeners: the whole server in single
  * process mode.  The event_base is created here, after any fork, never
  * inherited.  SIGTERM and SIGINT drain: stop accepting, answer what was
- * received, flush, exit 0 within --shutdown-timeout.
+ * received, flush, exit 0 within --shutdown-timeout.  SIGHUP and SIGUSR1
+ * reopen the logs.
  */
 
 #include "config.h"
@@ -187,8 +188,10 @@ worker_signal_cb(evutil_socket_t sig, short events, void *arg)
 		worker_drain(srv);
 		break;
 	case SIGHUP:
+	case SIGUSR1:
 		log_reopen();
-		log_info("SIGHUP: logs reopened");
+		log_info("%s: logs reopened", sig == SIGHUP ? "SIGHUP" :
+		    "SIGUSR1");
 		break;
 	}
 }
@@ -232,7 +235,7 @@ int
 worker_run(const struct settings *s, struct listener *listeners, int n,
     struct stats_slot *stats, int master_fd)
 {
-	static const int	 sigs[] = { SIGTERM, SIGINT, SIGHUP };
+	static const int	 sigs[] = { SIGTERM, SIGINT, SIGHUP, SIGUSR1 };
 	struct event		*sigev[sizeof sigs / sizeof sigs[0]];
 	struct server		 srv;
 	struct conn		*c;
