@@ -45,7 +45,6 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 #include <unistd.h>
 
 #define NO_SANITIZE __attribute__((no_sanitize("address", "undefined")))
