@@ -256,6 +256,45 @@ conn_contiguous(struct conn *c, struct cursor *cur, size_t n)
 }
 
 /*
+ * Read the rest of a large frame now, before the cursor's frame is taken:
+ * libevent 2.1's bufferevent reads 4 KiB per wake-up, a read and an
+ * ioctl() each, so a 64 KiB frame would take sixteen.  Each read asks for
+ * no more than has arrived of the frame so far (or RPCD_READ_SIZE), so
+ * memory follows what the peer sent, not what its header announces.
+ * Reading moves the input's chains, so the cursor starts over.  Return 0
+ * once the frame of need bytes is complete, 1 if it is not, -1 if the
+ * connection was closed.
+ */
+static int
+conn_fill(struct conn *c, struct cursor *cur, size_t need)
+{
+	size_t	have = cur->total - cur->off, want;
+	ssize_t	r;
+
+	if (need - have <= RPCD_BEV_READ || c->transport->fill == NULL)
+		return (1);
+	evbuffer_drain(c->in, cur->off);
+	cur->p = NULL;
+	cur->avail = cur->off = 0;
+	cur->total = have;
+	do {
+		want = need - have;
+		if (want > have && want > RPCD_READ_SIZE)
+			want = have > RPCD_READ_SIZE ? have : RPCD_READ_SIZE;
+		if ((r = c->transport->fill(c->bev, want)) == -1 &&
+		    !errno_transient(errno)) {
+			conn_close(c, strerror(errno));
+			return (-1);
+		}
+		if (r <= 0)
+			return (1);	/* the bufferevent sees end of file */
+		have += r;
+		cur->total = have;
+	} while (have < need && (size_t)r == want);
+	return (have < need);
+}
+
+/*
  * A frame may arrive slowly, but not forever: a frame still incomplete
  * after the idle timeout closes the connection even if bytes keep
  * trickling in.  A completed frame is progress and restarts the clock, so
@@ -293,7 +332,7 @@ conn_process(struct conn *c)
 	const char		*foreign;
 	size_t			 len;
 	uint32_t		 body;
-	int			 n, status;
+	int			 n, status, partial;
 
 	cur.total = evbuffer_get_length(c->in);
 	for (n = 0; n < RPCD_FRAMES_PER_EVENT; n++) {
@@ -325,8 +364,12 @@ conn_process(struct conn *c)
 			evbuffer_drain(c->in, cur.total);
 			return (conn_close_after_flush(c, "frame too large"));
 		}
-		if (status == PROTO_FRAME_NEED_MORE)
+		if (status == PROTO_FRAME_NEED_MORE &&
+		    (partial = conn_fill(c, &cur, PROTO_HEADER_SIZE + body)) != 0) {
+			if (partial == -1)
+				return (-1);
 			break;
+		}
 		frame = conn_contiguous(c, &cur, PROTO_HEADER_SIZE + body);
 		if (frame == NULL) {
 			conn_close(c, "out of memory for a frame");

@@ -45,7 +45,10 @@ struct timeval;
 #define RPCD_IDLE_TIMEOUT	300		/* seconds; 0 = none */
 #define RPCD_SHUTDOWN_TIMEOUT	10		/* seconds */
 #define RPCD_FRAMES_PER_EVENT	256		/* frames per read callback */
+#define RPCD_READ_SIZE		16384		/* bytes: first read of a frame */
+#define RPCD_BEV_READ		4096		/* bytes a bufferevent reads */
 #define RPCD_QUICKACK_MAX	1024		/* bytes of a partial frame */
+#define RPCD_MALLOC_KEEP	(16 * 1024 * 1024) /* bytes, at most */
 #define RPCD_DRAIN_GRACE	1		/* seconds: a new conn's request */
 #define RPCD_ACCEPT_PAUSE	1		/* seconds after EMFILE */
 #define RPCD_PREFORK_MAX	256		/* --prefork workers */
@@ -77,13 +80,15 @@ struct settings {
 /*
  * How a listener's connections carry bytes (transport.c).  A connection is
  * the bufferevent that open() makes; send() writes its output now, from
- * the read callback, instead of arming the write event; pending() tells
- * whether the peer sent bytes or end of file not read yet.
+ * the read callback, instead of arming the write event; fill() reads up
+ * to n bytes into the input now; pending() tells whether the peer sent
+ * bytes or end of file not read yet.
  */
 struct transport {
 	const char		*name;
 	struct bufferevent	*(*open)(struct event_base *, int);
 	int			 (*send)(struct bufferevent *);
+	ssize_t			 (*fill)(struct bufferevent *, size_t);
 	int			 (*pending)(struct bufferevent *);
 };
 
@@ -133,7 +138,8 @@ struct server {
 	int			 paused;	/* PAUSE_* */
 	int64_t			 full_pauses;	/* in this episode; 0: none */
 	int			 draining;
-	struct event		*resume_ev;
+	struct event		*resume_ev;	/* after PAUSE_FDS */
+	struct event		*full_ev;	/* end of a PAUSE_FULL episode */
 	struct event		*drain_ev;
 	struct event		*master_ev;
 	const struct timeval	*idle_timeout;	/* common timeout, or NULL */

@@ -28,6 +28,9 @@
 #include <sys/queue.h>
 
 #include <errno.h>
+#ifdef HAVE_MALLOPT
+#include <malloc.h>
+#endif
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,7 +43,8 @@
 /*
  * Stop accepting for a reason (PAUSE_*).  At --max-conns a busy server
  * pauses and resumes once per closed connection: the log says so once
- * per episode, which ends when the count falls clearly below the limit.
+ * per episode, which ends when the limit has not been reached for
+ * RPCD_ACCEPT_PAUSE seconds (worker_full_cb).
  */
 static void
 worker_pause(struct server *srv, int reason)
@@ -54,7 +58,10 @@ worker_pause(struct server *srv, int reason)
 		log_warnx("out of file descriptors: not accepting for %ds",
 		    RPCD_ACCEPT_PAUSE);
 		evtimer_add(srv->resume_ev, &tv);
-	} else if (srv->full_pauses++ == 0)
+		return;
+	}
+	evtimer_del(srv->full_ev);
+	if (srv->full_pauses++ == 0)
 		log_warnx("%d connections open (--max-conns): not accepting",
 		    srv->nconns);
 }
@@ -63,11 +70,26 @@ worker_pause(struct server *srv, int reason)
 static void
 worker_resume(struct server *srv, int reason)
 {
+	struct timeval	tv = { RPCD_ACCEPT_PAUSE, 0 };
+
 	if ((srv->paused & reason) == 0)
 		return;
 	srv->paused &= ~reason;
+	if (reason == PAUSE_FULL)
+		evtimer_add(srv->full_ev, &tv);
 	if (srv->paused == 0 && !srv->draining)
 		listener_accepting(srv, 1);
+}
+
+/* The --max-conns episode is over: say how often the limit was hit. */
+static void
+worker_full_cb(evutil_socket_t fd, short events, void *arg)
+{
+	struct server	*srv = arg;
+
+	log_info("accepting connections again (--max-conns was reached "
+	    "%lld time(s))", (long long)srv->full_pauses);
+	srv->full_pauses = 0;
 }
 
 static void
@@ -117,18 +139,11 @@ worker_accept_failed(struct server *srv, int error)
 void
 worker_conn_gone(struct server *srv, struct conn *c)
 {
-	int	max = srv->settings->max_conns;
-
 	TAILQ_REMOVE(&srv->conns, c, entry);
 	srv->nconns--;
 	srv->stats->connections--;
-	if (srv->nconns < max)
+	if (srv->nconns < srv->settings->max_conns)
 		worker_resume(srv, PAUSE_FULL);
-	if (srv->full_pauses > 0 && srv->nconns < max - max / 10) {
-		log_info("accepting connections again (--max-conns was "
-		    "reached %lld time(s))", (long long)srv->full_pauses);
-		srv->full_pauses = 0;
-	}
 	/* Not event_base_loopexit(): it allocates, so it can fail. */
 	if (srv->draining && srv->nconns == 0)
 		event_base_loopbreak(srv->base);
@@ -163,6 +178,7 @@ worker_drain(struct server *srv)
 	log_info("shutting down: %d connection(s) open", srv->nconns);
 	listener_close_all(srv);
 	evtimer_del(srv->resume_ev);
+	evtimer_del(srv->full_ev);
 	for (c = TAILQ_FIRST(&srv->conns); c != NULL; c = next) {
 		next = TAILQ_NEXT(c, entry);
 		conn_drain(c);
@@ -226,6 +242,26 @@ worker_event_log_cb(int severity, const char *msg)
 }
 
 /*
+ * A frame larger than one read is pulled up into one buffer and freed once
+ * answered.  glibc would return that memory to the kernel and take it back
+ * for the next frame, two brk() calls per request and fresh pages for the
+ * kernel to zero each time: keep free memory for a few frames instead.
+ */
+static void
+worker_tune_malloc(const struct settings *s)
+{
+#if defined(HAVE_MALLOPT) && defined(M_TRIM_THRESHOLD) && \
+    defined(M_MMAP_THRESHOLD)
+	size_t	frame = (size_t)s->max_frame * 2;
+
+	if (frame > RPCD_MALLOC_KEEP)
+		frame = RPCD_MALLOC_KEEP;
+	mallopt(M_MMAP_THRESHOLD, frame);
+	mallopt(M_TRIM_THRESHOLD, frame * 4);
+#endif
+}
+
+/*
  * Serve the listeners until shut down; return the exit status.  A prefork
  * worker gets master_fd, its end of a socketpair with the master: it
  * writes one byte there once it accepts, and end of file there means the
@@ -250,6 +286,7 @@ worker_run(const struct settings *s, struct listener *listeners, int n,
 	srv.stats = stats;
 	stats->pid = getpid();
 
+	worker_tune_malloc(s);
 	event_set_log_callback(worker_event_log_cb);
 	if ((srv.base = event_base_new()) == NULL)
 		fatalx("event_base_new failed");
@@ -267,8 +304,9 @@ worker_run(const struct settings *s, struct listener *listeners, int n,
 	}
 	if (s->user != NULL)
 		daemon_drop_privileges(s->user);
-	if ((srv.resume_ev = evtimer_new(srv.base, worker_resume_cb, &srv)) ==
-	    NULL)
+	srv.resume_ev = evtimer_new(srv.base, worker_resume_cb, &srv);
+	srv.full_ev = evtimer_new(srv.base, worker_full_cb, &srv);
+	if (srv.resume_ev == NULL || srv.full_ev == NULL)
 		fatalx("evtimer_new");
 	listener_enable_all(&srv);
 	if (master_fd != -1) {
@@ -288,6 +326,7 @@ worker_run(const struct settings *s, struct listener *listeners, int n,
 	for (i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
 		event_free(sigev[i]);
 	event_free(srv.resume_ev);
+	event_free(srv.full_ev);
 	if (srv.drain_ev != NULL)
 		event_free(srv.drain_ev);
 	if (srv.master_ev != NULL)

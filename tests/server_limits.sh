@@ -42,12 +42,15 @@ ok_test "a third connection is not served while two are open" \
 kill "$h1"
 wait_for 50 has_line "$TEST_DIR/h3" pong
 ok $? "it is served once one closes"
-ok_test "accepting again is logged" grep -q "accepting connections again" "$RPCD_LOG"
-is "$(grep -c "not accepting" "$RPCD_LOG")" 2 \
-    "each pause is logged once, not once per waiting connection"
 kill "$h2" 2>/dev/null
 wait "$h3"
 wire_status $? "-n 1 (the third connection)"
+wait_for 50 has_line "$RPCD_LOG" "accepting connections again"
+ok $? "accepting again is logged once the limit is no longer reached"
+is "$(grep -c "not accepting" "$RPCD_LOG")" 1 \
+    "the episode is logged once, not once per waiting connection"
+ok_test "with how often the limit was reached" \
+    grep -q "was reached 2 time(s)" "$RPCD_LOG"
 rpcd_stop
 
 # --idle-timeout 1: idle connections and half-sent frames are closed.

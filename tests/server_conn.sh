@@ -1,0 +1,172 @@
+#!/bin/sh
+# Connections: large frames read whole and in order however they are cut,
+# a client streaming large frames is never taken for a slow one, the listen
+# backlog is the one rpcd asked for, --max-conns is logged once per
+# episode, and a drain closes idle connections at once.
+
+. "${top_srcdir:-.}/tests/tap.sh"
+. "$top_srcdir/tests/lib.sh"
+
+[ -n "${PYTHON3:-}" ] && [ -x "$PYTHON3" ] || PYTHON3=$(command -v python3)
+[ -n "$PYTHON3" ] || skip_all "python3 not found"
+
+# stream PORT SECONDS SIZES...: a client that sends ping frames of the
+# given sizes (cycled) back to back for SECONDS from one thread, as fast as
+# the socket takes them, then half-closes; the replies are read meanwhile
+# until rpcd closes, each checked against its request.  Prints "N replies"
+# or why not.
+stream()
+{
+	"$PYTHON3" - "$@" <<'EOF'
+import socket, struct, sys, threading, time
+port, seconds = int(sys.argv[1]), float(sys.argv[2])
+sizes = [int(n) for n in sys.argv[3:]]
+s = socket.create_connection(("127.0.0.1", port))
+sent = [0, False]
+# One batch of 16 frames, built once, so that sending runs at C speed.
+batch, replies = b"", []
+for i in range(16):
+    tag = "%d:" % i
+    params = '"' + tag + "x" * max(0, sizes[i % len(sizes)] - len(tag)) + '"'
+    body = ('{"in": "ping", "params": %s}' % params).encode()
+    batch += struct.pack("<I", len(body)) + body
+    replies.append(('{"out": "pong", "result": %s}' % params).encode())
+def send():
+    end = time.monotonic() + seconds
+    try:
+        while time.monotonic() < end:
+            s.sendall(batch)
+            sent[0] += len(replies)
+        s.shutdown(socket.SHUT_WR)
+        sent[1] = True
+    except OSError:
+        pass
+sender = threading.Thread(target=send)
+sender.start()
+got, buf = 0, b""
+while True:
+    try:
+        d = s.recv(1 << 20)
+    except OSError as e:
+        d = None
+    if not d:
+        break
+    buf += d
+    while len(buf) >= 4 and len(buf) >= 4 + struct.unpack("<I", buf[:4])[0]:
+        n = struct.unpack("<I", buf[:4])[0]
+        if buf[4:4 + n] != replies[got % len(replies)]:
+            print("reply %d is wrong: %r" % (got, buf[4:4 + n][:60])); sys.exit(1)
+        buf, got = buf[4 + n:], got + 1
+sender.join()
+if not sent[1] or got != sent[0]:
+    print("closed after %d replies of %d sent" % (got, sent[0])); sys.exit(1)
+print("%d replies" % got)
+EOF
+}
+
+# Large frames, pipelined, of sizes around the 4 KiB a bufferevent reads
+# at once and the 16 KiB of a first read: every reply right and in order.
+rpcd_start --max-frame 300000 || bail_out "rpcd did not start"
+out=$(stream "$RPCD_PORT" 1 4090 4091 4100 16380 16400 65536 200000 1 70000)
+case $out in
+*" replies") ok 0 "large pipelined frames of mixed sizes are answered in order ($out)" ;;
+*) ok 1 "large pipelined frames of mixed sizes are answered in order"; diag "$out" ;;
+esac
+ok_test "a 100000-byte frame cut into single bytes is answered" \
+    sh -c "\"$WIRE\" -1 -n 1 -t 20 \"$RPCD_ADDR\" \
+    'j:{\"in\": \"ping\", \"params\": \"$(printf '%0100000d' 0)\"}' |
+    grep -q '^{\"out\": \"pong\", \"result\": \"0000'"
+rpcd_stop
+
+# A client that keeps the socket busy with frames larger than one read
+# seldom lets rpcd's input run empty, yet completes frame after frame: that
+# is progress, and --idle-timeout must not cut it off.
+rpcd_start -v --idle-timeout 1 || bail_out "rpcd did not start"
+out=$(stream "$RPCD_PORT" 4 1000000 200000)
+case $out in
+*" replies") ok 0 "1 MB frames streamed for 4 s past --idle-timeout 1: $out" ;;
+*) ok 1 "1 MB frames streamed for 4 s past --idle-timeout 1"; diag "$out" ;;
+esac
+ok_test "and no partial frame timed out" \
+    sh -c "! grep -q 'partial frame timed out' '$RPCD_LOG'"
+rpcd_stop
+
+# The listen backlog is RPCD_BACKLOG, not libevent's 128: ss shows it as
+# the Send-Q of the listening socket.
+rpcd_start || bail_out "rpcd did not start"
+if command -v ss >/dev/null 2>&1; then
+	is "$(ss -Hltn "sport = :$RPCD_PORT" | awk '{print $3}')" 511 \
+	    "the listen backlog is 511"
+elif [ "${CI:-}" = true ]; then
+	ok 1 "ss (iproute2) is missing in CI"
+else
+	skip "ss (iproute2) not installed"
+fi
+
+# A drain closes at once a connection with nothing to answer, instead of
+# waiting --shutdown-timeout for it; one that is still sending its frame is
+# waited for, and it is the only one the timeout line counts.
+rpcd_stop
+rpcd_start -v --shutdown-timeout 3 || bail_out "rpcd did not start"
+"$WIRE" -w -t 30 "$RPCD_ADDR" >/dev/null 2>&1 &
+idle=$!
+wait_for 50 grep -q ': connected' "$RPCD_LOG"
+sleep 1.2	# older than the grace a new connection gets for its request
+t0=$(date +%s%N)
+kill -TERM "$RPCD_PID"
+wait "$RPCD_PID"
+is $? 0 "SIGTERM with an idle connection open exits 0"
+RPCD_PID=
+t=$((($(date +%s%N) - t0) / 1000000))
+ok_test "at once, not after --shutdown-timeout 3 (${t} ms)" test "$t" -lt 1500
+ok_test "closing the idle connection" grep -q 'closed: shutting down' "$RPCD_LOG"
+kill "$idle" 2>/dev/null
+wait "$idle" 2>/dev/null
+
+rpcd_start -v --shutdown-timeout 1 || bail_out "rpcd did not start"
+"$WIRE" -w -t 30 "$RPCD_ADDR" >/dev/null 2>&1 &
+idle=$!
+"$WIRE" -w -t 30 "$RPCD_ADDR" h:100 >/dev/null 2>&1 &
+half=$!
+wait_for 50 sh -c "[ \$(grep -c ': connected' '$RPCD_LOG') -ge 2 ]"
+sleep 1.2	# older than the grace a new connection gets for its request
+rpcd_stop
+is $? 0 "SIGTERM with a half-sent frame exits 0 after --shutdown-timeout"
+ok_test "the timeout counts the half frame, not the idle connection" \
+    grep -q 'closing 1 connection(s), 1 with requests or replies unfinished' \
+    "$RPCD_LOG"
+kill "$idle" "$half" 2>/dev/null
+wait "$idle" "$half" 2>/dev/null
+
+# 20 clients connecting and closing as fast as they can against
+# --max-conns 10: accepting pauses and resumes once per connection, but
+# the log says so once per episode, not once per connection.
+rpcd_start --max-conns 10 || bail_out "rpcd did not start"
+"$PYTHON3" - "$RPCD_PORT" <<'EOF' &
+import socket, struct, sys, threading, time
+port = int(sys.argv[1])
+body = b'{"in": "ping", "params": 1}'
+frame = struct.pack("<I", len(body)) + body
+end = time.monotonic() + 2
+def churn():
+    while time.monotonic() < end:
+        s = socket.create_connection(("127.0.0.1", port))
+        s.sendall(frame)
+        s.recv(100)
+        s.close()
+threads = [threading.Thread(target=churn) for i in range(20)]
+for t in threads: t.start()
+for t in threads: t.join()
+EOF
+churn=$!
+wait "$churn"
+is $? 0 "20 clients churned connections for 2 s against --max-conns 10"
+wait_for 50 grep -q 'accepting connections again' "$RPCD_LOG"
+n=$(grep -c 'not accepting' "$RPCD_LOG")
+ok_test "the pause was logged $n time(s), not once per connection" \
+    test "$n" -ge 1 -a "$n" -le 10
+ok_test "the end of the episode says how often the limit was reached" \
+    grep -q 'was reached [0-9]* time(s)' "$RPCD_LOG"
+rpcd_stop
+
+done_testing
