@@ -149,7 +149,13 @@ conn_new(struct server *srv, struct listener *l, int fd,
 	/* The write callback runs once half of --max-output has drained. */
 	bufferevent_setwatermark(c->bev, EV_WRITE, s->max_output / 2, 0);
 	bufferevent_disable(c->bev, EV_WRITE);
-	conn_reading(c, 1);
+	/* Watching the socket allocates: unwatched, it would hang. */
+	if (bufferevent_enable(c->bev, EV_READ) != 0) {
+		log_warnx("accept: out of memory for a connection");
+		bufferevent_free(c->bev);
+		free(c);
+		return (NULL);
+	}
 	log_debug("fd %d: connected", fd);
 	return (c);
 }

@@ -146,6 +146,7 @@ daemon_keeper_start(const char *pidfile, struct listener *l, int n)
 	signal(SIGINT, SIG_IGN);
 	signal(SIGTERM, SIG_IGN);
 	signal(SIGHUP, SIG_IGN);
+	signal(SIGUSR1, SIG_IGN);
 	log_procinit("keeper");
 	if (read(pair[0], &c, 1) == 1) {
 		listener_unlink_all(l, n);

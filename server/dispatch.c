@@ -26,6 +26,7 @@
 #include <sys/types.h>
 #include <sys/uio.h>
 
+#include <errno.h>
 #include <string.h>
 
 #include <event2/buffer.h>
@@ -81,17 +82,49 @@ dispatch_reply(struct conn *c, struct evbuffer *out, const char *kind,
 	c->srv->stats->bytes_out += v.iov_len;
 }
 
-/* Reply with a JSON tree as the result; the tree is freed. */
+/*
+ * Add v to the object o under key, or to the array o if key is NULL.
+ * json-c leaves v to the caller when it cannot add it, and a NULL o or v
+ * is an allocation that failed already: then v is freed and -1 returned,
+ * so that a tree is built whole or thrown away, never leaked.
+ */
+int
+dispatch_json_add(struct json_object *o, const char *key,
+    struct json_object *v)
+{
+	int	rc = -1;
+
+	if (o != NULL && v != NULL && key != NULL)
+		rc = json_object_object_add_ex(o, key, v,
+		    JSON_C_OBJECT_KEY_IS_CONSTANT);
+	else if (o != NULL && v != NULL)
+		rc = json_object_array_add(o, v);
+	if (rc != 0)
+		json_object_put(v);
+	return (rc);
+}
+
+/*
+ * Reply with a JSON tree as the result, or fail the reply if the tree is
+ * NULL; the tree is freed.  json-c goes on printing when its buffer
+ * cannot grow and returns text with pieces missing: only errno tells.
+ */
 static void
 dispatch_reply_json(struct conn *c, struct evbuffer *out, const char *kind,
     struct json_object *o)
 {
-	const char	*text;
+	const char	*text = NULL;
 	size_t		 len;
 
-	text = json_object_to_json_string_length(o,
-	    JSON_C_TO_STRING_SPACED | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
-	dispatch_reply(c, out, kind, text, len);
+	errno = 0;
+	if (o != NULL)
+		text = json_object_to_json_string_length(o,
+		    JSON_C_TO_STRING_SPACED | JSON_C_TO_STRING_NOSLASHESCAPE,
+		    &len);
+	if (text == NULL || errno == ENOMEM)
+		c->failed = 1;
+	else
+		dispatch_reply(c, out, kind, text, len);
 	json_object_put(o);
 }
 
@@ -101,12 +134,18 @@ dispatch_error(struct conn *c, struct evbuffer *out, int error)
 {
 	struct json_object	*o;
 
+	int			 failed;
+
 	c->srv->stats->errors++;
 	o = json_object_new_object();
-	json_object_object_add(o, "code",
+	failed = dispatch_json_add(o, "code",
 	    json_object_new_string(proto_errname(error)));
-	json_object_object_add(o, "message",
+	failed |= dispatch_json_add(o, "message",
 	    json_object_new_string(proto_strerror(error)));
+	if (failed) {
+		json_object_put(o);
+		o = NULL;
+	}
 	dispatch_reply_json(c, out, "error", o);
 }
 
@@ -123,15 +162,20 @@ dispatch_methods(struct conn *c, const struct proto_message *m,
 {
 	struct json_object	*list, *entry;
 	size_t			 i;
+	int			 failed = 0;
 
 	list = json_object_new_array();
 	for (i = 0; i < sizeof methods / sizeof methods[0]; i++) {
 		entry = json_object_new_object();
-		json_object_object_add(entry, "name",
+		failed |= dispatch_json_add(entry, "name",
 		    json_object_new_string(methods[i].name));
-		json_object_object_add(entry, "help",
+		failed |= dispatch_json_add(entry, "help",
 		    json_object_new_string(methods[i].help));
-		json_object_array_add(list, entry);
+		failed |= dispatch_json_add(list, NULL, entry);
+	}
+	if (failed) {
+		json_object_put(list);
+		list = NULL;
 	}
 	dispatch_reply_json(c, out, "methods", list);
 }

@@ -297,9 +297,14 @@ listener_enable_all(struct server *srv)
 	for (i = 0; i < srv->nlisteners; i++) {
 		l = &srv->listeners[i];
 		l->srv = srv;
+		/*
+		 * Enabled here, not by evconnlistener_new(), which ignores
+		 * a failure to watch the socket: a server that never
+		 * accepts must not start.
+		 */
 		l->evl = evconnlistener_new(srv->base, listener_accept_cb, l,
-		    LEV_OPT_CLOSE_ON_EXEC, 0, l->fd);
-		if (l->evl == NULL)
+		    LEV_OPT_CLOSE_ON_EXEC | LEV_OPT_DISABLED, 0, l->fd);
+		if (l->evl == NULL || evconnlistener_enable(l->evl) != 0)
 			fatalx("evconnlistener_new on %s", l->addr.text);
 		evconnlistener_set_error_cb(l->evl, listener_error_cb);
 	}

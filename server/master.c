@@ -21,7 +21,9 @@
  * folds a dead worker's counters into its slot's, forwards SIGTERM and
  * escalates to SIGKILL after --shutdown-timeout, and on SIGHUP reads the
  * configuration again, starts a new generation with it and drains the old
- * one, with the same escalation, only once every new worker accepts.  It keeps its privileges, so it removes
+ * one, with the same escalation, only once every new worker accepts.
+ * SIGUSR1 reopens the logs, here and in every worker.  It keeps its
+ * privileges, so it removes
  * the pid file and socket files on exit.
  *
  * It runs a poll(2) loop rather than an event_base, so that a worker forks
@@ -84,7 +86,7 @@ struct master {
 };
 
 static volatile sig_atomic_t	 master_sig_term, master_sig_hup;
-static volatile sig_atomic_t	 master_sig_chld;
+static volatile sig_atomic_t	 master_sig_chld, master_sig_usr1;
 static int			 master_wake[2];
 
 static double
@@ -112,6 +114,9 @@ master_signal(int sig)
 		break;
 	case SIGCHLD:
 		master_sig_chld = 1;
+		break;
+	case SIGUSR1:
+		master_sig_usr1 = 1;
 		break;
 	}
 	/* A full pipe already holds a wake-up: nothing is lost. */
@@ -171,6 +176,8 @@ master_spawn(struct master *m, int index)
 		signal(SIGINT, SIG_DFL);
 		signal(SIGHUP, SIG_DFL);
 		signal(SIGCHLD, SIG_DFL);
+		/* Until worker_run() watches it, a forwarded one is lost. */
+		signal(SIGUSR1, SIG_IGN);
 		sigprocmask(SIG_SETMASK, &old, NULL);
 		snprintf(role, sizeof role, "worker %d", index);
 		log_procinit(role);
@@ -465,6 +472,7 @@ master_init(struct master *m, const struct settings *s,
 	signal(SIGINT, master_signal);
 	signal(SIGHUP, master_signal);
 	signal(SIGCHLD, master_signal);
+	signal(SIGUSR1, master_signal);
 
 	/*
 	 * --reuseport: worker i always serves socket set i, so a respawned
@@ -498,6 +506,12 @@ master_handle_signals(struct master *m)
 			m->status = FATAL_STATUS;
 			master_stop(m);
 		}
+	}
+	if (master_sig_usr1) {
+		master_sig_usr1 = 0;
+		log_reopen();
+		log_info("SIGUSR1: logs reopened");
+		master_kill_all(m, SIGUSR1, 0);
 	}
 	if (master_sig_term && !m->stopping) {
 		log_info("shutting down %d workers", master_count(m, 0));

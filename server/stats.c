@@ -180,56 +180,66 @@ stats_snapshot(struct stats_slot *rows)
 	    memory_order_relaxed)));
 }
 
-static void
+static int
 stats_add(struct json_object *o, const char *key, int64_t v)
 {
-	json_object_object_add(o, key, json_object_new_int64(v));
+	return (dispatch_json_add(o, key, json_object_new_int64(v)));
 }
 
-/* Add the counters of st to a stats object. */
-static void
+/* Add the counters of st to a stats object; -1 if one is missing. */
+static int
 stats_add_counters(struct json_object *o, const struct stats_slot *st)
 {
-	stats_add(o, "connections", st->connections);
-	stats_add(o, "total_connections", st->total_connections);
-	stats_add(o, "requests", st->requests);
-	stats_add(o, "errors", st->errors);
-	stats_add(o, "bytes_in", st->bytes_in);
-	stats_add(o, "bytes_out", st->bytes_out);
-	stats_add(o, "restarts", st->restarts);
+	int	failed;
+
+	failed = stats_add(o, "connections", st->connections);
+	failed |= stats_add(o, "total_connections", st->total_connections);
+	failed |= stats_add(o, "requests", st->requests);
+	failed |= stats_add(o, "errors", st->errors);
+	failed |= stats_add(o, "bytes_in", st->bytes_in);
+	failed |= stats_add(o, "bytes_out", st->bytes_out);
+	failed |= stats_add(o, "restarts", st->restarts);
+	return (failed);
 }
 
 /*
  * Build the stats result: a row per worker slot, with the pid of the
  * process serving it (none while it is respawned), and their totals.
+ * NULL if memory ran out: a report with rows or counters missing would
+ * read as true.
  */
 struct json_object *
 stats_to_json(void)
 {
 	struct json_object	*o, *workers, *w, *total;
 	struct stats_slot	 sum = { 0 }, rows[RPCD_PREFORK_MAX];
-	int			 i;
+	int			 i, failed = 0;
 
 	stats_snapshot(rows);
 	workers = json_object_new_array();
 	for (i = 0; i < stats_nslots; i++) {
 		w = json_object_new_object();
-		stats_add(w, "index", rows[i].index);
+		failed |= stats_add(w, "index", rows[i].index);
 		if (rows[i].pid > 0)
-			stats_add(w, "pid", rows[i].pid);
-		stats_add_counters(w, &rows[i]);
-		json_object_array_add(workers, w);
+			failed |= stats_add(w, "pid", rows[i].pid);
+		failed |= stats_add_counters(w, &rows[i]);
+		failed |= dispatch_json_add(workers, NULL, w);
 		stats_sum(&sum, &rows[i], 1);
 	}
 	total = json_object_new_object();
-	stats_add_counters(total, &sum);
+	failed |= stats_add_counters(total, &sum);
 
 	o = json_object_new_object();
-	json_object_object_add(o, "version", json_object_new_string(VERSION));
-	stats_add(o, "pid", rpcd_pid);
-	json_object_object_add(o, "uptime",
+	failed |= dispatch_json_add(o, "version",
+	    json_object_new_string(VERSION));
+	failed |= stats_add(o, "pid", rpcd_pid);
+	failed |= dispatch_json_add(o, "uptime",
 	    json_object_new_double(difftime(time(NULL), rpcd_started)));
-	json_object_object_add(o, "workers", workers);
-	json_object_object_add(o, "total", total);
+	failed |= dispatch_json_add(o, "workers", workers);
+	failed |= dispatch_json_add(o, "total", total);
+	if (failed) {
+		json_object_put(o);
+		return (NULL);
+	}
 	return (o);
 }

@@ -18,7 +18,8 @@
  * One event loop serving the bound listeners: the whole server in single
  * process mode.  The event_base is created here, after any fork, never
  * inherited.  SIGTERM and SIGINT drain: stop accepting, answer what was
- * received, flush, exit 0 within --shutdown-timeout.
+ * received, flush, exit 0 within --shutdown-timeout.  SIGHUP and SIGUSR1
+ * reopen the logs.
  */
 
 #include "config.h"
@@ -143,8 +144,9 @@ worker_conn_gone(struct server *srv, struct conn *c)
 	srv->stats->connections--;
 	if (srv->nconns < srv->settings->max_conns)
 		worker_resume(srv, PAUSE_FULL);
+	/* Not event_base_loopexit(): it allocates, so it can fail. */
 	if (srv->draining && srv->nconns == 0)
-		event_base_loopexit(srv->base, NULL);
+		event_base_loopbreak(srv->base);
 }
 
 static void
@@ -160,7 +162,7 @@ worker_timeout_cb(evutil_socket_t fd, short events, void *arg)
 	}
 	log_warnx("shutdown timeout: closing %d connection(s), %d with "
 	    "requests or replies unfinished", srv->nconns, n);
-	event_base_loopexit(srv->base, NULL);
+	event_base_loopbreak(srv->base);
 }
 
 /* Begin a graceful shutdown. */
@@ -182,7 +184,7 @@ worker_drain(struct server *srv)
 		conn_drain(c);
 	}
 	if (srv->nconns == 0) {
-		event_base_loopexit(srv->base, NULL);
+		event_base_loopbreak(srv->base);
 		return;
 	}
 	srv->drain_ev = evtimer_new(srv->base, worker_timeout_cb, srv);
@@ -202,12 +204,14 @@ worker_signal_cb(evutil_socket_t sig, short events, void *arg)
 		worker_drain(srv);
 		break;
 	case SIGHUP:
+	case SIGUSR1:
 		log_reopen();
-		if (srv->master_ev == NULL)
+		if (sig == SIGHUP && srv->master_ev == NULL)
 			log_info("SIGHUP: logs reopened; the configuration is "
 			    "read again only with --prefork");
 		else
-			log_info("SIGHUP: logs reopened");
+			log_info("%s: logs reopened", sig == SIGHUP ? "SIGHUP" :
+			    "SIGUSR1");
 		break;
 	}
 }
@@ -271,7 +275,7 @@ int
 worker_run(const struct settings *s, struct listener *listeners, int n,
     struct stats_slot *stats, int master_fd)
 {
-	static const int	 sigs[] = { SIGTERM, SIGINT, SIGHUP };
+	static const int	 sigs[] = { SIGTERM, SIGINT, SIGHUP, SIGUSR1 };
 	struct event		*sigev[sizeof sigs / sizeof sigs[0]];
 	struct server		 srv;
 	struct conn		*c;

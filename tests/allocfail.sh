@@ -1,0 +1,15 @@
+#!/bin/sh
+# Allocation failures at each point of a run of rpcd: see tests/allocfail_sweep.py.
+# libtool runs it with the real rpcd, so that the shim is preloaded into
+# rpcd alone, not into libtool's wrapper script.
+
+. "${top_srcdir:-.}/tests/tap.sh"
+
+[ -n "${PYTHON3:-}" ] && [ -x "$PYTHON3" ] || PYTHON3=$(command -v python3)
+[ -n "$PYTHON3" ] || skip_all "python3 not found"
+SHIM=$top_builddir/tests/.libs/alloc_shim.so
+[ -f "$SHIM" ] || skip_all "no allocation shim at $SHIM"
+
+PYTHONPATH=$top_srcdir/tests exec "$top_builddir/libtool" --mode=execute \
+    "$PYTHON3" "$top_srcdir/tests/allocfail_sweep.py" "$top_builddir/server/rpcd" \
+    "$(cd "$(dirname "$SHIM")" && pwd)/alloc_shim.so"
