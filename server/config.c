@@ -882,9 +882,10 @@ config_to_json(const struct settings *s)
 	struct json_object	*o, *v;
 	char			 value[PATH_MAX + 64];
 	size_t			 i;
-	int			 n;
+	int			 n, failed = 0;
 
-	o = json_object_new_object();
+	if ((o = json_object_new_object()) == NULL)
+		return (NULL);
 	for (i = 0; i < NSETTINGS; i++) {
 		row = &settings[i];
 		if (row->flags & SETTING_CMDLINE)
@@ -894,7 +895,7 @@ config_to_json(const struct settings *s)
 		case SETTING_ADDRESS:
 			v = json_object_new_array();
 			for (n = 0; n < s->nlisten; n++)
-				json_object_array_add(v,
+				failed |= dispatch_json_add(v, NULL,
 				    json_object_new_string(s->listen[n].text));
 			break;
 		case SETTING_FLAG:
@@ -902,14 +903,19 @@ config_to_json(const struct settings *s)
 			break;
 		case SETTING_MODE:
 		case SETTING_STRING:
-			v = *value != '\0' ? json_object_new_string(value) :
-			    NULL;
+			if (*value == '\0')
+				continue;	/* not set: left out */
+			v = json_object_new_string(value);
 			break;
 		default:
 			v = json_object_new_int64(config_load(s, row));
 			break;
 		}
-		json_object_object_add(o, row->name, v);
+		failed |= dispatch_json_add(o, row->name, v);
+	}
+	if (failed) {
+		json_object_put(o);
+		return (NULL);
 	}
 	return (o);
 }

@@ -186,8 +186,11 @@ dispatch_stats(struct conn *c, const struct proto_message *m,
 {
 	struct json_object	*o = stats_to_json();
 
-	json_object_object_add(o, "settings",
-	    config_to_json(c->srv->settings));
+	if (dispatch_json_add(o, "settings",
+	    config_to_json(c->srv->settings)) != 0) {
+		json_object_put(o);
+		o = NULL;
+	}
 	dispatch_reply_json(c, out, "stats", o);
 }
 

@@ -109,6 +109,9 @@ addr_parse(const char *text, struct addr *a, char *err, size_t errlen)
 	hints.ai_socktype = SOCK_STREAM;
 	hints.ai_flags = AI_NUMERICSERV;
 	if ((error = getaddrinfo(host, port, &hints, &res)) != 0) {
+		/* Out of memory is no fault of the address given. */
+		if (error == EAI_MEMORY)
+			fatalx("%s: %s", text, gai_strerror(error));
 		snprintf(err, errlen, "%s", gai_strerror(error));
 		return (-1);
 	}
