@@ -103,7 +103,8 @@ static const struct setting settings[] = {
 	{ .name = "listen", .letter = 'l', .arg = "address",
 	  .type = SETTING_ADDRESS, .shown = ADDR_DEFAULT,
 	  .flags = SETTING_RESTART | SETTING_REPEAT,
-	  .help = "listen on host:port, [v6addr]:port or unix:/path;\n"
+	  .help = "listen on host:port, [v6addr]:port or unix:/path,\n"
+	    "then ,proxy for a PROXY protocol header first;\n"
 	    "repeatable" },
 	{ .name = "prefork", .letter = 'P', .arg = "workers",
 	  .type = SETTING_WORKERS, MEMBER(prefork),
@@ -149,6 +150,13 @@ static const struct setting settings[] = {
 	{ .name = "shutdown-timeout", .arg = "seconds",
 	  .type = SETTING_NUMBER, MEMBER(shutdown_timeout), .min = 1,
 	  .max = 86400, .def = 10, .help = "time to finish on SIGTERM" },
+	{ .name = "drain-delay", .arg = "seconds", .type = SETTING_NUMBER,
+	  MEMBER(drain_delay), .min = 0, .max = 3600, .def = 0,
+	  .help = "on SIGTERM, answer the agent \"drain\" and\n"
+	    "serve this long before shutting down" },
+	{ .name = "agent-listen", .arg = "address", .type = SETTING_STRING,
+	  MEMBER(agent_listen), .flags = SETTING_RESTART,
+	  .help = "answer HAProxy's agent-check on this address" },
 	{ .name = "verbose", .letter = 'v', .type = SETTING_COUNT,
 	  MEMBER(verbose), .flags = SETTING_REPEAT,
 	  .help = "log every connection and request" },
@@ -214,6 +222,66 @@ config_mode(const char *arg)
 	return (v);
 }
 
+/* The keywords that may follow an -l address, after commas. */
+static const struct {
+	const char	*name;
+	int		 flag;
+} config_keywords[] = {
+	{ "proxy", LISTEN_PROXY },
+};
+
+/*
+ * Parse "ADDRESS[,KEYWORD...]" into a and its LISTEN_* flags; on error
+ * return -1 with why in err.
+ */
+static int
+config_listen(const char *arg, struct addr *a, int *flags, char *err,
+    size_t len)
+{
+	char	*copy, *word, *next;
+	size_t	 i;
+	int	 error = 0;
+
+	copy = xstrdup(arg);
+	if ((next = strchr(copy, ',')) != NULL)
+		*next++ = '\0';
+	*flags = 0;
+	while (error == 0 && (word = next) != NULL) {
+		if ((next = strchr(word, ',')) != NULL)
+			*next++ = '\0';
+		for (i = 0; i < sizeof config_keywords /
+		    sizeof config_keywords[0]; i++) {
+			if (strcmp(word, config_keywords[i].name) == 0)
+				break;
+		}
+		if (i == sizeof config_keywords / sizeof config_keywords[0]) {
+			snprintf(err, len, "unknown keyword '%s' after the "
+			    "address (known: proxy)", word);
+			error = -1;
+		} else
+			*flags |= config_keywords[i].flag;
+	}
+	if (error == 0)
+		error = addr_parse(copy, a, err, len);
+	free(copy);
+	return (error);
+}
+
+/* Listen address i of s as it was given: its keywords after it. */
+static void
+config_listen_text(const struct settings *s, int i, char *buf, size_t len)
+{
+	size_t	k;
+
+	snprintf(buf, len, "%s", s->listen[i].text);
+	for (k = 0; k < sizeof config_keywords / sizeof config_keywords[0];
+	    k++) {
+		if (s->listen_flags[i] & config_keywords[k].flag)
+			snprintf(buf + strlen(buf), len - strlen(buf), ",%s",
+			    config_keywords[k].name);
+	}
+}
+
 /*
  * Set row's member of s from arg (NULL for an option without argument);
  * on error return -1 with why in err.
@@ -271,7 +339,8 @@ config_set(struct settings *s, const struct setting *row, const char *arg,
 			    RPCD_LISTEN_MAX);
 			return (-1);
 		}
-		if (addr_parse(arg, &s->listen[s->nlisten], err, len) != 0)
+		if (config_listen(arg, &s->listen[s->nlisten],
+		    &s->listen_flags[s->nlisten], err, len) != 0)
 			return (-1);
 		s->nlisten++;
 		break;
@@ -631,7 +700,8 @@ config_finish(struct settings *s, char *err, size_t len)
 {
 	const struct setting	*row = config_directive("reuseport");
 	int			 line = config_lines[row - settings];
-	char			 where[PATH_MAX + 32];
+	char			 where[PATH_MAX + 32], why[128];
+	struct addr		 agent;
 
 	if (line != 0)
 		snprintf(where, sizeof where, "%s:%d: reuseport", s->config,
@@ -647,6 +717,11 @@ config_finish(struct settings *s, char *err, size_t len)
 		    "balance connections over sockets", where);
 		return (-1);
 	}
+	if (s->agent_listen != NULL &&
+	    addr_parse(s->agent_listen, &agent, why, sizeof why) != 0) {
+		snprintf(err, len, "agent-listen %s: %s", s->agent_listen, why);
+		return (-1);
+	}
 	if (s->nlisten == 0 && addr_parse(ADDR_DEFAULT, &s->listen[0], err,
 	    len) == 0)
 		s->nlisten = 1;
@@ -659,6 +734,7 @@ config_value(const struct settings *s, const struct setting *row,
     char *buf, size_t len)
 {
 	const char	*str;
+	char		 text[ADDR_TEXT_MAX + 32];
 	long long	 v;
 	int		 i;
 
@@ -681,9 +757,11 @@ config_value(const struct settings *s, const struct setting *row,
 		snprintf(buf, len, "%s", str != NULL ? str : "");
 		break;
 	case SETTING_ADDRESS:
-		for (i = 0; i < s->nlisten; i++)
+		for (i = 0; i < s->nlisten; i++) {
+			config_listen_text(s, i, text, sizeof text);
 			snprintf(buf + strlen(buf), len - strlen(buf), "%s%s",
-			    i > 0 ? " " : "", s->listen[i].text);
+			    i > 0 ? " " : "", text);
+		}
 		break;
 	}
 }
@@ -698,7 +776,7 @@ config_check(const struct settings *s)
 {
 	struct sockaddr_storage	 ss;
 	const struct setting	*row;
-	char			 value[PATH_MAX + 64];
+	char			 value[PATH_MAX + 64], text[ADDR_TEXT_MAX + 32];
 	size_t			 i;
 	int			 fd, n;
 
@@ -724,9 +802,10 @@ config_check(const struct settings *s)
 			continue;
 		config_value(s, row, value, sizeof value);
 		if (row->type == SETTING_ADDRESS) {
-			for (n = 0; n < s->nlisten; n++)
-				printf("%s %s\n", row->name,
-				    s->listen[n].text);
+			for (n = 0; n < s->nlisten; n++) {
+				config_listen_text(s, n, text, sizeof text);
+				printf("%s %s\n", row->name, text);
+			}
 		} else if (row->type == SETTING_COUNT && *value != '0') {
 			for (n = 0; n < config_load(s, row); n++)
 				printf("%s\n", row->name);
@@ -864,6 +943,8 @@ config_reload(const struct settings *running)
 		    was);
 		if (row->type == SETTING_ADDRESS) {
 			memcpy(s->listen, running->listen, sizeof s->listen);
+			memcpy(s->listen_flags, running->listen_flags,
+			    sizeof s->listen_flags);
 			s->nlisten = running->nlisten;
 		} else if (row->type == SETTING_STRING) {
 			config_set(s, row, *was != '\0' ? was : NULL, err,
@@ -880,7 +961,7 @@ config_to_json(const struct settings *s)
 {
 	const struct setting	*row;
 	struct json_object	*o, *v;
-	char			 value[PATH_MAX + 64];
+	char			 value[PATH_MAX + 64], text[ADDR_TEXT_MAX + 32];
 	size_t			 i;
 	int			 n, failed = 0;
 
@@ -894,9 +975,11 @@ config_to_json(const struct settings *s)
 		switch (row->type) {
 		case SETTING_ADDRESS:
 			v = json_object_new_array();
-			for (n = 0; n < s->nlisten; n++)
+			for (n = 0; n < s->nlisten; n++) {
+				config_listen_text(s, n, text, sizeof text);
 				failed |= dispatch_json_add(v, NULL,
-				    json_object_new_string(s->listen[n].text));
+				    json_object_new_string(text));
+			}
 			break;
 		case SETTING_FLAG:
 			v = json_object_new_boolean(config_load(s, row));

@@ -220,11 +220,14 @@ listener_bind_all(const struct settings *s, struct listener **out)
 				return (-1);
 			}
 			listener_name(&(*out)[n]);
+			(*out)[n].flags = s->listen_flags[n];
 		}
 	}
 	for (i = 0; i < n; i++) {
 		evutil_make_socket_nonblocking((*out)[i].fd);
-		log_info("listening on %s", (*out)[i].addr.text);
+		log_info("listening on %s%s", (*out)[i].addr.text,
+		    (*out)[i].flags & LISTEN_PROXY ?
+		    " (PROXY protocol header first)" : "");
 	}
 	return (n);
 }

@@ -24,7 +24,9 @@
  * one, with the same escalation, only once every new worker accepts.
  * SIGUSR1 reopens the logs, here and in every worker.  It keeps its
  * privileges, so it removes
- * the pid file and socket files on exit.
+ * the pid file and socket files on exit.  It answers HAProxy's
+ * agent-check (agent.c): with --drain-delay, a SIGTERM has it answer
+ * "drain" for that long before it stops the workers.
  *
  * It runs a poll(2) loop rather than an event_base, so that a worker forks
  * from a process with no libevent state to inherit.  Signal handlers only
@@ -79,6 +81,8 @@ struct master {
 	struct pollfd		*pfd;		/* wake pipe, then workers */
 	int			*map;		/* pfd index to worker */
 	int			 stopping;
+	int			 agent_drain;	/* the agent answers "drain" */
+	double			 drain_at;	/* end of --drain-delay, or 0 */
 	double			 deadline;	/* stopping: SIGKILL then */
 	double			 old_deadline;	/* SIGKILL the old generation */
 	int			 draining_old;	/* until the new one is ready */
@@ -172,6 +176,7 @@ master_spawn(struct master *m, int index)
 		close(pair[0]);
 		close(master_wake[0]);
 		close(master_wake[1]);
+		agent_close();
 		signal(SIGTERM, SIG_DFL);
 		signal(SIGINT, SIG_DFL);
 		signal(SIGHUP, SIG_DFL);
@@ -439,6 +444,8 @@ static void
 master_stop(struct master *m)
 {
 	m->stopping = 1;
+	m->agent_drain = 1;
+	m->drain_at = 0;
 	master_kill_all(m, SIGTERM, 0);
 	m->deadline = master_now() + m->settings->shutdown_timeout;
 }
@@ -458,8 +465,8 @@ master_init(struct master *m, const struct settings *s,
 	m->nlisteners = n;
 	m->nworkers = 2 * s->prefork;
 	m->workers = xcalloc(m->nworkers, sizeof *m->workers);
-	m->pfd = xcalloc(m->nworkers + 1, sizeof *m->pfd);
-	m->map = xcalloc(m->nworkers + 1, sizeof *m->map);
+	m->pfd = xcalloc(m->nworkers + 2, sizeof *m->pfd);
+	m->map = xcalloc(m->nworkers + 2, sizeof *m->map);
 	stats_region_create(m->nworkers, s->prefork);
 	if (pipe(master_wake) != 0)
 		fatal("pipe");
@@ -513,7 +520,14 @@ master_handle_signals(struct master *m)
 		log_info("SIGUSR1: logs reopened");
 		master_kill_all(m, SIGUSR1, 0);
 	}
-	if (master_sig_term && !m->stopping) {
+	if (master_sig_term && !m->stopping && !m->agent_drain &&
+	    m->settings->drain_delay > 0) {
+		/* The workers serve on meanwhile: see worker_stop(). */
+		log_info("draining: the agent answers \"drain\"; serving %ds "
+		    "more before shutting down", m->settings->drain_delay);
+		m->agent_drain = 1;
+		m->drain_at = master_now() + m->settings->drain_delay;
+	} else if (master_sig_term && !m->stopping) {
 		log_info("shutting down %d workers", master_count(m, 0));
 		master_stop(m);
 	}
@@ -537,6 +551,11 @@ master_tick(struct master *m, double now)
 {
 	int	i;
 
+	if (m->drain_at != 0 && now >= m->drain_at) {
+		log_info("drain delay over: shutting down %d workers",
+		    master_count(m, 0));
+		master_stop(m);
+	}
 	if (m->stopping) {
 		if (master_count(m, 0) == 0)
 			return (1);
@@ -575,6 +594,8 @@ master_wait(struct master *m, double now)
 	next = m->stopping ? m->deadline : now + 60;
 	if (!m->stopping && m->old_deadline != 0 && m->old_deadline < next)
 		next = m->old_deadline;
+	if (m->drain_at != 0 && m->drain_at < next)
+		next = m->drain_at;
 	for (i = 0; i < m->settings->prefork && !m->stopping; i++) {
 		if (m->slots[i].respawn_at != 0 &&
 		    m->slots[i].respawn_at < next)
@@ -584,7 +605,13 @@ master_wait(struct master *m, double now)
 	m->pfd[0].fd = master_wake[0];
 	m->pfd[0].events = POLLIN;
 	m->map[0] = -1;
-	for (np = 1, i = 0; i < m->nworkers; i++) {
+	np = 1;
+	if (agent_fd() != -1) {
+		m->pfd[np].fd = agent_fd();
+		m->pfd[np].events = POLLIN;
+		m->map[np++] = -1;
+	}
+	for (i = 0; i < m->nworkers; i++) {
 		if (m->workers[i].pid == 0)
 			continue;
 		m->pfd[np].fd = m->workers[i].fd;
@@ -594,6 +621,8 @@ master_wait(struct master *m, double now)
 	if (poll(m->pfd, np, timeout) > 0) {
 		while (read(master_wake[0], buf, sizeof buf) > 0)
 			;
+		if (agent_fd() != -1 && m->pfd[1].revents != 0)
+			agent_answer(m->agent_drain);
 		master_read_workers(m, np);
 	}
 }

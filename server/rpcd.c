@@ -47,6 +47,10 @@ main(int argc, char **argv)
 		daemon_pidfile_lock(s.pidfile);
 	if ((nlisteners = listener_bind_all(&s, &listeners)) == -1)
 		exit(1);
+	if (agent_open(&s) != 0) {
+		listener_unlink_all(listeners, nlisteners);
+		exit(1);
+	}
 	if (s.daemonize) {
 		daemon_detach();
 		log_init(0, s.verbose, "rpcd");

@@ -54,9 +54,13 @@ struct timeval;
 #define RPCD_FAILURES_MAX	8		/* fast deaths of a slot */
 #define RPCD_FAILURE_WINDOW	60		/* seconds they are counted in */
 
+/* Keywords of an -l address: bits of listen_flags and listener.flags. */
+#define LISTEN_PROXY	0x1		/* a PROXY protocol header first */
+
 /* Configuration from the command line; config.c has a row for each. */
 struct settings {
 	struct addr	 listen[RPCD_LISTEN_MAX];
+	int		 listen_flags[RPCD_LISTEN_MAX]; /* LISTEN_* */
 	int		 nlisten;
 	uint32_t	 max_frame;
 	unsigned int	 max_depth;
@@ -64,6 +68,8 @@ struct settings {
 	size_t		 max_output;
 	int		 idle_timeout;
 	int		 shutdown_timeout;
+	int		 drain_delay;	/* seconds of "drain" before it */
+	char		*agent_listen;	/* HAProxy agent-check address */
 	int		 daemonize;
 	int		 verbose;
 	int		 prefork;	/* workers; 0 = single process */
@@ -95,6 +101,7 @@ struct listener {
 	int			 fd;
 	int			 is_unix;
 	int			 created;	/* we made the socket file */
+	int			 flags;		/* LISTEN_* */
 	struct addr		 addr;
 	const struct transport	*transport;
 	struct evconnlistener	*evl;
@@ -116,6 +123,7 @@ struct stats_slot {
 	int64_t		bytes_in;
 	int64_t		bytes_out;
 	int64_t		restarts;
+	int64_t		proxy_errors;	/* bad or missing PROXY headers */
 };
 
 struct conn;
@@ -136,10 +144,13 @@ struct server {
 	int			 paused;	/* PAUSE_* */
 	int64_t			 full_pauses;	/* in this episode; 0: none */
 	int			 draining;
+	int			 agent_drain;	/* the agent answers "drain" */
 	struct event		*resume_ev;	/* after PAUSE_FDS */
 	struct event		*full_ev;	/* end of a PAUSE_FULL episode */
 	struct event		*drain_ev;
 	struct event		*master_ev;
+	struct event		*agent_ev;
+	struct event		*delay_ev;	/* end of --drain-delay */
 	const struct timeval	*idle_timeout;	/* common timeout, or NULL */
 	struct stats_slot	*stats;
 };
@@ -151,6 +162,8 @@ struct conn {
 	struct bufferevent	*bev;
 	struct evbuffer		*in, *out;	/* the bufferevent's */
 	int			 fd;		/* for log lines */
+	char			 peer[ADDR_TEXT_MAX]; /* for log lines */
+	int			 proxy_pending;	/* a PROXY header comes first */
 	int			 is_tcp;
 	int			 writing;	/* EV_WRITE is enabled */
 	int			 throttled;	/* reading paused for output */
@@ -162,6 +175,20 @@ struct conn {
 	time_t			 partial_since;	/* a frame began; 0: none */
 	TAILQ_ENTRY(conn)	 entry;
 };
+
+/* What proxy_parse() found: a whole header, or the start of one. */
+struct proxy_header {
+	int			 version;	/* 1 or 2 */
+	int			 local;		/* no address: keep the socket's */
+	struct sockaddr_storage	 src;		/* the client's */
+	socklen_t		 srclen;
+	size_t			 len;		/* bytes the header takes */
+};
+#define PROXY_V1_MAX	107		/* bytes of a v1 line, CRLF included */
+#define PROXY_V2_MAX	(16 + 65535)	/* bytes of a v2 header, at most */
+#define PROXY_OK	1
+#define PROXY_MORE	0
+#define PROXY_BAD	(-1)
 
 /* config.c */
 void		 config_init(int, char **, struct settings *);
@@ -191,6 +218,16 @@ struct conn	*conn_new(struct server *, struct listener *, int,
 void		 conn_drain(struct conn *);
 int		 conn_unanswered(const struct conn *);
 void		 conn_close(struct conn *, const char *);
+
+/* proxy.c */
+int		 proxy_parse(const unsigned char *, size_t,
+		     struct proxy_header *, const char **);
+
+/* agent.c */
+int		 agent_open(const struct settings *);
+int		 agent_fd(void);
+void		 agent_answer(int);
+void		 agent_close(void);
 
 /* dispatch.c */
 void		 dispatch_frame(struct conn *, const char *, size_t,

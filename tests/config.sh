@@ -12,7 +12,7 @@ F=$TEST_DIR/rpcd.conf
 # A file with every directive, none at its default; -n prints the settings
 # it makes, as directives.
 every="listen 127.0.0.1:0
-listen unix:rel.sock
+listen unix:rel.sock,proxy
 prefork 2
 reuseport
 daemon
@@ -25,6 +25,8 @@ max-conns 100
 max-output 2048
 idle-timeout 7
 shutdown-timeout 3
+drain-delay 4
+agent-listen 127.0.0.1:0
 verbose"
 {
 	echo "# every directive"
