@@ -197,10 +197,10 @@ stats_add_counters(struct json_object *o, const struct stats_slot *st)
 	failed |= stats_add(o, "total_connections", st->total_connections);
 	failed |= stats_add(o, "requests", st->requests);
 	failed |= stats_add(o, "errors", st->errors);
+	failed |= stats_add(o, "proxy_errors", st->proxy_errors);
 	failed |= stats_add(o, "bytes_in", st->bytes_in);
 	failed |= stats_add(o, "bytes_out", st->bytes_out);
 	failed |= stats_add(o, "restarts", st->restarts);
-	failed |= stats_add(o, "proxy_errors", st->proxy_errors);
 	return (failed);
 }
 
