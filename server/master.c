@@ -93,15 +93,6 @@ static volatile sig_atomic_t	 master_sig_term, master_sig_hup;
 static volatile sig_atomic_t	 master_sig_chld, master_sig_usr1;
 static int			 master_wake[2];
 
-static double
-master_now(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (ts.tv_sec + ts.tv_nsec / 1e9);
-}
-
 static void
 master_signal(int sig)
 {
@@ -197,7 +188,7 @@ master_spawn(struct master *m, int index)
 	w->fd = pair[0];
 	w->ready = 0;
 	w->old = 0;
-	w->started = master_now();
+	w->started = time_monotonic();
 	w->stats->pid = pid;
 	log_info("worker %d started, pid %ld", index, (long)pid);
 	return (0);
@@ -208,7 +199,7 @@ static void
 master_spawn_or_retry(struct master *m, int index)
 {
 	if (master_spawn(m, index) != 0)
-		m->slots[index].respawn_at = master_now() + 1;
+		m->slots[index].respawn_at = time_monotonic() + 1;
 }
 
 /* Is the current generation's worker for slot index alive? */
@@ -279,7 +270,7 @@ static int
 master_reap(struct master *m)
 {
 	struct worker	*w;
-	double		 now = master_now();
+	double		 now = time_monotonic();
 	pid_t		 pid;
 	int		 status, i, respawn, give_up = 0;
 
@@ -447,7 +438,7 @@ master_stop(struct master *m)
 	m->agent_drain = 1;
 	m->drain_at = 0;
 	master_kill_all(m, SIGTERM, 0);
-	m->deadline = master_now() + m->settings->shutdown_timeout;
+	m->deadline = time_monotonic() + m->settings->shutdown_timeout;
 }
 
 /*
@@ -526,7 +517,7 @@ master_handle_signals(struct master *m)
 		log_info("draining: the agent answers \"drain\"; serving %ds "
 		    "more before shutting down", m->settings->drain_delay);
 		m->agent_drain = 1;
-		m->drain_at = master_now() + m->settings->drain_delay;
+		m->drain_at = time_monotonic() + m->settings->drain_delay;
 	} else if (master_sig_term && !m->stopping) {
 		log_info("shutting down %d workers", master_count(m, 0));
 		master_stop(m);
@@ -641,7 +632,7 @@ master_run(const struct settings *s, struct listener *listeners, int n)
 		master_spawn_or_retry(&m, i);
 	for (;;) {
 		master_handle_signals(&m);
-		now = master_now();
+		now = time_monotonic();
 		if (master_tick(&m, now))
 			break;
 		master_wait(&m, now);

@@ -21,6 +21,7 @@
 
 #include <sys/types.h>
 #include <sys/queue.h>
+#include <sys/time.h>
 
 #include <stdint.h>
 
@@ -67,6 +68,7 @@ struct settings {
 	int		 max_conns;
 	size_t		 max_output;
 	int		 idle_timeout;
+	int		 frame_timeout;
 	int		 shutdown_timeout;
 	int		 drain_delay;	/* seconds of "drain" before it */
 	char		*agent_listen;	/* HAProxy agent-check address */
@@ -120,10 +122,12 @@ struct stats_slot {
 	int64_t		total_connections;
 	int64_t		requests;
 	int64_t		errors;
+	int64_t		rejected;	/* answered busy at --max-conns */
 	int64_t		bytes_in;
 	int64_t		bytes_out;
 	int64_t		restarts;
 	int64_t		proxy_errors;	/* bad or missing PROXY headers */
+	int64_t		draining;	/* not accepting: shutting down */
 };
 
 struct conn;
@@ -170,9 +174,11 @@ struct conn {
 	int			 closing;	/* close once output is sent */
 	int			 failed;	/* a reply could not be built */
 	int			 last_request;	/* draining: answer one, close */
+	int			 readahead;	/* more input likely waiting */
+	size_t			 buffered;	/* input left when last served */
 	int64_t			 frames;
 	time_t			 accepted;
-	time_t			 partial_since;	/* a frame began; 0: none */
+	struct timeval		 frame_deadline; /* a frame began; 0: none */
 	TAILQ_ENTRY(conn)	 entry;
 };
 
@@ -216,6 +222,7 @@ extern const struct transport transport_plain;
 struct conn	*conn_new(struct server *, struct listener *, int,
 		     const struct sockaddr *);
 void		 conn_drain(struct conn *);
+void		 conn_reject(struct conn *);
 int		 conn_unanswered(const struct conn *);
 void		 conn_close(struct conn *, const char *);
 
@@ -241,6 +248,7 @@ struct stats_slot *stats_region_create(int, int);
 struct stats_slot *stats_slot_claim(int);
 void		 stats_slot_retire(struct stats_slot *, int);
 struct json_object *stats_to_json(void);
+int		 stats_room_elsewhere(const struct stats_slot *, int);
 
 /* worker.c */
 void		 worker_accept(struct server *, struct listener *, int,

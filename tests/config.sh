@@ -24,6 +24,7 @@ max-depth 8
 max-conns 100
 max-output 2048
 idle-timeout 7
+frame-timeout 5
 shutdown-timeout 3
 drain-delay 4
 agent-listen 127.0.0.1:0
