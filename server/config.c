@@ -44,6 +44,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <syslog.h>
 #include <unistd.h>
 
 #include <json-c/json.h>
@@ -60,7 +61,8 @@ enum setting_type {
 	SETTING_WORKERS,	/* a number in [min, max], or auto */
 	SETTING_MODE,		/* octal permissions; min (-1): umask */
 	SETTING_STRING,
-	SETTING_ADDRESS		/* an -l address, repeatable */
+	SETTING_ADDRESS,	/* an -l address, repeatable */
+	SETTING_LEVEL		/* a log level's name */
 };
 
 /*
@@ -149,9 +151,14 @@ static const struct setting settings[] = {
 	{ .name = "shutdown-timeout", .arg = "seconds",
 	  .type = SETTING_NUMBER, MEMBER(shutdown_timeout), .min = 1,
 	  .max = 86400, .def = 10, .help = "time to finish on SIGTERM" },
+	{ .name = "log-level", .arg = "level", .type = SETTING_LEVEL,
+	  MEMBER(log_level), .def = LOG_INFO, .shown = "info",
+	  .help = "log lines this urgent or more: error,\n"
+	    "warning, info or debug" },
 	{ .name = "verbose", .letter = 'v', .type = SETTING_COUNT,
 	  MEMBER(verbose), .flags = SETTING_REPEAT,
-	  .help = "log every connection and request" },
+	  .help = "log every connection and request:\n"
+	    "--log-level debug" },
 	{ .name = "version", .letter = 'V', .type = SETTING_ACTION,
 	  .flags = SETTING_CMDLINE, .help = "print the version and exit" },
 	{ .name = "help", .letter = 'h', .type = SETTING_ACTION,
@@ -274,6 +281,14 @@ config_set(struct settings *s, const struct setting *row, const char *arg,
 		if (addr_parse(arg, &s->listen[s->nlisten], err, len) != 0)
 			return (-1);
 		s->nlisten++;
+		break;
+	case SETTING_LEVEL:
+		if ((v = log_level_parse(arg)) == -1) {
+			snprintf(err, len, "not error, warning, info or "
+			    "debug");
+			return (-1);
+		}
+		config_store(s, row, v);
 		break;
 	}
 	return (0);
@@ -685,6 +700,9 @@ config_value(const struct settings *s, const struct setting *row,
 			snprintf(buf + strlen(buf), len - strlen(buf), "%s%s",
 			    i > 0 ? " " : "", s->listen[i].text);
 		break;
+	case SETTING_LEVEL:
+		snprintf(buf, len, "%s", log_level_name(config_load(s, row)));
+		break;
 	}
 }
 
@@ -874,6 +892,13 @@ config_reload(const struct settings *running)
 	return (s);
 }
 
+/* The log threshold, a syslog priority: -v is --log-level debug. */
+int
+config_log_level(const struct settings *s)
+{
+	return (s->verbose > 0 ? LOG_DEBUG : s->log_level);
+}
+
 /* The settings a worker runs with, for the stats reply. */
 struct json_object *
 config_to_json(const struct settings *s)
@@ -900,6 +925,9 @@ config_to_json(const struct settings *s)
 			break;
 		case SETTING_FLAG:
 			v = json_object_new_boolean(config_load(s, row));
+			break;
+		case SETTING_LEVEL:
+			v = json_object_new_string(value);
 			break;
 		case SETTING_MODE:
 		case SETTING_STRING:

@@ -28,6 +28,7 @@
 
 #include <errno.h>
 #include <string.h>
+#include <syslog.h>
 
 #include <event2/buffer.h>
 #include <json-c/json.h>
@@ -207,13 +208,16 @@ dispatch_frame(struct conn *c, const char *body, size_t len,
 	error = proto_request_parse(body, len, c->srv->settings->max_depth,
 	    &m);
 	if (error != PROTO_OK) {
-		log_debug("fd %d: bad request: %s", c->fd,
-		    proto_strerror(error));
+		if (c->bad_requests++ == 0)
+			log_debug("%s: bad request: %s (only the first of a "
+			    "connection is logged)", c->peer,
+			    proto_strerror(error));
+		c->srv->stats->bad_requests++;
 		dispatch_error(c, out, error);
 		return;
 	}
-	if (c->srv->settings->verbose)
-		log_debug("fd %d: %s %.*s", c->fd, m.name,
+	if (log_enabled(LOG_DEBUG))
+		log_debug("%s: %s %.*s", c->peer, m.name,
 		    m.value_len > 64 ? 64 : (int)m.value_len,
 		    m.value != NULL ? m.value : "");
 	for (i = 0; i < sizeof methods / sizeof methods[0]; i++) {

@@ -396,7 +396,7 @@ master_reload(struct master *m)
 		free(m->reloaded);
 	}
 	m->settings = m->reloaded = s;
-	log_init(!s->daemonize, s->verbose, "rpcd");
+	log_init(!s->daemonize, config_log_level(s), "rpcd");
 	log_info("SIGHUP: starting a new generation of %d workers",
 	    m->settings->prefork);
 	for (i = 0; i < m->nworkers; i++) {

@@ -37,7 +37,7 @@ main(int argc, char **argv)
 	int		 nlisteners, status;
 
 	config_init(argc, argv, &s);
-	log_init(1, s.verbose, "rpcd");
+	log_init(1, config_log_level(&s), "rpcd");
 
 	/*
 	 * Lock the pid file and bind first, so errors reach the terminal
@@ -49,7 +49,7 @@ main(int argc, char **argv)
 		exit(1);
 	if (s.daemonize) {
 		daemon_detach();
-		log_init(0, s.verbose, "rpcd");
+		log_init(0, config_log_level(&s), "rpcd");
 	}
 	rpcd_pid = getpid();
 	rpcd_started = time(NULL);

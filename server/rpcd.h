@@ -66,6 +66,7 @@ struct settings {
 	int		 shutdown_timeout;
 	int		 daemonize;
 	int		 verbose;
+	int		 log_level;	/* a syslog priority */
 	int		 prefork;	/* workers; 0 = single process */
 	int		 reuseport;	/* a listening socket per worker */
 	int		 unix_mode;	/* of socket files; -1 = umask */
@@ -116,6 +117,11 @@ struct stats_slot {
 	int64_t		bytes_in;
 	int64_t		bytes_out;
 	int64_t		restarts;
+	int64_t		rejected;	/* closed at accept, not served */
+	int64_t		too_large;	/* client errors, by kind */
+	int64_t		bad_requests;
+	int64_t		foreign;	/* TLS or HTTP spoken to us */
+	int64_t		timeouts;	/* idle, or a frame too slow */
 };
 
 struct conn;
@@ -150,7 +156,8 @@ struct conn {
 	const struct transport	*transport;
 	struct bufferevent	*bev;
 	struct evbuffer		*in, *out;	/* the bufferevent's */
-	int			 fd;		/* for log lines */
+	int			 fd;
+	char			 peer[ADDR_TEXT_MAX];	/* for log lines */
 	int			 is_tcp;
 	int			 writing;	/* EV_WRITE is enabled */
 	int			 throttled;	/* reading paused for output */
@@ -158,6 +165,7 @@ struct conn {
 	int			 failed;	/* a reply could not be built */
 	int			 last_request;	/* draining: answer one, close */
 	int64_t			 frames;
+	int64_t			 bad_requests;	/* only the first is logged */
 	time_t			 accepted;
 	time_t			 partial_since;	/* a frame began; 0: none */
 	TAILQ_ENTRY(conn)	 entry;
@@ -167,6 +175,7 @@ struct conn {
 void		 config_init(int, char **, struct settings *);
 void		 config_free(struct settings *);
 struct settings	*config_reload(const struct settings *);
+int		 config_log_level(const struct settings *);
 struct json_object *config_to_json(const struct settings *);
 
 /* rpcd.c */

@@ -107,8 +107,10 @@ worker_accept(struct server *srv, struct listener *l, int fd,
 {
 	struct conn	*c;
 
-	if ((c = conn_new(srv, l, fd, sa)) == NULL)
+	if ((c = conn_new(srv, l, fd, sa)) == NULL) {
+		srv->stats->rejected++;
 		return;
+	}
 	TAILQ_INSERT_TAIL(&srv->conns, c, entry);
 	srv->nconns++;
 	srv->stats->connections++;

@@ -25,6 +25,7 @@ max-conns 100
 max-output 2048
 idle-timeout 7
 shutdown-timeout 3
+log-level warning
 verbose"
 {
 	echo "# every directive"
