@@ -263,14 +263,15 @@ conn_contiguous(struct conn *c, struct cursor *cur, size_t n)
 }
 
 /*
- * Read the rest of a large frame now, before the cursor's frame is taken:
- * libevent 2.1's bufferevent reads 4 KiB per wake-up, a read and an
- * ioctl() each, so a 64 KiB frame would take sixteen.  Each read asks for
- * no more than has arrived of the frame so far (or RPCD_READ_SIZE), so
- * memory follows what the peer sent, not what its header announces.
- * Reading moves the input's chains, so the cursor starts over.  Return 0
- * once the frame of need bytes is complete, 1 if it is not, -1 if the
- * connection was closed.
+ * Read more now, from the read callback, before waiting for the next
+ * wake-up: libevent 2.1's bufferevent reads 4 KiB per wake-up, a read and
+ * an ioctl() each, so a 64 KiB frame would take sixteen, and a burst of
+ * 4 KiB frames one each.  When a large frame lacks more than that, or the
+ * bufferevent's last read was a full one (more is likely waiting), read
+ * what the frame lacks and RPCD_READ_SIZE more; the transport reads only
+ * what has arrived, so a short read means nothing more is waiting.  Reading moves the input's chains, so the
+ * cursor starts over.  Return 0 once the input holds need bytes past the
+ * cursor, 1 if it does not, -1 if the connection was closed.
  */
 static int
 conn_fill(struct conn *c, struct cursor *cur, size_t need)
@@ -278,26 +279,22 @@ conn_fill(struct conn *c, struct cursor *cur, size_t need)
 	size_t	have = cur->total - cur->off, want;
 	ssize_t	r;
 
-	if (need - have <= RPCD_BEV_READ || c->transport->fill == NULL)
+	if (c->transport->fill == NULL ||
+	    (need - have <= RPCD_BEV_READ && !c->readahead))
 		return (1);
 	evbuffer_drain(c->in, cur->off);
 	cur->p = NULL;
 	cur->avail = cur->off = 0;
 	cur->total = have;
-	do {
-		want = need - have;
-		if (want > have && want > RPCD_READ_SIZE)
-			want = have > RPCD_READ_SIZE ? have : RPCD_READ_SIZE;
-		if ((r = c->transport->fill(c->bev, want)) == -1 &&
-		    !errno_transient(errno)) {
-			conn_close(c, strerror(errno));
-			return (-1);
-		}
-		if (r <= 0)
-			return (1);	/* the bufferevent sees end of file */
-		have += r;
-		cur->total = have;
-	} while (have < need && (size_t)r == want);
+	want = need - have + RPCD_READ_SIZE;
+	if ((r = c->transport->fill(c->bev, want)) == -1 &&
+	    !errno_transient(errno)) {
+		conn_close(c, strerror(errno));
+		return (-1);
+	}
+	c->readahead = r == (ssize_t)want;
+	if (r > 0)
+		cur->total = have += r;
 	return (have < need);
 }
 
@@ -345,8 +342,14 @@ conn_process(struct conn *c)
 	cur.total = evbuffer_get_length(c->in);
 	for (n = 0; n < RPCD_FRAMES_PER_EVENT; n++) {
 		len = cur.total - cur.off;
-		if (len < PROTO_HEADER_SIZE)
-			break;
+		if (len < PROTO_HEADER_SIZE) {
+			if ((partial = conn_fill(c, &cur,
+			    PROTO_HEADER_SIZE)) == -1)
+				return (-1);
+			if (partial)
+				break;
+			len = cur.total - cur.off;
+		}
 		/* Six bytes tell TLS and HTTP from a frame. */
 		if ((h = conn_contiguous(c, &cur, len < 6 ? len : 6)) == NULL) {
 			conn_close(c, "out of memory for a frame");
@@ -396,7 +399,8 @@ conn_process(struct conn *c)
 		}
 	}
 	evbuffer_drain(c->in, cur.off);
-	len = cur.total - cur.off;
+	c->buffered = cur.total - cur.off;
+	len = c->buffered;
 	if (n == RPCD_FRAMES_PER_EVENT && len >= PROTO_HEADER_SIZE) {
 		/* More to do: come back after the other connections. */
 		bufferevent_trigger(c->bev, EV_READ, BEV_TRIG_DEFER_CALLBACKS);
@@ -488,6 +492,8 @@ conn_read_cb(struct bufferevent *bev, void *arg)
 
 	if (c->closing || c->throttled)
 		return;	/* a deferred trigger from before */
+	c->readahead = evbuffer_get_length(c->in) >= c->buffered +
+	    RPCD_BEV_READ;
 	conn_serve(c);
 }
 

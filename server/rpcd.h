@@ -164,6 +164,8 @@ struct conn {
 	int			 closing;	/* close once output is sent */
 	int			 failed;	/* a reply could not be built */
 	int			 last_request;	/* draining: answer one, close */
+	int			 readahead;	/* more input likely waiting */
+	size_t			 buffered;	/* input left when last served */
 	int64_t			 frames;
 	int64_t			 bad_requests;	/* only the first is logged */
 	time_t			 accepted;
