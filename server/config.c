@@ -62,7 +62,8 @@ enum setting_type {
 	SETTING_MODE,		/* octal permissions; min (-1): umask */
 	SETTING_STRING,
 	SETTING_ADDRESS,	/* an -l address, repeatable */
-	SETTING_LEVEL		/* a log level's name */
+	SETTING_LEVEL,		/* a log level's name */
+	SETTING_TCP_ADDRESS	/* a host:port, in a struct addr */
 };
 
 /*
@@ -117,6 +118,11 @@ static const struct setting settings[] = {
 	  .flags = SETTING_RESTART,
 	  .help = "a listening socket per worker, balanced by\n"
 	    "the kernel (with --prefork)" },
+	{ .name = "metrics-listen", .arg = "address",
+	  .type = SETTING_TCP_ADDRESS, MEMBER(metrics_listen),
+	  .flags = SETTING_RESTART, .shown = "none",
+	  .help = "serve Prometheus metrics over HTTP on\n"
+	    "host:port, at /metrics" },
 	{ .name = "daemon", .letter = 'd', .type = SETTING_FLAG,
 	  MEMBER(daemonize), .flags = SETTING_RESTART,
 	  .help = "detach and log to syslog" },
@@ -230,6 +236,7 @@ config_set(struct settings *s, const struct setting *row, const char *arg,
     char *err, size_t len)
 {
 	const char	*errstr;
+	struct addr	*a;
 	char		**str;
 	long long	 v;
 
@@ -281,6 +288,16 @@ config_set(struct settings *s, const struct setting *row, const char *arg,
 		if (addr_parse(arg, &s->listen[s->nlisten], err, len) != 0)
 			return (-1);
 		s->nlisten++;
+		break;
+	case SETTING_TCP_ADDRESS:
+		a = (struct addr *)((char *)s + row->offset);
+		if (addr_parse(arg, a, err, len) != 0)
+			return (-1);
+		if (a->ss.ss_family == AF_UNIX) {
+			snprintf(err, len, "not a TCP address");
+			a->len = 0;
+			return (-1);
+		}
 		break;
 	case SETTING_LEVEL:
 		if ((v = log_level_parse(arg)) == -1) {
@@ -487,7 +504,8 @@ config_defaults(struct settings *s)
 	memset(s, 0, sizeof *s);
 	for (i = 0; i < NSETTINGS; i++) {
 		if (settings[i].size != 0 &&
-		    settings[i].type != SETTING_STRING)
+		    settings[i].type != SETTING_STRING &&
+		    settings[i].type != SETTING_TCP_ADDRESS)
 			config_store(s, &settings[i], settings[i].def);
 	}
 }
@@ -673,9 +691,10 @@ static void
 config_value(const struct settings *s, const struct setting *row,
     char *buf, size_t len)
 {
-	const char	*str;
-	long long	 v;
-	int		 i;
+	const struct addr	*a;
+	const char		*str;
+	long long		 v;
+	int			 i;
 
 	*buf = '\0';
 	switch (row->type) {
@@ -702,6 +721,11 @@ config_value(const struct settings *s, const struct setting *row,
 		break;
 	case SETTING_LEVEL:
 		snprintf(buf, len, "%s", log_level_name(config_load(s, row)));
+		break;
+	case SETTING_TCP_ADDRESS:
+		a = (const struct addr *)((const char *)s + row->offset);
+		if (a->len != 0)
+			snprintf(buf, len, "%s", a->text);
 		break;
 	}
 }
@@ -886,6 +910,9 @@ config_reload(const struct settings *running)
 		} else if (row->type == SETTING_STRING) {
 			config_set(s, row, *was != '\0' ? was : NULL, err,
 			    sizeof err);
+		} else if (row->type == SETTING_TCP_ADDRESS) {
+			memcpy((char *)s + row->offset,
+			    (const char *)running + row->offset, row->size);
 		} else
 			config_store(s, row, config_load(running, row));
 	}
@@ -931,6 +958,7 @@ config_to_json(const struct settings *s)
 			break;
 		case SETTING_MODE:
 		case SETTING_STRING:
+		case SETTING_TCP_ADDRESS:
 			if (*value == '\0')
 				continue;	/* not set: left out */
 			v = json_object_new_string(value);

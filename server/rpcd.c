@@ -47,6 +47,10 @@ main(int argc, char **argv)
 		daemon_pidfile_lock(s.pidfile);
 	if ((nlisteners = listener_bind_all(&s, &listeners)) == -1)
 		exit(1);
+	if (metrics_bind(&s) != 0) {
+		listener_unlink_all(listeners, nlisteners);
+		exit(1);
+	}
 	if (s.daemonize) {
 		daemon_detach();
 		log_init(0, config_log_level(&s), "rpcd");

@@ -53,6 +53,10 @@ struct timeval;
 #define RPCD_FAST_DEATH		2		/* seconds: died at start */
 #define RPCD_FAILURES_MAX	8		/* fast deaths of a slot */
 #define RPCD_FAILURE_WINDOW	60		/* seconds they are counted in */
+#define RPCD_METHODS_MAX	32		/* methods with statistics */
+#define RPCD_BUCKETS		20		/* request durations, finite */
+#define RPCD_METRICS_TIMEOUT	10		/* seconds: a scrape's request */
+#define RPCD_METRICS_RESPAWN	1		/* seconds after its death */
 
 /* Configuration from the command line; config.c has a row for each. */
 struct settings {
@@ -67,6 +71,7 @@ struct settings {
 	int		 daemonize;
 	int		 verbose;
 	int		 log_level;	/* a syslog priority */
+	struct addr	 metrics_listen;	/* len 0: no metrics */
 	int		 prefork;	/* workers; 0 = single process */
 	int		 reuseport;	/* a listening socket per worker */
 	int		 unix_mode;	/* of socket files; -1 = umask */
@@ -122,6 +127,19 @@ struct stats_slot {
 	int64_t		bad_requests;
 	int64_t		foreign;	/* TLS or HTTP spoken to us */
 	int64_t		timeouts;	/* idle, or a frame too slow */
+};
+
+/*
+ * The calls of one method by one process, or a worker slot's retired
+ * ones: beside the slots in shared memory, written by their process only.
+ * buckets[i] counts the calls that took at most stats_bucket_ns[i]
+ * nanoseconds and more than the bound before; the last, longer ones.
+ */
+struct stats_method {
+	int64_t		calls;
+	int64_t		errors;		/* answered with an error */
+	int64_t		nanoseconds;	/* their durations summed */
+	int64_t		buckets[RPCD_BUCKETS + 1];
 };
 
 struct conn;
@@ -188,6 +206,7 @@ extern pid_t		 rpcd_pid;
 int		 listener_bind_all(const struct settings *, struct listener **);
 int		 listener_reuseport_option(void);
 int		 listener_reuseport_bind(struct listener *, int);
+int		 listener_bind_one(const struct addr *, struct listener *);
 void		 listener_enable_all(struct server *);
 void		 listener_accepting(struct server *, int);
 void		 listener_close_all(struct server *);
@@ -209,11 +228,16 @@ void		 dispatch_frame(struct conn *, const char *, size_t,
 void		 dispatch_error(struct conn *, struct evbuffer *, int);
 int		 dispatch_json_add(struct json_object *, const char *,
 		     struct json_object *);
+const char	*dispatch_method_name(int);
 
 /* stats.c */
 struct stats_slot *stats_region_create(int, int);
 struct stats_slot *stats_slot_claim(int);
 void		 stats_slot_retire(struct stats_slot *, int);
+void		 stats_method_done(struct stats_slot *, int, int, int64_t);
+int		 stats_slots(void);
+void		 stats_snapshot(struct stats_slot *, struct stats_method *);
+extern const int64_t stats_bucket_ns[RPCD_BUCKETS];
 struct json_object *stats_to_json(void);
 
 /* worker.c */
@@ -223,6 +247,14 @@ void		 worker_accept_failed(struct server *, int);
 void		 worker_conn_gone(struct server *, struct conn *);
 int		 worker_run(const struct settings *, struct listener *, int,
 		     struct stats_slot *, int);
+
+/* metrics.c */
+int		 metrics_bind(const struct settings *);
+int		 metrics_enabled(void);
+void		 metrics_close(void);
+void		 metrics_start(struct event_base *);
+void		 metrics_stop(void);
+int		 metrics_run(const struct settings *, int);
 
 /* master.c */
 int		 master_run(const struct settings *, struct listener *, int);

@@ -315,7 +315,9 @@ worker_run(const struct settings *s, struct listener *listeners, int n,
 	if (srv.resume_ev == NULL || srv.full_ev == NULL)
 		fatalx("evtimer_new");
 	listener_enable_all(&srv);
-	if (master_fd != -1) {
+	if (master_fd == -1)
+		metrics_start(srv.base);
+	else {
 		srv.master_ev = event_new(srv.base, master_fd,
 		    EV_READ | EV_PERSIST, worker_master_cb, &srv);
 		if (srv.master_ev == NULL || event_add(srv.master_ev, NULL) != 0)
@@ -337,6 +339,7 @@ worker_run(const struct settings *s, struct listener *listeners, int n,
 		event_free(srv.drain_ev);
 	if (srv.master_ev != NULL)
 		event_free(srv.master_ev);
+	metrics_stop();
 	event_base_free(srv.base);
 	log_info("exiting");
 	return (0);

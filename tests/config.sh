@@ -15,6 +15,7 @@ every="listen 127.0.0.1:0
 listen unix:rel.sock
 prefork 2
 reuseport
+metrics-listen 127.0.0.1:0
 daemon
 user nobody
 pidfile rel.pid
