@@ -154,6 +154,10 @@ static const struct setting settings[] = {
 	{ .name = "idle-timeout", .arg = "seconds", .type = SETTING_NUMBER,
 	  MEMBER(idle_timeout), .min = 0, .max = 86400 * 365, .def = 300,
 	  .help = "close idle connections, 0 = never" },
+	{ .name = "frame-timeout", .arg = "seconds", .type = SETTING_NUMBER,
+	  MEMBER(frame_timeout), .min = 0, .max = 86400, .def = 30,
+	  .help = "a frame begun must be whole within this,\n"
+	    "0 = never" },
 	{ .name = "shutdown-timeout", .arg = "seconds",
 	  .type = SETTING_NUMBER, MEMBER(shutdown_timeout), .min = 1,
 	  .max = 86400, .def = 10, .help = "time to finish on SIGTERM" },

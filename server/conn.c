@@ -299,27 +299,40 @@ conn_fill(struct conn *c, struct cursor *cur, size_t need)
 }
 
 /*
- * A frame may arrive slowly, but not forever: a frame still incomplete
- * after the idle timeout closes the connection even if bytes keep
- * trickling in.  A completed frame is progress and restarts the clock, so
- * a client streaming large frames back to back is never cut off.
+ * A frame may arrive slowly, but not forever: one begun must be whole
+ * within --frame-timeout, or the connection is closed, whether bytes keep
+ * trickling in (checked here, on each read) or not (the read timeout is
+ * brought forward to the deadline).  Without this, peers sending a byte
+ * now and then could hold every --max-conns slot for --idle-timeout.  A
+ * completed frame is progress and restarts the clock, so a client
+ * streaming large frames back to back is never taken for a slow one.
  */
 static int
 conn_check_partial(struct conn *c, int completed)
 {
-	int	timeout = c->srv->settings->idle_timeout;
+	struct server	*srv = c->srv;
+	struct timeval	 now, left, timeout = { srv->settings->frame_timeout, 0 };
+	int		 partial = evbuffer_get_length(c->in) > 0;
 
-	if (completed || evbuffer_get_length(c->in) == 0)
-		c->partial_since = 0;
-	if (evbuffer_get_length(c->in) == 0 || timeout == 0)
+	if ((completed || !partial) && timerisset(&c->frame_deadline)) {
+		timerclear(&c->frame_deadline);
+		bufferevent_set_timeouts(c->bev, srv->idle_timeout,
+		    srv->idle_timeout);
+	}
+	if (!partial || !timerisset(&timeout))
 		return (0);
-	if (c->partial_since == 0)
-		c->partial_since = conn_now(c);
-	else if (conn_now(c) - c->partial_since > timeout) {
-		c->srv->stats->timeouts++;
-		conn_close(c, "partial frame timed out");
+	event_base_gettimeofday_cached(srv->base, &now);
+	if (!timerisset(&c->frame_deadline))
+		timeradd(&now, &timeout, &c->frame_deadline);
+	else if (!timercmp(&now, &c->frame_deadline, <)) {
+		srv->stats->timeouts++;
+		conn_close(c, "frame timed out");
 		return (-1);
 	}
+	timersub(&c->frame_deadline, &now, &left);
+	if (srv->settings->idle_timeout == 0 ||
+	    left.tv_sec < srv->settings->idle_timeout)
+		bufferevent_set_timeouts(c->bev, &left, srv->idle_timeout);
 	return (0);
 }
 
@@ -529,7 +542,8 @@ conn_event_cb(struct bufferevent *bev, short what, void *arg)
 
 	if (what & BEV_EVENT_TIMEOUT) {
 		c->srv->stats->timeouts++;
-		conn_close(c, "idle timeout");
+		conn_close(c, timerisset(&c->frame_deadline) ?
+		    "frame timed out" : "idle timeout");
 	} else if (what & BEV_EVENT_EOF) {
 		/* The peer may have half-closed: send what it asked for. */
 		if (conn_process_all(c) == 0 && !c->closing)
@@ -555,6 +569,15 @@ conn_drain(struct conn *c)
 	if (c->frames == 0 && conn_now(c) - c->accepted < RPCD_DRAIN_GRACE)
 		c->last_request = 1;
 	conn_serve(c);
+}
+
+/* Refuse a connection over --max-conns: a busy error, then close. */
+void
+conn_reject(struct conn *c)
+{
+	log_debug("%s: over --max-conns: answering busy", c->peer);
+	dispatch_error(c, c->out, PROTO_EBUSY);
+	conn_close_after_flush(c, "busy");
 }
 
 /* Does the connection hold requests or replies not yet answered or sent? */

@@ -29,7 +29,6 @@
 #include <errno.h>
 #include <string.h>
 #include <syslog.h>
-#include <time.h>
 
 #include <event2/buffer.h>
 #include <json-c/json.h>
@@ -210,16 +209,6 @@ dispatch_bad_request(struct conn *c, struct evbuffer *out, int error)
 	dispatch_error(c, out, error);
 }
 
-/* Nanoseconds on the monotonic clock. */
-static int64_t
-dispatch_clock(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ((int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec);
-}
-
 /* The name of the method of index i, or NULL past the last. */
 const char *
 dispatch_method_name(int i)
@@ -240,10 +229,11 @@ dispatch_frame(struct conn *c, const char *body, size_t len,
 {
 	struct proto_message	 m;
 	size_t			 i;
-	int64_t			 start, errors;
+	double			 start;
+	int64_t			 errors;
 	int			 error;
 
-	start = dispatch_clock();
+	start = time_monotonic();
 	c->srv->stats->requests++;
 	error = proto_request_parse(body, len, c->srv->settings->max_depth,
 	    &m);
@@ -261,7 +251,7 @@ dispatch_frame(struct conn *c, const char *body, size_t len,
 			methods[i].fn(c, &m, out);
 			stats_method_done(c->srv->stats, i, c->failed ||
 			    c->srv->stats->errors != errors,
-			    dispatch_clock() - start);
+			    (time_monotonic() - start) * 1e9);
 			return;
 		}
 	}

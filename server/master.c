@@ -92,15 +92,6 @@ static volatile sig_atomic_t	 master_sig_term, master_sig_hup;
 static volatile sig_atomic_t	 master_sig_chld, master_sig_usr1;
 static int			 master_wake[2];
 
-static double
-master_now(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (ts.tv_sec + ts.tv_nsec / 1e9);
-}
-
 static void
 master_signal(int sig)
 {
@@ -215,7 +206,7 @@ master_spawn(struct master *m, int index)
 	w->fd = pair[0];
 	w->ready = 0;
 	w->old = 0;
-	w->started = master_now();
+	w->started = time_monotonic();
 	w->stats->pid = pid;
 	log_info("worker %d started, pid %ld", index, (long)pid);
 	return (0);
@@ -236,7 +227,7 @@ master_spawn_metrics(struct master *m)
 
 	m->metrics_respawn_at = 0;
 	if ((pid = master_fork(m, pair, "metrics")) == -1) {
-		m->metrics_respawn_at = master_now() + RPCD_METRICS_RESPAWN;
+		m->metrics_respawn_at = time_monotonic() + RPCD_METRICS_RESPAWN;
 		return;
 	}
 	if (pid == 0)
@@ -251,7 +242,7 @@ static void
 master_spawn_or_retry(struct master *m, int index)
 {
 	if (master_spawn(m, index) != 0)
-		m->slots[index].respawn_at = master_now() + 1;
+		m->slots[index].respawn_at = time_monotonic() + 1;
 }
 
 /* Is the current generation's worker for slot index alive? */
@@ -336,7 +327,7 @@ static int
 master_reap(struct master *m)
 {
 	struct worker	*w;
-	double		 now = master_now();
+	double		 now = time_monotonic();
 	char		 what[32];
 	pid_t		 pid;
 	int		 status, i, respawn, give_up = 0;
@@ -509,7 +500,7 @@ master_stop(struct master *m)
 {
 	m->stopping = 1;
 	master_kill_all(m, SIGTERM, 0);
-	m->deadline = master_now() + m->settings->shutdown_timeout;
+	m->deadline = time_monotonic() + m->settings->shutdown_timeout;
 }
 
 /*
@@ -688,7 +679,7 @@ master_run(const struct settings *s, struct listener *listeners, int n)
 		master_spawn_metrics(&m);
 	for (;;) {
 		master_handle_signals(&m);
-		now = master_now();
+		now = time_monotonic();
 		if (master_tick(&m, now))
 			break;
 		master_wait(&m, now);

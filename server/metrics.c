@@ -64,7 +64,7 @@ static const struct metrics_total {
 	{ "rpcd_connections_total", "counter", "Client connections accepted.",
 	  offsetof(struct stats_slot, total_connections) },
 	{ "rpcd_rejected_connections_total", "counter",
-	  "Connections closed at accept, not served.",
+	  "Connections not served: busy, or no memory.",
 	  offsetof(struct stats_slot, rejected) },
 	{ "rpcd_bytes_received_total", "counter",
 	  "Bytes of request frames received.",

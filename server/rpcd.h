@@ -21,6 +21,7 @@
 
 #include <sys/types.h>
 #include <sys/queue.h>
+#include <sys/time.h>
 
 #include <stdint.h>
 
@@ -67,6 +68,7 @@ struct settings {
 	int		 max_conns;
 	size_t		 max_output;
 	int		 idle_timeout;
+	int		 frame_timeout;
 	int		 shutdown_timeout;
 	int		 daemonize;
 	int		 verbose;
@@ -119,10 +121,11 @@ struct stats_slot {
 	int64_t		total_connections;
 	int64_t		requests;
 	int64_t		errors;
+	int64_t		rejected;	/* busy at --max-conns, or no memory */
 	int64_t		bytes_in;
 	int64_t		bytes_out;
 	int64_t		restarts;
-	int64_t		rejected;	/* closed at accept, not served */
+	int64_t		draining;	/* not accepting: shutting down */
 	int64_t		too_large;	/* client errors, by kind */
 	int64_t		bad_requests;
 	int64_t		foreign;	/* TLS or HTTP spoken to us */
@@ -187,7 +190,7 @@ struct conn {
 	int64_t			 frames;
 	int64_t			 bad_requests;	/* only the first is logged */
 	time_t			 accepted;
-	time_t			 partial_since;	/* a frame began; 0: none */
+	struct timeval		 frame_deadline; /* a frame began; 0: none */
 	TAILQ_ENTRY(conn)	 entry;
 };
 
@@ -219,6 +222,7 @@ extern const struct transport transport_plain;
 struct conn	*conn_new(struct server *, struct listener *, int,
 		     const struct sockaddr *);
 void		 conn_drain(struct conn *);
+void		 conn_reject(struct conn *);
 int		 conn_unanswered(const struct conn *);
 void		 conn_close(struct conn *, const char *);
 
@@ -239,6 +243,7 @@ int		 stats_slots(void);
 void		 stats_snapshot(struct stats_slot *, struct stats_method *);
 extern const int64_t stats_bucket_ns[RPCD_BUCKETS];
 struct json_object *stats_to_json(void);
+int		 stats_room_elsewhere(const struct stats_slot *, int);
 
 /* worker.c */
 void		 worker_accept(struct server *, struct listener *, int,

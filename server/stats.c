@@ -128,6 +128,24 @@ stats_slot_claim(int index)
 	fatalx("no free stats slot for worker %d", index);
 }
 
+/*
+ * Has a worker other than self room for a connection under max?  Workers
+ * shutting down do not count: they accept no more.
+ */
+int
+stats_room_elsewhere(const struct stats_slot *self, int max)
+{
+	int	i;
+
+	for (i = 0; i < stats_nprocs; i++) {
+		if (&stats_procs[i] != self && stats_procs[i].pid > 0 &&
+		    !stats_procs[i].draining &&
+		    stats_procs[i].connections < max)
+			return (1);
+	}
+	return (0);
+}
+
 /* Add the counters of b to a; the gauge too if with_gauge. */
 static void
 stats_sum(struct stats_slot *a, const struct stats_slot *b, int with_gauge)
@@ -137,10 +155,10 @@ stats_sum(struct stats_slot *a, const struct stats_slot *b, int with_gauge)
 	a->total_connections += b->total_connections;
 	a->requests += b->requests;
 	a->errors += b->errors;
+	a->rejected += b->rejected;
 	a->bytes_in += b->bytes_in;
 	a->bytes_out += b->bytes_out;
 	a->restarts += b->restarts;
-	a->rejected += b->rejected;
 	a->too_large += b->too_large;
 	a->bad_requests += b->bad_requests;
 	a->foreign += b->foreign;
@@ -287,9 +305,9 @@ stats_add_counters(struct json_object *o, const struct stats_slot *st)
 	failed |= stats_add(o, "total_connections", st->total_connections);
 	failed |= stats_add(o, "requests", st->requests);
 	failed |= stats_add(o, "errors", st->errors);
+	failed |= stats_add(o, "rejected", st->rejected);
 	failed |= stats_add(o, "bytes_in", st->bytes_in);
 	failed |= stats_add(o, "bytes_out", st->bytes_out);
-	failed |= stats_add(o, "rejected", st->rejected);
 	failed |= stats_add(o, "too_large", st->too_large);
 	failed |= stats_add(o, "bad_requests", st->bad_requests);
 	failed |= stats_add(o, "foreign_protocol", st->foreign);

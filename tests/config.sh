@@ -25,6 +25,7 @@ max-depth 8
 max-conns 100
 max-output 2048
 idle-timeout 7
+frame-timeout 5
 shutdown-timeout 3
 log-level warning
 verbose"
