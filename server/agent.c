@@ -31,7 +31,6 @@
 #include <sys/socket.h>
 
 #include <errno.h>
-#include <fcntl.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -45,36 +44,14 @@ static int	agent_listen_fd = -1;
 int
 agent_open(const struct settings *s)
 {
-	struct addr	a;
-	char		err[128];
-	int		fd, on = 1;
+	struct listener	l;
 
-	if (s->agent_listen == NULL)
+	if (s->agent_listen.len == 0)
 		return (0);
-	if (addr_parse(s->agent_listen, &a, err, sizeof err) != 0) {
-		log_warnx("agent-listen %s: %s", s->agent_listen, err);
+	if (listener_bind_one(&s->agent_listen, &l) != 0)
 		return (-1);
-	}
-	if ((fd = socket(a.ss.ss_family, SOCK_STREAM, 0)) == -1) {
-		log_warn("cannot listen on %s for the agent", a.text);
-		return (-1);
-	}
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
-	if (bind(fd, (struct sockaddr *)&a.ss, a.len) != 0 ||
-	    listen(fd, RPCD_BACKLOG) != 0) {
-		log_warn("cannot listen on %s for the agent", a.text);
-		close(fd);
-		return (-1);
-	}
-	fcntl(fd, F_SETFL, O_NONBLOCK);
-	fcntl(fd, F_SETFD, FD_CLOEXEC);
-	agent_listen_fd = fd;
-	/* Port 0 resolved, for the tests as for the listeners. */
-	a.len = sizeof a.ss;
-	if (getsockname(fd, (struct sockaddr *)&a.ss, &a.len) == 0)
-		addr_format((struct sockaddr *)&a.ss, a.len, a.text,
-		    sizeof a.text);
-	log_info("agent-check answered on %s", a.text);
+	agent_listen_fd = l.fd;
+	log_info("agent-check answered on %s", l.addr.text);
 	return (0);
 }
 

@@ -36,6 +36,7 @@
 #include <netinet/tcp.h>
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -133,9 +134,12 @@ conn_new(struct server *srv, struct listener *l, int fd,
 	c->fd = fd;
 	c->proxy_pending = l->flags & LISTEN_PROXY;
 	c->is_tcp = sa->sa_family == AF_INET || sa->sa_family == AF_INET6;
-	/* A Unix client's socket has no name: "unix:". */
-	addr_format(sa, c->is_tcp ? sizeof(struct sockaddr_storage) :
-	    sizeof sa->sa_family, c->peer, sizeof c->peer);
+	/* A Unix peer has no address of its own: name the socket. */
+	if (c->is_tcp)
+		addr_format(sa, sizeof(struct sockaddr_storage), c->peer,
+		    sizeof c->peer);
+	else
+		snprintf(c->peer, sizeof c->peer, "%s", l->addr.text);
 	if (c->is_tcp)
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
 	if ((c->bev = c->transport->open(srv->base, fd)) == NULL) {
@@ -160,7 +164,7 @@ conn_new(struct server *srv, struct listener *l, int fd,
 		free(c);
 		return (NULL);
 	}
-	log_debug("fd %d: connected from %s", fd, c->peer);
+	log_debug("%s: connected", c->peer);
 	return (c);
 }
 
@@ -168,7 +172,7 @@ conn_new(struct server *srv, struct listener *l, int fd,
 static void
 conn_proxy_bad(struct conn *c, const char *why)
 {
-	log_debug("fd %d: %s: bad PROXY header: %s", c->fd, c->peer, why);
+	log_debug("%s: bad PROXY header: %s", c->peer, why);
 	c->srv->stats->proxy_errors++;
 	c->proxy_pending = 0;
 }
@@ -207,8 +211,8 @@ conn_proxy(struct conn *c)
 		memcpy(via, c->peer, sizeof via);
 		addr_format((struct sockaddr *)&h.src, h.srclen, c->peer,
 		    sizeof c->peer);
-		log_debug("fd %d: PROXY v%d: client %s via %s", c->fd,
-		    h.version, c->peer, via);
+		log_debug("%s: PROXY v%d: client %s", via, h.version,
+		    c->peer);
 	}
 	return (0);
 }
@@ -219,7 +223,7 @@ conn_close(struct conn *c, const char *reason)
 {
 	if (c->proxy_pending && evbuffer_get_length(c->in) > 0)
 		conn_proxy_bad(c, "truncated");
-	log_debug("fd %d: %s closed: %s", c->fd, c->peer, reason);
+	log_debug("%s: closed: %s", c->peer, reason);
 	worker_conn_gone(c->srv, c);
 	bufferevent_free(c->bev);
 	free(c);
@@ -256,7 +260,7 @@ conn_close_after_flush(struct conn *c, const char *reason)
 		conn_close(c, reason);
 		return (-1);
 	}
-	log_debug("fd %d: closing after flush: %s", c->fd, reason);
+	log_debug("%s: closing after flush: %s", c->peer, reason);
 	c->closing = 1;
 	conn_reading(c, 0);
 	return (0);
@@ -373,6 +377,7 @@ conn_check_partial(struct conn *c, int completed)
 	if (!timerisset(&c->frame_deadline))
 		timeradd(&now, &timeout, &c->frame_deadline);
 	else if (!timercmp(&now, &c->frame_deadline, <)) {
+		srv->stats->timeouts++;
 		conn_close(c, "frame timed out");
 		return (-1);
 	}
@@ -421,9 +426,10 @@ conn_process(struct conn *c)
 			break;	/* TLS or a 790-byte frame: wait and see */
 		if (c->frames == 0 &&
 		    (foreign = conn_foreign_protocol(h, len)) != NULL) {
-			log_info("fd %d: peer speaks %s, not rpcd: closing",
-			    c->fd, foreign);
+			log_debug("%s: peer speaks %s, not rpcd: closing",
+			    c->peer, foreign);
 			srv->stats->errors++;
+			srv->stats->foreign++;
 			conn_close(c, "foreign protocol");
 			return (-1);
 		}
@@ -431,8 +437,9 @@ conn_process(struct conn *c)
 		status = proto_frame_decode(h, len, srv->settings->max_frame,
 		    &body);
 		if (status == PROTO_FRAME_TOO_LARGE) {
-			log_debug("fd %d: frame of %u bytes over the limit",
-			    c->fd, body);
+			log_debug("%s: frame of %u bytes over the limit",
+			    c->peer, body);
+			srv->stats->too_large++;
 			dispatch_error(c, c->out, PROTO_ETOOLARGE);
 			evbuffer_drain(c->in, cur.total);
 			return (conn_close_after_flush(c, "frame too large"));
@@ -498,7 +505,7 @@ conn_throttle(struct conn *c)
 {
 	if (evbuffer_get_length(c->out) <= c->srv->settings->max_output)
 		return;
-	log_debug("fd %d: peer not reading its replies: pausing", c->fd);
+	log_debug("%s: peer not reading its replies: pausing", c->peer);
 	c->throttled = 1;
 	conn_reading(c, 0);
 }
@@ -574,7 +581,7 @@ conn_write_cb(struct bufferevent *bev, void *arg)
 		}
 	}
 	if (c->throttled) {
-		log_debug("fd %d: replies drained: resuming", c->fd);
+		log_debug("%s: replies drained: resuming", c->peer);
 		c->throttled = 0;
 		conn_reading(c, 1);
 		conn_serve(c);
@@ -587,10 +594,11 @@ conn_event_cb(struct bufferevent *bev, short what, void *arg)
 {
 	struct conn	*c = arg;
 
-	if (what & BEV_EVENT_TIMEOUT)
+	if (what & BEV_EVENT_TIMEOUT) {
+		c->srv->stats->timeouts++;
 		conn_close(c, timerisset(&c->frame_deadline) ?
 		    "frame timed out" : "idle timeout");
-	else if (what & BEV_EVENT_EOF) {
+	} else if (what & BEV_EVENT_EOF) {
 		/* The peer may have half-closed: send what it asked for. */
 		if (conn_process_all(c) == 0 && !c->closing)
 			conn_close_after_flush(c, "end of file");
@@ -621,7 +629,7 @@ conn_drain(struct conn *c)
 void
 conn_reject(struct conn *c)
 {
-	log_debug("fd %d: over --max-conns: answering busy", c->fd);
+	log_debug("%s: over --max-conns: answering busy", c->peer);
 	dispatch_error(c, c->out, PROTO_EBUSY);
 	conn_close_after_flush(c, "busy");
 }

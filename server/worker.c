@@ -115,8 +115,10 @@ worker_accept(struct server *srv, struct listener *l, int fd,
 	struct conn	*c;
 	int		 over = srv->nconns >= srv->settings->max_conns;
 
-	if ((c = conn_new(srv, l, fd, sa)) == NULL)
+	if ((c = conn_new(srv, l, fd, sa)) == NULL) {
+		srv->stats->rejected++;
 		return;
+	}
 	TAILQ_INSERT_TAIL(&srv->conns, c, entry);
 	srv->nconns++;
 	srv->stats->connections++;
@@ -378,14 +380,17 @@ worker_run(const struct settings *s, struct listener *listeners, int n,
 	if (srv.resume_ev == NULL || srv.full_ev == NULL)
 		fatalx("evtimer_new");
 	listener_enable_all(&srv);
-	if (master_fd != -1) {
+	if (master_fd == -1)
+		metrics_start(srv.base);
+	else {
 		srv.master_ev = event_new(srv.base, master_fd,
 		    EV_READ | EV_PERSIST, worker_master_cb, &srv);
 		if (srv.master_ev == NULL || event_add(srv.master_ev, NULL) != 0)
 			fatalx("cannot watch the master");
 		if (write(master_fd, "R", 1) != 1)
 			fatal("cannot tell the master we are ready");
-	} else if (agent_fd() != -1) {
+	}
+	if (master_fd == -1 && agent_fd() != -1) {
 		srv.agent_ev = event_new(srv.base, agent_fd(),
 		    EV_READ | EV_PERSIST, worker_agent_cb, &srv);
 		if (srv.agent_ev == NULL || event_add(srv.agent_ev, NULL) != 0)
@@ -409,6 +414,7 @@ worker_run(const struct settings *s, struct listener *listeners, int n,
 		event_free(srv.agent_ev);
 	if (srv.delay_ev != NULL)
 		event_free(srv.delay_ev);
+	metrics_stop();
 	event_base_free(srv.base);
 	log_info("exiting");
 	return (0);

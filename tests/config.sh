@@ -15,6 +15,7 @@ every="listen 127.0.0.1:0
 listen unix:rel.sock,proxy
 prefork 2
 reuseport
+metrics-listen 127.0.0.1:0
 daemon
 user nobody
 pidfile rel.pid
@@ -28,6 +29,7 @@ frame-timeout 5
 shutdown-timeout 3
 drain-delay 4
 agent-listen 127.0.0.1:0
+log-level warning
 verbose"
 {
 	echo "# every directive"

@@ -340,7 +340,7 @@ comes_up 2 "SIGCONT"
 
 # PROXY v2: the rpcds log the load's address, not haproxy's.
 ok_test "PROXY v2: the rpcds log the load's own address, $CLIENT" \
-    grep -q "PROXY v2: client $CLIENT:[0-9]* via 127\.0\.0\.1:" "$TEST_DIR"/rpcd*.log
+    grep -q "127\.0\.0\.1:[0-9]*: PROXY v2: client $CLIENT:[0-9]*$" "$TEST_DIR"/rpcd*.log
 
 # SIGTERM rpcd3: the drain a rolling deploy does on each host in turn.
 drain 3
