@@ -511,23 +511,20 @@ struct batch {
 static char *
 batch_error(int error, long long lineno)
 {
-	struct json_object	*o, *result;
-	char			 msg[128];
-	char			*line;
+	char	 msg[128];
+	char	*frame;
+	size_t	 len;
 
 	snprintf(msg, sizeof msg, "line %lld: %s", lineno,
 	    proto_strerror(error));
-	result = json_object_new_object();
-	json_object_object_add(result, "code",
-	    json_object_new_string(proto_errname(error)));
-	json_object_object_add(result, "message", json_object_new_string(msg));
-	o = json_object_new_object();
-	json_object_object_add(o, "out", json_object_new_string("error"));
-	json_object_object_add(o, "result", result);
-	line = xstrdup(json_object_to_json_string_ext(o,
-	    JSON_C_TO_STRING_SPACED | JSON_C_TO_STRING_NOSLASHESCAPE));
-	json_object_put(o);
-	return (line);
+	proto_error_build(NULL, 0, &len, proto_errname(error), msg);
+	frame = xmalloc(len + 1);
+	if (proto_error_build(frame, len, &len, proto_errname(error), msg) !=
+	    PROTO_OK)
+		fatalx("cannot build an error line");
+	memmove(frame, frame + PROTO_HEADER_SIZE, len - PROTO_HEADER_SIZE);
+	frame[len - PROTO_HEADER_SIZE] = '\0';
+	return (frame);
 }
 
 /*

@@ -36,6 +36,7 @@ main(int argc, char **argv)
 	struct listener	*listeners;
 	int		 nlisteners, status;
 
+	dispatch_init();
 	config_init(argc, argv, &s);
 	log_init(1, s.verbose, "rpcd");
 

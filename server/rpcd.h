@@ -121,6 +121,29 @@ struct stats_slot {
 struct conn;
 TAILQ_HEAD(conn_list, conn);
 
+struct call;
+typedef void (*method_fn)(struct call *);
+
+/* A method of the registry (registry.c): built in or a module's. */
+struct method {
+	char			*name;
+	char			*help;
+	method_fn		 fn;
+	int			 index;		/* in the registry */
+};
+
+/*
+ * A request being answered (call.c): all a handler sees of it.  params is
+ * the span of the request's params, NULL when it has none.
+ */
+struct call {
+	struct conn		*conn;
+	const struct method	*method;
+	const char		*params;
+	size_t			 params_len;
+	int			 answered;
+};
+
 /* Reasons not to accept, bits of server.paused. */
 #define PAUSE_FULL	0x1		/* at --max-conns */
 #define PAUSE_FDS	0x2		/* out of descriptors, for a while */
@@ -192,7 +215,25 @@ void		 conn_drain(struct conn *);
 int		 conn_unanswered(const struct conn *);
 void		 conn_close(struct conn *, const char *);
 
+/* registry.c */
+struct method	*registry_add(const char *, const char *, method_fn);
+const struct method *registry_find(const char *);
+int		 registry_count(void);
+const struct method *registry_get(int);
+
+/* call.c */
+void		 call_frame(struct conn *, struct evbuffer *, const char *,
+		     const char *, size_t);
+void		 call_error_frame(struct conn *, struct evbuffer *,
+		     const char *, const char *);
+void		 call_reply(struct call *, const char *, const char *, size_t);
+void		 call_reply_json(struct call *, const char *,
+		     struct json_object *);
+void		 call_error(struct call *, int);
+void		 call_fail(struct call *, const char *, const char *);
+
 /* dispatch.c */
+void		 dispatch_init(void);
 void		 dispatch_frame(struct conn *, const char *, size_t,
 		     struct evbuffer *);
 void		 dispatch_error(struct conn *, struct evbuffer *, int);
