@@ -140,6 +140,6 @@ call_error(struct call *call, int error)
 void
 call_fail(struct call *call, const char *code, const char *message)
 {
-	call->answered = 1;
+	call->answered = call->failed = 1;
 	call_error_frame(call->conn, call->conn->out, code, message);
 }

@@ -129,6 +129,7 @@ dispatch_frame(struct conn *c, const char *body, size_t len,
 {
 	struct proto_message	 m;
 	struct call		 call;
+	struct stats_method	*ms;
 	int			 error;
 
 	c->srv->stats->requests++;
@@ -148,11 +149,15 @@ dispatch_frame(struct conn *c, const char *body, size_t len,
 		dispatch_error(c, out, PROTO_EMETHOD);
 		return;
 	}
+	ms = &c->srv->mstats[call.method->index];
+	ms->in_flight++;
 	call.conn = c;
 	call.params = m.value;
 	call.params_len = m.value_len;
-	call.answered = 0;
+	call.answered = call.failed = 0;
+	call.started = stats_now();
 	call.method->fn(&call);
 	if (!call.answered)
-		dispatch_error(c, out, PROTO_EINTERNAL);
+		call_error(&call, PROTO_EINTERNAL);
+	stats_method_done(ms, call.started, call.failed);
 }

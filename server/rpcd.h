@@ -118,6 +118,23 @@ struct stats_slot {
 	int64_t		restarts;
 };
 
+/*
+ * Counters of one method in one process (or a worker slot's retired
+ * totals), next to the slots in shared memory.  latency[i] counts the
+ * calls answered in under 2^i microseconds and not in the bucket before;
+ * the last bucket, the slower ones.
+ */
+#define STATS_BUCKETS	24
+
+struct stats_method {
+	int64_t		calls;
+	int64_t		errors;
+	int64_t		timeouts;
+	int64_t		in_flight;	/* a gauge */
+	int64_t		latency_sum;	/* microseconds */
+	int64_t		latency[STATS_BUCKETS];
+};
+
 struct conn;
 TAILQ_HEAD(conn_list, conn);
 
@@ -142,6 +159,8 @@ struct call {
 	const char		*params;
 	size_t			 params_len;
 	int			 answered;
+	int			 failed;	/* answered with an error */
+	int64_t			 started;	/* microseconds */
 };
 
 /* Reasons not to accept, bits of server.paused. */
@@ -165,6 +184,7 @@ struct server {
 	struct event		*master_ev;
 	const struct timeval	*idle_timeout;	/* common timeout, or NULL */
 	struct stats_slot	*stats;
+	struct stats_method	*mstats;	/* a row per method */
 };
 
 /* One client connection. */
@@ -245,6 +265,11 @@ struct stats_slot *stats_region_create(int, int);
 struct stats_slot *stats_slot_claim(int);
 void		 stats_slot_retire(struct stats_slot *, int);
 struct json_object *stats_to_json(void);
+struct stats_method *stats_methods(const struct stats_slot *);
+int64_t		 stats_now(void);
+void		 stats_method_done(struct stats_method *, int64_t, int);
+int		 stats_method_fold(int, int, struct stats_method *);
+int64_t		 stats_bucket_bound(int);
 
 /* worker.c */
 void		 worker_accept(struct server *, struct listener *, int,

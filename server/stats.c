@@ -28,6 +28,11 @@
  * The fold changes two entries, so it runs under a sequence counter that
  * readers retry on (a seqlock): a report never counts a dead worker twice
  * or not at all.
+ *
+ * Each entry has a row of counters per method of the registry after the
+ * entries (the methods are registered before the region is mapped), with
+ * a latency histogram of log-spaced buckets; stats_method_fold() is how
+ * other code reads them.
  */
 
 #include "config.h"
@@ -36,6 +41,7 @@
 #include <sys/mman.h>
 
 #include <stdatomic.h>
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -54,8 +60,10 @@ struct stats_head {
 static struct stats_head	*stats_head;
 static struct stats_slot	*stats_retired;	/* one per worker slot */
 static struct stats_slot	*stats_procs;	/* one per process */
+static struct stats_method	*stats_mrows;	/* methods per entry */
 static int			 stats_nslots;
 static int			 stats_nprocs;
+static int			 stats_nmethods;
 static int64_t			 stats_serial;	/* claims so far */
 
 /*
@@ -65,13 +73,15 @@ static int64_t			 stats_serial;	/* claims so far */
 struct stats_slot *
 stats_region_create(int nprocs, int nslots)
 {
-	size_t	 head, len;
+	size_t	 head, len, entries = nslots + nprocs;
 	char	*p;
 
 	/* Keep the slots' int64_t members aligned after the head. */
 	head = (sizeof *stats_head + sizeof(int64_t) - 1) &
 	    ~(sizeof(int64_t) - 1);
-	len = head + (nslots + nprocs) * sizeof *stats_procs;
+	stats_nmethods = registry_count();
+	len = head + entries * sizeof *stats_procs +
+	    entries * stats_nmethods * sizeof *stats_mrows;
 	p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANON,
 	    -1, 0);
 	if (p == MAP_FAILED)
@@ -80,9 +90,119 @@ stats_region_create(int nprocs, int nslots)
 	atomic_init(&stats_head->seq, 0);
 	stats_retired = (struct stats_slot *)(p + head);
 	stats_procs = stats_retired + nslots;
+	stats_mrows = (struct stats_method *)(stats_procs + nprocs);
 	stats_nslots = nslots;
 	stats_nprocs = nprocs;
 	return (stats_procs);
+}
+
+/* The row of method counters of an entry: stats_methods(st)[index]. */
+struct stats_method *
+stats_methods(const struct stats_slot *st)
+{
+	return (stats_mrows + (st - stats_retired) * stats_nmethods);
+}
+
+/* The monotonic clock in microseconds, for latencies. */
+int64_t
+stats_now(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ((int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000);
+}
+
+/* The upper bound of a latency bucket in microseconds; -1: none. */
+int64_t
+stats_bucket_bound(int bucket)
+{
+	return (bucket < STATS_BUCKETS - 1 ? (int64_t)1 << bucket : -1);
+}
+
+/* A call started at started (stats_now()) is answered, failed or not. */
+void
+stats_method_done(struct stats_method *ms, int64_t started, int failed)
+{
+	int64_t	us = stats_now() - started;
+	int	bucket = 0;
+
+	if (us < 0)
+		us = 0;
+	while (bucket < STATS_BUCKETS - 1 && us >= (int64_t)1 << bucket)
+		bucket++;
+	ms->calls++;
+	ms->errors += failed;
+	ms->in_flight--;
+	ms->latency_sum += us;
+	ms->latency[bucket]++;
+}
+
+/* Add the counters of method row b to a; the gauge too if with_gauge. */
+static void
+stats_method_sum(struct stats_method *a, const struct stats_method *b,
+    int with_gauge)
+{
+	int	i;
+
+	if (with_gauge)
+		a->in_flight += b->in_flight;
+	a->calls += b->calls;
+	a->errors += b->errors;
+	a->timeouts += b->timeouts;
+	a->latency_sum += b->latency_sum;
+	for (i = 0; i < STATS_BUCKETS; i++)
+		a->latency[i] += b->latency[i];
+}
+
+/* A sequence number to read under, waiting out a fold in progress. */
+static unsigned int
+stats_read_begin(void)
+{
+	return (atomic_load_explicit(&stats_head->seq, memory_order_acquire));
+}
+
+/* Was a read begun at seq torn by a fold?  Give up after enough tries. */
+static int
+stats_read_retry(unsigned int seq, int *tries)
+{
+	atomic_thread_fence(memory_order_acquire);
+	return (++*tries < STATS_READ_TRIES && (seq & 1 ||
+	    seq != atomic_load_explicit(&stats_head->seq,
+	    memory_order_relaxed)));
+}
+
+/*
+ * Fold the counters of method index, of worker slot (or of all if slot
+ * is -1), live processes and retired ones, into *out.  Return -1 for a
+ * method or a slot that does not exist.
+ */
+int
+stats_method_fold(int index, int slot, struct stats_method *out)
+{
+	const struct stats_slot	*p;
+	unsigned int		 seq;
+	int			 i, tries = 0;
+
+	if (index < 0 || index >= stats_nmethods || slot < -1 ||
+	    slot >= stats_nslots)
+		return (-1);
+	do {
+		seq = stats_read_begin();
+		memset(out, 0, sizeof *out);
+		for (i = 0; i < stats_nslots; i++) {
+			if (slot == -1 || slot == i)
+				stats_method_sum(out,
+				    &stats_methods(&stats_retired[i])[index], 0);
+		}
+		for (i = 0; i < stats_nprocs; i++) {
+			p = &stats_procs[i];
+			if (p->pid > 0 && (slot == -1 || slot == p->index))
+				stats_method_sum(out,
+				    &stats_methods(p)[index], 1);
+		}
+	} while (stats_read_retry(seq, &tries));
+	return (0);
 }
 
 /*
@@ -130,12 +250,17 @@ stats_slot_retire(struct stats_slot *st, int restarted)
 {
 	struct stats_slot	*r = &stats_retired[st->index];
 	unsigned int		 seq;
+	int			 i;
 
 	seq = atomic_load_explicit(&stats_head->seq, memory_order_relaxed);
 	atomic_store_explicit(&stats_head->seq, seq + 1,
 	    memory_order_relaxed);
 	atomic_thread_fence(memory_order_release);
 	stats_sum(r, st, 0);
+	for (i = 0; i < stats_nmethods; i++)
+		stats_method_sum(&stats_methods(r)[i], &stats_methods(st)[i],
+		    0);
+	memset(stats_methods(st), 0, stats_nmethods * sizeof *stats_mrows);
 	r->restarts += restarted;
 	st->pid = 0;
 	atomic_store_explicit(&stats_head->seq, seq + 2,
@@ -156,8 +281,7 @@ stats_snapshot(struct stats_slot *rows)
 	int64_t			 newest;
 
 	do {
-		seq = atomic_load_explicit(&stats_head->seq,
-		    memory_order_acquire);
+		seq = stats_read_begin();
 		for (i = 0; i < stats_nslots; i++) {
 			memset(&rows[i], 0, sizeof rows[i]);
 			stats_sum(&rows[i], &stats_retired[i], 0);
@@ -174,10 +298,7 @@ stats_snapshot(struct stats_slot *rows)
 				rows[p->index].pid = p->pid;
 			}
 		}
-		atomic_thread_fence(memory_order_acquire);
-	} while (++tries < STATS_READ_TRIES && (seq & 1 ||
-	    seq != atomic_load_explicit(&stats_head->seq,
-	    memory_order_relaxed)));
+	} while (stats_read_retry(seq, &tries));
 }
 
 static int
@@ -203,6 +324,75 @@ stats_add_counters(struct json_object *o, const struct stats_slot *st)
 }
 
 /*
+ * The bound of the bucket where a fraction q of the calls of ms is
+ * reached, in microseconds; -1 past the last bound, 0 with no calls.
+ */
+static int64_t
+stats_quantile(const struct stats_method *ms, double q)
+{
+	int64_t	seen = 0, total = 0;
+	int	i;
+
+	for (i = 0; i < STATS_BUCKETS; i++)
+		total += ms->latency[i];
+	for (i = 0; i < STATS_BUCKETS && total > 0; i++) {
+		seen += ms->latency[i];
+		if (seen >= q * total)
+			return (stats_bucket_bound(i));
+	}
+	return (0);
+}
+
+/*
+ * A method's counters over every worker: calls, errors, timeouts, in
+ * flight, the latency's sum, bucket bounds of its median and 99th
+ * percentile, and its histogram: the count of each bucket with calls,
+ * keyed by its bound ("inf" for the last); NULL out of memory.
+ */
+static struct json_object *
+stats_method_to_json(const struct method *m)
+{
+	struct stats_method	 ms;
+	struct json_object	*o, *hist, *v;
+	char			 bound[24];
+	int			 i, failed;
+
+	stats_method_fold(m->index, -1, &ms);
+	o = json_object_new_object();
+	failed = dispatch_json_add(o, "name", json_object_new_string(m->name));
+	failed |= stats_add(o, "calls", ms.calls);
+	failed |= stats_add(o, "errors", ms.errors);
+	failed |= stats_add(o, "timeouts", ms.timeouts);
+	failed |= stats_add(o, "in_flight", ms.in_flight);
+	failed |= stats_add(o, "latency_sum_us", ms.latency_sum);
+	failed |= stats_add(o, "p50_us", stats_quantile(&ms, 0.5));
+	failed |= stats_add(o, "p99_us", stats_quantile(&ms, 0.99));
+	hist = json_object_new_object();
+	for (i = 0; i < STATS_BUCKETS; i++) {
+		if (ms.latency[i] == 0)
+			continue;
+		if (i < STATS_BUCKETS - 1)
+			snprintf(bound, sizeof bound, "%lld",
+			    (long long)stats_bucket_bound(i));
+		else
+			snprintf(bound, sizeof bound, "inf");
+		/* The key is copied: not dispatch_json_add()'s constant. */
+		v = json_object_new_int64(ms.latency[i]);
+		if (hist == NULL || v == NULL ||
+		    json_object_object_add(hist, bound, v) != 0) {
+			json_object_put(v);
+			failed = 1;
+		}
+	}
+	failed |= dispatch_json_add(o, "histogram", hist);
+	if (failed) {
+		json_object_put(o);
+		return (NULL);
+	}
+	return (o);
+}
+
+/*
  * Build the stats result: a row per worker slot, with the pid of the
  * process serving it (none while it is respawned), and their totals.
  * NULL if memory ran out: a report with rows or counters missing would
@@ -211,7 +401,7 @@ stats_add_counters(struct json_object *o, const struct stats_slot *st)
 struct json_object *
 stats_to_json(void)
 {
-	struct json_object	*o, *workers, *w, *total;
+	struct json_object	*o, *workers, *w, *total, *methods;
 	struct stats_slot	 sum = { 0 }, rows[RPCD_PREFORK_MAX];
 	int			 i, failed = 0;
 
@@ -228,6 +418,10 @@ stats_to_json(void)
 	}
 	total = json_object_new_object();
 	failed |= stats_add_counters(total, &sum);
+	methods = json_object_new_array();
+	for (i = 0; i < stats_nmethods; i++)
+		failed |= dispatch_json_add(methods, NULL,
+		    stats_method_to_json(registry_get(i)));
 
 	o = json_object_new_object();
 	failed |= dispatch_json_add(o, "version",
@@ -235,6 +429,7 @@ stats_to_json(void)
 	failed |= stats_add(o, "pid", rpcd_pid);
 	failed |= dispatch_json_add(o, "uptime",
 	    json_object_new_double(difftime(time(NULL), rpcd_started)));
+	failed |= dispatch_json_add(o, "methods", methods);
 	failed |= dispatch_json_add(o, "workers", workers);
 	failed |= dispatch_json_add(o, "total", total);
 	if (failed) {

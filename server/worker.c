@@ -288,6 +288,7 @@ worker_run(const struct settings *s, struct listener *listeners, int n,
 	srv.listeners = listeners;
 	srv.nlisteners = n;
 	srv.stats = stats;
+	srv.mstats = stats_methods(stats);
 	stats->pid = getpid();
 
 	worker_tune_malloc(s);
