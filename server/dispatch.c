@@ -87,6 +87,9 @@ dispatch_methods(struct call *call)
 		    json_object_new_string(m->name));
 		failed |= dispatch_json_add(entry, "help",
 		    json_object_new_string(m->help));
+		if (m->module != NULL)
+			failed |= dispatch_json_add(entry, "module",
+			    json_object_new_string(module_name(m->module)));
 		failed |= dispatch_json_add(list, NULL, entry);
 	}
 	if (failed) {

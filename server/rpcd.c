@@ -39,6 +39,8 @@ main(int argc, char **argv)
 	dispatch_init();
 	config_init(argc, argv, &s);
 	log_init(1, s.verbose, "rpcd");
+	/* Before any fork: a bad module stops the start, not a worker. */
+	module_load_all(&s);
 
 	/*
 	 * Lock the pid file and bind first, so errors reach the terminal

@@ -25,6 +25,7 @@
 #include <stdint.h>
 
 #include "common.h"
+#include "rpcd/module.h"
 
 struct bufferevent;
 struct event;
@@ -39,6 +40,7 @@ struct timeval;
  * config.c.
  */
 #define RPCD_LISTEN_MAX		16		/* -l options */
+#define RPCD_MODULES_MAX	32		/* -m options */
 #define RPCD_BACKLOG		511		/* listen(2) queue */
 #define RPCD_FRAMES_PER_EVENT	256		/* frames per read callback */
 #define RPCD_READ_SIZE		16384		/* bytes: first read of a frame */
@@ -73,6 +75,8 @@ struct settings {
 	char		*user;
 	char		*config;	/* -f file */
 	int		 check;		/* -n */
+	char		*modules[RPCD_MODULES_MAX]; /* "PATH ARGS..." */
+	int		 nmodules;
 };
 
 /*
@@ -141,12 +145,16 @@ TAILQ_HEAD(conn_list, conn);
 struct call;
 typedef void (*method_fn)(struct call *);
 
+struct module;
+
 /* A method of the registry (registry.c): built in or a module's. */
 struct method {
 	char			*name;
 	char			*help;
 	method_fn		 fn;
 	int			 index;		/* in the registry */
+	struct module		*module;	/* NULL: built in */
+	struct rpcd_method	 def;		/* the module's */
 };
 
 /*
@@ -251,6 +259,13 @@ void		 call_reply_json(struct call *, const char *,
 		     struct json_object *);
 void		 call_error(struct call *, int);
 void		 call_fail(struct call *, const char *, const char *);
+
+/* module.c */
+int		 module_check(const char *, char *, size_t);
+void		 module_load_all(const struct settings *);
+const char	*module_name(const struct module *);
+void		 module_worker_init(struct server *);
+void		 module_worker_exit(void);
 
 /* dispatch.c */
 void		 dispatch_init(void);
