@@ -50,15 +50,6 @@
 static int			client_sigint_pipe[2] = { -1, -1 };
 static volatile sig_atomic_t	client_sigint_seen;
 
-double
-client_now(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (ts.tv_sec + ts.tv_nsec / 1e9);
-}
-
 static void
 client_sigint_cb(int sig)
 {
@@ -120,7 +111,7 @@ client_wait(int fd, short events, double deadline)
 	int		n;
 
 	for (;;) {
-		left = deadline - client_now();
+		left = deadline - time_monotonic();
 		if (left <= 0)
 			return (0);
 		n = poll(pfd, 2, (int)(left * 1000) + 1);
@@ -137,7 +128,7 @@ client_wait(int fd, short events, double deadline)
 int
 client_pause(double seconds)
 {
-	return (client_wait(-1, 0, client_now() + seconds));
+	return (client_wait(-1, 0, time_monotonic() + seconds));
 }
 
 /* Connect to one address within the timeout: 0, or an errno value. */
@@ -154,7 +145,7 @@ client_try(struct client *c, const struct addr *a)
 		if (errno != EINPROGRESS)
 			error = errno;
 		else if ((ready = client_wait(c->fd, POLLOUT,
-		    client_now() + c->opt->timeout)) == 0)
+		    time_monotonic() + c->opt->timeout)) == 0)
 			error = ETIMEDOUT;
 		else if (ready == -1)
 			error = EINTR;
@@ -239,7 +230,7 @@ client_fill(struct client *c)
 		c->buf = xreallocarray(c->buf, c->size, 1);
 	}
 	r = read(c->fd, c->buf + c->len, c->size - c->len);
-	if (r == -1 && (errno == EAGAIN || errno == EINTR))
+	if (r == -1 && errno_transient(errno))
 		return (0);
 	/* With --retry a reset is a close like another: requests resent. */
 	if (r == -1 && !(c->retry && errno == ECONNRESET))
@@ -276,14 +267,14 @@ int
 client_send_raw(struct client *c, const void *p, size_t n)
 {
 	const char	*q = p;
-	double		 deadline = client_now() + c->opt->timeout;
+	double		 deadline = time_monotonic() + c->opt->timeout;
 	ssize_t		 w;
 	int		 ready, error;
 
 	c->pending++;
 	while (n > 0 && !c->eof) {
 		w = send(c->fd, q, n, MSG_NOSIGNAL);
-		if (w == -1 && (errno == EAGAIN || errno == EINTR)) {
+		if (w == -1 && errno_transient(errno)) {
 			ready = client_wait(c->fd, POLLIN | POLLOUT, deadline);
 			if (ready == -1)
 				return (-1);
@@ -308,7 +299,7 @@ client_send_raw(struct client *c, const void *p, size_t n)
 		}
 		q += w;
 		n -= w;
-		deadline = client_now() + c->opt->timeout;
+		deadline = time_monotonic() + c->opt->timeout;
 	}
 	return (0);
 }
@@ -347,7 +338,7 @@ client_send(struct client *c, const char *method, const char *params,
 int
 client_read(struct client *c)
 {
-	double		deadline = client_now() + c->opt->timeout;
+	double		deadline = time_monotonic() + c->opt->timeout;
 	uint32_t	body;
 	int		status, got, error, ready;
 

@@ -37,7 +37,7 @@ static const struct {
 	[PROTO_EMETHOD] = { "unknown_method", "no such method" },
 	[PROTO_EINTERNAL] = { "internal_error", "internal server error" },
 	[PROTO_ESPACE] = { "no_space", "buffer too small" },
-	[PROTO_EBUSY] = { "busy", "server too busy: try again later" },
+	[PROTO_EBUSY] = { "busy", "server busy: try again later" },
 	[PROTO_ETIMEOUT] = { "timeout", "no answer within the deadline" },
 };
 

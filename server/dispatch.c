@@ -27,6 +27,7 @@
 #include <sys/types.h>
 
 #include <string.h>
+#include <syslog.h>
 
 #include <json-c/json.h>
 
@@ -125,42 +126,67 @@ dispatch_init(void)
 	    dispatch_stats);
 }
 
-/* Answer one request frame's body, appending the reply to out. */
+/*
+ * A request that names no method we have: count it, log the first of the
+ * connection (a client error, so at the debug level only), reply.
+ */
+static void
+dispatch_bad_request(struct conn *c, struct evbuffer *out, int error)
+{
+	if (c->bad_requests++ == 0)
+		log_debug("%s: bad request: %s (only the first of a "
+		    "connection is logged)", c->peer, proto_strerror(error));
+	c->srv->stats->bad_requests++;
+	dispatch_error(c, out, error);
+}
+
+/* The name of the method of index i, or NULL past the last. */
+const char *
+dispatch_method_name(int i)
+{
+	if (i < 0 || i >= registry_count())
+		return (NULL);
+	return (registry_get(i)->name);
+}
+
+/*
+ * Answer one request frame's body, appending the reply to out.  A call
+ * of a method is counted with the time from parsing to its reply queued,
+ * and as failed if it answered with an error or could not answer.
+ */
 void
 dispatch_frame(struct conn *c, const char *body, size_t len,
     struct evbuffer *out)
 {
 	struct proto_message	 m;
 	struct call		 call;
-	struct stats_method	*ms;
 	int			 error;
 
+	call.started = time_monotonic();
 	c->srv->stats->requests++;
 	error = proto_request_parse(body, len, c->srv->settings->max_depth,
 	    &m);
 	if (error != PROTO_OK) {
-		log_debug("fd %d: bad request: %s", c->fd,
-		    proto_strerror(error));
-		dispatch_error(c, out, error);
+		dispatch_bad_request(c, out, error);
 		return;
 	}
-	if (c->srv->settings->verbose)
-		log_debug("fd %d: %s %.*s", c->fd, m.name,
+	if (log_enabled(LOG_DEBUG))
+		log_debug("%s: %s %.*s", c->peer, m.name,
 		    m.value_len > 64 ? 64 : (int)m.value_len,
 		    m.value != NULL ? m.value : "");
 	if ((call.method = registry_find(m.name)) == NULL) {
-		dispatch_error(c, out, PROTO_EMETHOD);
+		dispatch_bad_request(c, out, PROTO_EMETHOD);
 		return;
 	}
-	ms = &c->srv->mstats[call.method->index];
-	ms->in_flight++;
+	stats_method_begin(c->srv->stats, call.method->index);
 	call.conn = c;
 	call.params = m.value;
 	call.params_len = m.value_len;
 	call.answered = call.failed = 0;
-	call.started = stats_now();
 	call.method->fn(&call);
 	if (!call.answered)
 		call_error(&call, PROTO_EINTERNAL);
-	stats_method_done(ms, call.started, call.failed);
+	stats_method_done(c->srv->stats, call.method->index,
+	    call.failed || c->failed,
+	    (time_monotonic() - call.started) * 1e9);
 }

@@ -311,7 +311,12 @@ module_register_method(const struct rpcd_method *def)
 		    taken->module != NULL ? module_name(taken->module) : "");
 		return (-1);
 	}
-	m = registry_add(def->name, def->help, module_call);
+	if ((m = registry_add(def->name, def->help, module_call)) == NULL) {
+		snprintf(module_refused, sizeof module_refused,
+		    "method %s: more than %d methods in all", def->name,
+		    RPCD_METHODS_MAX);
+		return (-1);
+	}
 	m->module = module_loading;
 	m->def = *def;
 	m->def.name = m->name;

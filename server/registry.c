@@ -33,15 +33,16 @@ static struct method	*registry;
 static int		 registry_n;
 
 /*
- * Add a method; return it, or NULL if the name is taken.  Only at
- * start-up: a later add would move the methods calls point to.
+ * Add a method; return it, or NULL if the name is taken or the registry
+ * full.  Only at start-up: a later add would move the methods calls
+ * point to.
  */
 struct method *
 registry_add(const char *name, const char *help, method_fn fn)
 {
 	struct method	*m;
 
-	if (registry_find(name) != NULL)
+	if (registry_find(name) != NULL || registry_n == RPCD_METHODS_MAX)
 		return (NULL);
 	registry = xreallocarray(registry, registry_n + 1, sizeof *registry);
 	m = &registry[registry_n];

@@ -29,10 +29,8 @@
  * readers retry on (a seqlock): a report never counts a dead worker twice
  * or not at all.
  *
- * Each entry has a row of counters per method of the registry after the
- * entries (the methods are registered before the region is mapped), with
- * a latency histogram of log-spaced buckets; stats_method_fold() is how
- * other code reads them.
+ * Beside each entry are the counters of every method of the registry,
+ * built-in or a module's, indexed as the registry is.
  */
 
 #include "config.h"
@@ -60,11 +58,25 @@ struct stats_head {
 static struct stats_head	*stats_head;
 static struct stats_slot	*stats_retired;	/* one per worker slot */
 static struct stats_slot	*stats_procs;	/* one per process */
-static struct stats_method	*stats_mrows;	/* methods per entry */
+/* RPCD_METHODS_MAX per worker slot, then as many per process. */
+static struct stats_method	*stats_retired_methods;
+static struct stats_method	*stats_procs_methods;
 static int			 stats_nslots;
 static int			 stats_nprocs;
-static int			 stats_nmethods;
 static int64_t			 stats_serial;	/* claims so far */
+
+/*
+ * Upper bounds of the request duration buckets, in nanoseconds: 1, 2.5, 5
+ * per decade from 5 us to 10 s, so that a fast ping and a slow module's
+ * call both fall where they can be told apart.  Every process has the
+ * same, so the buckets of workers add up.
+ */
+const int64_t	stats_bucket_ns[RPCD_BUCKETS] = {
+	5000, 10000, 25000, 50000, 100000, 250000, 500000,
+	1000000, 2500000, 5000000, 10000000, 25000000, 50000000,
+	100000000, 250000000, 500000000, 1000000000, 2500000000LL,
+	5000000000LL, 10000000000LL
+};
 
 /*
  * Map a zeroed region for nprocs processes in nslots worker slots, shared
@@ -73,15 +85,14 @@ static int64_t			 stats_serial;	/* claims so far */
 struct stats_slot *
 stats_region_create(int nprocs, int nslots)
 {
-	size_t	 head, len, entries = nslots + nprocs;
+	size_t	 head, len, nmethods = RPCD_METHODS_MAX;
 	char	*p;
 
 	/* Keep the slots' int64_t members aligned after the head. */
 	head = (sizeof *stats_head + sizeof(int64_t) - 1) &
 	    ~(sizeof(int64_t) - 1);
-	stats_nmethods = registry_count();
-	len = head + entries * sizeof *stats_procs +
-	    entries * stats_nmethods * sizeof *stats_mrows;
+	len = head + (nslots + nprocs) * (sizeof *stats_procs +
+	    nmethods * sizeof *stats_procs_methods);
 	p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANON,
 	    -1, 0);
 	if (p == MAP_FAILED)
@@ -90,119 +101,11 @@ stats_region_create(int nprocs, int nslots)
 	atomic_init(&stats_head->seq, 0);
 	stats_retired = (struct stats_slot *)(p + head);
 	stats_procs = stats_retired + nslots;
-	stats_mrows = (struct stats_method *)(stats_procs + nprocs);
+	stats_retired_methods = (struct stats_method *)(stats_procs + nprocs);
+	stats_procs_methods = stats_retired_methods + nslots * nmethods;
 	stats_nslots = nslots;
 	stats_nprocs = nprocs;
 	return (stats_procs);
-}
-
-/* The row of method counters of an entry: stats_methods(st)[index]. */
-struct stats_method *
-stats_methods(const struct stats_slot *st)
-{
-	return (stats_mrows + (st - stats_retired) * stats_nmethods);
-}
-
-/* The monotonic clock in microseconds, for latencies. */
-int64_t
-stats_now(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ((int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000);
-}
-
-/* The upper bound of a latency bucket in microseconds; -1: none. */
-int64_t
-stats_bucket_bound(int bucket)
-{
-	return (bucket < STATS_BUCKETS - 1 ? (int64_t)1 << bucket : -1);
-}
-
-/* A call started at started (stats_now()) is answered, failed or not. */
-void
-stats_method_done(struct stats_method *ms, int64_t started, int failed)
-{
-	int64_t	us = stats_now() - started;
-	int	bucket = 0;
-
-	if (us < 0)
-		us = 0;
-	while (bucket < STATS_BUCKETS - 1 && us >= (int64_t)1 << bucket)
-		bucket++;
-	ms->calls++;
-	ms->errors += failed;
-	ms->in_flight--;
-	ms->latency_sum += us;
-	ms->latency[bucket]++;
-}
-
-/* Add the counters of method row b to a; the gauge too if with_gauge. */
-static void
-stats_method_sum(struct stats_method *a, const struct stats_method *b,
-    int with_gauge)
-{
-	int	i;
-
-	if (with_gauge)
-		a->in_flight += b->in_flight;
-	a->calls += b->calls;
-	a->errors += b->errors;
-	a->timeouts += b->timeouts;
-	a->latency_sum += b->latency_sum;
-	for (i = 0; i < STATS_BUCKETS; i++)
-		a->latency[i] += b->latency[i];
-}
-
-/* A sequence number to read under, waiting out a fold in progress. */
-static unsigned int
-stats_read_begin(void)
-{
-	return (atomic_load_explicit(&stats_head->seq, memory_order_acquire));
-}
-
-/* Was a read begun at seq torn by a fold?  Give up after enough tries. */
-static int
-stats_read_retry(unsigned int seq, int *tries)
-{
-	atomic_thread_fence(memory_order_acquire);
-	return (++*tries < STATS_READ_TRIES && (seq & 1 ||
-	    seq != atomic_load_explicit(&stats_head->seq,
-	    memory_order_relaxed)));
-}
-
-/*
- * Fold the counters of method index, of worker slot (or of all if slot
- * is -1), live processes and retired ones, into *out.  Return -1 for a
- * method or a slot that does not exist.
- */
-int
-stats_method_fold(int index, int slot, struct stats_method *out)
-{
-	const struct stats_slot	*p;
-	unsigned int		 seq;
-	int			 i, tries = 0;
-
-	if (index < 0 || index >= stats_nmethods || slot < -1 ||
-	    slot >= stats_nslots)
-		return (-1);
-	do {
-		seq = stats_read_begin();
-		memset(out, 0, sizeof *out);
-		for (i = 0; i < stats_nslots; i++) {
-			if (slot == -1 || slot == i)
-				stats_method_sum(out,
-				    &stats_methods(&stats_retired[i])[index], 0);
-		}
-		for (i = 0; i < stats_nprocs; i++) {
-			p = &stats_procs[i];
-			if (p->pid > 0 && (slot == -1 || slot == p->index))
-				stats_method_sum(out,
-				    &stats_methods(p)[index], 1);
-		}
-	} while (stats_read_retry(seq, &tries));
-	return (0);
 }
 
 /*
@@ -218,6 +121,8 @@ stats_slot_claim(int index)
 	for (i = 0; i < stats_nprocs; i++) {
 		if (stats_procs[i].pid == 0) {
 			memset(&stats_procs[i], 0, sizeof stats_procs[i]);
+			memset(&stats_procs_methods[i * RPCD_METHODS_MAX], 0,
+			    RPCD_METHODS_MAX * sizeof *stats_procs_methods);
 			stats_procs[i].pid = -1;	/* taken, not started */
 			stats_procs[i].index = index;
 			stats_procs[i].serial = ++stats_serial;
@@ -225,6 +130,24 @@ stats_slot_claim(int index)
 		}
 	}
 	fatalx("no free stats slot for worker %d", index);
+}
+
+/*
+ * Has a worker other than self room for a connection under max?  Workers
+ * shutting down do not count: they accept no more.
+ */
+int
+stats_room_elsewhere(const struct stats_slot *self, int max)
+{
+	int	i;
+
+	for (i = 0; i < stats_nprocs; i++) {
+		if (&stats_procs[i] != self && stats_procs[i].pid > 0 &&
+		    !stats_procs[i].draining &&
+		    stats_procs[i].connections < max)
+			return (1);
+	}
+	return (0);
 }
 
 /* Add the counters of b to a; the gauge too if with_gauge. */
@@ -236,9 +159,78 @@ stats_sum(struct stats_slot *a, const struct stats_slot *b, int with_gauge)
 	a->total_connections += b->total_connections;
 	a->requests += b->requests;
 	a->errors += b->errors;
+	a->rejected += b->rejected;
 	a->bytes_in += b->bytes_in;
 	a->bytes_out += b->bytes_out;
 	a->restarts += b->restarts;
+	a->too_large += b->too_large;
+	a->bad_requests += b->bad_requests;
+	a->foreign += b->foreign;
+	a->timeouts += b->timeouts;
+}
+
+/*
+ * Add the calls of n methods at b to those at a; the gauge too if
+ * with_gauge.
+ */
+static void
+stats_sum_methods(struct stats_method *a, const struct stats_method *b,
+    int n, int with_gauge)
+{
+	int	i, j;
+
+	for (i = 0; i < n; i++) {
+		if (with_gauge)
+			a[i].in_flight += b[i].in_flight;
+		a[i].calls += b[i].calls;
+		a[i].errors += b[i].errors;
+		a[i].timeouts += b[i].timeouts;
+		a[i].nanoseconds += b[i].nanoseconds;
+		for (j = 0; j <= RPCD_BUCKETS; j++)
+			a[i].buckets[j] += b[i].buckets[j];
+	}
+}
+
+/* The methods of st, a process's slot. */
+static struct stats_method *
+stats_methods_of(const struct stats_slot *st)
+{
+	return (&stats_procs_methods[(st - stats_procs) * RPCD_METHODS_MAX]);
+}
+
+/* A call of method (its index in the registry) starts, in st. */
+void
+stats_method_begin(struct stats_slot *st, int method)
+{
+	stats_methods_of(st)[method].in_flight++;
+}
+
+/*
+ * Count a call of method (its index in the registry) that took ns
+ * nanoseconds, failed or not, in st: the process's own slot, no lock.
+ */
+void
+stats_method_done(struct stats_slot *st, int method, int failed,
+    int64_t ns)
+{
+	struct stats_method	*m;
+	int			 i;
+
+	m = &stats_methods_of(st)[method];
+	m->in_flight--;
+	m->calls++;
+	m->errors += failed != 0;
+	m->nanoseconds += ns;
+	for (i = 0; i < RPCD_BUCKETS && ns > stats_bucket_ns[i]; i++)
+		;
+	m->buckets[i]++;
+}
+
+/* The number of worker slots: rows of a snapshot. */
+int
+stats_slots(void)
+{
+	return (stats_nslots);
 }
 
 /*
@@ -250,17 +242,14 @@ stats_slot_retire(struct stats_slot *st, int restarted)
 {
 	struct stats_slot	*r = &stats_retired[st->index];
 	unsigned int		 seq;
-	int			 i;
 
 	seq = atomic_load_explicit(&stats_head->seq, memory_order_relaxed);
 	atomic_store_explicit(&stats_head->seq, seq + 1,
 	    memory_order_relaxed);
 	atomic_thread_fence(memory_order_release);
 	stats_sum(r, st, 0);
-	for (i = 0; i < stats_nmethods; i++)
-		stats_method_sum(&stats_methods(r)[i], &stats_methods(st)[i],
-		    0);
-	memset(stats_methods(st), 0, stats_nmethods * sizeof *stats_mrows);
+	stats_sum_methods(&stats_retired_methods[st->index *
+	    RPCD_METHODS_MAX], stats_methods_of(st), RPCD_METHODS_MAX, 0);
 	r->restarts += restarted;
 	st->pid = 0;
 	atomic_store_explicit(&stats_head->seq, seq + 2,
@@ -269,11 +258,13 @@ stats_slot_retire(struct stats_slot *st, int restarted)
 
 /*
  * Copy each worker slot's totals into rows (nslots of them): its retired
- * entry plus its live processes, with the pid of the newest.  Retry while
- * the master folds, so the copy is of one moment.
+ * entry plus its live processes, with the pid of the newest; and, unless
+ * methods is NULL, the calls of each method summed over every process
+ * into methods (RPCD_METHODS_MAX of them).  Retry while the master folds,
+ * so the copy is of one moment.
  */
-static void
-stats_snapshot(struct stats_slot *rows)
+void
+stats_snapshot(struct stats_slot *rows, struct stats_method *methods)
 {
 	const struct stats_slot	*p;
 	unsigned int		 seq;
@@ -281,24 +272,37 @@ stats_snapshot(struct stats_slot *rows)
 	int64_t			 newest;
 
 	do {
-		seq = stats_read_begin();
+		seq = atomic_load_explicit(&stats_head->seq,
+		    memory_order_acquire);
 		for (i = 0; i < stats_nslots; i++) {
 			memset(&rows[i], 0, sizeof rows[i]);
 			stats_sum(&rows[i], &stats_retired[i], 0);
 			rows[i].index = i;
 		}
+		if (methods != NULL)
+			memset(methods, 0, RPCD_METHODS_MAX * sizeof *methods);
+		for (i = 0; methods != NULL && i < stats_nslots; i++)
+			stats_sum_methods(methods,
+			    &stats_retired_methods[i * RPCD_METHODS_MAX],
+			    RPCD_METHODS_MAX, 0);
 		for (i = 0; i < stats_nprocs; i++) {
 			p = &stats_procs[i];
 			if (p->pid <= 0)
 				continue;
 			stats_sum(&rows[p->index], p, 1);
+			if (methods != NULL)
+				stats_sum_methods(methods, stats_methods_of(p),
+				    RPCD_METHODS_MAX, 1);
 			newest = rows[p->index].serial;
 			if (newest == 0 || p->serial > newest) {
 				rows[p->index].serial = p->serial;
 				rows[p->index].pid = p->pid;
 			}
 		}
-	} while (stats_read_retry(seq, &tries));
+		atomic_thread_fence(memory_order_acquire);
+	} while (++tries < STATS_READ_TRIES && (seq & 1 ||
+	    seq != atomic_load_explicit(&stats_head->seq,
+	    memory_order_relaxed)));
 }
 
 static int
@@ -317,67 +321,70 @@ stats_add_counters(struct json_object *o, const struct stats_slot *st)
 	failed |= stats_add(o, "total_connections", st->total_connections);
 	failed |= stats_add(o, "requests", st->requests);
 	failed |= stats_add(o, "errors", st->errors);
+	failed |= stats_add(o, "rejected", st->rejected);
 	failed |= stats_add(o, "bytes_in", st->bytes_in);
 	failed |= stats_add(o, "bytes_out", st->bytes_out);
+	failed |= stats_add(o, "too_large", st->too_large);
+	failed |= stats_add(o, "bad_requests", st->bad_requests);
+	failed |= stats_add(o, "foreign_protocol", st->foreign);
+	failed |= stats_add(o, "timeouts", st->timeouts);
 	failed |= stats_add(o, "restarts", st->restarts);
 	return (failed);
 }
 
 /*
- * The bound of the bucket where a fraction q of the calls of ms is
- * reached, in microseconds; -1 past the last bound, 0 with no calls.
+ * The bound, in microseconds, of the bucket where a fraction q of the
+ * calls of m is reached; -1 past the last bound, 0 with no calls.
  */
 static int64_t
-stats_quantile(const struct stats_method *ms, double q)
+stats_quantile(const struct stats_method *m, double q)
 {
-	int64_t	seen = 0, total = 0;
+	int64_t	seen = 0;
 	int	i;
 
-	for (i = 0; i < STATS_BUCKETS; i++)
-		total += ms->latency[i];
-	for (i = 0; i < STATS_BUCKETS && total > 0; i++) {
-		seen += ms->latency[i];
-		if (seen >= q * total)
-			return (stats_bucket_bound(i));
+	for (i = 0; i <= RPCD_BUCKETS && m->calls > 0; i++) {
+		seen += m->buckets[i];
+		if (seen >= q * m->calls)
+			return (i < RPCD_BUCKETS ? stats_bucket_ns[i] / 1000 :
+			    -1);
 	}
 	return (0);
 }
 
 /*
  * A method's counters over every worker: calls, errors, timeouts, in
- * flight, the latency's sum, bucket bounds of its median and 99th
+ * flight, the latency's sum, the bucket bounds of its median and 99th
  * percentile, and its histogram: the count of each bucket with calls,
- * keyed by its bound ("inf" for the last); NULL out of memory.
+ * keyed by its bound in microseconds ("inf" for the last); NULL out of
+ * memory.
  */
 static struct json_object *
-stats_method_to_json(const struct method *m)
+stats_method_to_json(const char *name, const struct stats_method *m)
 {
-	struct stats_method	 ms;
 	struct json_object	*o, *hist, *v;
 	char			 bound[24];
 	int			 i, failed;
 
-	stats_method_fold(m->index, -1, &ms);
 	o = json_object_new_object();
-	failed = dispatch_json_add(o, "name", json_object_new_string(m->name));
-	failed |= stats_add(o, "calls", ms.calls);
-	failed |= stats_add(o, "errors", ms.errors);
-	failed |= stats_add(o, "timeouts", ms.timeouts);
-	failed |= stats_add(o, "in_flight", ms.in_flight);
-	failed |= stats_add(o, "latency_sum_us", ms.latency_sum);
-	failed |= stats_add(o, "p50_us", stats_quantile(&ms, 0.5));
-	failed |= stats_add(o, "p99_us", stats_quantile(&ms, 0.99));
+	failed = dispatch_json_add(o, "name", json_object_new_string(name));
+	failed |= stats_add(o, "calls", m->calls);
+	failed |= stats_add(o, "errors", m->errors);
+	failed |= stats_add(o, "timeouts", m->timeouts);
+	failed |= stats_add(o, "in_flight", m->in_flight);
+	failed |= stats_add(o, "latency_sum_us", m->nanoseconds / 1000);
+	failed |= stats_add(o, "p50_us", stats_quantile(m, 0.5));
+	failed |= stats_add(o, "p99_us", stats_quantile(m, 0.99));
 	hist = json_object_new_object();
-	for (i = 0; i < STATS_BUCKETS; i++) {
-		if (ms.latency[i] == 0)
+	for (i = 0; i <= RPCD_BUCKETS; i++) {
+		if (m->buckets[i] == 0)
 			continue;
-		if (i < STATS_BUCKETS - 1)
+		if (i < RPCD_BUCKETS)
 			snprintf(bound, sizeof bound, "%lld",
-			    (long long)stats_bucket_bound(i));
+			    (long long)(stats_bucket_ns[i] / 1000));
 		else
 			snprintf(bound, sizeof bound, "inf");
 		/* The key is copied: not dispatch_json_add()'s constant. */
-		v = json_object_new_int64(ms.latency[i]);
+		v = json_object_new_int64(m->buckets[i]);
 		if (hist == NULL || v == NULL ||
 		    json_object_object_add(hist, bound, v) != 0) {
 			json_object_put(v);
@@ -401,11 +408,12 @@ stats_method_to_json(const struct method *m)
 struct json_object *
 stats_to_json(void)
 {
-	struct json_object	*o, *workers, *w, *total, *methods;
+	static struct stats_method methods[RPCD_METHODS_MAX];
+	struct json_object	*o, *workers, *w, *total, *list;
 	struct stats_slot	 sum = { 0 }, rows[RPCD_PREFORK_MAX];
 	int			 i, failed = 0;
 
-	stats_snapshot(rows);
+	stats_snapshot(rows, methods);
 	workers = json_object_new_array();
 	for (i = 0; i < stats_nslots; i++) {
 		w = json_object_new_object();
@@ -418,10 +426,10 @@ stats_to_json(void)
 	}
 	total = json_object_new_object();
 	failed |= stats_add_counters(total, &sum);
-	methods = json_object_new_array();
-	for (i = 0; i < stats_nmethods; i++)
-		failed |= dispatch_json_add(methods, NULL,
-		    stats_method_to_json(registry_get(i)));
+	list = json_object_new_array();
+	for (i = 0; i < registry_count(); i++)
+		failed |= dispatch_json_add(list, NULL,
+		    stats_method_to_json(registry_get(i)->name, &methods[i]));
 
 	o = json_object_new_object();
 	failed |= dispatch_json_add(o, "version",
@@ -429,7 +437,7 @@ stats_to_json(void)
 	failed |= stats_add(o, "pid", rpcd_pid);
 	failed |= dispatch_json_add(o, "uptime",
 	    json_object_new_double(difftime(time(NULL), rpcd_started)));
-	failed |= dispatch_json_add(o, "methods", methods);
+	failed |= dispatch_json_add(o, "methods", list);
 	failed |= dispatch_json_add(o, "workers", workers);
 	failed |= dispatch_json_add(o, "total", total);
 	if (failed) {

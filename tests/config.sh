@@ -16,6 +16,7 @@ listen unix:rel.sock
 module ./rel.so take=x
 prefork 2
 reuseport
+metrics-listen 127.0.0.1:0
 daemon
 user nobody
 pidfile rel.pid
@@ -25,7 +26,9 @@ max-depth 8
 max-conns 100
 max-output 2048
 idle-timeout 7
+frame-timeout 5
 shutdown-timeout 3
+log-level warning
 verbose"
 {
 	echo "# every directive"
