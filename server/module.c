@@ -389,6 +389,7 @@ module_reply_error(struct rpcd_call *rc, const char *code,
 	return (0);
 }
 
+/* Not implemented yet (see BUGS in rpcd-module(3)): internal_error. */
 static struct rpcd_call *
 module_defer(struct rpcd_call *rc)
 {
@@ -396,9 +397,11 @@ module_defer(struct rpcd_call *rc)
 	return (NULL);
 }
 
+/* Not implemented yet (see BUGS in rpcd-module(3)): internal_error. */
 static int
 module_offload(struct rpcd_call *rc, rpcd_work_fn *work, void *arg)
 {
+	call_error((struct call *)rc, PROTO_EINTERNAL);
 	return (-1);
 }
 
