@@ -259,14 +259,13 @@ config_set(struct settings *s, const struct setting *row, const char *arg,
 		config_store(s, row, config_load(s, row) + 1);
 		break;
 	case SETTING_WORKERS:
-		if (strcmp(arg, "auto") == 0) {
+	case SETTING_NUMBER:
+		if (row->type == SETTING_WORKERS && strcmp(arg, "auto") == 0) {
 			v = sysconf(_SC_NPROCESSORS_ONLN);
 			config_store(s, row, v < 1 ? 1 : v > row->max ?
 			    row->max : v);
 			break;
 		}
-		/* FALLTHROUGH */
-	case SETTING_NUMBER:
 		v = parse_number(arg, row->min, row->max, &errstr);
 		if (errstr != NULL) {
 			snprintf(err, len, "%s (%lld to %lld)", errstr,

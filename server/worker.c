@@ -345,7 +345,10 @@ worker_run(const struct settings *s, struct listener *listeners, int n,
 			fatal("cannot tell the master we are ready");
 	}
 
-	event_base_dispatch(srv.base);
+	/* The loop fails only when its backend does (out of memory). */
+	if (event_base_dispatch(srv.base) == -1)
+		fatalx("the event loop failed (%s)",
+		    event_base_get_method(srv.base));
 
 	while ((c = TAILQ_FIRST(&srv.conns)) != NULL)
 		conn_close(c, "server exiting");
