@@ -133,6 +133,7 @@ ping_ok()
 # exits 0.
 sigterm_inflight()
 {
+	: >"$TEST_DIR/sent"	# not the last run's, before the job opens it
 	"$WIRE" -t 20 -n 2000 -r 2000 "$RPCD_ADDR" \
 	    'j:{"in": "ping", "params": 1}' >"$TEST_DIR/inflight" \
 	    2>"$TEST_DIR/sent" &
@@ -146,4 +147,15 @@ sigterm_inflight()
 	wait "$RPCD_PID"
 	is $? 0 "$1: and exits 0"
 	RPCD_PID=
+}
+
+# example_block PAGE N: the Nth ".Bd -literal" block after ".Sh EXAMPLES"
+# of the manual page PAGE, with mdoc's \e as \.
+example_block()
+{
+	awk -v want="$2" '
+	    /^\.Sh / { in_ex = ($2 == "EXAMPLES") }
+	    in_ex && /^\.Bd -literal/ { n++; inside = (n == want); next }
+	    inside && /^\.Ed/ { inside = 0 }
+	    inside { gsub(/\\e/, "\\"); print }' "$1"
 }
