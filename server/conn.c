@@ -132,14 +132,13 @@ conn_new(struct server *srv, struct listener *l, int fd,
 	c->srv = srv;
 	c->transport = l->transport;
 	c->fd = fd;
-	c->proxy_pending = l->flags & LISTEN_PROXY;
+	c->proxy_pending = (l->flags & LISTEN_PROXY) != 0;
 	c->is_tcp = sa->sa_family == AF_INET || sa->sa_family == AF_INET6;
 	/* A Unix peer has no address of its own: name the socket. */
+	c->peer = l->addr.text;
 	if (c->is_tcp)
-		addr_format(sa, sizeof(struct sockaddr_storage), c->peer,
-		    sizeof c->peer);
-	else
-		snprintf(c->peer, sizeof c->peer, "%s", l->addr.text);
+		c->peer = addr_format(sa, sizeof(struct sockaddr_storage),
+		    c->peer_ip, sizeof c->peer_ip);
 	if (c->is_tcp)
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
 	if ((c->bev = c->transport->open(srv->base, fd)) == NULL) {
@@ -208,9 +207,10 @@ conn_proxy(struct conn *c)
 	evbuffer_drain(c->in, h.len);
 	c->proxy_pending = 0;
 	if (!h.local) {
-		memcpy(via, c->peer, sizeof via);
-		addr_format((struct sockaddr *)&h.src, h.srclen, c->peer,
-		    sizeof c->peer);
+		snprintf(via, sizeof via, "%s", c->peer);
+		addr_format((struct sockaddr *)&h.src, h.srclen, c->peer_ip,
+		    sizeof c->peer_ip);
+		c->peer = c->peer_ip;
 		log_debug("%s: PROXY v%d: client %s", via, h.version,
 		    c->peer);
 	}

@@ -218,21 +218,24 @@ struct server {
 };
 
 /* One client connection. */
+#define CONN_PEER_MAX	56	/* "[" INET6_ADDRSTRLEN "]:65535" */
 struct conn {
 	struct server		*srv;
 	const struct transport	*transport;
 	struct bufferevent	*bev;
 	struct evbuffer		*in, *out;	/* the bufferevent's */
 	int			 fd;
-	char			 peer[ADDR_TEXT_MAX];	/* for log lines */
-	int			 proxy_pending;	/* a PROXY header comes first */
-	int			 is_tcp;
-	int			 writing;	/* EV_WRITE is enabled */
-	int			 throttled;	/* reading paused for output */
-	int			 closing;	/* close once output is sent */
-	int			 failed;	/* a reply could not be built */
-	int			 last_request;	/* draining: answer one, close */
-	int			 readahead;	/* more input likely waiting */
+	const char		*peer;		/* for log lines */
+	char			 peer_ip[CONN_PEER_MAX]; /* [v6addr]:port */
+	/* Flags: an idle connection's memory is most of what it costs. */
+	unsigned int		 is_tcp:1;
+	unsigned int		 writing:1;	/* EV_WRITE is enabled */
+	unsigned int		 throttled:1;	/* reading paused for output */
+	unsigned int		 closing:1;	/* close once output is sent */
+	unsigned int		 failed:1;	/* a reply could not be built */
+	unsigned int		 last_request:1; /* draining: answer one */
+	unsigned int		 readahead:1;	/* more input likely waiting */
+	unsigned int		 proxy_pending:1; /* a PROXY header comes first */
 	size_t			 buffered;	/* input left when last served */
 	int64_t			 frames;
 	int64_t			 bad_requests;	/* only the first is logged */
