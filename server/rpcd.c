@@ -38,6 +38,9 @@ main(int argc, char **argv)
 
 	config_init(argc, argv, &s);
 	log_init(1, s.verbose, "rpcd");
+	/* Certificates and keys are read while privileges last. */
+	if (tls_init(&s) != 0)
+		exit(1);
 
 	/*
 	 * Lock the pid file and bind first, so errors reach the terminal

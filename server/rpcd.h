@@ -53,10 +53,15 @@ struct timeval;
 #define RPCD_FAST_DEATH		2		/* seconds: died at start */
 #define RPCD_FAILURES_MAX	8		/* fast deaths of a slot */
 #define RPCD_FAILURE_WINDOW	60		/* seconds they are counted in */
+#define RPCD_TLS_WRITE		16384		/* bytes: one TLS record */
+
+/* Keywords of a listen address, bits of settings.listen_flags. */
+#define LISTEN_TLS	0x1		/* ,tls */
 
 /* Configuration from the command line; config.c has a row for each. */
 struct settings {
 	struct addr	 listen[RPCD_LISTEN_MAX];
+	int		 listen_flags[RPCD_LISTEN_MAX];	/* LISTEN_* */
 	int		 nlisten;
 	uint32_t	 max_frame;
 	unsigned int	 max_depth;
@@ -73,6 +78,14 @@ struct settings {
 	char		*user;
 	char		*config;	/* -f file */
 	int		 check;		/* -n */
+	char		*tls_cert;
+	char		*tls_key;
+	char		*tls_ca;
+	char		*tls_verify;	/* none, optional, require */
+	char		*tls_min_version;
+	char		*tls_ciphers;
+	char		*tls_ciphersuites;
+	int		 tls_handshake_timeout;
 };
 
 /*
@@ -88,6 +101,7 @@ struct transport {
 	int			 (*send)(struct bufferevent *);
 	ssize_t			 (*fill)(struct bufferevent *, size_t);
 	int			 (*pending)(struct bufferevent *);
+	int			 tls;	/* the protocol runs inside TLS */
 };
 
 /* A bound listening socket, inherited by every worker. */
@@ -116,6 +130,7 @@ struct stats_slot {
 	int64_t		bytes_in;
 	int64_t		bytes_out;
 	int64_t		restarts;
+	int64_t		tls_handshake_failures;
 };
 
 struct conn;
@@ -141,6 +156,7 @@ struct server {
 	struct event		*drain_ev;
 	struct event		*master_ev;
 	const struct timeval	*idle_timeout;	/* common timeout, or NULL */
+	const struct timeval	*handshake_timeout; /* common timeout */
 	struct stats_slot	*stats;
 };
 
@@ -157,6 +173,7 @@ struct conn {
 	int			 closing;	/* close once output is sent */
 	int			 failed;	/* a reply could not be built */
 	int			 last_request;	/* draining: answer one, close */
+	int			 handshaking;	/* TLS: not yet connected */
 	int64_t			 frames;
 	time_t			 accepted;
 	time_t			 partial_since;	/* a frame began; 0: none */
@@ -184,6 +201,14 @@ void		 listener_unlink_all(struct listener *, int);
 
 /* transport.c */
 extern const struct transport transport_plain;
+extern const struct transport transport_tls;
+
+/* tls.c */
+int		 tls_init(const struct settings *);
+int		 tls_reload(const struct settings *);
+const char	*tls_error(struct bufferevent *);
+void		 tls_close(struct bufferevent *);
+struct ssl_st	*tls_ssl_new(void);
 
 /* conn.c */
 struct conn	*conn_new(struct server *, struct listener *, int,

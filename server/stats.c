@@ -119,6 +119,7 @@ stats_sum(struct stats_slot *a, const struct stats_slot *b, int with_gauge)
 	a->bytes_in += b->bytes_in;
 	a->bytes_out += b->bytes_out;
 	a->restarts += b->restarts;
+	a->tls_handshake_failures += b->tls_handshake_failures;
 }
 
 /*
@@ -199,6 +200,8 @@ stats_add_counters(struct json_object *o, const struct stats_slot *st)
 	failed |= stats_add(o, "bytes_in", st->bytes_in);
 	failed |= stats_add(o, "bytes_out", st->bytes_out);
 	failed |= stats_add(o, "restarts", st->restarts);
+	failed |= stats_add(o, "tls_handshake_failures",
+	    st->tls_handshake_failures);
 	return (failed);
 }
 
