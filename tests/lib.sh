@@ -147,3 +147,25 @@ sigterm_inflight()
 	is $? 0 "$1: and exits 0"
 	RPCD_PID=
 }
+
+# hidden_inputs: the hostile requests a listener must answer with an error
+# and survive, as rows "code|description|request" (see server_badinput.sh).
+hidden_inputs()
+{
+	deep=$(printf '%040d' 0 | sed 's/0/[/g')$(printf '%040d' 0 |
+	    sed 's/0/]/g')
+	cat <<EOF_TABLE
+bad_json|malformed JSON|j:{"in": "ping",
+bad_json|trailing garbage|j:{"in": "ping"} x
+bad_json|empty frame|h:0
+not_object|an array|j:["ping"]
+not_object|a string|j:"ping"
+no_method|"in" missing|j:{"params": 1}
+bad_method|"in" a number|j:{"in": 5}
+bad_method|"in" 64 bytes|j:{"in": "0123456789012345678901234567890123456789012345678901234567890123"}
+unknown_method|unknown method|j:{"in": "pong"}
+too_deep|nesting of 41|j:{"in": "ping", "params": $deep}
+bad_utf8|invalid UTF-8|x:0a0000007b22696e223a22ff227d
+bad_utf8|overlong encoding|x:0b0000007b22696e223a22c0af227d
+EOF_TABLE
+}

@@ -68,6 +68,8 @@ tls_start(int fd)
 	if ((ctx = SSL_CTX_new(TLS_client_method())) == NULL ||
 	    (ssl = SSL_new(ctx)) == NULL || !SSL_set_fd(ssl, fd))
 		fatalx("cannot set up TLS");
+	/* A record with no data (a session ticket) must not block a read. */
+	SSL_clear_mode(ssl, SSL_MODE_AUTO_RETRY);
 	SSL_CTX_free(ctx);
 	if (SSL_connect(ssl) != 1)
 		fatalx("TLS handshake failed");
@@ -92,10 +94,19 @@ io_read(int fd, void *p, size_t n)
 
 	if (ssl == NULL)
 		return (read(fd, p, n));
-	if ((r = SSL_read(ssl, p, n)) <= 0)
-		return (SSL_get_error(ssl, r) == SSL_ERROR_ZERO_RETURN ||
-		    SSL_get_error(ssl, r) == SSL_ERROR_SYSCALL ? 0 : -1);
-	return (r);
+	if ((r = SSL_read(ssl, p, n)) > 0)
+		return (r);
+	switch (SSL_get_error(ssl, r)) {
+	case SSL_ERROR_WANT_READ:
+		errno = EAGAIN;
+		return (-1);
+	case SSL_ERROR_ZERO_RETURN:
+	case SSL_ERROR_SYSCALL:
+		return (0);
+	default:
+		errno = EPROTO;
+		return (-1);
+	}
 }
 
 /* Decrypted bytes poll(2) cannot see. */
@@ -306,7 +317,10 @@ main(int argc, char **argv)
 			insize = inlen + 65536;
 			in = xreallocarray(in, insize, 1);
 		}
-		if ((r = io_read(fd, in + inlen, 65536)) <= 0) {
+		if ((r = io_read(fd, in + inlen, 65536)) == -1 &&
+		    errno == EAGAIN)
+			continue;
+		if (r <= 0) {
 			printf(r == 0 ? "[closed]\n" : "[reset]\n");
 			break;
 		}
