@@ -529,13 +529,15 @@ config_absolute(const char *path)
 }
 
 /*
- * Make the pid file and Unix socket paths absolute, once: -d changes to /
- * before they are written or removed.
+ * Make the pid file, TLS file and Unix socket paths absolute, once: -d
+ * changes to / before they are written, removed or read again.
  */
 static int
 config_resolve(struct settings *s, char *err, size_t len)
 {
 	struct sockaddr_un	*sun;
+	char			**paths[] = { &s->pidfile, &s->tls_cert,
+	    &s->tls_key, &s->tls_ca };
 	char			 text[ADDR_TEXT_MAX], *abs;
 	int			 i, error;
 
@@ -552,10 +554,12 @@ config_resolve(struct settings *s, char *err, size_t len)
 			return (-1);
 		}
 	}
-	if (s->pidfile != NULL && s->pidfile[0] != '/') {
-		abs = config_absolute(s->pidfile);
-		free(s->pidfile);
-		s->pidfile = abs;
+	for (i = 0; i < (int)(sizeof paths / sizeof paths[0]); i++) {
+		if (*paths[i] != NULL && (*paths[i])[0] != '/') {
+			abs = config_absolute(*paths[i]);
+			free(*paths[i]);
+			*paths[i] = abs;
+		}
 	}
 	return (0);
 }

@@ -199,9 +199,9 @@ stats_add_counters(struct json_object *o, const struct stats_slot *st)
 	failed |= stats_add(o, "errors", st->errors);
 	failed |= stats_add(o, "bytes_in", st->bytes_in);
 	failed |= stats_add(o, "bytes_out", st->bytes_out);
-	failed |= stats_add(o, "restarts", st->restarts);
 	failed |= stats_add(o, "tls_handshake_failures",
 	    st->tls_handshake_failures);
+	failed |= stats_add(o, "restarts", st->restarts);
 	return (failed);
 }
 
