@@ -259,7 +259,7 @@ bench_conn_lost(struct bench_conn *bc, const char *fmt, ...)
 	b->resent += bc->inflight;
 	bc->unsent = bc->inflight * b->frame_len;
 	bc->woff = 0;
-	bc->last_reply = client_now();
+	bc->last_reply = time_monotonic();
 	bench_flush(bc);
 }
 
@@ -394,8 +394,7 @@ bench_read_cb(evutil_socket_t fd, short what, void *arg)
 	int			 n;
 
 	r = client_recv(c, c->buf + c->len, c->size - c->len);
-	if (r == -1 && (errno == EAGAIN || errno == EWOULDBLOCK ||
-	    errno == EINTR))
+	if (r == -1 && errno_transient(errno))
 		return;
 	if (r == 0) {
 		bench_conn_lost(bc, "%s closed the connection%s",
@@ -413,7 +412,7 @@ bench_read_cb(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	c->len += r;
-	now = client_now();
+	now = time_monotonic();
 	bc->last_reply = now;
 	if ((n = bench_replies(bc, now)) <= 0)
 		return;
@@ -444,7 +443,7 @@ static void
 bench_tick_cb(evutil_socket_t fd, short events, void *arg)
 {
 	struct bench	*b = arg;
-	double		 now = client_now();
+	double		 now = time_monotonic();
 	double		 rps = (b->done - b->last_done) / (now - b->last_report);
 	int		 i;
 
@@ -661,7 +660,7 @@ cmd_bench(const struct options *opt, int argc, char **argv)
 		bench_conn_start(bc);
 		b.open++;
 	}
-	b.start = b.last_report = client_now();
+	b.start = b.last_report = time_monotonic();
 	b.deadline = b.start + b.seconds;
 	for (i = 0; i < b.nconns; i++) {
 		bc = &b.conns[i];
@@ -682,7 +681,7 @@ cmd_bench(const struct options *opt, int argc, char **argv)
 	event_add(b.sigint, NULL);
 	if (b.open > 0)
 		event_base_dispatch(b.base);
-	b.end = client_now();
+	b.end = time_monotonic();
 
 	bench_report(&b);
 	for (i = 0; i < b.nconns; i++) {

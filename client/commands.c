@@ -171,11 +171,11 @@ cmd_ping(const struct options *opt, int argc, char **argv)
 	while (sent < count) {
 		if (sent > 0 && interval > 0 && client_pause(interval) == -1)
 			break;
-		t = client_now();
+		t = time_monotonic();
 		sent++;
 		if (call_once(&c, "ping", params) == -1)
 			break;
-		ms = (client_now() - t) * 1000;
+		ms = (time_monotonic() - t) * 1000;
 		if (is_error(&c)) {
 			status = reply_error(&c, "ping");
 			client_consume(&c);
@@ -357,7 +357,7 @@ stats_watch(const struct options *opt, double interval, long long count)
 			client_close(&c);
 			break;
 		}
-		now.at = client_now();
+		now.at = time_monotonic();
 		if (is_error(&c)) {
 			status = reply_error(&c, "stats");
 			client_close(&c);

@@ -50,15 +50,6 @@
 static int			client_sigint_pipe[2] = { -1, -1 };
 static volatile sig_atomic_t	client_sigint_seen;
 
-double
-client_now(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (ts.tv_sec + ts.tv_nsec / 1e9);
-}
-
 static void
 client_sigint_cb(int sig)
 {
@@ -120,7 +111,7 @@ client_wait(int fd, short events, double deadline)
 	int		n;
 
 	for (;;) {
-		left = deadline - client_now();
+		left = deadline - time_monotonic();
 		if (left <= 0)
 			return (0);
 		n = poll(pfd, 2, (int)(left * 1000) + 1);
@@ -137,7 +128,7 @@ client_wait(int fd, short events, double deadline)
 int
 client_pause(double seconds)
 {
-	return (client_wait(-1, 0, client_now() + seconds));
+	return (client_wait(-1, 0, time_monotonic() + seconds));
 }
 
 /*
@@ -150,7 +141,7 @@ client_try(struct client *c, const struct addr *a, const char *host,
     char *tls_err, size_t len_err)
 {
 	socklen_t	len = sizeof errno;
-	double		deadline = client_now() + c->opt->timeout;
+	double		deadline = time_monotonic() + c->opt->timeout;
 	int		error = 0, on = 1, ready;
 
 	if ((c->fd = socket(a->ss.ss_family, SOCK_STREAM, 0)) == -1)
@@ -255,7 +246,7 @@ client_fill(struct client *c)
 		c->buf = xreallocarray(c->buf, c->size, 1);
 	}
 	r = client_recv(c, c->buf + c->len, c->size - c->len);
-	if (r == -1 && (errno == EAGAIN || errno == EINTR))
+	if (r == -1 && errno_transient(errno))
 		return (0);
 	/* With --retry a reset is a close like another: requests resent. */
 	if (r == -1 && !(c->retry && errno == ECONNRESET))
@@ -292,14 +283,14 @@ int
 client_send_raw(struct client *c, const void *p, size_t n)
 {
 	const char	*q = p;
-	double		 deadline = client_now() + c->opt->timeout;
+	double		 deadline = time_monotonic() + c->opt->timeout;
 	ssize_t		 w;
 	int		 ready, error;
 
 	c->pending++;
 	while (n > 0 && !c->eof) {
 		w = client_send_some(c, q, n);
-		if (w == -1 && (errno == EAGAIN || errno == EINTR)) {
+		if (w == -1 && errno_transient(errno)) {
 			ready = client_wait(c->fd, POLLIN | POLLOUT, deadline);
 			if (ready == -1)
 				return (-1);
@@ -324,7 +315,7 @@ client_send_raw(struct client *c, const void *p, size_t n)
 		}
 		q += w;
 		n -= w;
-		deadline = client_now() + c->opt->timeout;
+		deadline = time_monotonic() + c->opt->timeout;
 	}
 	return (0);
 }
@@ -363,7 +354,7 @@ client_send(struct client *c, const char *method, const char *params,
 int
 client_read(struct client *c)
 {
-	double		deadline = client_now() + c->opt->timeout;
+	double		deadline = time_monotonic() + c->opt->timeout;
 	uint32_t	body;
 	int		status, got, error, ready;
 

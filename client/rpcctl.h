@@ -87,7 +87,6 @@ long long	 option_number(long long, long long);
 double		 option_seconds(double, double);
 
 /* net.c */
-double		 client_now(void);
 int		 client_catch_sigint(void);
 int		 client_interrupted(void);
 int		 client_pause(double);

@@ -37,6 +37,7 @@ static const struct {
 	[PROTO_EMETHOD] = { "unknown_method", "no such method" },
 	[PROTO_EINTERNAL] = { "internal", "internal server error" },
 	[PROTO_ESPACE] = { "no_space", "buffer too small" },
+	[PROTO_EBUSY] = { "busy", "server busy: try again later" },
 };
 
 /* Return the message for an error code. */

@@ -775,6 +775,30 @@ put_key(char *p, const char *key, size_t len)
 }
 
 /*
+ * Copy a value into a frame being built.  A server echoing a large params
+ * span builds its reply at nearly the same offset in a page as the request
+ * it read, a few bytes further on: there a forward copy loads each block
+ * just after storing to an address with the same low 12 bits, and x86
+ * stalls on that "4K aliasing" (a 64 KiB copy took 80 to 180 us instead
+ * of 3 to 6).  Copying from the end avoids it.
+ */
+static void
+copy_value(char *dst, const char *src, size_t n)
+{
+	size_t	ahead = ((uintptr_t)dst - (uintptr_t)src) & 4095;
+
+	if (n < 4096 || ahead == 0 || ahead >= 64) {
+		memcpy(dst, src, n);
+		return;
+	}
+	while (n >= 64) {
+		n -= 64;
+		memcpy(dst + n, src + n, 64);
+	}
+	memcpy(dst, src, n);
+}
+
+/*
  * Build a frame {"<name_key>": "<name>", "<value_key>": <value>} in dst,
  * with Python's json.dumps() spacing so the bytes match the tutorial's.
  * value is trusted to be JSON text (see proto_json_check) and left out
@@ -830,7 +854,7 @@ message_build(void *dst, size_t size, size_t *framelen,
 		*p++ = ',';
 		*p++ = ' ';
 		p = put_key(p, keys->value, keys->value_len);
-		memcpy(p, value, value_len);
+		copy_value(p, value, value_len);
 		p += value_len;
 	}
 	*p = '}';

@@ -36,6 +36,7 @@
 #include <netinet/tcp.h>
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -132,6 +133,12 @@ conn_new(struct server *srv, struct listener *l, int fd,
 	c->transport = l->transport;
 	c->fd = fd;
 	c->is_tcp = sa->sa_family == AF_INET || sa->sa_family == AF_INET6;
+	/* A Unix peer has no address of its own: name the socket. */
+	if (c->is_tcp)
+		addr_format(sa, sizeof(struct sockaddr_storage), c->peer,
+		    sizeof c->peer);
+	else
+		snprintf(c->peer, sizeof c->peer, "%s", l->addr.text);
 	if (c->is_tcp)
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
 	if ((c->bev = c->transport->open(srv->base, fd)) == NULL) {
@@ -163,7 +170,7 @@ conn_new(struct server *srv, struct listener *l, int fd,
 		free(c);
 		return (NULL);
 	}
-	log_debug("fd %d: connected", fd);
+	log_debug("%s: connected", c->peer);
 	return (c);
 }
 
@@ -171,7 +178,7 @@ conn_new(struct server *srv, struct listener *l, int fd,
 void
 conn_close(struct conn *c, const char *reason)
 {
-	log_debug("fd %d: closed: %s", c->fd, reason);
+	log_debug("%s: closed: %s", c->peer, reason);
 	if (c->transport->tls && !c->handshaking)
 		tls_close(c->bev);
 	worker_conn_gone(c->srv, c);
@@ -210,7 +217,7 @@ conn_close_after_flush(struct conn *c, const char *reason)
 		conn_close(c, reason);
 		return (-1);
 	}
-	log_debug("fd %d: closing after flush: %s", c->fd, reason);
+	log_debug("%s: closing after flush: %s", c->peer, reason);
 	c->closing = 1;
 	conn_reading(c, 0);
 	return (0);
@@ -265,14 +272,15 @@ conn_contiguous(struct conn *c, struct cursor *cur, size_t n)
 }
 
 /*
- * Read the rest of a large frame now, before the cursor's frame is taken:
- * libevent 2.1's bufferevent reads 4 KiB per wake-up, a read and an
- * ioctl() each, so a 64 KiB frame would take sixteen.  Each read asks for
- * no more than has arrived of the frame so far (or RPCD_READ_SIZE), so
- * memory follows what the peer sent, not what its header announces.
- * Reading moves the input's chains, so the cursor starts over.  Return 0
- * once the frame of need bytes is complete, 1 if it is not, -1 if the
- * connection was closed.
+ * Read more now, from the read callback, before waiting for the next
+ * wake-up: libevent 2.1's bufferevent reads 4 KiB per wake-up, a read and
+ * an ioctl() each, so a 64 KiB frame would take sixteen, and a burst of
+ * 4 KiB frames one each.  When a large frame lacks more than that, or the
+ * bufferevent's last read was a full one (more is likely waiting), read
+ * what the frame lacks and RPCD_READ_SIZE more; the transport reads only
+ * what has arrived, so a short read means nothing more is waiting.  Reading moves the input's chains, so the
+ * cursor starts over.  Return 0 once the input holds need bytes past the
+ * cursor, 1 if it does not, -1 if the connection was closed.
  */
 static int
 conn_fill(struct conn *c, struct cursor *cur, size_t need)
@@ -280,50 +288,60 @@ conn_fill(struct conn *c, struct cursor *cur, size_t need)
 	size_t	have = cur->total - cur->off, want;
 	ssize_t	r;
 
-	if (need - have <= RPCD_BEV_READ || c->transport->fill == NULL)
+	if (c->transport->fill == NULL ||
+	    (need - have <= RPCD_BEV_READ && !c->readahead))
 		return (1);
 	evbuffer_drain(c->in, cur->off);
 	cur->p = NULL;
 	cur->avail = cur->off = 0;
 	cur->total = have;
-	do {
-		want = need - have;
-		if (want > have && want > RPCD_READ_SIZE)
-			want = have > RPCD_READ_SIZE ? have : RPCD_READ_SIZE;
-		if ((r = c->transport->fill(c->bev, want)) == -1 &&
-		    !errno_transient(errno)) {
-			conn_close(c, strerror(errno));
-			return (-1);
-		}
-		if (r <= 0)
-			return (1);	/* the bufferevent sees end of file */
-		have += r;
-		cur->total = have;
-	} while (have < need && (size_t)r == want);
+	want = need - have + RPCD_READ_SIZE;
+	if ((r = c->transport->fill(c->bev, want)) == -1 &&
+	    !errno_transient(errno)) {
+		conn_close(c, strerror(errno));
+		return (-1);
+	}
+	c->readahead = r == (ssize_t)want;
+	if (r > 0)
+		cur->total = have += r;
 	return (have < need);
 }
 
 /*
- * A frame may arrive slowly, but not forever: a frame still incomplete
- * after the idle timeout closes the connection even if bytes keep
- * trickling in.  A completed frame is progress and restarts the clock, so
- * a client streaming large frames back to back is never cut off.
+ * A frame may arrive slowly, but not forever: one begun must be whole
+ * within --frame-timeout, or the connection is closed, whether bytes keep
+ * trickling in (checked here, on each read) or not (the read timeout is
+ * brought forward to the deadline).  Without this, peers sending a byte
+ * now and then could hold every --max-conns slot for --idle-timeout.  A
+ * completed frame is progress and restarts the clock, so a client
+ * streaming large frames back to back is never taken for a slow one.
  */
 static int
 conn_check_partial(struct conn *c, int completed)
 {
-	int	timeout = c->srv->settings->idle_timeout;
+	struct server	*srv = c->srv;
+	struct timeval	 now, left, timeout = { srv->settings->frame_timeout, 0 };
+	int		 partial = evbuffer_get_length(c->in) > 0;
 
-	if (completed || evbuffer_get_length(c->in) == 0)
-		c->partial_since = 0;
-	if (evbuffer_get_length(c->in) == 0 || timeout == 0)
+	if ((completed || !partial) && timerisset(&c->frame_deadline)) {
+		timerclear(&c->frame_deadline);
+		bufferevent_set_timeouts(c->bev, srv->idle_timeout,
+		    srv->idle_timeout);
+	}
+	if (!partial || !timerisset(&timeout))
 		return (0);
-	if (c->partial_since == 0)
-		c->partial_since = conn_now(c);
-	else if (conn_now(c) - c->partial_since > timeout) {
-		conn_close(c, "partial frame timed out");
+	event_base_gettimeofday_cached(srv->base, &now);
+	if (!timerisset(&c->frame_deadline))
+		timeradd(&now, &timeout, &c->frame_deadline);
+	else if (!timercmp(&now, &c->frame_deadline, <)) {
+		srv->stats->timeouts++;
+		conn_close(c, "frame timed out");
 		return (-1);
 	}
+	timersub(&c->frame_deadline, &now, &left);
+	if (srv->settings->idle_timeout == 0 ||
+	    left.tv_sec < srv->settings->idle_timeout)
+		bufferevent_set_timeouts(c->bev, &left, srv->idle_timeout);
 	return (0);
 }
 
@@ -346,8 +364,14 @@ conn_process(struct conn *c)
 	cur.total = evbuffer_get_length(c->in);
 	for (n = 0; n < RPCD_FRAMES_PER_EVENT; n++) {
 		len = cur.total - cur.off;
-		if (len < PROTO_HEADER_SIZE)
-			break;
+		if (len < PROTO_HEADER_SIZE) {
+			if ((partial = conn_fill(c, &cur,
+			    PROTO_HEADER_SIZE)) == -1)
+				return (-1);
+			if (partial)
+				break;
+			len = cur.total - cur.off;
+		}
 		/* Six bytes tell TLS and HTTP from a frame. */
 		if ((h = conn_contiguous(c, &cur, len < 6 ? len : 6)) == NULL) {
 			conn_close(c, "out of memory for a frame");
@@ -359,9 +383,10 @@ conn_process(struct conn *c)
 			break;	/* TLS or a 790-byte frame: wait and see */
 		if (c->frames == 0 && !c->transport->tls &&
 		    (foreign = conn_foreign_protocol(h, len)) != NULL) {
-			log_info("fd %d: peer speaks %s, not rpcd: closing",
-			    c->fd, foreign);
+			log_debug("%s: peer speaks %s, not rpcd: closing",
+			    c->peer, foreign);
 			srv->stats->errors++;
+			srv->stats->foreign++;
 			conn_close(c, "foreign protocol");
 			return (-1);
 		}
@@ -369,8 +394,9 @@ conn_process(struct conn *c)
 		status = proto_frame_decode(h, len, srv->settings->max_frame,
 		    &body);
 		if (status == PROTO_FRAME_TOO_LARGE) {
-			log_debug("fd %d: frame of %u bytes over the limit",
-			    c->fd, body);
+			log_debug("%s: frame of %u bytes over the limit",
+			    c->peer, body);
+			srv->stats->too_large++;
 			dispatch_error(c, c->out, PROTO_ETOOLARGE);
 			evbuffer_drain(c->in, cur.total);
 			return (conn_close_after_flush(c, "frame too large"));
@@ -397,7 +423,8 @@ conn_process(struct conn *c)
 		}
 	}
 	evbuffer_drain(c->in, cur.off);
-	len = cur.total - cur.off;
+	c->buffered = cur.total - cur.off;
+	len = c->buffered;
 	if (n == RPCD_FRAMES_PER_EVENT && len >= PROTO_HEADER_SIZE) {
 		/* More to do: come back after the other connections. */
 		bufferevent_trigger(c->bev, EV_READ, BEV_TRIG_DEFER_CALLBACKS);
@@ -435,7 +462,7 @@ conn_throttle(struct conn *c)
 {
 	if (evbuffer_get_length(c->out) <= c->srv->settings->max_output)
 		return;
-	log_debug("fd %d: peer not reading its replies: pausing", c->fd);
+	log_debug("%s: peer not reading its replies: pausing", c->peer);
 	c->throttled = 1;
 	conn_reading(c, 0);
 }
@@ -489,6 +516,8 @@ conn_read_cb(struct bufferevent *bev, void *arg)
 
 	if (c->closing || c->throttled)
 		return;	/* a deferred trigger from before */
+	c->readahead = evbuffer_get_length(c->in) >= c->buffered +
+	    RPCD_BEV_READ;
 	conn_serve(c);
 }
 
@@ -509,7 +538,7 @@ conn_write_cb(struct bufferevent *bev, void *arg)
 		}
 	}
 	if (c->throttled) {
-		log_debug("fd %d: replies drained: resuming", c->fd);
+		log_debug("%s: replies drained: resuming", c->peer);
 		c->throttled = 0;
 		conn_reading(c, 1);
 		conn_serve(c);
@@ -528,13 +557,13 @@ conn_handshake_done(struct conn *c, short what)
 
 	c->handshaking = 0;
 	if (what & BEV_EVENT_CONNECTED) {
-		log_debug("fd %d: TLS handshake done", c->fd);
+		log_debug("%s: TLS handshake done", c->peer);
 		bufferevent_set_timeouts(c->bev, srv->idle_timeout,
 		    srv->idle_timeout);
 		return;
 	}
 	srv->stats->tls_handshake_failures++;
-	log_debug("fd %d: TLS handshake failed: %s", c->fd,
+	log_debug("%s: TLS handshake failed: %s", c->peer,
 	    what & BEV_EVENT_TIMEOUT ? "timed out" : tls_error(c->bev));
 	conn_close(c, "TLS handshake failed");
 }
@@ -547,9 +576,11 @@ conn_event_cb(struct bufferevent *bev, short what, void *arg)
 
 	if (c->handshaking)
 		conn_handshake_done(c, what);
-	else if (what & BEV_EVENT_TIMEOUT)
-		conn_close(c, "idle timeout");
-	else if (what & BEV_EVENT_EOF) {
+	else if (what & BEV_EVENT_TIMEOUT) {
+		c->srv->stats->timeouts++;
+		conn_close(c, timerisset(&c->frame_deadline) ?
+		    "frame timed out" : "idle timeout");
+	} else if (what & BEV_EVENT_EOF) {
 		/* The peer may have half-closed: send what it asked for. */
 		if (conn_process_all(c) == 0 && !c->closing)
 			conn_close_after_flush(c, "end of file");
@@ -574,6 +605,15 @@ conn_drain(struct conn *c)
 	if (c->frames == 0 && conn_now(c) - c->accepted < RPCD_DRAIN_GRACE)
 		c->last_request = 1;
 	conn_serve(c);
+}
+
+/* Refuse a connection over --max-conns: a busy error, then close. */
+void
+conn_reject(struct conn *c)
+{
+	log_debug("%s: over --max-conns: answering busy", c->peer);
+	dispatch_error(c, c->out, PROTO_EBUSY);
+	conn_close_after_flush(c, "busy");
 }
 
 /* Does the connection hold requests or replies not yet answered or sent? */

@@ -37,7 +37,7 @@ main(int argc, char **argv)
 	int		 nlisteners, status;
 
 	config_init(argc, argv, &s);
-	log_init(1, s.verbose, "rpcd");
+	log_init(1, config_log_level(&s), "rpcd");
 	/* Certificates and keys are read while privileges last. */
 	if (tls_init(&s) != 0)
 		exit(1);
@@ -50,9 +50,13 @@ main(int argc, char **argv)
 		daemon_pidfile_lock(s.pidfile);
 	if ((nlisteners = listener_bind_all(&s, &listeners)) == -1)
 		exit(1);
+	if (metrics_bind(&s) != 0) {
+		listener_unlink_all(listeners, nlisteners);
+		exit(1);
+	}
 	if (s.daemonize) {
 		daemon_detach();
-		log_init(0, s.verbose, "rpcd");
+		log_init(0, config_log_level(&s), "rpcd");
 	}
 	rpcd_pid = getpid();
 	rpcd_started = time(NULL);

@@ -31,6 +31,7 @@
 #include "config.h"
 
 #include <sys/types.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 
 #include <errno.h>
@@ -79,21 +80,33 @@ transport_plain_send(struct bufferevent *bev)
 }
 
 /*
- * Read up to n bytes into the input now, in one read(2); the bufferevent
+ * Read up to n bytes into the input now, in one read(2), but only what
+ * has arrived (FIONREAD): memory follows what the peer sent, never what a
+ * frame header announces, and it lands in one piece.  The bufferevent
  * freezes the end of its input so that only it fills it, so thaw it
- * meanwhile.  Return what read(2) returns.
+ * meanwhile.  Return what read(2) returns; nothing waiting is EAGAIN (the
+ * bufferevent sees end of file and errors itself).
  */
 static ssize_t
 transport_plain_fill(struct bufferevent *bev, size_t n)
 {
 	struct evbuffer		*in = bufferevent_get_input(bev);
 	struct evbuffer_iovec	 v;
+	int			 fd = bufferevent_getfd(bev), avail;
 	ssize_t			 r = -1;
 
+	if (ioctl(fd, FIONREAD, &avail) == -1)
+		return (-1);
+	if (avail <= 0) {
+		errno = EAGAIN;
+		return (-1);
+	}
+	if ((size_t)avail < n)
+		n = avail;
 	evbuffer_unfreeze(in, 0);
 	if (evbuffer_reserve_space(in, n, &v, 1) != 1)
 		errno = ENOMEM;
-	else if ((r = read(bufferevent_getfd(bev), v.iov_base, n)) > 0) {
+	else if ((r = read(fd, v.iov_base, n)) > 0) {
 		v.iov_len = r;
 		evbuffer_commit_space(in, &v, 1);
 	}

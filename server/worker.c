@@ -40,12 +40,7 @@
 
 #include "rpcd.h"
 
-/*
- * Stop accepting for a reason (PAUSE_*).  At --max-conns a busy server
- * pauses and resumes once per closed connection: the log says so once
- * per episode, which ends when the limit has not been reached for
- * RPCD_ACCEPT_PAUSE seconds (worker_full_cb).
- */
+/* Stop accepting for a reason (PAUSE_*). */
 static void
 worker_pause(struct server *srv, int reason)
 {
@@ -58,27 +53,39 @@ worker_pause(struct server *srv, int reason)
 		log_warnx("out of file descriptors: not accepting for %ds",
 		    RPCD_ACCEPT_PAUSE);
 		evtimer_add(srv->resume_ev, &tv);
-		return;
 	}
-	evtimer_del(srv->full_ev);
-	if (srv->full_pauses++ == 0)
-		log_warnx("%d connections open (--max-conns): not accepting",
-		    srv->nconns);
 }
 
 /* Clear a reason to pause; accept again when none is left. */
 static void
 worker_resume(struct server *srv, int reason)
 {
-	struct timeval	tv = { RPCD_ACCEPT_PAUSE, 0 };
-
 	if ((srv->paused & reason) == 0)
 		return;
 	srv->paused &= ~reason;
-	if (reason == PAUSE_FULL)
-		evtimer_add(srv->full_ev, &tv);
 	if (srv->paused == 0 && !srv->draining)
 		listener_accepting(srv, 1);
+}
+
+/*
+ * A connection came at --max-conns.  Leave the next ones to another worker
+ * that has room, if one does; otherwise they are accepted and answered
+ * busy, as Redis and memcached answer "too many clients", rather than left
+ * to wait in the listen queue for minutes.  A busy server reaches the limit
+ * once per closed connection: the log says so once per episode, which
+ * ends when the limit has not been reached for RPCD_ACCEPT_PAUSE seconds
+ * (worker_full_cb).
+ */
+static void
+worker_full(struct server *srv)
+{
+	evtimer_del(srv->full_ev);
+	if (srv->full_pauses++ == 0)
+		log_warnx("%d connections open (--max-conns): new ones are "
+		    "answered busy or left to a worker with room",
+		    srv->nconns);
+	if (stats_room_elsewhere(srv->stats, srv->settings->max_conns))
+		worker_pause(srv, PAUSE_FULL);
 }
 
 /* The --max-conns episode is over: say how often the limit was hit. */
@@ -87,8 +94,8 @@ worker_full_cb(evutil_socket_t fd, short events, void *arg)
 {
 	struct server	*srv = arg;
 
-	log_info("accepting connections again (--max-conns was reached "
-	    "%lld time(s))", (long long)srv->full_pauses);
+	log_info("below --max-conns again (it was reached %lld time(s))",
+	    (long long)srv->full_pauses);
 	srv->full_pauses = 0;
 }
 
@@ -100,21 +107,28 @@ worker_resume_cb(evutil_socket_t fd, short events, void *arg)
 	worker_resume(srv, PAUSE_FDS);
 }
 
-/* A listener accepted fd: serve it, and stop accepting at --max-conns. */
+/* A listener accepted fd: serve it, or answer busy past --max-conns. */
 void
 worker_accept(struct server *srv, struct listener *l, int fd,
     const struct sockaddr *sa)
 {
 	struct conn	*c;
+	int		 over = srv->nconns >= srv->settings->max_conns;
 
-	if ((c = conn_new(srv, l, fd, sa)) == NULL)
+	if ((c = conn_new(srv, l, fd, sa)) == NULL) {
+		srv->stats->rejected++;
 		return;
+	}
 	TAILQ_INSERT_TAIL(&srv->conns, c, entry);
 	srv->nconns++;
 	srv->stats->connections++;
 	srv->stats->total_connections++;
 	if (srv->nconns >= srv->settings->max_conns)
-		worker_pause(srv, PAUSE_FULL);
+		worker_full(srv);
+	if (over) {
+		srv->stats->rejected++;
+		conn_reject(c);
+	}
 }
 
 /*
@@ -139,11 +153,16 @@ worker_accept_failed(struct server *srv, int error)
 void
 worker_conn_gone(struct server *srv, struct conn *c)
 {
+	struct timeval	tv = { RPCD_ACCEPT_PAUSE, 0 };
+
 	TAILQ_REMOVE(&srv->conns, c, entry);
 	srv->nconns--;
 	srv->stats->connections--;
-	if (srv->nconns < srv->settings->max_conns)
+	if (srv->nconns < srv->settings->max_conns) {
 		worker_resume(srv, PAUSE_FULL);
+		if (srv->full_pauses > 0)
+			evtimer_add(srv->full_ev, &tv);
+	}
 	/* Not event_base_loopexit(): it allocates, so it can fail. */
 	if (srv->draining && srv->nconns == 0)
 		event_base_loopbreak(srv->base);
@@ -175,6 +194,7 @@ worker_drain(struct server *srv)
 	if (srv->draining)
 		return;
 	srv->draining = 1;
+	srv->stats->draining = 1;
 	log_info("shutting down: %d connection(s) open", srv->nconns);
 	listener_close_all(srv);
 	evtimer_del(srv->resume_ev);
@@ -318,7 +338,9 @@ worker_run(const struct settings *s, struct listener *listeners, int n,
 	if (srv.resume_ev == NULL || srv.full_ev == NULL)
 		fatalx("evtimer_new");
 	listener_enable_all(&srv);
-	if (master_fd != -1) {
+	if (master_fd == -1)
+		metrics_start(srv.base);
+	else {
 		srv.master_ev = event_new(srv.base, master_fd,
 		    EV_READ | EV_PERSIST, worker_master_cb, &srv);
 		if (srv.master_ev == NULL || event_add(srv.master_ev, NULL) != 0)
@@ -340,6 +362,7 @@ worker_run(const struct settings *s, struct listener *listeners, int n,
 		event_free(srv.drain_ev);
 	if (srv.master_ev != NULL)
 		event_free(srv.master_ev);
+	metrics_stop();
 	event_base_free(srv.base);
 	log_info("exiting");
 	return (0);

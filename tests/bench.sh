@@ -5,7 +5,10 @@
 #
 # Each configuration runs ROUNDS times, alternating servers; the median of
 # the rounds is printed with the rpcd/redis ratio.  Set PREFORK to a list of
-# rpcd worker counts ("0 2 auto") to compare the process models.
+# rpcd worker counts ("0 2 auto") to compare the process models, and
+# PAYLOADS to a list of params sizes in bytes (make bench-payload: 4 KiB
+# and 64 KiB) to compare ping with that many bytes against redis's ECHO of
+# the same; the default is loadgen's 16-byte ping against redis's PING.
 # BENCH=client (make bench-client) compares rpcctl bench with the load
 # generator instead, as described below.
 
@@ -20,6 +23,7 @@ SECONDS_PER_RUN=${SECONDS_PER_RUN:-5}
 CONNS=${CONNS:-50}
 PIPELINES=${PIPELINES:-"1 16"}
 PREFORK=${PREFORK:-0}
+PAYLOADS=${PAYLOADS:-}
 REDIS_PORT=${REDIS_PORT:-6390}
 
 if [ -n "${LOADGEN:-}" ]; then
@@ -64,11 +68,11 @@ ratio()
 	awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a / b}'
 }
 
-# run PROTO PORT PIPELINE: print rps of one run.
+# run PROTO PORT PIPELINE [PAYLOAD]: print rps of one run.
 run()
 {
 	"$LOADGEN" --proto "$1" -p "$2" -c "$CONNS" -P "$3" \
-	    -d "$SECONDS_PER_RUN" | tee -a "$work/raw" |
+	    ${4:+--payload "$4"} -d "$SECONDS_PER_RUN" | tee -a "$work/raw" |
 	    sed -n 's/.* rps=\([0-9.]*\).*/\1/p'
 }
 
@@ -139,22 +143,27 @@ fi
 
 for n in $PREFORK; do
 	port=$(start_rpcd "$n")
-	for p in $PIPELINES; do
-		: >"$work/rpcd.rps"
-		: >"$work/redis.rps"
-		i=0
-		while [ "$i" -lt "$ROUNDS" ]; do
-			run rpc "$port" "$p" >>"$work/rpcd.rps"
-			[ -n "$redis" ] && run redis "$redis" "$p" >>"$work/redis.rps"
-			i=$((i + 1))
+	for size in ${PAYLOADS:-default}; do
+		[ "$size" = default ] && size=
+		for p in $PIPELINES; do
+			: >"$work/rpcd.rps"
+			: >"$work/redis.rps"
+			i=0
+			while [ "$i" -lt "$ROUNDS" ]; do
+				run rpc "$port" "$p" "$size" >>"$work/rpcd.rps"
+				[ -n "$redis" ] && run redis "$redis" "$p" \
+				    "$size" >>"$work/redis.rps"
+				i=$((i + 1))
+			done
+			r=$(median <"$work/rpcd.rps")
+			line="prefork=$n conns=$CONNS pipeline=$p"
+			line="$line${size:+ payload=$size} rpcd_rps=$r"
+			if [ -n "$redis" ]; then
+				s=$(median <"$work/redis.rps")
+				line="$line redis_rps=$s ratio=$(ratio "$r" "$s")"
+			fi
+			echo "$line"
 		done
-		r=$(median <"$work/rpcd.rps")
-		if [ -n "$redis" ]; then
-			s=$(median <"$work/redis.rps")
-			echo "prefork=$n conns=$CONNS pipeline=$p rpcd_rps=$r redis_rps=$s ratio=$(ratio "$r" "$s")"
-		else
-			echo "prefork=$n conns=$CONNS pipeline=$p rpcd_rps=$r"
-		fi
 	done
 done
 echo "raw runs:"

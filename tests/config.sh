@@ -15,6 +15,7 @@ every="listen 127.0.0.1:0,tls
 listen unix:rel.sock
 prefork 2
 reuseport
+metrics-listen 127.0.0.1:0
 daemon
 user nobody
 pidfile rel.pid
@@ -24,6 +25,7 @@ max-depth 8
 max-conns 100
 max-output 2048
 idle-timeout 7
+frame-timeout 5
 shutdown-timeout 3
 tls-cert rel.pem
 tls-key rel.key
@@ -33,6 +35,7 @@ tls-min-version 1.3
 tls-ciphers HIGH
 tls-ciphersuites TLS_AES_256_GCM_SHA384
 tls-handshake-timeout 5
+log-level warning
 verbose"
 {
 	echo "# every directive"

@@ -80,15 +80,17 @@ rpcd_stop
 
 # A client that keeps the socket busy with frames larger than one read
 # seldom lets rpcd's input run empty, yet completes frame after frame: that
-# is progress, and --idle-timeout must not cut it off.
-rpcd_start -v --idle-timeout 1 || bail_out "rpcd did not start"
+# is progress, and neither --frame-timeout nor --idle-timeout may cut it
+# off.
+rpcd_start -v --frame-timeout 1 --idle-timeout 1 ||
+    bail_out "rpcd did not start"
 out=$(stream "$RPCD_PORT" 4 1000000 200000)
 case $out in
-*" replies") ok 0 "1 MB frames streamed for 4 s past --idle-timeout 1: $out" ;;
-*) ok 1 "1 MB frames streamed for 4 s past --idle-timeout 1"; diag "$out" ;;
+*" replies") ok 0 "1 MB frames streamed for 4 s past --frame-timeout 1: $out" ;;
+*) ok 1 "1 MB frames streamed for 4 s past --frame-timeout 1"; diag "$out" ;;
 esac
-ok_test "and no partial frame timed out" \
-    sh -c "! grep -q 'partial frame timed out' '$RPCD_LOG'"
+ok_test "and no frame timed out" \
+    sh -c "! grep -q 'frame timed out' '$RPCD_LOG'"
 rpcd_stop
 
 # The listen backlog is RPCD_BACKLOG, not libevent's 128: ss shows it as
@@ -139,8 +141,8 @@ kill "$idle" "$half" 2>/dev/null
 wait "$idle" "$half" 2>/dev/null
 
 # 20 clients connecting and closing as fast as they can against
-# --max-conns 10: accepting pauses and resumes once per connection, but
-# the log says so once per episode, not once per connection.
+# --max-conns 10: the limit is reached once per closed connection, but the
+# log says so once per episode, not once per connection.
 rpcd_start --max-conns 10 || bail_out "rpcd did not start"
 "$PYTHON3" - "$RPCD_PORT" <<'EOF' &
 import socket, struct, sys, threading, time
@@ -161,9 +163,9 @@ EOF
 churn=$!
 wait "$churn"
 is $? 0 "20 clients churned connections for 2 s against --max-conns 10"
-wait_for 50 grep -q 'accepting connections again' "$RPCD_LOG"
-n=$(grep -c 'not accepting' "$RPCD_LOG")
-ok_test "the pause was logged $n time(s), not once per connection" \
+wait_for 50 grep -q 'below --max-conns again' "$RPCD_LOG"
+n=$(grep -c 'answered busy or left' "$RPCD_LOG")
+ok_test "the limit was logged $n time(s), not once per connection" \
     test "$n" -ge 1 -a "$n" -le 10
 ok_test "the end of the episode says how often the limit was reached" \
     grep -q 'was reached [0-9]* time(s)' "$RPCD_LOG"

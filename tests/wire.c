@@ -192,15 +192,6 @@ write_repeated(int fd, long long repeat)
 	write_all(fd, out, outlen);
 }
 
-static double
-now(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (ts.tv_sec + ts.tv_nsec / 1e9);
-}
-
 int
 main(int argc, char **argv)
 {
@@ -293,7 +284,7 @@ main(int argc, char **argv)
 		poll(NULL, 0, (int)(timeout * 1000));
 		return (0);
 	}
-	deadline = now() + timeout;
+	deadline = time_monotonic() + timeout;
 	pfd.fd = fd;
 	pfd.events = POLLIN;
 	while (frames < 0 || got < frames) {
@@ -308,8 +299,8 @@ main(int argc, char **argv)
 		}
 		if (frames >= 0 && got >= frames)
 			break;
-		if (!io_pending() &&
-		    poll(&pfd, 1, (int)((deadline - now()) * 1000)) <= 0) {
+		if (!io_pending() && poll(&pfd, 1,
+		    (int)((deadline - time_monotonic()) * 1000)) <= 0) {
 			printf("[timeout]\n");
 			break;
 		}

@@ -55,6 +55,7 @@ enum proto_error {
 	PROTO_EMETHOD,		/* no such method (sent by servers) */
 	PROTO_EINTERNAL,	/* server failed to answer (sent by servers) */
 	PROTO_ESPACE,		/* caller's buffer is too small */
+	PROTO_EBUSY,		/* server too busy (sent by servers) */
 	PROTO_NERRORS
 };
 
