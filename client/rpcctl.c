@@ -330,7 +330,7 @@ main(int argc, char **argv)
 	const char		*host = NULL, *port = NULL, *sockpath = NULL;
 	const char		*server;
 	char			 one[ADDR_TEXT_MAX + 64];
-	int			 ch, list = 1;
+	int			 ch, list = 1, status;
 
 	log_init(1, LOG_INFO, "rpcctl");
 	server = getenv("RPCCTL_SERVER");
@@ -411,5 +411,7 @@ main(int argc, char **argv)
 		usage_error("--key needs --cert");
 	if (opt.tls)
 		client_tls_init(&opt);
-	return (cmd->fn(&opt, argc, argv));
+	status = cmd->fn(&opt, argc, argv);
+	client_tls_free(&opt);
+	return (status);
 }

@@ -111,6 +111,7 @@ ssize_t		 client_tls_read(struct client *, void *, size_t);
 ssize_t		 client_tls_write(struct client *, const void *, size_t);
 int		 client_tls_pending(struct client *);
 void		 client_tls_close(struct client *);
+void		 client_tls_free(struct options *);
 
 /* commands.c */
 int		 cmd_ping(const struct options *, int, char **);

@@ -229,6 +229,14 @@ client_tls_pending(struct client *c)
 	return (SSL_pending(c->ssl) > 0);
 }
 
+/* Free the SSL_CTX of client_tls_init(), if any. */
+void
+client_tls_free(struct options *opt)
+{
+	SSL_CTX_free(opt->tls_ctx);
+	opt->tls_ctx = NULL;
+}
+
 /* Say goodbye with close_notify, without waiting, and free the SSL. */
 void
 client_tls_close(struct client *c)
@@ -273,6 +281,11 @@ client_tls_pending(struct client *c)
 
 void
 client_tls_close(struct client *c)
+{
+}
+
+void
+client_tls_free(struct options *opt)
 {
 }
 

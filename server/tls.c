@@ -75,7 +75,7 @@ tls_fail(char *err, size_t len, const char *what, const char *file)
 static SSL_CTX *
 tls_ctx_new(const struct settings *s, char *err, size_t len)
 {
-	STACK_OF(X509_NAME)	*names;
+	STACK_OF(X509_NAME)	*names = NULL;
 	SSL_CTX			*ctx;
 	const char		*verify = s->tls_verify;
 	int			 mode = SSL_VERIFY_NONE;
