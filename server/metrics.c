@@ -372,7 +372,8 @@ metrics_run(const struct settings *s, int master_fd)
 		daemon_drop_privileges(s->user);
 	metrics_start(base);
 
-	event_base_dispatch(base);
+	if (event_base_dispatch(base) == -1)
+		fatalx("the metrics event loop failed");
 
 	metrics_stop();
 	for (i = 0; i < NITEMS(ev); i++)

@@ -333,6 +333,7 @@ worker_run(const struct settings *s, struct listener *listeners, int n,
 	}
 	if (s->user != NULL)
 		daemon_drop_privileges(s->user);
+	module_worker_init(&srv);
 	srv.resume_ev = evtimer_new(srv.base, worker_resume_cb, &srv);
 	srv.full_ev = evtimer_new(srv.base, worker_full_cb, &srv);
 	if (srv.resume_ev == NULL || srv.full_ev == NULL)
@@ -349,10 +350,14 @@ worker_run(const struct settings *s, struct listener *listeners, int n,
 			fatal("cannot tell the master we are ready");
 	}
 
-	event_base_dispatch(srv.base);
+	/* The loop fails only when its backend does (out of memory). */
+	if (event_base_dispatch(srv.base) == -1)
+		fatalx("the event loop failed (%s)",
+		    event_base_get_method(srv.base));
 
 	while ((c = TAILQ_FIRST(&srv.conns)) != NULL)
 		conn_close(c, "server exiting");
+	module_worker_exit();
 	listener_close_all(&srv);
 	for (i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
 		event_free(sigev[i]);

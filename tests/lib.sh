@@ -133,6 +133,7 @@ ping_ok()
 # exits 0.
 sigterm_inflight()
 {
+	: >"$TEST_DIR/sent"	# not the last run's, before the job opens it
 	"$WIRE" -t 20 -n 2000 -r 2000 "$RPCD_ADDR" \
 	    'j:{"in": "ping", "params": 1}' >"$TEST_DIR/inflight" \
 	    2>"$TEST_DIR/sent" &
@@ -148,13 +149,18 @@ sigterm_inflight()
 	RPCD_PID=
 }
 
-# hidden_inputs: the hostile requests a listener must answer with an error
-# and survive, as rows "code|description|request" (see server_badinput.sh).
-hidden_inputs()
+# hidden_inputs_check PREFIX ADDR [WIRE_OPTION...]: send each hostile
+# request below to ADDR, followed by a ping on the same connection; each
+# must get its error reply and the ping its pong.  PREFIX starts each
+# check's description.
+hidden_inputs_check()
 {
+	hic_prefix=$1
+	hic_addr=$2
+	shift 2
 	deep=$(printf '%040d' 0 | sed 's/0/[/g')$(printf '%040d' 0 |
 	    sed 's/0/]/g')
-	cat <<EOF_TABLE
+	cat >"$TEST_DIR/hidden" <<EOF_TABLE
 bad_json|malformed JSON|j:{"in": "ping",
 bad_json|trailing garbage|j:{"in": "ping"} x
 bad_json|empty frame|h:0
@@ -168,4 +174,30 @@ too_deep|nesting of 41|j:{"in": "ping", "params": $deep}
 bad_utf8|invalid UTF-8|x:0a0000007b22696e223a22ff227d
 bad_utf8|overlong encoding|x:0b0000007b22696e223a22c0af227d
 EOF_TABLE
+	# code | description | request
+	while IFS='|' read -r code what req; do
+		out=$(wire "$@" -n 2 "$hic_addr" "$req" \
+		    'j:{"in": "ping", "params": "still here"}' 2>/dev/null)
+		first=$(echo "$out" | head -n 1)
+		case $first in
+		'{"out": "error", "result": {"code": "'"$code"'", "message": "'*)
+			ok 0 "$hic_prefix$what: error $code" ;;
+		*)	ok 1 "$hic_prefix$what: error $code"
+			diag "got: $first" ;;
+		esac
+		is "$(echo "$out" | sed -n 2p)" \
+		    '{"out": "pong", "result": "still here"}' \
+		    "$hic_prefix$what: connection still usable"
+	done <"$TEST_DIR/hidden"
+}
+
+# example_block PAGE N: the Nth ".Bd -literal" block after ".Sh EXAMPLES"
+# of the manual page PAGE, with mdoc's \e as \.
+example_block()
+{
+	awk -v want="$2" '
+	    /^\.Sh / { in_ex = ($2 == "EXAMPLES") }
+	    in_ex && /^\.Bd -literal/ { n++; inside = (n == want); next }
+	    inside && /^\.Ed/ { inside = 0 }
+	    inside { gsub(/\\e/, "\\"); print }' "$1"
 }

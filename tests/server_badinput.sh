@@ -9,26 +9,10 @@
 
 rpcd_start -v --max-frame 4096 || bail_out "rpcd did not start"
 A=$RPCD_ADDR
-PING='j:{"in": "ping", "params": "still here"}'
-PONG='{"out": "pong", "result": "still here"}'
-hidden_inputs >"$TEST_DIR/hidden"
-
-# code | description | request
-while IFS='|' read -r code what req; do
-	[ -n "$code" ] || continue
-	out=$(wire -n 2 "$A" "$req" "$PING")
-	first=$(echo "$out" | head -n 1)
-	second=$(echo "$out" | sed -n 2p)
-	case $first in
-	'{"out": "error", "result": { "code": "'"$code"'", "message": "'*)
-		ok 0 "$what: error $code" ;;
-	*)	ok 1 "$what: error $code"; diag "got: $first" ;;
-	esac
-	is "$second" "$PONG" "$what: connection still usable"
-done <"$TEST_DIR/hidden"
+hidden_inputs_check "" "$A"
 
 out=$(wire -t 5 "$A" h:4097)
-is "$out" "$(printf '%s\n%s' '{"out": "error", "result": { "code": "frame_too_large", "message": "frame length exceeds the limit" }}' '[closed]')" \
+is "$out" "$(printf '%s\n%s' '{"out": "error", "result": {"code": "frame_too_large", "message": "frame length exceeds the limit"}}' '[closed]')" \
     "frame of max-frame+1 announced: error, then closed"
 out=$(wire -t 5 "$A" x:ffffffff)
 case $out in

@@ -100,19 +100,7 @@ is "$(handshake_failures)" 4 \
     "stats counts the failed handshakes (two refused CAs, these two)"
 
 # The hidden inputs of server_badinput.sh, after the handshake.
-PING='j:{"in": "ping", "params": "still here"}'
-PONG='{"out": "pong", "result": "still here"}'
-hidden_inputs >"$D/hidden"
-while IFS='|' read -r code what req; do
-	[ -n "$code" ] || continue
-	out=$(wire -T -n 2 "$T" "$req" "$PING" 2>/dev/null)
-	case $(echo "$out" | head -n 1) in
-	'{"out": "error", "result": { "code": "'"$code"'", "message": "'*)
-		ok 0 "TLS: $what: error $code" ;;
-	*)	ok 1 "TLS: $what: error $code"; diag "got: $out" ;;
-	esac
-	is "$(echo "$out" | sed -n 2p)" "$PONG" "TLS: $what: still usable"
-done <"$D/hidden"
+hidden_inputs_check "TLS: " "$T" -T
 is "$(wire -T -t 5 "$T" h:2000000 2>/dev/null | tail -n 1)" "[closed]" \
     "TLS: a frame over --max-frame: closed after its error"
 is "$(wire -T -t 1 "$T" x:160301007a0100007603 2>/dev/null)" "[timeout]" \
