@@ -56,18 +56,20 @@ struct timeval;
 #define RPCD_FAST_DEATH		2		/* seconds: died at start */
 #define RPCD_FAILURES_MAX	8		/* fast deaths of a slot */
 #define RPCD_FAILURE_WINDOW	60		/* seconds they are counted in */
+#define RPCD_TLS_WRITE		16384		/* bytes: one TLS record */
+
+/* Keywords of a listen address, bits of settings.listen_flags. */
+#define LISTEN_TLS	0x1		/* ,tls */
+#define LISTEN_PROXY	0x2		/* ,proxy: a PROXY protocol header first */
 #define RPCD_METHODS_MAX	64		/* of the registry */
 #define RPCD_BUCKETS		20		/* request durations, finite */
 #define RPCD_METRICS_TIMEOUT	10		/* seconds: a scrape's request */
 #define RPCD_METRICS_RESPAWN	1		/* seconds after its death */
 
-/* Keywords of an -l address: bits of listen_flags and listener.flags. */
-#define LISTEN_PROXY	0x1		/* a PROXY protocol header first */
-
 /* Configuration from the command line; config.c has a row for each. */
 struct settings {
 	struct addr	 listen[RPCD_LISTEN_MAX];
-	int		 listen_flags[RPCD_LISTEN_MAX]; /* LISTEN_* */
+	int		 listen_flags[RPCD_LISTEN_MAX];	/* LISTEN_* */
 	int		 nlisten;
 	uint32_t	 max_frame;
 	unsigned int	 max_depth;
@@ -89,6 +91,14 @@ struct settings {
 	char		*user;
 	char		*config;	/* -f file */
 	int		 check;		/* -n */
+	char		*tls_cert;
+	char		*tls_key;
+	char		*tls_ca;
+	char		*tls_verify;	/* none, optional, require */
+	char		*tls_min_version;
+	char		*tls_ciphers;
+	char		*tls_ciphersuites;
+	int		 tls_handshake_timeout;
 	char		*modules[RPCD_MODULES_MAX]; /* "PATH ARGS..." */
 	int		 nmodules;
 };
@@ -106,6 +116,7 @@ struct transport {
 	int			 (*send)(struct bufferevent *);
 	ssize_t			 (*fill)(struct bufferevent *, size_t);
 	int			 (*pending)(struct bufferevent *);
+	int			 tls;	/* the protocol runs inside TLS */
 };
 
 /* A bound listening socket, inherited by every worker. */
@@ -137,6 +148,7 @@ struct stats_slot {
 	int64_t		bytes_out;
 	int64_t		restarts;
 	int64_t		proxy_errors;	/* bad or missing PROXY headers */
+	int64_t		tls_handshake_failures;
 	int64_t		draining;	/* not accepting: shutting down */
 	int64_t		too_large;	/* client errors, by kind */
 	int64_t		bad_requests;
@@ -214,6 +226,7 @@ struct server {
 	struct event		*agent_ev;
 	struct event		*delay_ev;	/* end of --drain-delay */
 	const struct timeval	*idle_timeout;	/* common timeout, or NULL */
+	const struct timeval	*handshake_timeout; /* common timeout */
 	struct stats_slot	*stats;
 };
 
@@ -235,6 +248,7 @@ struct conn {
 	unsigned int		 failed:1;	/* a reply could not be built */
 	unsigned int		 last_request:1; /* draining: answer one */
 	unsigned int		 readahead:1;	/* more input likely waiting */
+	unsigned int		 handshaking:1;	/* TLS: not yet connected */
 	unsigned int		 proxy_pending:1; /* a PROXY header comes first */
 	size_t			 buffered;	/* input left when last served */
 	int64_t			 frames;
@@ -281,6 +295,14 @@ void		 listener_unlink_all(struct listener *, int);
 
 /* transport.c */
 extern const struct transport transport_plain;
+extern const struct transport transport_tls;
+
+/* tls.c */
+int		 tls_init(const struct settings *);
+int		 tls_reload(const struct settings *);
+const char	*tls_error(struct bufferevent *);
+void		 tls_close(struct bufferevent *);
+struct ssl_st	*tls_ssl_new(void);
 
 /* conn.c */
 struct conn	*conn_new(struct server *, struct listener *, int,
