@@ -40,6 +40,7 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -169,6 +170,9 @@ write_all(int fd, const unsigned char *p, size_t n)
 		if ((w = io_write(fd, p, n)) == -1) {
 			if (errno == EINTR)
 				continue;
+			/* Closed on us: what it sent first is still to read. */
+			if (errno == EPIPE || errno == ECONNRESET)
+				return;
 			printf("[write error: %s]\n", strerror(errno));
 			exit(0);
 		}
@@ -245,6 +249,8 @@ main(int argc, char **argv)
 	argv += optind;
 	if (argc < 1 || addr_parse(argv[0], &a, err, sizeof err) != 0)
 		fatalx("bad address: %s", argc < 1 ? "(none)" : err);
+	/* A server that closes early is a result to print, not a death. */
+	signal(SIGPIPE, SIG_IGN);
 	if ((fd = socket(a.ss.ss_family, SOCK_STREAM, 0)) == -1 ||
 	    connect(fd, (struct sockaddr *)&a.ss, a.len) != 0)
 		fatal("connect %s", argv[0]);
