@@ -21,7 +21,12 @@
  * TESTMOD_NO_DESCRIPTOR set, for the descriptors rpcd must refuse.
  */
 
+#include <sys/types.h>
+
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <rpcd/module.h>
 
@@ -74,12 +79,32 @@ testmod_silent(struct rpcd_call *call, void *arg)
 {
 }
 
+/* crash: dies by a signal, as a buggy handler would. */
+static void
+testmod_crash(struct rpcd_call *call, void *arg)
+{
+	abort();
+}
+
+/* pid: the pid of the worker that answers. */
+static void
+testmod_pid(struct rpcd_call *call, void *arg)
+{
+	char	pid[24];
+	int	len;
+
+	len = snprintf(pid, sizeof pid, "%ld", (long)getpid());
+	api->reply(call, pid, len);
+}
+
 static const struct rpcd_method testmod_methods[] = {
 	{ "echo", "the params back", testmod_echo, NULL, 0, NULL },
 	{ "badjson", "a result that is not JSON", testmod_badjson, NULL, 0,
 	    NULL },
 	{ "fail", "an error reply", testmod_fail, NULL, 0, NULL },
 	{ "silent", "no answer at all", testmod_silent, NULL, 0, NULL },
+	{ "crash", "abort(3) the worker", testmod_crash, NULL, 0, NULL },
+	{ "pid", "the worker's pid", testmod_pid, NULL, 0, NULL },
 };
 
 static int
