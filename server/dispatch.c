@@ -183,7 +183,14 @@ dispatch_frame(struct conn *c, const char *body, size_t len,
 	call.params = m.value;
 	call.params_len = m.value_len;
 	call.answered = call.failed = 0;
+	/*
+	 * Which method runs, for the master's line if a signal kills us in
+	 * it: a plain store into our own slot, nothing the RPC path would
+	 * feel.
+	 */
+	c->srv->stats->running = call.method->index;
 	call.method->fn(&call);
+	c->srv->stats->running = -1;
 	if (!call.answered)
 		call_error(&call, PROTO_EINTERNAL);
 	stats_method_done(c->srv->stats, call.method->index,

@@ -294,13 +294,17 @@ master_backoff(struct master *m, int index, double now)
 	return (0);
 }
 
-/* Log how a child, "worker N" or "metrics server", ended. */
+/*
+ * Log how a child, "worker N" or "metrics server", ended; running says
+ * what it was doing if a signal killed it, or is empty.
+ */
 static void
-master_log_death(const char *what, pid_t pid, int status)
+master_log_death(const char *what, pid_t pid, int status,
+    const char *running)
 {
 	if (WIFSIGNALED(status))
-		log_warnx("%s (pid %ld) killed by signal %d%s", what,
-		    (long)pid, WTERMSIG(status),
+		log_warnx("%s (pid %ld) killed by signal %d%s%s", what,
+		    (long)pid, WTERMSIG(status), running,
 #ifdef WCOREDUMP
 		    WCOREDUMP(status) ? ", core dumped" :
 #endif
@@ -312,11 +316,29 @@ master_log_death(const char *what, pid_t pid, int status)
 		log_info("%s (pid %ld) exited", what, (long)pid);
 }
 
+/*
+ * The method the dead worker of st was running, as its stats slot says,
+ * in words for master_log_death(); empty if none.
+ */
+static void
+master_running(const struct stats_slot *st, char *buf, size_t len)
+{
+	const struct method	*m;
+
+	buf[0] = '\0';
+	if (st->running < 0 || st->running >= registry_count())
+		return;
+	m = registry_get(st->running);
+	snprintf(buf, len, " while running method %s (%s%s)", m->name,
+	    m->module != NULL ? "module " : "built in",
+	    m->module != NULL ? module_name(m->module) : "");
+}
+
 /* The metrics server died: replace it in a while, unless it failed. */
 static void
 master_reap_metrics(struct master *m, int status, double now)
 {
-	master_log_death("metrics server", m->metrics_pid, status);
+	master_log_death("metrics server", m->metrics_pid, status, "");
 	close(m->metrics_fd);
 	m->metrics_pid = 0;
 	if (m->stopping)
@@ -333,7 +355,7 @@ master_reap(struct master *m)
 {
 	struct worker	*w;
 	double		 now = time_monotonic();
-	char		 what[32];
+	char		 what[32], running[256];
 	pid_t		 pid;
 	int		 status, i, respawn, give_up = 0;
 
@@ -348,7 +370,8 @@ master_reap(struct master *m)
 			continue;
 		}
 		snprintf(what, sizeof what, "worker %d", w->index);
-		master_log_death(what, w->pid, status);
+		master_running(w->stats, running, sizeof running);
+		master_log_death(what, w->pid, status, running);
 		close(w->fd);
 		w->pid = 0;
 		respawn = !m->stopping && !w->old;

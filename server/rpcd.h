@@ -154,6 +154,7 @@ struct stats_slot {
 	int64_t		bad_requests;
 	int64_t		foreign;	/* TLS or HTTP spoken to us */
 	int64_t		timeouts;	/* idle, or a frame too slow */
+	int64_t		running;	/* the method called; -1: none */
 };
 
 /*

@@ -124,6 +124,7 @@ stats_slot_claim(int index)
 			memset(&stats_procs_methods[i * RPCD_METHODS_MAX], 0,
 			    RPCD_METHODS_MAX * sizeof *stats_procs_methods);
 			stats_procs[i].pid = -1;	/* taken, not started */
+			stats_procs[i].running = -1;
 			stats_procs[i].index = index;
 			stats_procs[i].serial = ++stats_serial;
 			return (&stats_procs[i]);
