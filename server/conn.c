@@ -361,6 +361,7 @@ conn_process(struct conn *c)
 	int			 n, status, partial;
 
 	cur.total = evbuffer_get_length(c->in);
+	srv->clock = time_monotonic();	/* when dispatch_frame() starts */
 	for (n = 0; n < RPCD_FRAMES_PER_EVENT; n++) {
 		len = cur.total - cur.off;
 		if (len < PROTO_HEADER_SIZE) {

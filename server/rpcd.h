@@ -220,6 +220,7 @@ struct server {
 	struct event		*master_ev;
 	const struct timeval	*idle_timeout;	/* common timeout, or NULL */
 	const struct timeval	*handshake_timeout; /* common timeout */
+	double			 clock;		/* the last request ended */
 	struct stats_slot	*stats;
 };
 
