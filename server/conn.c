@@ -416,6 +416,7 @@ conn_process(struct conn *c)
 	if (c->proxy_pending && (partial = conn_proxy(c)) != 0)
 		return (partial == -1 ? -1 : conn_check_partial(c, 0));
 	cur.total = evbuffer_get_length(c->in);
+	srv->clock = time_monotonic();	/* when dispatch_frame() starts */
 	for (n = 0; n < RPCD_FRAMES_PER_EVENT; n++) {
 		len = cur.total - cur.off;
 		if (len < PROTO_HEADER_SIZE) {

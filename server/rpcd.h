@@ -228,6 +228,7 @@ struct server {
 	struct event		*delay_ev;	/* end of --drain-delay */
 	const struct timeval	*idle_timeout;	/* common timeout, or NULL */
 	const struct timeval	*handshake_timeout; /* common timeout */
+	double			 clock;		/* the last request ended */
 	struct stats_slot	*stats;
 };
 
