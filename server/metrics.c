@@ -93,6 +93,8 @@ static const struct metrics_total metrics_workers[] = {
 	{ "timeout", NULL, NULL, offsetof(struct stats_slot, timeouts) },
 	{ "proxy_header", NULL, NULL,
 	  offsetof(struct stats_slot, proxy_errors) },
+	{ "tls_handshake", NULL, NULL,
+	  offsetof(struct stats_slot, tls_handshake_failures) },
 };
 
 #define NITEMS(a)	(sizeof (a) / sizeof (a)[0])
