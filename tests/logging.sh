@@ -75,6 +75,7 @@ levels()
 	RPCD_PID=$!
 	wait_for 100 answers "unix:$TEST_DIR/l" ||
 	    bail_out "rpcd --log-level $1 did not start"
+	: >"$TEST_DIR/held"	# not the last run's, before the job opens it
 	wire -n 2 -t 5 "unix:$TEST_DIR/l" "$PING" >"$TEST_DIR/held" &
 	held=$!
 	wait_for 50 grep -q pong "$TEST_DIR/held"

@@ -140,6 +140,7 @@ drain_check()
 	AGENT=$(sed -n 's/.*agent-check answered on 127\.0\.0\.1:\([0-9]*\).*/\1/p' \
 	    "$RPCD_LOG")
 	is "$(agent "$AGENT")" "ready" "$what: the agent answers ready"
+	: >"$TEST_DIR/old"	# not the last run's, before the job opens it
 	"$WIRE" -t 20 "$RPCD_ADDR" "$PING" >"$TEST_DIR/old" 2>/dev/null &
 	old=$!
 	wait_for 50 grep -q pong "$TEST_DIR/old"
@@ -163,6 +164,7 @@ drain_check "prefork" -P 2
 
 # Without --drain-delay, SIGTERM shuts down at once, as it always did.
 rpcd_start --agent-listen 127.0.0.1:0 || bail_out "rpcd did not start"
+: >"$TEST_DIR/old"	# not the last run's, before the job opens it
 "$WIRE" -t 20 "$RPCD_ADDR" "$PING" >"$TEST_DIR/old" 2>&1 &
 old=$!
 wait_for 100 grep -q pong "$TEST_DIR/old"
