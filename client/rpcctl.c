@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <syslog.h>
 
 #include "rpcctl.h"
 
@@ -280,7 +281,7 @@ main(int argc, char **argv)
 	char			 one[ADDR_TEXT_MAX + 64];
 	int			 ch, list = 1;
 
-	log_init(1, 0, "rpcctl");
+	log_init(1, LOG_INFO, "rpcctl");
 	server = getenv("RPCCTL_SERVER");
 	if (server == NULL || *server == '\0')
 		server = ADDR_DEFAULT;

@@ -44,6 +44,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <syslog.h>
 #include <unistd.h>
 
 #include <json-c/json.h>
@@ -60,7 +61,9 @@ enum setting_type {
 	SETTING_WORKERS,	/* a number in [min, max], or auto */
 	SETTING_MODE,		/* octal permissions; min (-1): umask */
 	SETTING_STRING,
-	SETTING_ADDRESS		/* an -l address, repeatable */
+	SETTING_ADDRESS,	/* an -l address, repeatable */
+	SETTING_LEVEL,		/* a log level's name */
+	SETTING_TCP_ADDRESS	/* a host:port, in a struct addr */
 };
 
 /*
@@ -115,6 +118,11 @@ static const struct setting settings[] = {
 	  .flags = SETTING_RESTART,
 	  .help = "a listening socket per worker, balanced by\n"
 	    "the kernel (with --prefork)" },
+	{ .name = "metrics-listen", .arg = "address",
+	  .type = SETTING_TCP_ADDRESS, MEMBER(metrics_listen),
+	  .flags = SETTING_RESTART, .shown = "none",
+	  .help = "serve Prometheus metrics over HTTP on\n"
+	    "host:port, at /metrics" },
 	{ .name = "daemon", .letter = 'd', .type = SETTING_FLAG,
 	  MEMBER(daemonize), .flags = SETTING_RESTART,
 	  .help = "detach and log to syslog" },
@@ -153,9 +161,14 @@ static const struct setting settings[] = {
 	{ .name = "shutdown-timeout", .arg = "seconds",
 	  .type = SETTING_NUMBER, MEMBER(shutdown_timeout), .min = 1,
 	  .max = 86400, .def = 10, .help = "time to finish on SIGTERM" },
+	{ .name = "log-level", .arg = "level", .type = SETTING_LEVEL,
+	  MEMBER(log_level), .def = LOG_INFO, .shown = "info",
+	  .help = "log lines this urgent or more: error,\n"
+	    "warning, info or debug" },
 	{ .name = "verbose", .letter = 'v', .type = SETTING_COUNT,
 	  MEMBER(verbose), .flags = SETTING_REPEAT,
-	  .help = "log every connection and request" },
+	  .help = "log every connection and request:\n"
+	    "--log-level debug" },
 	{ .name = "version", .letter = 'V', .type = SETTING_ACTION,
 	  .flags = SETTING_CMDLINE, .help = "print the version and exit" },
 	{ .name = "help", .letter = 'h', .type = SETTING_ACTION,
@@ -227,6 +240,7 @@ config_set(struct settings *s, const struct setting *row, const char *arg,
     char *err, size_t len)
 {
 	const char	*errstr;
+	struct addr	*a;
 	char		**str;
 	long long	 v;
 
@@ -278,6 +292,24 @@ config_set(struct settings *s, const struct setting *row, const char *arg,
 		if (addr_parse(arg, &s->listen[s->nlisten], err, len) != 0)
 			return (-1);
 		s->nlisten++;
+		break;
+	case SETTING_TCP_ADDRESS:
+		a = (struct addr *)((char *)s + row->offset);
+		if (addr_parse(arg, a, err, len) != 0)
+			return (-1);
+		if (a->ss.ss_family == AF_UNIX) {
+			snprintf(err, len, "not a TCP address");
+			a->len = 0;
+			return (-1);
+		}
+		break;
+	case SETTING_LEVEL:
+		if ((v = log_level_parse(arg)) == -1) {
+			snprintf(err, len, "not error, warning, info or "
+			    "debug");
+			return (-1);
+		}
+		config_store(s, row, v);
 		break;
 	}
 	return (0);
@@ -476,7 +508,8 @@ config_defaults(struct settings *s)
 	memset(s, 0, sizeof *s);
 	for (i = 0; i < NSETTINGS; i++) {
 		if (settings[i].size != 0 &&
-		    settings[i].type != SETTING_STRING)
+		    settings[i].type != SETTING_STRING &&
+		    settings[i].type != SETTING_TCP_ADDRESS)
 			config_store(s, &settings[i], settings[i].def);
 	}
 }
@@ -662,9 +695,10 @@ static void
 config_value(const struct settings *s, const struct setting *row,
     char *buf, size_t len)
 {
-	const char	*str;
-	long long	 v;
-	int		 i;
+	const struct addr	*a;
+	const char		*str;
+	long long		 v;
+	int			 i;
 
 	*buf = '\0';
 	switch (row->type) {
@@ -688,6 +722,14 @@ config_value(const struct settings *s, const struct setting *row,
 		for (i = 0; i < s->nlisten; i++)
 			snprintf(buf + strlen(buf), len - strlen(buf), "%s%s",
 			    i > 0 ? " " : "", s->listen[i].text);
+		break;
+	case SETTING_LEVEL:
+		snprintf(buf, len, "%s", log_level_name(config_load(s, row)));
+		break;
+	case SETTING_TCP_ADDRESS:
+		a = (const struct addr *)((const char *)s + row->offset);
+		if (a->len != 0)
+			snprintf(buf, len, "%s", a->text);
 		break;
 	}
 }
@@ -872,10 +914,20 @@ config_reload(const struct settings *running)
 		} else if (row->type == SETTING_STRING) {
 			config_set(s, row, *was != '\0' ? was : NULL, err,
 			    sizeof err);
+		} else if (row->type == SETTING_TCP_ADDRESS) {
+			memcpy((char *)s + row->offset,
+			    (const char *)running + row->offset, row->size);
 		} else
 			config_store(s, row, config_load(running, row));
 	}
 	return (s);
+}
+
+/* The log threshold, a syslog priority: -v is --log-level debug. */
+int
+config_log_level(const struct settings *s)
+{
+	return (s->verbose > 0 ? LOG_DEBUG : s->log_level);
 }
 
 /* The settings a worker runs with, for the stats reply. */
@@ -905,8 +957,12 @@ config_to_json(const struct settings *s)
 		case SETTING_FLAG:
 			v = json_object_new_boolean(config_load(s, row));
 			break;
+		case SETTING_LEVEL:
+			v = json_object_new_string(value);
+			break;
 		case SETTING_MODE:
 		case SETTING_STRING:
+		case SETTING_TCP_ADDRESS:
 			if (*value == '\0')
 				continue;	/* not set: left out */
 			v = json_object_new_string(value);

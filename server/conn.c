@@ -36,6 +36,7 @@
 #include <netinet/tcp.h>
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -132,6 +133,12 @@ conn_new(struct server *srv, struct listener *l, int fd,
 	c->transport = l->transport;
 	c->fd = fd;
 	c->is_tcp = sa->sa_family == AF_INET || sa->sa_family == AF_INET6;
+	/* A Unix peer has no address of its own: name the socket. */
+	if (c->is_tcp)
+		addr_format(sa, sizeof(struct sockaddr_storage), c->peer,
+		    sizeof c->peer);
+	else
+		snprintf(c->peer, sizeof c->peer, "%s", l->addr.text);
 	if (c->is_tcp)
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
 	if ((c->bev = c->transport->open(srv->base, fd)) == NULL) {
@@ -156,7 +163,7 @@ conn_new(struct server *srv, struct listener *l, int fd,
 		free(c);
 		return (NULL);
 	}
-	log_debug("fd %d: connected", fd);
+	log_debug("%s: connected", c->peer);
 	return (c);
 }
 
@@ -164,7 +171,7 @@ conn_new(struct server *srv, struct listener *l, int fd,
 void
 conn_close(struct conn *c, const char *reason)
 {
-	log_debug("fd %d: closed: %s", c->fd, reason);
+	log_debug("%s: closed: %s", c->peer, reason);
 	worker_conn_gone(c->srv, c);
 	bufferevent_free(c->bev);
 	free(c);
@@ -201,7 +208,7 @@ conn_close_after_flush(struct conn *c, const char *reason)
 		conn_close(c, reason);
 		return (-1);
 	}
-	log_debug("fd %d: closing after flush: %s", c->fd, reason);
+	log_debug("%s: closing after flush: %s", c->peer, reason);
 	c->closing = 1;
 	conn_reading(c, 0);
 	return (0);
@@ -318,6 +325,7 @@ conn_check_partial(struct conn *c, int completed)
 	if (!timerisset(&c->frame_deadline))
 		timeradd(&now, &timeout, &c->frame_deadline);
 	else if (!timercmp(&now, &c->frame_deadline, <)) {
+		srv->stats->timeouts++;
 		conn_close(c, "frame timed out");
 		return (-1);
 	}
@@ -364,9 +372,10 @@ conn_process(struct conn *c)
 			break;	/* TLS or a 790-byte frame: wait and see */
 		if (c->frames == 0 &&
 		    (foreign = conn_foreign_protocol(h, len)) != NULL) {
-			log_info("fd %d: peer speaks %s, not rpcd: closing",
-			    c->fd, foreign);
+			log_debug("%s: peer speaks %s, not rpcd: closing",
+			    c->peer, foreign);
 			srv->stats->errors++;
+			srv->stats->foreign++;
 			conn_close(c, "foreign protocol");
 			return (-1);
 		}
@@ -374,8 +383,9 @@ conn_process(struct conn *c)
 		status = proto_frame_decode(h, len, srv->settings->max_frame,
 		    &body);
 		if (status == PROTO_FRAME_TOO_LARGE) {
-			log_debug("fd %d: frame of %u bytes over the limit",
-			    c->fd, body);
+			log_debug("%s: frame of %u bytes over the limit",
+			    c->peer, body);
+			srv->stats->too_large++;
 			dispatch_error(c, c->out, PROTO_ETOOLARGE);
 			evbuffer_drain(c->in, cur.total);
 			return (conn_close_after_flush(c, "frame too large"));
@@ -441,7 +451,7 @@ conn_throttle(struct conn *c)
 {
 	if (evbuffer_get_length(c->out) <= c->srv->settings->max_output)
 		return;
-	log_debug("fd %d: peer not reading its replies: pausing", c->fd);
+	log_debug("%s: peer not reading its replies: pausing", c->peer);
 	c->throttled = 1;
 	conn_reading(c, 0);
 }
@@ -517,7 +527,7 @@ conn_write_cb(struct bufferevent *bev, void *arg)
 		}
 	}
 	if (c->throttled) {
-		log_debug("fd %d: replies drained: resuming", c->fd);
+		log_debug("%s: replies drained: resuming", c->peer);
 		c->throttled = 0;
 		conn_reading(c, 1);
 		conn_serve(c);
@@ -530,10 +540,11 @@ conn_event_cb(struct bufferevent *bev, short what, void *arg)
 {
 	struct conn	*c = arg;
 
-	if (what & BEV_EVENT_TIMEOUT)
+	if (what & BEV_EVENT_TIMEOUT) {
+		c->srv->stats->timeouts++;
 		conn_close(c, timerisset(&c->frame_deadline) ?
 		    "frame timed out" : "idle timeout");
-	else if (what & BEV_EVENT_EOF) {
+	} else if (what & BEV_EVENT_EOF) {
 		/* The peer may have half-closed: send what it asked for. */
 		if (conn_process_all(c) == 0 && !c->closing)
 			conn_close_after_flush(c, "end of file");
@@ -564,7 +575,7 @@ conn_drain(struct conn *c)
 void
 conn_reject(struct conn *c)
 {
-	log_debug("fd %d: over --max-conns: answering busy", c->fd);
+	log_debug("%s: over --max-conns: answering busy", c->peer);
 	dispatch_error(c, c->out, PROTO_EBUSY);
 	conn_close_after_flush(c, "busy");
 }

@@ -28,6 +28,7 @@
 
 #include <errno.h>
 #include <string.h>
+#include <syslog.h>
 
 #include <event2/buffer.h>
 #include <json-c/json.h>
@@ -194,33 +195,65 @@ dispatch_stats(struct conn *c, const struct proto_message *m,
 	dispatch_reply_json(c, out, "stats", o);
 }
 
-/* Answer one request frame's body, appending the reply to out. */
+/*
+ * A request that names no method we have: count it, log the first of the
+ * connection (a client error, so at the debug level only), reply.
+ */
+static void
+dispatch_bad_request(struct conn *c, struct evbuffer *out, int error)
+{
+	if (c->bad_requests++ == 0)
+		log_debug("%s: bad request: %s (only the first of a "
+		    "connection is logged)", c->peer, proto_strerror(error));
+	c->srv->stats->bad_requests++;
+	dispatch_error(c, out, error);
+}
+
+/* The name of the method of index i, or NULL past the last. */
+const char *
+dispatch_method_name(int i)
+{
+	if (i < 0 || (size_t)i >= sizeof methods / sizeof methods[0])
+		return (NULL);
+	return (methods[i].name);
+}
+
+/*
+ * Answer one request frame's body, appending the reply to out.  A call
+ * of a method is counted with the time from parsing to its reply queued,
+ * and as failed if it answered with an error or could not answer.
+ */
 void
 dispatch_frame(struct conn *c, const char *body, size_t len,
     struct evbuffer *out)
 {
 	struct proto_message	 m;
 	size_t			 i;
+	double			 start;
+	int64_t			 errors;
 	int			 error;
 
+	start = time_monotonic();
 	c->srv->stats->requests++;
 	error = proto_request_parse(body, len, c->srv->settings->max_depth,
 	    &m);
 	if (error != PROTO_OK) {
-		log_debug("fd %d: bad request: %s", c->fd,
-		    proto_strerror(error));
-		dispatch_error(c, out, error);
+		dispatch_bad_request(c, out, error);
 		return;
 	}
-	if (c->srv->settings->verbose)
-		log_debug("fd %d: %s %.*s", c->fd, m.name,
+	if (log_enabled(LOG_DEBUG))
+		log_debug("%s: %s %.*s", c->peer, m.name,
 		    m.value_len > 64 ? 64 : (int)m.value_len,
 		    m.value != NULL ? m.value : "");
 	for (i = 0; i < sizeof methods / sizeof methods[0]; i++) {
 		if (strcmp(m.name, methods[i].name) == 0) {
+			errors = c->srv->stats->errors;
 			methods[i].fn(c, &m, out);
+			stats_method_done(c->srv->stats, i, c->failed ||
+			    c->srv->stats->errors != errors,
+			    (time_monotonic() - start) * 1e9);
 			return;
 		}
 	}
-	dispatch_error(c, out, PROTO_EMETHOD);
+	dispatch_bad_request(c, out, PROTO_EMETHOD);
 }

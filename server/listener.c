@@ -230,6 +230,22 @@ listener_bind_all(const struct settings *s, struct listener **out)
 }
 
 /*
+ * Bind a TCP address for a server of another kind (metrics): l gets the
+ * socket, non-blocking, and its address with port 0 resolved.  Return -1
+ * after logging why.
+ */
+int
+listener_bind_one(const struct addr *a, struct listener *l)
+{
+	if (listener_bind(a, l, 0, -1) != 0)
+		return (-1);
+	listener_name(l);
+	evutil_make_socket_nonblocking(l->fd);
+	fcntl(l->fd, F_SETFD, FD_CLOEXEC);
+	return (0);
+}
+
+/*
  * Replace each TCP socket of a copied set with a new one bound to the same
  * (resolved) address with SO_REUSEPORT; Unix sockets stay shared.
  */

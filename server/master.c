@@ -83,6 +83,9 @@ struct master {
 	double			 old_deadline;	/* SIGKILL the old generation */
 	int			 draining_old;	/* until the new one is ready */
 	int			 status;
+	pid_t			 metrics_pid;	/* 0: none running */
+	int			 metrics_fd;	/* our end of its socketpair */
+	double			 metrics_respawn_at; /* 0: none scheduled */
 };
 
 static volatile sig_atomic_t	 master_sig_term, master_sig_hup;
@@ -117,16 +120,64 @@ master_signal(int sig)
 }
 
 /*
- * Fork the worker for slot index.  Signals are blocked across fork() so
- * the child cannot run the master's handlers before it has reset them
- * (tmux).
+ * Fork a child, what, with a socket pair to it; pair[1] is the child's
+ * end.  Signals are blocked across fork() so the child cannot run the
+ * master's handlers before it has reset them (tmux).  Return 0 in the
+ * child, the child's pid in the master, or -1 after logging why.
  */
+static pid_t
+master_fork(struct master *m, int pair[2], const char *what)
+{
+	sigset_t	 all, old;
+	pid_t		 pid;
+	int		 i;
+
+	if (socketpair(AF_UNIX, SOCK_STREAM, 0, pair) != 0) {
+		log_warn("socketpair for %s", what);
+		return (-1);
+	}
+	sigfillset(&all);
+	sigprocmask(SIG_BLOCK, &all, &old);
+	switch (pid = fork()) {
+	case -1:
+		log_warn("fork %s", what);
+		sigprocmask(SIG_SETMASK, &old, NULL);
+		close(pair[0]);
+		close(pair[1]);
+		return (-1);
+	case 0:
+		/* Only the master may hold the other ends, or EOF is lost. */
+		for (i = 0; i < m->nworkers; i++) {
+			if (m->workers[i].pid != 0)
+				close(m->workers[i].fd);
+		}
+		if (m->metrics_pid != 0)
+			close(m->metrics_fd);
+		close(pair[0]);
+		close(master_wake[0]);
+		close(master_wake[1]);
+		signal(SIGTERM, SIG_DFL);
+		signal(SIGINT, SIG_DFL);
+		signal(SIGHUP, SIG_DFL);
+		signal(SIGCHLD, SIG_DFL);
+		/* Until the child's loop watches it, a forwarded one is lost. */
+		signal(SIGUSR1, SIG_IGN);
+		sigprocmask(SIG_SETMASK, &old, NULL);
+		log_procinit(what);
+		return (0);
+	}
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	close(pair[1]);
+	fcntl(pair[0], F_SETFD, FD_CLOEXEC);
+	return (pid);
+}
+
+/* Fork the worker for slot index. */
 static int
 master_spawn(struct master *m, int index)
 {
 	struct worker	*w = NULL;
 	struct slot	*slot = &m->slots[index];
-	sigset_t	 all, old;
 	char		 role[32];
 	int		 pair[2], i;
 	pid_t		 pid;
@@ -139,45 +190,17 @@ master_spawn(struct master *m, int index)
 	}
 	if (w == NULL)
 		fatalx("no room for worker %d", index);
-	if (socketpair(AF_UNIX, SOCK_STREAM, 0, pair) != 0) {
-		log_warn("socketpair for worker %d", index);
-		return (-1);
-	}
 	w->stats = stats_slot_claim(index);
-	sigfillset(&all);
-	sigprocmask(SIG_BLOCK, &all, &old);
-	switch (pid = fork()) {
-	case -1:
-		log_warn("fork worker %d", index);
-		sigprocmask(SIG_SETMASK, &old, NULL);
-		close(pair[0]);
-		close(pair[1]);
+	snprintf(role, sizeof role, "worker %d", index);
+	if ((pid = master_fork(m, pair, role)) == -1) {
 		stats_slot_retire(w->stats, 0);
 		return (-1);
-	case 0:
-		/* Only the master may hold the other ends, or EOF is lost. */
-		for (i = 0; i < m->nworkers; i++) {
-			if (m->workers[i].pid != 0)
-				close(m->workers[i].fd);
-		}
-		close(pair[0]);
-		close(master_wake[0]);
-		close(master_wake[1]);
-		signal(SIGTERM, SIG_DFL);
-		signal(SIGINT, SIG_DFL);
-		signal(SIGHUP, SIG_DFL);
-		signal(SIGCHLD, SIG_DFL);
-		/* Until worker_run() watches it, a forwarded one is lost. */
-		signal(SIGUSR1, SIG_IGN);
-		sigprocmask(SIG_SETMASK, &old, NULL);
-		snprintf(role, sizeof role, "worker %d", index);
-		log_procinit(role);
+	}
+	if (pid == 0) {
+		metrics_close();
 		_exit(worker_run(m->settings, slot->listeners, m->nlisteners,
 		    w->stats, pair[1]));
 	}
-	sigprocmask(SIG_SETMASK, &old, NULL);
-	close(pair[1]);
-	fcntl(pair[0], F_SETFD, FD_CLOEXEC);
 	w->pid = pid;
 	w->index = index;
 	w->fd = pair[0];
@@ -187,6 +210,31 @@ master_spawn(struct master *m, int index)
 	w->stats->pid = pid;
 	log_info("worker %d started, pid %ld", index, (long)pid);
 	return (0);
+}
+
+/*
+ * Fork the metrics server.  evhttp needs an event loop, and the master
+ * keeps none, so that every worker forks from a process with no libevent
+ * state; so the metrics server is a child of its own, which reads the
+ * shared statistics as a worker's stats method does, and is replaced
+ * when it dies.
+ */
+static void
+master_spawn_metrics(struct master *m)
+{
+	int	pair[2];
+	pid_t	pid;
+
+	m->metrics_respawn_at = 0;
+	if ((pid = master_fork(m, pair, "metrics")) == -1) {
+		m->metrics_respawn_at = time_monotonic() + RPCD_METRICS_RESPAWN;
+		return;
+	}
+	if (pid == 0)
+		_exit(metrics_run(m->settings, pair[1]));
+	m->metrics_pid = pid;
+	m->metrics_fd = pair[0];
+	log_info("metrics server started, pid %ld", (long)pid);
 }
 
 /* Spawn slot index's worker, or try again in a second. */
@@ -241,23 +289,37 @@ master_backoff(struct master *m, int index, double now)
 	return (0);
 }
 
-/* Log how a worker ended. */
+/* Log how a child, "worker N" or "metrics server", ended. */
 static void
-master_log_death(struct worker *w, int status)
+master_log_death(const char *what, pid_t pid, int status)
 {
 	if (WIFSIGNALED(status))
-		log_warnx("worker %d (pid %ld) killed by signal %d%s",
-		    w->index, (long)w->pid, WTERMSIG(status),
+		log_warnx("%s (pid %ld) killed by signal %d%s", what,
+		    (long)pid, WTERMSIG(status),
 #ifdef WCOREDUMP
 		    WCOREDUMP(status) ? ", core dumped" :
 #endif
 		    "");
 	else if (WEXITSTATUS(status) != 0)
-		log_warnx("worker %d (pid %ld) exited with status %d",
-		    w->index, (long)w->pid, WEXITSTATUS(status));
+		log_warnx("%s (pid %ld) exited with status %d", what,
+		    (long)pid, WEXITSTATUS(status));
 	else
-		log_info("worker %d (pid %ld) exited", w->index,
-		    (long)w->pid);
+		log_info("%s (pid %ld) exited", what, (long)pid);
+}
+
+/* The metrics server died: replace it in a while, unless it failed. */
+static void
+master_reap_metrics(struct master *m, int status, double now)
+{
+	master_log_death("metrics server", m->metrics_pid, status);
+	close(m->metrics_fd);
+	m->metrics_pid = 0;
+	if (m->stopping)
+		return;
+	if (WIFEXITED(status) && WEXITSTATUS(status) == FATAL_STATUS)
+		log_warnx("metrics server failed fatally: not respawning");
+	else
+		m->metrics_respawn_at = now + RPCD_METRICS_RESPAWN;
 }
 
 /* Reap every dead worker; return -1 if the master must give up. */
@@ -266,6 +328,7 @@ master_reap(struct master *m)
 {
 	struct worker	*w;
 	double		 now = time_monotonic();
+	char		 what[32];
 	pid_t		 pid;
 	int		 status, i, respawn, give_up = 0;
 
@@ -274,9 +337,13 @@ master_reap(struct master *m)
 			if (m->workers[i].pid == pid)
 				w = &m->workers[i];
 		}
-		if (w == NULL)
+		if (w == NULL) {
+			if (pid == m->metrics_pid)
+				master_reap_metrics(m, status, now);
 			continue;
-		master_log_death(w, status);
+		}
+		snprintf(what, sizeof what, "worker %d", w->index);
+		master_log_death(what, w->pid, status);
 		close(w->fd);
 		w->pid = 0;
 		respawn = !m->stopping && !w->old;
@@ -334,6 +401,8 @@ master_kill_all(struct master *m, int sig, int only_old)
 		if (m->workers[i].pid != 0 && (!only_old || m->workers[i].old))
 			kill(m->workers[i].pid, sig);
 	}
+	if (!only_old && m->metrics_pid != 0)
+		kill(m->metrics_pid, sig);
 }
 
 /* Read ready bytes and end-of-file from the workers' sockets. */
@@ -387,7 +456,7 @@ master_reload(struct master *m)
 		free(m->reloaded);
 	}
 	m->settings = m->reloaded = s;
-	log_init(!s->daemonize, s->verbose, "rpcd");
+	log_init(!s->daemonize, config_log_level(s), "rpcd");
 	log_info("SIGHUP: starting a new generation of %d workers",
 	    m->settings->prefork);
 	for (i = 0; i < m->nworkers; i++) {
@@ -529,7 +598,7 @@ master_tick(struct master *m, double now)
 	int	i;
 
 	if (m->stopping) {
-		if (master_count(m, 0) == 0)
+		if (master_count(m, 0) == 0 && m->metrics_pid == 0)
 			return (1);
 		if (now >= m->deadline) {
 			log_warnx("shutdown timeout: killing %d workers",
@@ -540,6 +609,8 @@ master_tick(struct master *m, double now)
 		return (0);
 	}
 	master_drain_old(m, now);
+	if (m->metrics_respawn_at != 0 && now >= m->metrics_respawn_at)
+		master_spawn_metrics(m);
 	for (i = 0; i < m->settings->prefork; i++) {
 		if (!master_alive(m, i) && m->slots[i].respawn_at != 0 &&
 		    now >= m->slots[i].respawn_at) {
@@ -566,6 +637,9 @@ master_wait(struct master *m, double now)
 	next = m->stopping ? m->deadline : now + 60;
 	if (!m->stopping && m->old_deadline != 0 && m->old_deadline < next)
 		next = m->old_deadline;
+	if (!m->stopping && m->metrics_respawn_at != 0 &&
+	    m->metrics_respawn_at < next)
+		next = m->metrics_respawn_at;
 	for (i = 0; i < m->settings->prefork && !m->stopping; i++) {
 		if (m->slots[i].respawn_at != 0 &&
 		    m->slots[i].respawn_at < next)
@@ -601,6 +675,8 @@ master_run(const struct settings *s, struct listener *listeners, int n)
 	master_init(&m, s, listeners, n);
 	for (i = 0; i < s->prefork; i++)
 		master_spawn_or_retry(&m, i);
+	if (metrics_enabled())
+		master_spawn_metrics(&m);
 	for (;;) {
 		master_handle_signals(&m);
 		now = time_monotonic();

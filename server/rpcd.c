@@ -37,7 +37,7 @@ main(int argc, char **argv)
 	int		 nlisteners, status;
 
 	config_init(argc, argv, &s);
-	log_init(1, s.verbose, "rpcd");
+	log_init(1, config_log_level(&s), "rpcd");
 
 	/*
 	 * Lock the pid file and bind first, so errors reach the terminal
@@ -47,9 +47,13 @@ main(int argc, char **argv)
 		daemon_pidfile_lock(s.pidfile);
 	if ((nlisteners = listener_bind_all(&s, &listeners)) == -1)
 		exit(1);
+	if (metrics_bind(&s) != 0) {
+		listener_unlink_all(listeners, nlisteners);
+		exit(1);
+	}
 	if (s.daemonize) {
 		daemon_detach();
-		log_init(0, s.verbose, "rpcd");
+		log_init(0, config_log_level(&s), "rpcd");
 	}
 	rpcd_pid = getpid();
 	rpcd_started = time(NULL);

@@ -54,6 +54,10 @@ struct timeval;
 #define RPCD_FAST_DEATH		2		/* seconds: died at start */
 #define RPCD_FAILURES_MAX	8		/* fast deaths of a slot */
 #define RPCD_FAILURE_WINDOW	60		/* seconds they are counted in */
+#define RPCD_METHODS_MAX	32		/* methods with statistics */
+#define RPCD_BUCKETS		20		/* request durations, finite */
+#define RPCD_METRICS_TIMEOUT	10		/* seconds: a scrape's request */
+#define RPCD_METRICS_RESPAWN	1		/* seconds after its death */
 
 /* Configuration from the command line; config.c has a row for each. */
 struct settings {
@@ -68,6 +72,8 @@ struct settings {
 	int		 shutdown_timeout;
 	int		 daemonize;
 	int		 verbose;
+	int		 log_level;	/* a syslog priority */
+	struct addr	 metrics_listen;	/* len 0: no metrics */
 	int		 prefork;	/* workers; 0 = single process */
 	int		 reuseport;	/* a listening socket per worker */
 	int		 unix_mode;	/* of socket files; -1 = umask */
@@ -115,11 +121,28 @@ struct stats_slot {
 	int64_t		total_connections;
 	int64_t		requests;
 	int64_t		errors;
-	int64_t		rejected;	/* answered busy at --max-conns */
+	int64_t		rejected;	/* busy at --max-conns, or no memory */
 	int64_t		bytes_in;
 	int64_t		bytes_out;
 	int64_t		restarts;
 	int64_t		draining;	/* not accepting: shutting down */
+	int64_t		too_large;	/* client errors, by kind */
+	int64_t		bad_requests;
+	int64_t		foreign;	/* TLS or HTTP spoken to us */
+	int64_t		timeouts;	/* idle, or a frame too slow */
+};
+
+/*
+ * The calls of one method by one process, or a worker slot's retired
+ * ones: beside the slots in shared memory, written by their process only.
+ * buckets[i] counts the calls that took at most stats_bucket_ns[i]
+ * nanoseconds and more than the bound before; the last, longer ones.
+ */
+struct stats_method {
+	int64_t		calls;
+	int64_t		errors;		/* answered with an error */
+	int64_t		nanoseconds;	/* their durations summed */
+	int64_t		buckets[RPCD_BUCKETS + 1];
 };
 
 struct conn;
@@ -154,7 +177,8 @@ struct conn {
 	const struct transport	*transport;
 	struct bufferevent	*bev;
 	struct evbuffer		*in, *out;	/* the bufferevent's */
-	int			 fd;		/* for log lines */
+	int			 fd;
+	char			 peer[ADDR_TEXT_MAX];	/* for log lines */
 	int			 is_tcp;
 	int			 writing;	/* EV_WRITE is enabled */
 	int			 throttled;	/* reading paused for output */
@@ -164,6 +188,7 @@ struct conn {
 	int			 readahead;	/* more input likely waiting */
 	size_t			 buffered;	/* input left when last served */
 	int64_t			 frames;
+	int64_t			 bad_requests;	/* only the first is logged */
 	time_t			 accepted;
 	struct timeval		 frame_deadline; /* a frame began; 0: none */
 	TAILQ_ENTRY(conn)	 entry;
@@ -173,6 +198,7 @@ struct conn {
 void		 config_init(int, char **, struct settings *);
 void		 config_free(struct settings *);
 struct settings	*config_reload(const struct settings *);
+int		 config_log_level(const struct settings *);
 struct json_object *config_to_json(const struct settings *);
 
 /* rpcd.c */
@@ -183,6 +209,7 @@ extern pid_t		 rpcd_pid;
 int		 listener_bind_all(const struct settings *, struct listener **);
 int		 listener_reuseport_option(void);
 int		 listener_reuseport_bind(struct listener *, int);
+int		 listener_bind_one(const struct addr *, struct listener *);
 void		 listener_enable_all(struct server *);
 void		 listener_accepting(struct server *, int);
 void		 listener_close_all(struct server *);
@@ -205,11 +232,16 @@ void		 dispatch_frame(struct conn *, const char *, size_t,
 void		 dispatch_error(struct conn *, struct evbuffer *, int);
 int		 dispatch_json_add(struct json_object *, const char *,
 		     struct json_object *);
+const char	*dispatch_method_name(int);
 
 /* stats.c */
 struct stats_slot *stats_region_create(int, int);
 struct stats_slot *stats_slot_claim(int);
 void		 stats_slot_retire(struct stats_slot *, int);
+void		 stats_method_done(struct stats_slot *, int, int, int64_t);
+int		 stats_slots(void);
+void		 stats_snapshot(struct stats_slot *, struct stats_method *);
+extern const int64_t stats_bucket_ns[RPCD_BUCKETS];
 struct json_object *stats_to_json(void);
 int		 stats_room_elsewhere(const struct stats_slot *, int);
 
@@ -220,6 +252,14 @@ void		 worker_accept_failed(struct server *, int);
 void		 worker_conn_gone(struct server *, struct conn *);
 int		 worker_run(const struct settings *, struct listener *, int,
 		     struct stats_slot *, int);
+
+/* metrics.c */
+int		 metrics_bind(const struct settings *);
+int		 metrics_enabled(void);
+void		 metrics_close(void);
+void		 metrics_start(struct event_base *);
+void		 metrics_stop(void);
+int		 metrics_run(const struct settings *, int);
 
 /* master.c */
 int		 master_run(const struct settings *, struct listener *, int);

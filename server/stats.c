@@ -54,9 +54,25 @@ struct stats_head {
 static struct stats_head	*stats_head;
 static struct stats_slot	*stats_retired;	/* one per worker slot */
 static struct stats_slot	*stats_procs;	/* one per process */
+/* RPCD_METHODS_MAX per worker slot, then as many per process. */
+static struct stats_method	*stats_retired_methods;
+static struct stats_method	*stats_procs_methods;
 static int			 stats_nslots;
 static int			 stats_nprocs;
 static int64_t			 stats_serial;	/* claims so far */
+
+/*
+ * Upper bounds of the request duration buckets, in nanoseconds: 1, 2.5, 5
+ * per decade from 5 us to 10 s, so that a fast ping and a slow module's
+ * call both fall where they can be told apart.  Every process has the
+ * same, so the buckets of workers add up.
+ */
+const int64_t	stats_bucket_ns[RPCD_BUCKETS] = {
+	5000, 10000, 25000, 50000, 100000, 250000, 500000,
+	1000000, 2500000, 5000000, 10000000, 25000000, 50000000,
+	100000000, 250000000, 500000000, 1000000000, 2500000000LL,
+	5000000000LL, 10000000000LL
+};
 
 /*
  * Map a zeroed region for nprocs processes in nslots worker slots, shared
@@ -65,13 +81,14 @@ static int64_t			 stats_serial;	/* claims so far */
 struct stats_slot *
 stats_region_create(int nprocs, int nslots)
 {
-	size_t	 head, len;
+	size_t	 head, len, nmethods = RPCD_METHODS_MAX;
 	char	*p;
 
 	/* Keep the slots' int64_t members aligned after the head. */
 	head = (sizeof *stats_head + sizeof(int64_t) - 1) &
 	    ~(sizeof(int64_t) - 1);
-	len = head + (nslots + nprocs) * sizeof *stats_procs;
+	len = head + (nslots + nprocs) * (sizeof *stats_procs +
+	    nmethods * sizeof *stats_procs_methods);
 	p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANON,
 	    -1, 0);
 	if (p == MAP_FAILED)
@@ -80,6 +97,8 @@ stats_region_create(int nprocs, int nslots)
 	atomic_init(&stats_head->seq, 0);
 	stats_retired = (struct stats_slot *)(p + head);
 	stats_procs = stats_retired + nslots;
+	stats_retired_methods = (struct stats_method *)(stats_procs + nprocs);
+	stats_procs_methods = stats_retired_methods + nslots * nmethods;
 	stats_nslots = nslots;
 	stats_nprocs = nprocs;
 	return (stats_procs);
@@ -98,6 +117,8 @@ stats_slot_claim(int index)
 	for (i = 0; i < stats_nprocs; i++) {
 		if (stats_procs[i].pid == 0) {
 			memset(&stats_procs[i], 0, sizeof stats_procs[i]);
+			memset(&stats_procs_methods[i * RPCD_METHODS_MAX], 0,
+			    RPCD_METHODS_MAX * sizeof *stats_procs_methods);
 			stats_procs[i].pid = -1;	/* taken, not started */
 			stats_procs[i].index = index;
 			stats_procs[i].serial = ++stats_serial;
@@ -138,6 +159,62 @@ stats_sum(struct stats_slot *a, const struct stats_slot *b, int with_gauge)
 	a->bytes_in += b->bytes_in;
 	a->bytes_out += b->bytes_out;
 	a->restarts += b->restarts;
+	a->too_large += b->too_large;
+	a->bad_requests += b->bad_requests;
+	a->foreign += b->foreign;
+	a->timeouts += b->timeouts;
+}
+
+/* Add the calls of n methods at b to those at a. */
+static void
+stats_sum_methods(struct stats_method *a, const struct stats_method *b,
+    int n)
+{
+	int	i, j;
+
+	for (i = 0; i < n; i++) {
+		a[i].calls += b[i].calls;
+		a[i].errors += b[i].errors;
+		a[i].nanoseconds += b[i].nanoseconds;
+		for (j = 0; j <= RPCD_BUCKETS; j++)
+			a[i].buckets[j] += b[i].buckets[j];
+	}
+}
+
+/* The methods of st, a process's slot. */
+static struct stats_method *
+stats_methods_of(const struct stats_slot *st)
+{
+	return (&stats_procs_methods[(st - stats_procs) * RPCD_METHODS_MAX]);
+}
+
+/*
+ * Count a call of method (an index below RPCD_METHODS_MAX) that took ns
+ * nanoseconds, failed or not, in st: the process's own slot, no lock.
+ */
+void
+stats_method_done(struct stats_slot *st, int method, int failed,
+    int64_t ns)
+{
+	struct stats_method	*m;
+	int			 i;
+
+	if (method < 0 || method >= RPCD_METHODS_MAX)
+		return;
+	m = &stats_methods_of(st)[method];
+	m->calls++;
+	m->errors += failed != 0;
+	m->nanoseconds += ns;
+	for (i = 0; i < RPCD_BUCKETS && ns > stats_bucket_ns[i]; i++)
+		;
+	m->buckets[i]++;
+}
+
+/* The number of worker slots: rows of a snapshot. */
+int
+stats_slots(void)
+{
+	return (stats_nslots);
 }
 
 /*
@@ -155,6 +232,8 @@ stats_slot_retire(struct stats_slot *st, int restarted)
 	    memory_order_relaxed);
 	atomic_thread_fence(memory_order_release);
 	stats_sum(r, st, 0);
+	stats_sum_methods(&stats_retired_methods[st->index *
+	    RPCD_METHODS_MAX], stats_methods_of(st), RPCD_METHODS_MAX);
 	r->restarts += restarted;
 	st->pid = 0;
 	atomic_store_explicit(&stats_head->seq, seq + 2,
@@ -163,11 +242,13 @@ stats_slot_retire(struct stats_slot *st, int restarted)
 
 /*
  * Copy each worker slot's totals into rows (nslots of them): its retired
- * entry plus its live processes, with the pid of the newest.  Retry while
- * the master folds, so the copy is of one moment.
+ * entry plus its live processes, with the pid of the newest; and, unless
+ * methods is NULL, the calls of each method summed over every process
+ * into methods (RPCD_METHODS_MAX of them).  Retry while the master folds,
+ * so the copy is of one moment.
  */
-static void
-stats_snapshot(struct stats_slot *rows)
+void
+stats_snapshot(struct stats_slot *rows, struct stats_method *methods)
 {
 	const struct stats_slot	*p;
 	unsigned int		 seq;
@@ -182,11 +263,20 @@ stats_snapshot(struct stats_slot *rows)
 			stats_sum(&rows[i], &stats_retired[i], 0);
 			rows[i].index = i;
 		}
+		if (methods != NULL)
+			memset(methods, 0, RPCD_METHODS_MAX * sizeof *methods);
+		for (i = 0; methods != NULL && i < stats_nslots; i++)
+			stats_sum_methods(methods,
+			    &stats_retired_methods[i * RPCD_METHODS_MAX],
+			    RPCD_METHODS_MAX);
 		for (i = 0; i < stats_nprocs; i++) {
 			p = &stats_procs[i];
 			if (p->pid <= 0)
 				continue;
 			stats_sum(&rows[p->index], p, 1);
+			if (methods != NULL)
+				stats_sum_methods(methods, stats_methods_of(p),
+				    RPCD_METHODS_MAX);
 			newest = rows[p->index].serial;
 			if (newest == 0 || p->serial > newest) {
 				rows[p->index].serial = p->serial;
@@ -218,6 +308,10 @@ stats_add_counters(struct json_object *o, const struct stats_slot *st)
 	failed |= stats_add(o, "rejected", st->rejected);
 	failed |= stats_add(o, "bytes_in", st->bytes_in);
 	failed |= stats_add(o, "bytes_out", st->bytes_out);
+	failed |= stats_add(o, "too_large", st->too_large);
+	failed |= stats_add(o, "bad_requests", st->bad_requests);
+	failed |= stats_add(o, "foreign_protocol", st->foreign);
+	failed |= stats_add(o, "timeouts", st->timeouts);
 	failed |= stats_add(o, "restarts", st->restarts);
 	return (failed);
 }
@@ -235,7 +329,7 @@ stats_to_json(void)
 	struct stats_slot	 sum = { 0 }, rows[RPCD_PREFORK_MAX];
 	int			 i, failed = 0;
 
-	stats_snapshot(rows);
+	stats_snapshot(rows, NULL);
 	workers = json_object_new_array();
 	for (i = 0; i < stats_nslots; i++) {
 		w = json_object_new_object();

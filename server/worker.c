@@ -115,8 +115,10 @@ worker_accept(struct server *srv, struct listener *l, int fd,
 	struct conn	*c;
 	int		 over = srv->nconns >= srv->settings->max_conns;
 
-	if ((c = conn_new(srv, l, fd, sa)) == NULL)
+	if ((c = conn_new(srv, l, fd, sa)) == NULL) {
+		srv->stats->rejected++;
 		return;
+	}
 	TAILQ_INSERT_TAIL(&srv->conns, c, entry);
 	srv->nconns++;
 	srv->stats->connections++;
@@ -331,7 +333,9 @@ worker_run(const struct settings *s, struct listener *listeners, int n,
 	if (srv.resume_ev == NULL || srv.full_ev == NULL)
 		fatalx("evtimer_new");
 	listener_enable_all(&srv);
-	if (master_fd != -1) {
+	if (master_fd == -1)
+		metrics_start(srv.base);
+	else {
 		srv.master_ev = event_new(srv.base, master_fd,
 		    EV_READ | EV_PERSIST, worker_master_cb, &srv);
 		if (srv.master_ev == NULL || event_add(srv.master_ev, NULL) != 0)
@@ -340,7 +344,10 @@ worker_run(const struct settings *s, struct listener *listeners, int n,
 			fatal("cannot tell the master we are ready");
 	}
 
-	event_base_dispatch(srv.base);
+	/* The loop fails only when its backend does (out of memory). */
+	if (event_base_dispatch(srv.base) == -1)
+		fatalx("the event loop failed (%s)",
+		    event_base_get_method(srv.base));
 
 	while ((c = TAILQ_FIRST(&srv.conns)) != NULL)
 		conn_close(c, "server exiting");
@@ -353,6 +360,7 @@ worker_run(const struct settings *s, struct listener *listeners, int n,
 		event_free(srv.drain_ev);
 	if (srv.master_ev != NULL)
 		event_free(srv.master_ev);
+	metrics_stop();
 	event_base_free(srv.base);
 	log_info("exiting");
 	return (0);

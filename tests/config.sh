@@ -15,6 +15,7 @@ every="listen 127.0.0.1:0
 listen unix:rel.sock
 prefork 2
 reuseport
+metrics-listen 127.0.0.1:0
 daemon
 user nobody
 pidfile rel.pid
@@ -26,6 +27,7 @@ max-output 2048
 idle-timeout 7
 frame-timeout 5
 shutdown-timeout 3
+log-level warning
 verbose"
 {
 	echo "# every directive"

@@ -133,6 +133,7 @@ ping_ok()
 # exits 0.
 sigterm_inflight()
 {
+	: >"$TEST_DIR/sent"	# not the last run's, before the job opens it
 	"$WIRE" -t 20 -n 2000 -r 2000 "$RPCD_ADDR" \
 	    'j:{"in": "ping", "params": 1}' >"$TEST_DIR/inflight" \
 	    2>"$TEST_DIR/sent" &

@@ -483,6 +483,30 @@ test_build(void)
 	    PROTO_EUTF8, "a method that is not UTF-8 is refused");
 }
 
+/*
+ * A large value copied into a frame, at every distance between source and
+ * destination within a page: the builder copies from the end when the
+ * destination is a little ahead (4K aliasing), and must copy it all.  The
+ * builders trust the value to be JSON, so any bytes do here.
+ */
+static void
+test_build_large(void)
+{
+	static char	 src[20000], dst[30000];
+	size_t		 len, n = 9000, off, bad = 0;
+
+	for (off = 0; off < sizeof src; off++)
+		src[off] = 'a' + off % 23;
+	for (off = 0; off < 4096 + 64; off++) {
+		if (proto_response_build(dst, sizeof dst, &len, "pong",
+		    src + off, n) != PROTO_OK || len != 4 + 26 + n + 1 ||
+		    memcmp(dst + 30, src + off, n) != 0 || dst[30 + n] != '}')
+			bad++;
+	}
+	is_int(bad, 0, "a 9000-byte value is copied whole at every offset "
+	    "from its destination within a page");
+}
+
 static void
 test_errors(void)
 {
@@ -513,6 +537,7 @@ main(void)
 	test_responses();
 	test_json_check();
 	test_build();
+	test_build_large();
 	test_errors();
 	return (done_testing());
 }

@@ -88,6 +88,9 @@ ok_test "saying that A closed the connection" \
 killed_bench()
 {
 	rpcd_start -l "$A" || bail_out "rpcd did not restart on $A"
+	# Emptied here: the background job's own redirection may come after
+	# the wait below has read the last run's output.
+	: >"$TEST_DIR/bench"
 	"$RPCCTL" -S "$A,$B" bench "$@" -c 4 -P 4 -d 2 >"$TEST_DIR/bench" \
 	    2>&1 &
 	bench_pid=$!

@@ -7,7 +7,7 @@
 . "${top_srcdir:-.}/tests/tap.sh"
 . "$top_srcdir/tests/lib.sh"
 
-rpcd_start --max-frame 4096 || bail_out "rpcd did not start"
+rpcd_start -v --max-frame 4096 || bail_out "rpcd did not start"
 A=$RPCD_ADDR
 PING='j:{"in": "ping", "params": "still here"}'
 PONG='{"out": "pong", "result": "still here"}'
@@ -56,13 +56,13 @@ is "$(wire -t 5 "$A" x:160301007a0100007603)" "[closed]" \
     "TLS ClientHello: closed at once"
 is "$(wire -t 5 "$A" x:474554202f20485454502f312e310d0a0d0a)" "[closed]" \
     "HTTP GET: closed at once"
-ok_test "TLS peer logged" grep -q "peer speaks TLS" "$RPCD_LOG"
+ok_test "TLS peer logged (-v)" grep -q "peer speaks TLS" "$RPCD_LOG"
 # A request of 790 bytes starts 16 03 00 00, as a TLS record does.
 x762=$(printf '%0762d' 0)
 is "$(wire -n 1 "$RPCD_ADDR" "j:{\"in\": \"ping\", \"params\": \"$x762\"}")" \
     "{\"out\": \"pong\", \"result\": \"$x762\"}" \
     "a 790-byte request is not mistaken for TLS"
-ok_test "HTTP peer logged" grep -q "peer speaks HTTP" "$RPCD_LOG"
+ok_test "HTTP peer logged (-v)" grep -q "peer speaks HTTP" "$RPCD_LOG"
 
 # Random garbage never kills the server.
 i=0

@@ -50,7 +50,10 @@ struct addr {
 };
 
 /* log.c */
+int		 log_level_parse(const char *);
+const char	*log_level_name(int);
 void		 log_init(int, int, const char *);
+int		 log_enabled(int);
 void		 log_procinit(const char *);
 void		 log_reopen(void);
 void		 log_warn(const char *, ...) printflike(1, 2);

@@ -17,10 +17,16 @@
 /*
  * Logging after OpenBSD httpd: stderr in the foreground, syslog (LOG_DAEMON)
  * as a daemon.  Foreground lines carry the time, pid and process role so
- * one prefork worker can be followed.  errno is preserved.
+ * one prefork worker can be followed.  Every line says its level, and a
+ * line below the threshold is not formatted at all.  When stderr is the
+ * systemd journal, each line starts with its sd-daemon(3) priority, <N>,
+ * and leaves the time to the journal.  errno is preserved.
  */
 
 #include "config.h"
+
+#include <sys/types.h>
+#include <sys/stat.h>
 
 #include <errno.h>
 #include <stdio.h>
@@ -33,20 +39,91 @@
 #include "common.h"
 
 static int		 log_foreground = 1;
-static int		 log_verbose;
+static int		 log_level = LOG_INFO;	/* the least urgent logged */
+static int		 log_journal;	/* stderr is the journal's stream */
 static const char	*log_name = "rpcd";
 static char		 log_role[32];
 
-/* Start logging: to stderr if foreground, else to syslog. */
+/* The levels a user may choose, and the word each line says. */
+static const struct {
+	const char	*name;
+	int		 priority;
+} log_levels[] = {
+	{ "fatal", LOG_CRIT },
+	{ "error", LOG_ERR },
+	{ "warning", LOG_WARNING },
+	{ "info", LOG_INFO },
+	{ "debug", LOG_DEBUG },
+};
+#define LOG_NLEVELS	(sizeof log_levels / sizeof log_levels[0])
+
+/* The priority of a level's name (not "fatal": always logged), or -1. */
+int
+log_level_parse(const char *name)
+{
+	size_t	i;
+
+	for (i = 1; i < LOG_NLEVELS; i++) {
+		if (strcmp(log_levels[i].name, name) == 0)
+			return (log_levels[i].priority);
+	}
+	return (-1);
+}
+
+/* The name of a priority, as lines say it. */
+const char *
+log_level_name(int priority)
+{
+	size_t	i;
+
+	for (i = 0; i < LOG_NLEVELS; i++) {
+		if (log_levels[i].priority == priority)
+			return (log_levels[i].name);
+	}
+	return ("unknown");
+}
+
+/*
+ * Is stderr the journal?  systemd sets JOURNAL_STREAM to the device and
+ * inode of the stream it connects; a child whose stderr was redirected
+ * inherits the variable, so the descriptor itself must match.
+ */
+static int
+log_stderr_is_journal(void)
+{
+	const char		*env = getenv("JOURNAL_STREAM");
+	struct stat		 sb;
+	unsigned long long	 dev, ino;
+	int			 end = 0;
+
+	if (env == NULL || sscanf(env, "%llu:%llu%n", &dev, &ino, &end) != 2 ||
+	    env[end] != '\0' || fstat(STDERR_FILENO, &sb) != 0)
+		return (0);
+	return ((unsigned long long)sb.st_dev == dev &&
+	    (unsigned long long)sb.st_ino == ino);
+}
+
+/*
+ * Start logging: to stderr if foreground, else to syslog; lines less
+ * urgent than level (a syslog priority) are dropped.
+ */
 void
-log_init(int foreground, int verbose, const char *name)
+log_init(int foreground, int level, const char *name)
 {
 	log_foreground = foreground;
-	log_verbose = verbose;
+	log_level = level;
 	log_name = name;
+	log_journal = foreground && log_stderr_is_journal();
 	if (!foreground)
 		openlog(name, LOG_PID | LOG_NDELAY, LOG_DAEMON);
 	tzset();
+}
+
+/* Would a line of this priority be logged?  For callers on a hot path. */
+int
+log_enabled(int priority)
+{
+	return (priority <= log_level);
 }
 
 /* Name this process's role ("master", "worker 2") in later lines. */
@@ -70,25 +147,30 @@ static void printflike(2, 0)
 log_vwrite(int priority, const char *fmt, va_list ap, const char *error)
 {
 	char		 msg[1024], stamp[32];
+	const char	*level = log_level_name(priority);
 	struct tm	 tm;
 	time_t		 now;
 	int		 saved_errno = errno;
 
+	if (priority > log_level)
+		return;
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	if (!log_foreground) {
-		if (error != NULL)
-			syslog(priority, "%s%s%s: %s", log_role,
-			    *log_role ? ": " : "", msg, error);
-		else
-			syslog(priority, "%s%s%s", log_role,
-			    *log_role ? ": " : "", msg);
-	} else {
-		now = time(NULL);
-		localtime_r(&now, &tm);
-		strftime(stamp, sizeof stamp, "%Y-%m-%d %H:%M:%S", &tm);
-		fprintf(stderr, "%s %s[%ld]%s%s: %s%s%s\n", stamp, log_name,
-		    (long)getpid(), *log_role ? " " : "", log_role, msg,
+		syslog(priority, "%s%s%s: %s%s%s", log_role,
+		    *log_role ? ": " : "", level, msg,
 		    error != NULL ? ": " : "", error != NULL ? error : "");
+	} else {
+		if (log_journal)
+			snprintf(stamp, sizeof stamp, "<%d>", priority);
+		else {
+			now = time(NULL);
+			localtime_r(&now, &tm);
+			strftime(stamp, sizeof stamp, "%Y-%m-%d %H:%M:%S ",
+			    &tm);
+		}
+		fprintf(stderr, "%s%s[%ld]%s%s: %s: %s%s%s\n", stamp, log_name,
+		    (long)getpid(), *log_role ? " " : "", log_role, level,
+		    msg, error != NULL ? ": " : "", error != NULL ? error : "");
 	}
 	errno = saved_errno;
 }
@@ -126,13 +208,13 @@ log_info(const char *fmt, ...)
 	va_end(ap);
 }
 
-/* Log at debug level, only with -v; callers on a hot path test first. */
+/* Log at debug level; callers on a hot path test log_enabled() first. */
 void
 log_debug(const char *fmt, ...)
 {
 	va_list	ap;
 
-	if (log_verbose < 1)
+	if (log_level < LOG_DEBUG)
 		return;
 	va_start(ap, fmt);
 	log_vwrite(LOG_DEBUG, fmt, ap, NULL);
