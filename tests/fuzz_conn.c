@@ -49,6 +49,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -442,7 +443,7 @@ fuzz_configure(const uint8_t *b)
 	if (depths[b[1] >> 1 & 3] != 0)
 		s->max_depth = depths[b[1] >> 1 & 3];
 	s->verbose = b[1] & 1;
-	log_init(1, s->verbose, "rpcd");
+	log_init(1, config_log_level(s), "rpcd");
 	/* Timeouts of a day are set but never reached: runs stay exact. */
 	s->idle_timeout = s->frame_timeout = b[1] & 8 ? 86400 : 0;
 
@@ -481,6 +482,8 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	fuzz_resume_ev = evtimer_new(fuzz_base, fuzz_timer_cb, NULL);
 	fuzz_full_ev = evtimer_new(fuzz_base, fuzz_timer_cb, NULL);
 	fuzz_listener.fd = -1;
+	snprintf(fuzz_listener.addr.text, sizeof fuzz_listener.addr.text,
+	    "unix:fuzz");
 	fuzz_listener.transport = &transport_plain;
 	fuzz_listener.srv = &fuzz_srv;
 
