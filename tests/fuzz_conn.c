@@ -69,6 +69,8 @@
 #define FUZZ_END_STEPS		64
 /* Tries to write a chunk the kernel will not take, reading meanwhile. */
 #define FUZZ_WRITE_TRIES	16
+/* Bytes of a reply that does not echo the request: stats is 1 KiB. */
+#define FUZZ_REPLY_MAX		4096
 /* Bytes of kernel buffer with the "small buffers" setting. */
 #define FUZZ_SMALL_BUF		4096
 
@@ -213,6 +215,8 @@ fuzz_check_reply(struct peer *p, const char *body, size_t len)
 		free(code);
 	} else if (strcmp(m.name, kind) != 0)
 		abort();
+	if (strcmp(m.name, "pong") != 0 && len > FUZZ_REPLY_MAX)
+		abort();	/* the bound of fuzz_check_bounds() */
 	free(copy);
 	p->replies++;
 }
@@ -253,8 +257,10 @@ fuzz_read(struct peer *p)
 
 /*
  * The bounds of a connection's buffers.  The input holds at most a frame
- * and what one more read brought; the output at most --max-output and one
- * round of replies, each at most its request and some JSON, or an error.
+ * and what one more read brought.  The output holds at most --max-output
+ * and one round of replies (conn.c answers up to RPCD_FRAMES_PER_EVENT
+ * frames, then pauses reading if the output is over): pongs as large as
+ * the input they echo, and other replies of at most FUZZ_REPLY_MAX bytes.
  */
 static void
 fuzz_check_bounds(void)
@@ -265,7 +271,8 @@ fuzz_check_bounds(void)
 
 	in_max = PROTO_HEADER_SIZE + s->max_frame + RPCD_READ_SIZE +
 	    RPCD_BEV_READ * 4;
-	out_max = s->max_output + RPCD_FRAMES_PER_EVENT * 256 + in_max * 2;
+	out_max = s->max_output + in_max +
+	    (size_t)RPCD_FRAMES_PER_EVENT * FUZZ_REPLY_MAX;
 	TAILQ_FOREACH(c, &fuzz_srv.conns, entry) {
 		if (evbuffer_get_length(c->in) > in_max ||
 		    evbuffer_get_length(c->out) > out_max)
