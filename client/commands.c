@@ -297,6 +297,23 @@ stats_cell(char *cell, size_t size, struct json_object *o, const char *key)
 		snprintf(cell, size, "%lld", stats_get(o, key));
 }
 
+/* A latency bound as a column: "<N", "inf" past the last, "-" if none. */
+static const char *
+stats_bound(struct json_object *o, const char *key)
+{
+	static char	cell[2][24];
+	static int	n;
+	long long	v = stats_get(o, key);
+
+	n = !n;
+	if (v == 0)
+		return ("-");
+	if (v < 0)
+		return ("inf");
+	snprintf(cell[n], sizeof cell[n], "<%lld", v);
+	return (cell[n]);
+}
+
 static void
 stats_row(const char *label, struct json_object *o)
 {
@@ -310,6 +327,27 @@ stats_row(const char *label, struct json_object *o)
 	    stats_get(o, "total_connections"), stats_get(o, "requests"),
 	    stats_get(o, "errors"), stats_get(o, "bytes_in"),
 	    stats_get(o, "bytes_out"));
+}
+
+/* The per-method table of stats: counters and latency percentiles. */
+static void
+stats_methods(struct json_object *methods)
+{
+	struct json_object	*m, *name;
+	size_t			 i;
+
+	printf("\n%-16s %12s %8s %8s %9s %8s %8s\n", "method", "calls",
+	    "errors", "timeouts", "in_flight", "p50_us", "p99_us");
+	for (i = 0; i < json_object_array_length(methods); i++) {
+		m = json_object_array_get_idx(methods, i);
+		if (!json_object_object_get_ex(m, "name", &name))
+			continue;
+		printf("%-16s %12lld %8lld %8lld %9lld %8s %8s\n",
+		    json_object_get_string(name), stats_get(m, "calls"),
+		    stats_get(m, "errors"), stats_get(m, "timeouts"),
+		    stats_get(m, "in_flight"),
+		    stats_bound(m, "p50_us"), stats_bound(m, "p99_us"));
+	}
 }
 
 /* One sample of stats -i: the totals, and when they were read. */
@@ -453,6 +491,9 @@ cmd_stats(const struct options *opt, int argc, char **argv)
 	}
 	if (json_object_object_get_ex(o, "total", &v))
 		stats_row("total", v);
+	if (json_object_object_get_ex(o, "methods", &v) &&
+	    json_object_is_type(v, json_type_array))
+		stats_methods(v);
 	json_object_put(o);
 	return (EXIT_OK);
 }
@@ -511,23 +552,20 @@ struct batch {
 static char *
 batch_error(int error, long long lineno)
 {
-	struct json_object	*o, *result;
-	char			 msg[128];
-	char			*line;
+	char	 msg[128];
+	char	*frame;
+	size_t	 len;
 
 	snprintf(msg, sizeof msg, "line %lld: %s", lineno,
 	    proto_strerror(error));
-	result = json_object_new_object();
-	json_object_object_add(result, "code",
-	    json_object_new_string(proto_errname(error)));
-	json_object_object_add(result, "message", json_object_new_string(msg));
-	o = json_object_new_object();
-	json_object_object_add(o, "out", json_object_new_string("error"));
-	json_object_object_add(o, "result", result);
-	line = xstrdup(json_object_to_json_string_ext(o,
-	    JSON_C_TO_STRING_SPACED | JSON_C_TO_STRING_NOSLASHESCAPE));
-	json_object_put(o);
-	return (line);
+	proto_error_build(NULL, 0, &len, proto_errname(error), msg);
+	frame = xmalloc(len + 1);
+	if (proto_error_build(frame, len, &len, proto_errname(error), msg) !=
+	    PROTO_OK)
+		fatalx("cannot build an error line");
+	memmove(frame, frame + PROTO_HEADER_SIZE, len - PROTO_HEADER_SIZE);
+	frame[len - PROTO_HEADER_SIZE] = '\0';
+	return (frame);
 }
 
 /*

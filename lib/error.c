@@ -35,9 +35,10 @@ static const struct {
 	[PROTO_EBADNAME] = { "bad_method",
 	    "\"in\" or \"out\" is not a string of 1 to 63 bytes" },
 	[PROTO_EMETHOD] = { "unknown_method", "no such method" },
-	[PROTO_EINTERNAL] = { "internal", "internal server error" },
+	[PROTO_EINTERNAL] = { "internal_error", "internal server error" },
 	[PROTO_ESPACE] = { "no_space", "buffer too small" },
 	[PROTO_EBUSY] = { "busy", "server busy: try again later" },
+	[PROTO_ETIMEOUT] = { "timeout", "no answer within the deadline" },
 };
 
 /* Return the message for an error code. */

@@ -799,6 +799,22 @@ json_string(char *dst, const char *s)
 	return (n);
 }
 
+/*
+ * Check that a body fits a frame and the caller's buffer, noting the
+ * frame's size in *framelen either way, and write its header.
+ */
+static int
+frame_start(void *dst, size_t size, size_t *framelen, size_t body)
+{
+	if (body > UINT32_MAX)
+		return (PROTO_ETOOLARGE);
+	*framelen = PROTO_HEADER_SIZE + body;
+	if (size < *framelen)
+		return (PROTO_ESPACE);
+	proto_frame_put_length(dst, body);
+	return (PROTO_OK);
+}
+
 /* Write "key": and a space; return the end. */
 static char *
 put_key(char *p, const char *key, size_t len)
@@ -846,7 +862,7 @@ message_build(void *dst, size_t size, size_t *framelen,
 {
 	char	*p = dst;
 	size_t	 name_len, quoted_len, body;
-	int	 plain = 1;
+	int	 plain = 1, error;
 
 	*framelen = 0;
 	/* Names are nearly always plain ASCII, copied with no escaping. */
@@ -868,13 +884,8 @@ message_build(void *dst, size_t size, size_t *framelen,
 		body += 6 + keys->value_len + value_len;	/* , "p": v */
 	}
 	body++;						/* } */
-	if (body > UINT32_MAX)
-		return (PROTO_ETOOLARGE);
-	*framelen = PROTO_HEADER_SIZE + body;
-	if (size < *framelen)
-		return (PROTO_ESPACE);
-
-	proto_frame_put_length(dst, body);
+	if ((error = frame_start(dst, size, framelen, body)) != PROTO_OK)
+		return (error);
 	p += PROTO_HEADER_SIZE;
 	*p++ = '{';
 	p = put_key(p, keys->name, keys->name_len);
@@ -905,11 +916,51 @@ proto_request_build(void *dst, size_t size, size_t *framelen,
 	    params, params_len));
 }
 
-/* Build a response frame; result may be NULL to leave it out. */
+/*
+ * Build a response frame; result may be NULL to leave it out.  Like
+ * snprintf(), the builders store the frame's size in *framelen even when
+ * it does not fit: called with size 0 (and dst NULL) they measure.
+ */
 int
 proto_response_build(void *dst, size_t size, size_t *framelen,
     const char *kind, const char *result, size_t result_len)
 {
 	return (message_build(dst, size, framelen, &response_keys, kind,
 	    result, result_len));
+}
+
+/*
+ * Build an error reply, {"out": "error", "result": {"code": code,
+ * "message": message}}, with both strings escaped; measures as the other
+ * builders do.
+ */
+int
+proto_error_build(void *dst, size_t size, size_t *framelen,
+    const char *code, const char *message)
+{
+	char	*p = dst;
+	size_t	 code_len, msg_len, result, body;
+	int	 error;
+
+	*framelen = 0;
+	if (*code == '\0')
+		return (PROTO_EBADNAME);
+	if ((code_len = json_string(NULL, code)) == 0 ||
+	    (msg_len = json_string(NULL, message)) == 0)
+		return (PROTO_EUTF8);
+	result = 1 + 8 + code_len + 2 + 11 + msg_len + 1;
+	body = 1 + 7 + 7 + 2 + 10 + result + 1;
+	if ((error = frame_start(dst, size, framelen, body)) != PROTO_OK)
+		return (error);
+	p += PROTO_HEADER_SIZE;
+	memcpy(p, "{\"out\": \"error\", \"result\": {", 28);
+	p += 28;
+	p = put_key(p, "code", 4);
+	p += json_string(p, code);
+	*p++ = ',';
+	*p++ = ' ';
+	p = put_key(p, "message", 7);
+	p += json_string(p, message);
+	memcpy(p, "}}", 2);
+	return (PROTO_OK);
 }

@@ -62,6 +62,7 @@ enum setting_type {
 	SETTING_MODE,		/* octal permissions; min (-1): umask */
 	SETTING_STRING,
 	SETTING_ADDRESS,	/* an -l address, repeatable */
+	SETTING_MODULE,		/* an -m module and its arguments */
 	SETTING_LEVEL,		/* a log level's name */
 	SETTING_TCP_ADDRESS	/* a host:port, in a struct addr */
 };
@@ -107,6 +108,10 @@ static const struct setting settings[] = {
 	  .type = SETTING_ADDRESS, .shown = ADDR_DEFAULT,
 	  .flags = SETTING_RESTART | SETTING_REPEAT,
 	  .help = "listen on host:port, [v6addr]:port or unix:/path;\n"
+	    "repeatable" },
+	{ .name = "module", .letter = 'm', .arg = "module",
+	  .type = SETTING_MODULE, .flags = SETTING_RESTART | SETTING_REPEAT,
+	  .help = "load a module, \"PATH [ARG ...]\";\n"
 	    "repeatable" },
 	{ .name = "prefork", .letter = 'P', .arg = "workers",
 	  .type = SETTING_WORKERS, MEMBER(prefork),
@@ -254,14 +259,13 @@ config_set(struct settings *s, const struct setting *row, const char *arg,
 		config_store(s, row, config_load(s, row) + 1);
 		break;
 	case SETTING_WORKERS:
-		if (strcmp(arg, "auto") == 0) {
+	case SETTING_NUMBER:
+		if (row->type == SETTING_WORKERS && strcmp(arg, "auto") == 0) {
 			v = sysconf(_SC_NPROCESSORS_ONLN);
 			config_store(s, row, v < 1 ? 1 : v > row->max ?
 			    row->max : v);
 			break;
 		}
-		/* FALLTHROUGH */
-	case SETTING_NUMBER:
 		v = parse_number(arg, row->min, row->max, &errstr);
 		if (errstr != NULL) {
 			snprintf(err, len, "%s (%lld to %lld)", errstr,
@@ -292,6 +296,18 @@ config_set(struct settings *s, const struct setting *row, const char *arg,
 		if (addr_parse(arg, &s->listen[s->nlisten], err, len) != 0)
 			return (-1);
 		s->nlisten++;
+		break;
+	case SETTING_MODULE:
+		if (s->nmodules == RPCD_MODULES_MAX) {
+			snprintf(err, len, "too many modules (%d at most)",
+			    RPCD_MODULES_MAX);
+			return (-1);
+		}
+		if (arg[strspn(arg, " \t")] == '\0') {
+			snprintf(err, len, "no module named");
+			return (-1);
+		}
+		s->modules[s->nmodules++] = xstrdup(arg);
 		break;
 	case SETTING_TCP_ADDRESS:
 		a = (struct addr *)((char *)s + row->offset);
@@ -496,6 +512,18 @@ config_resolve(struct settings *s, char *err, size_t len)
 		free(s->pidfile);
 		s->pidfile = abs;
 	}
+	for (i = 0; i < s->nmodules; i++) {
+		error = strspn(s->modules[i], " \t");
+		if (s->modules[i][error] == '/' ||
+		    strcspn(s->modules[i] + error, "/ \t") ==
+		    strcspn(s->modules[i] + error, " \t"))
+			continue;	/* absolute, or in the module directory */
+		if (strncmp(s->modules[i] + error, "./", 2) == 0)
+			error += 2;
+		abs = config_absolute(s->modules[i] + error);
+		free(s->modules[i]);
+		s->modules[i] = abs;
+	}
 	return (0);
 }
 
@@ -519,11 +547,14 @@ void
 config_free(struct settings *s)
 {
 	size_t	i;
+	int	n;
 
 	for (i = 0; i < NSETTINGS; i++) {
 		if (settings[i].type == SETTING_STRING)
 			free(*(char **)((char *)s + settings[i].offset));
 	}
+	for (n = 0; n < s->nmodules; n++)
+		free(s->modules[n]);
 }
 
 /* Copy src to dst, strings and all. */
@@ -532,6 +563,7 @@ config_copy(struct settings *dst, const struct settings *src)
 {
 	char	**str;
 	size_t	  i;
+	int	  n;
 
 	*dst = *src;
 	for (i = 0; i < NSETTINGS; i++) {
@@ -541,6 +573,8 @@ config_copy(struct settings *dst, const struct settings *src)
 		if (*str != NULL)
 			*str = xstrdup(*str);
 	}
+	for (n = 0; n < src->nmodules; n++)
+		dst->modules[n] = xstrdup(src->modules[n]);
 }
 
 /* The directive called name, or NULL. */
@@ -723,6 +757,11 @@ config_value(const struct settings *s, const struct setting *row,
 			snprintf(buf + strlen(buf), len - strlen(buf), "%s%s",
 			    i > 0 ? " " : "", s->listen[i].text);
 		break;
+	case SETTING_MODULE:
+		for (i = 0; i < s->nmodules; i++)
+			snprintf(buf + strlen(buf), len - strlen(buf), "%s%s",
+			    i > 0 ? "; " : "", s->modules[i]);
+		break;
 	case SETTING_LEVEL:
 		snprintf(buf, len, "%s", log_level_name(config_load(s, row)));
 		break;
@@ -764,6 +803,7 @@ config_check(const struct settings *s)
 		}
 		close(fd);
 	}
+	module_load_all(s);
 	for (i = 0; i < NSETTINGS; i++) {
 		row = &settings[i];
 		if (row->flags & SETTING_CMDLINE)
@@ -773,6 +813,11 @@ config_check(const struct settings *s)
 			for (n = 0; n < s->nlisten; n++)
 				printf("%s %s\n", row->name,
 				    s->listen[n].text);
+		} else if (row->type == SETTING_MODULE) {
+			for (n = 0; n < s->nmodules; n++)
+				printf("%s %s\n", row->name, s->modules[n]);
+			if (s->nmodules == 0)
+				printf("#%s\n", row->name);
 		} else if (row->type == SETTING_COUNT && *value != '0') {
 			for (n = 0; n < config_load(s, row); n++)
 				printf("%s\n", row->name);
@@ -871,6 +916,22 @@ config_init(int argc, char **argv, struct settings *s)
 }
 
 /*
+ * A reload cannot load modules into the running master, but a module
+ * that would not load rejects it: check that each one would.
+ */
+static int
+config_check_modules(const struct settings *s, char *err, size_t len)
+{
+	int	i;
+
+	for (i = 0; i < s->nmodules; i++) {
+		if (module_check(s->modules[i], err, len) != 0)
+			return (-1);
+	}
+	return (0);
+}
+
+/*
  * SIGHUP: read the file again over the command line's settings.  A
  * setting that cannot change without a restart keeps its running value,
  * and the log says so.  Return the new settings, or NULL after logging
@@ -884,13 +945,15 @@ config_reload(const struct settings *running)
 	char			 err[PATH_MAX + 256], was[PATH_MAX + 64];
 	char			 now[PATH_MAX + 64];
 	size_t			 i;
+	int			 n;
 
 	s = xcalloc(1, sizeof *s);
 	config_copy(s, &config_cmdline);
 	if (s->config == NULL)
 		log_info("SIGHUP: no configuration file: the settings stay");
 	else if (config_read(s->config, s, err, sizeof err) != 0 ||
-	    config_finish(s, err, sizeof err) != 0) {
+	    config_finish(s, err, sizeof err) != 0 ||
+	    config_check_modules(s, err, sizeof err) != 0) {
 		log_warnx("SIGHUP: %s; still serving with the running "
 		    "configuration and workers", err);
 		config_free(s);
@@ -911,6 +974,12 @@ config_reload(const struct settings *running)
 		if (row->type == SETTING_ADDRESS) {
 			memcpy(s->listen, running->listen, sizeof s->listen);
 			s->nlisten = running->nlisten;
+		} else if (row->type == SETTING_MODULE) {
+			for (n = 0; n < s->nmodules; n++)
+				free(s->modules[n]);
+			for (n = 0; n < running->nmodules; n++)
+				s->modules[n] = xstrdup(running->modules[n]);
+			s->nmodules = running->nmodules;
 		} else if (row->type == SETTING_STRING) {
 			config_set(s, row, *was != '\0' ? was : NULL, err,
 			    sizeof err);
@@ -953,6 +1022,12 @@ config_to_json(const struct settings *s)
 			for (n = 0; n < s->nlisten; n++)
 				failed |= dispatch_json_add(v, NULL,
 				    json_object_new_string(s->listen[n].text));
+			break;
+		case SETTING_MODULE:
+			v = json_object_new_array();
+			for (n = 0; n < s->nmodules; n++)
+				failed |= dispatch_json_add(v, NULL,
+				    json_object_new_string(s->modules[n]));
 			break;
 		case SETTING_FLAG:
 			v = json_object_new_boolean(config_load(s, row));

@@ -134,11 +134,10 @@ conn_new(struct server *srv, struct listener *l, int fd,
 	c->fd = fd;
 	c->is_tcp = sa->sa_family == AF_INET || sa->sa_family == AF_INET6;
 	/* A Unix peer has no address of its own: name the socket. */
+	c->peer = l->addr.text;
 	if (c->is_tcp)
-		addr_format(sa, sizeof(struct sockaddr_storage), c->peer,
-		    sizeof c->peer);
-	else
-		snprintf(c->peer, sizeof c->peer, "%s", l->addr.text);
+		c->peer = addr_format(sa, sizeof(struct sockaddr_storage),
+		    c->peer_ip, sizeof c->peer_ip);
 	if (c->is_tcp)
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
 	if ((c->bev = c->transport->open(srv->base, fd)) == NULL) {

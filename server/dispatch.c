@@ -15,73 +15,28 @@
  */
 
 /*
- * The method table and the replies.  To add a method, write a handler and
- * add one line to methods[].  ping is the hot path: its params are echoed
- * as the exact bytes received, written straight into the output buffer,
- * with no JSON tree built or printed.
+ * Requests: parse a frame, find its method in the registry and call its
+ * handler, which answers through the call (call.c).  The built-in methods
+ * are registered here like any module's.  ping is the hot path: its
+ * params are echoed as the exact bytes received, written straight into
+ * the output buffer, with no JSON tree built or printed.
  */
 
 #include "config.h"
 
 #include <sys/types.h>
-#include <sys/uio.h>
 
-#include <errno.h>
 #include <string.h>
 #include <syslog.h>
 
-#include <event2/buffer.h>
 #include <json-c/json.h>
 
 #include "rpcd/proto.h"
 #include "rpcd.h"
 
-typedef void (*method_fn)(struct conn *, const struct proto_message *,
-    struct evbuffer *);
-
-static void	dispatch_ping(struct conn *, const struct proto_message *,
-		    struct evbuffer *);
-static void	dispatch_methods(struct conn *, const struct proto_message *,
-		    struct evbuffer *);
-static void	dispatch_stats(struct conn *, const struct proto_message *,
-		    struct evbuffer *);
-
-static const struct method {
-	const char	*name;
-	method_fn	 fn;
-	const char	*help;
-} methods[] = {
-	{ "ping", dispatch_ping, "answer pong with the params echoed" },
-	{ "methods", dispatch_methods, "list the methods with their help" },
-	{ "stats", dispatch_stats,
-	    "version, uptime, per-worker counters with totals, settings" },
-};
-
-/*
- * Append a response frame to out, building it in place in the buffer's
- * free space: one copy of the result, no temporary.
- */
-static void
-dispatch_reply(struct conn *c, struct evbuffer *out, const char *kind,
-    const char *result, size_t len)
-{
-	struct evbuffer_iovec	 v;
-	size_t			 need;
-
-	if (result == NULL) {
-		result = "null";
-		len = 4;
-	}
-	need = PROTO_HEADER_SIZE + 32 + PROTO_NAME_MAX * 6 + len;
-	if (evbuffer_reserve_space(out, need, &v, 1) != 1 ||
-	    proto_response_build(v.iov_base, v.iov_len, &v.iov_len, kind,
-	    result, len) != PROTO_OK) {
-		c->failed = 1;
-		return;
-	}
-	evbuffer_commit_space(out, &v, 1);
-	c->srv->stats->bytes_out += v.iov_len;
-}
+static void	dispatch_ping(struct call *);
+static void	dispatch_methods(struct call *);
+static void	dispatch_stats(struct call *);
 
 /*
  * Add v to the object o under key, or to the array o if key is NULL.
@@ -105,94 +60,70 @@ dispatch_json_add(struct json_object *o, const char *key,
 	return (rc);
 }
 
-/*
- * Reply with a JSON tree as the result, or fail the reply if the tree is
- * NULL; the tree is freed.  json-c goes on printing when its buffer
- * cannot grow and returns text with pieces missing: only errno tells.
- */
-static void
-dispatch_reply_json(struct conn *c, struct evbuffer *out, const char *kind,
-    struct json_object *o)
-{
-	const char	*text = NULL;
-	size_t		 len;
-
-	errno = 0;
-	if (o != NULL)
-		text = json_object_to_json_string_length(o,
-		    JSON_C_TO_STRING_SPACED | JSON_C_TO_STRING_NOSLASHESCAPE,
-		    &len);
-	if (text == NULL || errno == ENOMEM)
-		c->failed = 1;
-	else
-		dispatch_reply(c, out, kind, text, len);
-	json_object_put(o);
-}
-
-/* Reply {"out": "error", "result": {"code": ..., "message": ...}}. */
+/* Append an error reply for a libproto error code to out. */
 void
 dispatch_error(struct conn *c, struct evbuffer *out, int error)
 {
-	struct json_object	*o;
-
-	int			 failed;
-
-	c->srv->stats->errors++;
-	o = json_object_new_object();
-	failed = dispatch_json_add(o, "code",
-	    json_object_new_string(proto_errname(error)));
-	failed |= dispatch_json_add(o, "message",
-	    json_object_new_string(proto_strerror(error)));
-	if (failed) {
-		json_object_put(o);
-		o = NULL;
-	}
-	dispatch_reply_json(c, out, "error", o);
+	call_error_frame(c, out, proto_errname(error), proto_strerror(error));
 }
 
 static void
-dispatch_ping(struct conn *c, const struct proto_message *m,
-    struct evbuffer *out)
+dispatch_ping(struct call *call)
 {
-	dispatch_reply(c, out, "pong", m->value, m->value_len);
+	call_reply(call, "pong", call->params, call->params_len);
 }
 
 static void
-dispatch_methods(struct conn *c, const struct proto_message *m,
-    struct evbuffer *out)
+dispatch_methods(struct call *call)
 {
+	const struct method	*m;
 	struct json_object	*list, *entry;
-	size_t			 i;
-	int			 failed = 0;
+	int			 i, failed = 0;
 
 	list = json_object_new_array();
-	for (i = 0; i < sizeof methods / sizeof methods[0]; i++) {
+	for (i = 0; i < registry_count(); i++) {
+		m = registry_get(i);
 		entry = json_object_new_object();
 		failed |= dispatch_json_add(entry, "name",
-		    json_object_new_string(methods[i].name));
+		    json_object_new_string(m->name));
 		failed |= dispatch_json_add(entry, "help",
-		    json_object_new_string(methods[i].help));
+		    json_object_new_string(m->help));
+		if (m->module != NULL)
+			failed |= dispatch_json_add(entry, "module",
+			    json_object_new_string(module_name(m->module)));
 		failed |= dispatch_json_add(list, NULL, entry);
 	}
 	if (failed) {
 		json_object_put(list);
 		list = NULL;
 	}
-	dispatch_reply_json(c, out, "methods", list);
+	call_reply_json(call, NULL, list);
 }
 
 static void
-dispatch_stats(struct conn *c, const struct proto_message *m,
-    struct evbuffer *out)
+dispatch_stats(struct call *call)
 {
 	struct json_object	*o = stats_to_json();
 
 	if (dispatch_json_add(o, "settings",
-	    config_to_json(c->srv->settings)) != 0) {
+	    config_to_json(call->conn->srv->settings)) != 0) {
 		json_object_put(o);
 		o = NULL;
 	}
-	dispatch_reply_json(c, out, "stats", o);
+	call_reply_json(call, NULL, o);
+}
+
+/* Register the built-in methods, first, before any module's. */
+void
+dispatch_init(void)
+{
+	registry_add("ping", "answer pong with the params echoed",
+	    dispatch_ping);
+	registry_add("methods", "list the methods with their help",
+	    dispatch_methods);
+	registry_add("stats",
+	    "version, uptime, per-worker counters with totals, settings",
+	    dispatch_stats);
 }
 
 /*
@@ -213,9 +144,9 @@ dispatch_bad_request(struct conn *c, struct evbuffer *out, int error)
 const char *
 dispatch_method_name(int i)
 {
-	if (i < 0 || (size_t)i >= sizeof methods / sizeof methods[0])
+	if (i < 0 || i >= registry_count())
 		return (NULL);
-	return (methods[i].name);
+	return (registry_get(i)->name);
 }
 
 /*
@@ -228,12 +159,10 @@ dispatch_frame(struct conn *c, const char *body, size_t len,
     struct evbuffer *out)
 {
 	struct proto_message	 m;
-	size_t			 i;
-	double			 start;
-	int64_t			 errors;
+	struct call		 call;
 	int			 error;
 
-	start = time_monotonic();
+	call.started = time_monotonic();
 	c->srv->stats->requests++;
 	error = proto_request_parse(body, len, c->srv->settings->max_depth,
 	    &m);
@@ -245,15 +174,19 @@ dispatch_frame(struct conn *c, const char *body, size_t len,
 		log_debug("%s: %s %.*s", c->peer, m.name,
 		    m.value_len > 64 ? 64 : (int)m.value_len,
 		    m.value != NULL ? m.value : "");
-	for (i = 0; i < sizeof methods / sizeof methods[0]; i++) {
-		if (strcmp(m.name, methods[i].name) == 0) {
-			errors = c->srv->stats->errors;
-			methods[i].fn(c, &m, out);
-			stats_method_done(c->srv->stats, i, c->failed ||
-			    c->srv->stats->errors != errors,
-			    (time_monotonic() - start) * 1e9);
-			return;
-		}
+	if ((call.method = registry_find(m.name)) == NULL) {
+		dispatch_bad_request(c, out, PROTO_EMETHOD);
+		return;
 	}
-	dispatch_bad_request(c, out, PROTO_EMETHOD);
+	stats_method_begin(c->srv->stats, call.method->index);
+	call.conn = c;
+	call.params = m.value;
+	call.params_len = m.value_len;
+	call.answered = call.failed = 0;
+	call.method->fn(&call);
+	if (!call.answered)
+		call_error(&call, PROTO_EINTERNAL);
+	stats_method_done(c->srv->stats, call.method->index,
+	    call.failed || c->failed,
+	    (time_monotonic() - call.started) * 1e9);
 }

@@ -36,8 +36,11 @@ main(int argc, char **argv)
 	struct listener	*listeners;
 	int		 nlisteners, status;
 
+	dispatch_init();
 	config_init(argc, argv, &s);
 	log_init(1, config_log_level(&s), "rpcd");
+	/* Before any fork: a bad module stops the start, not a worker. */
+	module_load_all(&s);
 
 	/*
 	 * Lock the pid file and bind first, so errors reach the terminal

@@ -26,6 +26,7 @@
 #include <stdint.h>
 
 #include "common.h"
+#include "rpcd/module.h"
 
 struct bufferevent;
 struct event;
@@ -40,6 +41,7 @@ struct timeval;
  * config.c.
  */
 #define RPCD_LISTEN_MAX		16		/* -l options */
+#define RPCD_MODULES_MAX	32		/* -m options */
 #define RPCD_BACKLOG		511		/* listen(2) queue */
 #define RPCD_FRAMES_PER_EVENT	256		/* frames per read callback */
 #define RPCD_READ_SIZE		16384		/* bytes: first read of a frame */
@@ -54,7 +56,7 @@ struct timeval;
 #define RPCD_FAST_DEATH		2		/* seconds: died at start */
 #define RPCD_FAILURES_MAX	8		/* fast deaths of a slot */
 #define RPCD_FAILURE_WINDOW	60		/* seconds they are counted in */
-#define RPCD_METHODS_MAX	32		/* methods with statistics */
+#define RPCD_METHODS_MAX	64		/* of the registry */
 #define RPCD_BUCKETS		20		/* request durations, finite */
 #define RPCD_METRICS_TIMEOUT	10		/* seconds: a scrape's request */
 #define RPCD_METRICS_RESPAWN	1		/* seconds after its death */
@@ -81,6 +83,8 @@ struct settings {
 	char		*user;
 	char		*config;	/* -f file */
 	int		 check;		/* -n */
+	char		*modules[RPCD_MODULES_MAX]; /* "PATH ARGS..." */
+	int		 nmodules;
 };
 
 /*
@@ -141,12 +145,43 @@ struct stats_slot {
 struct stats_method {
 	int64_t		calls;
 	int64_t		errors;		/* answered with an error */
+	int64_t		timeouts;	/* answered timeout */
+	int64_t		in_flight;	/* a gauge: called, not answered */
 	int64_t		nanoseconds;	/* their durations summed */
 	int64_t		buckets[RPCD_BUCKETS + 1];
 };
 
 struct conn;
 TAILQ_HEAD(conn_list, conn);
+
+struct call;
+typedef void (*method_fn)(struct call *);
+
+struct module;
+
+/* A method of the registry (registry.c): built in or a module's. */
+struct method {
+	char			*name;
+	char			*help;
+	method_fn		 fn;
+	int			 index;		/* in the registry */
+	struct module		*module;	/* NULL: built in */
+	struct rpcd_method	 def;		/* the module's */
+};
+
+/*
+ * A request being answered (call.c): all a handler sees of it.  params is
+ * the span of the request's params, NULL when it has none.
+ */
+struct call {
+	struct conn		*conn;
+	const struct method	*method;
+	const char		*params;
+	size_t			 params_len;
+	int			 answered;
+	int			 failed;	/* answered with an error */
+	double			 started;	/* time_monotonic() */
+};
 
 /* Reasons not to accept, bits of server.paused. */
 #define PAUSE_FULL	0x1		/* at --max-conns */
@@ -172,20 +207,23 @@ struct server {
 };
 
 /* One client connection. */
+#define CONN_PEER_MAX	56	/* "[" INET6_ADDRSTRLEN "]:65535" */
 struct conn {
 	struct server		*srv;
 	const struct transport	*transport;
 	struct bufferevent	*bev;
 	struct evbuffer		*in, *out;	/* the bufferevent's */
 	int			 fd;
-	char			 peer[ADDR_TEXT_MAX];	/* for log lines */
-	int			 is_tcp;
-	int			 writing;	/* EV_WRITE is enabled */
-	int			 throttled;	/* reading paused for output */
-	int			 closing;	/* close once output is sent */
-	int			 failed;	/* a reply could not be built */
-	int			 last_request;	/* draining: answer one, close */
-	int			 readahead;	/* more input likely waiting */
+	const char		*peer;		/* for log lines */
+	char			 peer_ip[CONN_PEER_MAX]; /* [v6addr]:port */
+	/* Flags: an idle connection's memory is most of what it costs. */
+	unsigned int		 is_tcp:1;
+	unsigned int		 writing:1;	/* EV_WRITE is enabled */
+	unsigned int		 throttled:1;	/* reading paused for output */
+	unsigned int		 closing:1;	/* close once output is sent */
+	unsigned int		 failed:1;	/* a reply could not be built */
+	unsigned int		 last_request:1; /* draining: answer one */
+	unsigned int		 readahead:1;	/* more input likely waiting */
 	size_t			 buffered;	/* input left when last served */
 	int64_t			 frames;
 	int64_t			 bad_requests;	/* only the first is logged */
@@ -226,7 +264,32 @@ void		 conn_reject(struct conn *);
 int		 conn_unanswered(const struct conn *);
 void		 conn_close(struct conn *, const char *);
 
+/* registry.c */
+struct method	*registry_add(const char *, const char *, method_fn);
+const struct method *registry_find(const char *);
+int		 registry_count(void);
+const struct method *registry_get(int);
+
+/* call.c */
+void		 call_frame(struct conn *, struct evbuffer *, const char *,
+		     const char *, size_t);
+void		 call_error_frame(struct conn *, struct evbuffer *,
+		     const char *, const char *);
+void		 call_reply(struct call *, const char *, const char *, size_t);
+void		 call_reply_json(struct call *, const char *,
+		     struct json_object *);
+void		 call_error(struct call *, int);
+void		 call_fail(struct call *, const char *, const char *);
+
+/* module.c */
+int		 module_check(const char *, char *, size_t);
+void		 module_load_all(const struct settings *);
+const char	*module_name(const struct module *);
+void		 module_worker_init(struct server *);
+void		 module_worker_exit(void);
+
 /* dispatch.c */
+void		 dispatch_init(void);
 void		 dispatch_frame(struct conn *, const char *, size_t,
 		     struct evbuffer *);
 void		 dispatch_error(struct conn *, struct evbuffer *, int);
@@ -238,6 +301,7 @@ const char	*dispatch_method_name(int);
 struct stats_slot *stats_region_create(int, int);
 struct stats_slot *stats_slot_claim(int);
 void		 stats_slot_retire(struct stats_slot *, int);
+void		 stats_method_begin(struct stats_slot *, int);
 void		 stats_method_done(struct stats_slot *, int, int, int64_t);
 int		 stats_slots(void);
 void		 stats_snapshot(struct stats_slot *, struct stats_method *);

@@ -28,6 +28,9 @@
  * The fold changes two entries, so it runs under a sequence counter that
  * readers retry on (a seqlock): a report never counts a dead worker twice
  * or not at all.
+ *
+ * Beside each entry are the counters of every method of the registry,
+ * built-in or a module's, indexed as the registry is.
  */
 
 #include "config.h"
@@ -36,6 +39,7 @@
 #include <sys/mman.h>
 
 #include <stdatomic.h>
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -165,16 +169,22 @@ stats_sum(struct stats_slot *a, const struct stats_slot *b, int with_gauge)
 	a->timeouts += b->timeouts;
 }
 
-/* Add the calls of n methods at b to those at a. */
+/*
+ * Add the calls of n methods at b to those at a; the gauge too if
+ * with_gauge.
+ */
 static void
 stats_sum_methods(struct stats_method *a, const struct stats_method *b,
-    int n)
+    int n, int with_gauge)
 {
 	int	i, j;
 
 	for (i = 0; i < n; i++) {
+		if (with_gauge)
+			a[i].in_flight += b[i].in_flight;
 		a[i].calls += b[i].calls;
 		a[i].errors += b[i].errors;
+		a[i].timeouts += b[i].timeouts;
 		a[i].nanoseconds += b[i].nanoseconds;
 		for (j = 0; j <= RPCD_BUCKETS; j++)
 			a[i].buckets[j] += b[i].buckets[j];
@@ -188,8 +198,15 @@ stats_methods_of(const struct stats_slot *st)
 	return (&stats_procs_methods[(st - stats_procs) * RPCD_METHODS_MAX]);
 }
 
+/* A call of method (its index in the registry) starts, in st. */
+void
+stats_method_begin(struct stats_slot *st, int method)
+{
+	stats_methods_of(st)[method].in_flight++;
+}
+
 /*
- * Count a call of method (an index below RPCD_METHODS_MAX) that took ns
+ * Count a call of method (its index in the registry) that took ns
  * nanoseconds, failed or not, in st: the process's own slot, no lock.
  */
 void
@@ -199,9 +216,8 @@ stats_method_done(struct stats_slot *st, int method, int failed,
 	struct stats_method	*m;
 	int			 i;
 
-	if (method < 0 || method >= RPCD_METHODS_MAX)
-		return;
 	m = &stats_methods_of(st)[method];
+	m->in_flight--;
 	m->calls++;
 	m->errors += failed != 0;
 	m->nanoseconds += ns;
@@ -233,7 +249,7 @@ stats_slot_retire(struct stats_slot *st, int restarted)
 	atomic_thread_fence(memory_order_release);
 	stats_sum(r, st, 0);
 	stats_sum_methods(&stats_retired_methods[st->index *
-	    RPCD_METHODS_MAX], stats_methods_of(st), RPCD_METHODS_MAX);
+	    RPCD_METHODS_MAX], stats_methods_of(st), RPCD_METHODS_MAX, 0);
 	r->restarts += restarted;
 	st->pid = 0;
 	atomic_store_explicit(&stats_head->seq, seq + 2,
@@ -268,7 +284,7 @@ stats_snapshot(struct stats_slot *rows, struct stats_method *methods)
 		for (i = 0; methods != NULL && i < stats_nslots; i++)
 			stats_sum_methods(methods,
 			    &stats_retired_methods[i * RPCD_METHODS_MAX],
-			    RPCD_METHODS_MAX);
+			    RPCD_METHODS_MAX, 0);
 		for (i = 0; i < stats_nprocs; i++) {
 			p = &stats_procs[i];
 			if (p->pid <= 0)
@@ -276,7 +292,7 @@ stats_snapshot(struct stats_slot *rows, struct stats_method *methods)
 			stats_sum(&rows[p->index], p, 1);
 			if (methods != NULL)
 				stats_sum_methods(methods, stats_methods_of(p),
-				    RPCD_METHODS_MAX);
+				    RPCD_METHODS_MAX, 1);
 			newest = rows[p->index].serial;
 			if (newest == 0 || p->serial > newest) {
 				rows[p->index].serial = p->serial;
@@ -317,6 +333,73 @@ stats_add_counters(struct json_object *o, const struct stats_slot *st)
 }
 
 /*
+ * The bound, in microseconds, of the bucket where a fraction q of the
+ * calls of m is reached; -1 past the last bound, 0 with no calls.
+ */
+static int64_t
+stats_quantile(const struct stats_method *m, double q)
+{
+	int64_t	seen = 0;
+	int	i;
+
+	for (i = 0; i <= RPCD_BUCKETS && m->calls > 0; i++) {
+		seen += m->buckets[i];
+		if (seen >= q * m->calls)
+			return (i < RPCD_BUCKETS ? stats_bucket_ns[i] / 1000 :
+			    -1);
+	}
+	return (0);
+}
+
+/*
+ * A method's counters over every worker: calls, errors, timeouts, in
+ * flight, the latency's sum, the bucket bounds of its median and 99th
+ * percentile, and its histogram: the count of each bucket with calls,
+ * keyed by its bound in microseconds ("inf" for the last); NULL out of
+ * memory.
+ */
+static struct json_object *
+stats_method_to_json(const char *name, const struct stats_method *m)
+{
+	struct json_object	*o, *hist, *v;
+	char			 bound[24];
+	int			 i, failed;
+
+	o = json_object_new_object();
+	failed = dispatch_json_add(o, "name", json_object_new_string(name));
+	failed |= stats_add(o, "calls", m->calls);
+	failed |= stats_add(o, "errors", m->errors);
+	failed |= stats_add(o, "timeouts", m->timeouts);
+	failed |= stats_add(o, "in_flight", m->in_flight);
+	failed |= stats_add(o, "latency_sum_us", m->nanoseconds / 1000);
+	failed |= stats_add(o, "p50_us", stats_quantile(m, 0.5));
+	failed |= stats_add(o, "p99_us", stats_quantile(m, 0.99));
+	hist = json_object_new_object();
+	for (i = 0; i <= RPCD_BUCKETS; i++) {
+		if (m->buckets[i] == 0)
+			continue;
+		if (i < RPCD_BUCKETS)
+			snprintf(bound, sizeof bound, "%lld",
+			    (long long)(stats_bucket_ns[i] / 1000));
+		else
+			snprintf(bound, sizeof bound, "inf");
+		/* The key is copied: not dispatch_json_add()'s constant. */
+		v = json_object_new_int64(m->buckets[i]);
+		if (hist == NULL || v == NULL ||
+		    json_object_object_add(hist, bound, v) != 0) {
+			json_object_put(v);
+			failed = 1;
+		}
+	}
+	failed |= dispatch_json_add(o, "histogram", hist);
+	if (failed) {
+		json_object_put(o);
+		return (NULL);
+	}
+	return (o);
+}
+
+/*
  * Build the stats result: a row per worker slot, with the pid of the
  * process serving it (none while it is respawned), and their totals.
  * NULL if memory ran out: a report with rows or counters missing would
@@ -325,11 +408,12 @@ stats_add_counters(struct json_object *o, const struct stats_slot *st)
 struct json_object *
 stats_to_json(void)
 {
-	struct json_object	*o, *workers, *w, *total;
+	static struct stats_method methods[RPCD_METHODS_MAX];
+	struct json_object	*o, *workers, *w, *total, *list;
 	struct stats_slot	 sum = { 0 }, rows[RPCD_PREFORK_MAX];
 	int			 i, failed = 0;
 
-	stats_snapshot(rows, NULL);
+	stats_snapshot(rows, methods);
 	workers = json_object_new_array();
 	for (i = 0; i < stats_nslots; i++) {
 		w = json_object_new_object();
@@ -342,6 +426,10 @@ stats_to_json(void)
 	}
 	total = json_object_new_object();
 	failed |= stats_add_counters(total, &sum);
+	list = json_object_new_array();
+	for (i = 0; i < registry_count(); i++)
+		failed |= dispatch_json_add(list, NULL,
+		    stats_method_to_json(registry_get(i)->name, &methods[i]));
 
 	o = json_object_new_object();
 	failed |= dispatch_json_add(o, "version",
@@ -349,6 +437,7 @@ stats_to_json(void)
 	failed |= stats_add(o, "pid", rpcd_pid);
 	failed |= dispatch_json_add(o, "uptime",
 	    json_object_new_double(difftime(time(NULL), rpcd_started)));
+	failed |= dispatch_json_add(o, "methods", list);
 	failed |= dispatch_json_add(o, "workers", workers);
 	failed |= dispatch_json_add(o, "total", total);
 	if (failed) {

@@ -13,6 +13,7 @@ F=$TEST_DIR/rpcd.conf
 # it makes, as directives.
 every="listen 127.0.0.1:0
 listen unix:rel.sock
+module ./rel.so take=x
 prefork 2
 reuseport
 metrics-listen 127.0.0.1:0
@@ -35,9 +36,12 @@ verbose"
 	echo "   verbose   "
 } >"$F"
 RPCD_ABS=$(cd "$(dirname "$RPCD")" && pwd)/$(basename "$RPCD")
+cp "$top_builddir/tests/.libs/testmod.so" "$TEST_DIR/rel.so" &&
+    chmod 0755 "$TEST_DIR/rel.so" || bail_out "no testmod.so: make check builds it"
 (cd "$TEST_DIR" && "$RPCD_ABS" -n -f rpcd.conf) >"$TEST_DIR/out" 2>"$TEST_DIR/err"
 is $? 0 "-n on a file with every directive exits 0"
 is "$(cat "$TEST_DIR/out")" "$(echo "$every" | sed "s| rel| $TEST_DIR/rel|;
+    s| \./rel| $TEST_DIR/rel|;
     s|unix:rel|unix:$TEST_DIR/rel|")
 verbose" "and prints each setting it makes, paths made absolute"
 is "$(cat "$TEST_DIR/err")" "rpcd: the configuration in $TEST_DIR/rpcd.conf is valid" \

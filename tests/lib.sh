@@ -148,3 +148,14 @@ sigterm_inflight()
 	is $? 0 "$1: and exits 0"
 	RPCD_PID=
 }
+
+# example_block PAGE N: the Nth ".Bd -literal" block after ".Sh EXAMPLES"
+# of the manual page PAGE, with mdoc's \e as \.
+example_block()
+{
+	awk -v want="$2" '
+	    /^\.Sh / { in_ex = ($2 == "EXAMPLES") }
+	    in_ex && /^\.Bd -literal/ { n++; inside = (n == want); next }
+	    inside && /^\.Ed/ { inside = 0 }
+	    inside { gsub(/\\e/, "\\"); print }' "$1"
+}

@@ -4,23 +4,13 @@
 # the API.
 
 . "${top_srcdir:-.}/tests/tap.sh"
+. "$top_srcdir/tests/lib.sh"
 
 page=$top_srcdir/man/libproto.3
-work=$(mktemp -d) || bail_out "mktemp"
-trap 'rm -rf "$work"' EXIT
+work=$TEST_DIR
 
-# The Nth ".Bd -literal" block after ".Sh EXAMPLES", with mdoc's \e as \.
-example_block()
-{
-	awk -v want="$1" '
-	    /^\.Sh / { in_ex = ($2 == "EXAMPLES") }
-	    in_ex && /^\.Bd -literal/ { n++; inside = (n == want); next }
-	    inside && /^\.Ed/ { inside = 0 }
-	    inside { gsub(/\\e/, "\\"); print }' "$page"
-}
-
-example_block 1 >"$work/example.c"
-example_block 2 >"$work/expected"
+example_block "$page" 1 >"$work/example.c"
+example_block "$page" 2 >"$work/expected"
 ok_test "libproto(3) has an example program" grep -q 'main(void)' "$work/example.c"
 ok_test "libproto(3) says what it prints" test -s "$work/expected"
 

@@ -481,6 +481,36 @@ test_build(void)
 	    PROTO_EBADNAME, "an empty method is refused");
 	is_int(proto_request_build(buf, sizeof buf, &len, "pi\xffng", NULL, 0),
 	    PROTO_EUTF8, "a method that is not UTF-8 is refused");
+	is_int(proto_response_build(NULL, 0, &len, "pong", "1", 1),
+	    PROTO_ESPACE, "size 0 measures a response");
+	is_int(len, 32, "and reports its size");
+}
+
+static void
+test_error_build(void)
+{
+	unsigned char		 buf[256];
+	const char		*want;
+	size_t			 len, need;
+
+	is_int(proto_error_build(NULL, 0, &need, "timeout", "late \"x\"\n"),
+	    PROTO_ESPACE, "size 0 measures an error reply");
+	is_int(proto_error_build(buf, sizeof buf, &len, "timeout",
+	    "late \"x\"\n"), PROTO_OK, "build an error reply");
+	is_int(len, need, "the size measured is the size built");
+	want = "{\"out\": \"error\", \"result\": {\"code\": \"timeout\", "
+	    "\"message\": \"late \\\"x\\\"\\u000a\"}}";
+	ok(len == 4 + strlen(want) && memcmp(buf + 4, want, len - 4) == 0,
+	    "error reply is the object, escaped");
+	is_int(proto_frame_get_length(buf), len - 4, "with its length");
+	is_int(proto_response_parse((char *)buf + 4, len - 4, 0, &m), PROTO_OK,
+	    "the error reply parses");
+	is_int(proto_error_build(buf, sizeof buf, &len, "", "x"),
+	    PROTO_EBADNAME, "an empty code is refused");
+	is_int(proto_error_build(buf, sizeof buf, &len, "x", "\xff"),
+	    PROTO_EUTF8, "a message that is not UTF-8 is refused");
+	is_int(proto_error_build(buf, 10, &len, "busy", "m"), PROTO_ESPACE,
+	    "too small a buffer is refused");
 }
 
 /*
@@ -521,6 +551,10 @@ test_errors(void)
 	ok(distinct, "every error has a one-word name and a message");
 	ok(strcmp(proto_errname(PROTO_EJSON), "bad_json") == 0,
 	    "PROTO_EJSON is bad_json");
+	ok(strcmp(proto_errname(PROTO_EINTERNAL), "internal_error") == 0 &&
+	    strcmp(proto_errname(PROTO_EBUSY), "busy") == 0 &&
+	    strcmp(proto_errname(PROTO_ETIMEOUT), "timeout") == 0,
+	    "the errors servers send are internal_error, busy and timeout");
 	ok(strcmp(proto_strerror(-1), "unknown error") == 0,
 	    "out-of-range codes do not crash");
 	ok(strcmp(proto_errname(PROTO_NERRORS), "unknown") == 0,
@@ -537,6 +571,7 @@ main(void)
 	test_responses();
 	test_json_check();
 	test_build();
+	test_error_build();
 	test_build_large();
 	test_errors();
 	return (done_testing());

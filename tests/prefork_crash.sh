@@ -17,11 +17,20 @@ unset RPCD_TEST_WORKER_CRASH
 ok_test "RPCD_TEST_WORKER_CRASH crashes no worker" ping_ok "$RPCD_ADDR"
 rpcd_stop
 
-# Every worker dies as it starts.  ASan, if built in, must not insist on
-# coming first in the preload list.
+# Every worker dies as it starts.  The shim goes into rpcd alone, not into
+# the shell of libtool's wrapper: in a sanitizer build it needs rpcd's
+# sanitizer runtime.  ASan, if built in, must not insist on coming first in
+# the preload list.
 RPCD_LOG=$TEST_DIR/crash.log
-LD_PRELOAD=$SHIM ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0" \
-    "$RPCD" -P 2 -l 127.0.0.1:0 2>"$RPCD_LOG" &
+real=$RPCD
+if [ -x "$top_builddir/server/.libs/rpcd" ]; then
+	real=$top_builddir/server/.libs/rpcd
+	LD_LIBRARY_PATH=$top_builddir/lib/.libs${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+	export LD_LIBRARY_PATH
+fi
+(LD_PRELOAD=$SHIM \
+    ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0" \
+    exec "$real" -P 2 -l 127.0.0.1:0) 2>"$RPCD_LOG" &
 RPCD_PID=$!
 wait_for 300 sh -c "! kill -0 $RPCD_PID 2>/dev/null"
 ok $? "the master gives up"

@@ -47,7 +47,7 @@ $C call nosuch 2>"$TEST_DIR/err"
 is $? 1 "an error reply exits 1"
 is "$(cat "$TEST_DIR/err")" "rpcctl: nosuch: unknown_method: no such method" \
     "and prints its code and message"
-nosuch='{"out": "error", "result": { "code": "unknown_method", "message": "no such method" }}'
+nosuch='{"out": "error", "result": {"code": "unknown_method", "message": "no such method"}}'
 out=$($C --json call nosuch 2>"$TEST_DIR/err")
 is "$? $out" "1 $nosuch" "call --json: an error reply is printed as sent, exit 1"
 is "$(cat "$TEST_DIR/err")" "rpcctl: nosuch: unknown_method: no such method" \
@@ -70,8 +70,8 @@ printf '%s\n' '{"in": "ping", "params": 1}' 'not json' '{"in": 5}' \
     '{"in": "ping", "params": 2}' | $C batch >"$TEST_DIR/mixed"
 is "$(cut -c1-40 "$TEST_DIR/mixed")" "$(printf '%s\n' \
     '{"out": "pong", "result": 1}' \
-    '{ "out": "error", "result": { "code": "b' \
-    '{ "out": "error", "result": { "code": "b' \
+    '{"out": "error", "result": {"code": "bad' \
+    '{"out": "error", "result": {"code": "bad' \
     '{"out": "pong", "result": 2}')" "bad lines become error lines in place"
 
 # Replies larger than the window of requests: rpcd stops reading past
@@ -103,7 +103,7 @@ is "$(cat "$TEST_DIR/err")" \
 # ping --json shows an error reply as sent too: here, to a message over
 # --max-frame.
 out=$($C --json ping "$(head -c 100000 /dev/zero | tr '\0' x)" 2>/dev/null)
-is "$? $out" '1 {"out": "error", "result": { "code": "frame_too_large", "message": "frame length exceeds the limit" }}' \
+is "$? $out" '1 {"out": "error", "result": {"code": "frame_too_large", "message": "frame length exceeds the limit"}}' \
     "ping --json: an error reply is printed as sent, exit 1"
 
 # bench, briefly.

@@ -21,7 +21,7 @@ while IFS='|' read -r code what req; do
 	first=$(echo "$out" | head -n 1)
 	second=$(echo "$out" | sed -n 2p)
 	case $first in
-	'{"out": "error", "result": { "code": "'"$code"'", "message": "'*)
+	'{"out": "error", "result": {"code": "'"$code"'", "message": "'*)
 		ok 0 "$what: error $code" ;;
 	*)	ok 1 "$what: error $code"; diag "got: $first" ;;
 	esac
@@ -42,7 +42,7 @@ bad_utf8|overlong encoding|x:0b0000007b22696e223a22c0af227d
 EOF_TABLE
 
 out=$(wire -t 5 "$A" h:4097)
-is "$out" "$(printf '%s\n%s' '{"out": "error", "result": { "code": "frame_too_large", "message": "frame length exceeds the limit" }}' '[closed]')" \
+is "$out" "$(printf '%s\n%s' '{"out": "error", "result": {"code": "frame_too_large", "message": "frame length exceeds the limit"}}' '[closed]')" \
     "frame of max-frame+1 announced: error, then closed"
 out=$(wire -t 5 "$A" x:ffffffff)
 case $out in

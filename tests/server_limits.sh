@@ -36,7 +36,7 @@ h2=$!
 wait_for 50 has_line "$TEST_DIR/h2" pong
 ok $? "two connections are served, one by each worker"
 is "$(wire -t 10 "$RPCD_ADDR" "$PING" | head -n 1 | sed 's/, "message".*//')" \
-    '{"out": "error", "result": { "code": "busy"' \
+    '{"out": "error", "result": {"code": "busy"' \
     "a third, with both workers full, is answered busy"
 kill "$h1"
 wait "$h1" 2>/dev/null

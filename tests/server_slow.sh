@@ -12,7 +12,7 @@
 
 PING='j:{"in": "ping", "params": "x"}'
 PONG='{"out": "pong", "result": "x"}'
-BUSY='{"out": "error", "result": { "code": "busy", "message": "server busy: try again later" }}'
+BUSY='{"out": "error", "result": {"code": "busy", "message": "server busy: try again later"}}'
 
 # trickle PORT COUNT SECONDS: COUNT connections, each sending a header that
 # announces 100 bytes and then one byte every 0.2 s, for SECONDS.  Prints

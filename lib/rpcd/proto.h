@@ -56,6 +56,7 @@ enum proto_error {
 	PROTO_EINTERNAL,	/* server failed to answer (sent by servers) */
 	PROTO_ESPACE,		/* caller's buffer is too small */
 	PROTO_EBUSY,		/* server too busy (sent by servers) */
+	PROTO_ETIMEOUT,		/* no answer in time (sent by servers) */
 	PROTO_NERRORS
 };
 
@@ -99,6 +100,8 @@ int		 proto_request_build(void *, size_t, size_t *, const char *,
 		     const char *, size_t);
 int		 proto_response_build(void *, size_t, size_t *, const char *,
 		     const char *, size_t);
+int		 proto_error_build(void *, size_t, size_t *, const char *,
+		     const char *);
 
 #ifdef __cplusplus
 }

@@ -1,0 +1,451 @@
+/*
+ * Copyright (c) 2026 The rpcd authors
+ *
+ * Permission to use, copy, modify, and distribute this software for any
+ * purpose with or without fee is hereby granted, provided that the above
+ * copyright notice and this permission notice appear in all copies.
+ *
+ * THE SOFTWARE IS PROVIDED "AS IS" AND THE AUTHOR DISCLAIMS ALL WARRANTIES
+ * WITH REGARD TO THIS SOFTWARE INCLUDING ALL IMPLIED WARRANTIES OF
+ * MERCHANTABILITY AND FITNESS. IN NO EVENT SHALL THE AUTHOR BE LIABLE FOR
+ * ANY SPECIAL, DIRECT, INDIRECT, OR CONSEQUENTIAL DAMAGES OR ANY DAMAGES
+ * WHATSOEVER RESULTING FROM LOSS OF USE, DATA OR PROFITS, WHETHER IN AN
+ * ACTION OF CONTRACT, NEGLIGENCE OR OTHER TORTIOUS ACTION, ARISING OUT OF
+ * OR IN CONNECTION WITH THE USE OR PERFORMANCE OF THIS SOFTWARE.
+ */
+
+/*
+ * Modules: shared objects loaded with -m (or the module directive) that
+ * add methods to the registry.  They are loaded, checked and initialised
+ * in the master before any fork, so that a bad module stops the start
+ * with one line, not a worker; each worker then runs their worker_init
+ * hooks once its event loop exists.  A module links no rpcd symbol: it
+ * gets the table of functions below (rpcd/module.h is the contract).
+ */
+
+#include "config.h"
+
+#include <sys/types.h>
+#include <sys/stat.h>
+
+#include <ctype.h>
+#include <dlfcn.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rpcd/proto.h"
+#include "rpcd/module.h"
+#include "rpcd.h"
+
+/* A loaded module. */
+struct module {
+	char			*path;
+	int			 argc;
+	char			**argv;
+	void			*handle;
+	const struct rpcd_module *desc;
+};
+
+static struct module	**modules;	/* methods point to them */
+static int		 nmodules;
+static struct module	*module_loading;	/* whose init() runs */
+static char		 module_refused[256];	/* why a method was not */
+static struct server	*module_server;		/* in a worker */
+
+static const struct rpcd_api	module_api;
+
+/* Split spec, "PATH ARGS...", at blanks into a new argv; return argc. */
+static int
+module_split(const char *spec, char ***argvp)
+{
+	char	**argv = NULL, *copy, *word, *last;
+	int	  argc = 0;
+
+	copy = xstrdup(spec);
+	for (word = strtok_r(copy, " \t", &last); word != NULL;
+	    word = strtok_r(NULL, " \t", &last)) {
+		argv = xreallocarray(argv, argc + 2, sizeof *argv);
+		argv[argc++] = xstrdup(word);
+	}
+	if (argv == NULL)
+		argv = xcalloc(1, sizeof *argv);
+	argv[argc] = NULL;
+	free(copy);
+	*argvp = argv;
+	return (argc);
+}
+
+static void
+module_free_argv(char **argv)
+{
+	char	**p;
+
+	for (p = argv; *p != NULL; p++)
+		free(*p);
+	free(argv);
+}
+
+/* A module's file: a name without a slash is in the module directory. */
+static char *
+module_path(const char *name)
+{
+	char	*path;
+
+	if (strchr(name, '/') != NULL)
+		return (xstrdup(name));
+	if (asprintf(&path, "%s/%s%s", RPCD_MODULE_DIR, name,
+	    strchr(name, '.') != NULL ? "" : ".so") == -1)
+		fatal("asprintf");
+	return (path);
+}
+
+/*
+ * Open the module at path and check its descriptor, without running any
+ * of its code but its constructors.  Like sshd's StrictModes, refuse a
+ * file others than its owner could have written.  On error return -1
+ * with why in err.
+ */
+static int
+module_open(const char *path, void **handlep,
+    const struct rpcd_module **descp, char *err, size_t len)
+{
+	const struct rpcd_module	*desc;
+	struct stat			 st;
+	void				*handle;
+
+	if (stat(path, &st) != 0) {
+		snprintf(err, len, "module %s: %s", path, strerror(errno));
+		return (-1);
+	}
+	if (!S_ISREG(st.st_mode)) {
+		snprintf(err, len, "module %s: not a regular file", path);
+		return (-1);
+	}
+	if (st.st_mode & (S_IWGRP | S_IWOTH)) {
+		snprintf(err, len, "module %s: writable by group or others "
+		    "(mode %03o): refused", path, (int)(st.st_mode & 0777));
+		return (-1);
+	}
+	if ((handle = dlopen(path, RTLD_NOW | RTLD_LOCAL)) == NULL) {
+		snprintf(err, len, "module %s: not a loadable shared object: "
+		    "%s", path, dlerror());
+		return (-1);
+	}
+	if ((desc = dlsym(handle, RPCD_MODULE_SYMBOL)) == NULL) {
+		snprintf(err, len, "module %s: no %s descriptor: not an rpcd "
+		    "module", path, RPCD_MODULE_SYMBOL);
+		goto fail;
+	}
+	if (desc->abi_major != RPCD_MODULE_ABI_MAJOR ||
+	    desc->abi_minor > RPCD_MODULE_ABI_MINOR) {
+		snprintf(err, len, "module %s: built for module ABI %u.%u, "
+		    "rpcd has %u.%u", path, desc->abi_major, desc->abi_minor,
+		    RPCD_MODULE_ABI_MAJOR, RPCD_MODULE_ABI_MINOR);
+		goto fail;
+	}
+	if (desc->name == NULL || desc->version == NULL) {
+		snprintf(err, len, "module %s: descriptor without a name or "
+		    "a version", path);
+		goto fail;
+	}
+	*handlep = handle;
+	*descp = desc;
+	return (0);
+fail:
+	dlclose(handle);
+	return (-1);
+}
+
+/*
+ * Check that spec names a module that would load, without initialising
+ * it: for a reload, whose modules the master has loaded already.
+ */
+int
+module_check(const char *spec, char *err, size_t len)
+{
+	const struct rpcd_module	*desc;
+	void				*handle;
+	char				**argv, *path;
+	int				 rc = -1;
+
+	if (module_split(spec, &argv) > 0) {
+		path = module_path(argv[0]);
+		if ((rc = module_open(path, &handle, &desc, err, len)) == 0)
+			dlclose(handle);
+		free(path);
+	}
+	module_free_argv(argv);
+	return (rc);
+}
+
+/*
+ * Load the module of spec, "PATH ARGS...", run its init() and register
+ * its methods.  On error return -1 with why in err.
+ */
+static int
+module_load(const char *spec, char *err, size_t len)
+{
+	struct module	*m;
+	char		 why[200];
+	int		 rc;
+
+	m = xcalloc(1, sizeof *m);
+	modules = xreallocarray(modules, nmodules + 1, sizeof *modules);
+	modules[nmodules] = m;
+	m->argc = module_split(spec, &m->argv);
+	if (m->argc == 0) {
+		snprintf(err, len, "module: no path given");
+		return (-1);
+	}
+	m->path = module_path(m->argv[0]);
+	free(m->argv[0]);
+	m->argv[0] = xstrdup(m->path);
+	if (module_open(m->path, &m->handle, &m->desc, err, len) != 0)
+		return (-1);
+	nmodules++;
+	if (m->desc->init == NULL)
+		return (0);
+	*why = '\0';
+	*module_refused = '\0';
+	module_loading = m;
+	rc = m->desc->init(&module_api, m->argc, m->argv, why, sizeof why);
+	module_loading = NULL;
+	if (*module_refused != '\0') {
+		snprintf(err, len, "module %s: %s", m->path, module_refused);
+		return (-1);
+	}
+	if (rc != 0) {
+		snprintf(err, len, "module %s: init failed: %s", m->path,
+		    *why != '\0' ? why : "no reason given");
+		return (-1);
+	}
+	return (0);
+}
+
+/*
+ * Load every module of the settings, in order, in the master; on error
+ * print one line and exit 1.
+ */
+void
+module_load_all(const struct settings *s)
+{
+	char	err[PATH_MAX + 512];
+	int	i;
+
+	for (i = 0; i < s->nmodules; i++) {
+		if (module_load(s->modules[i], err, sizeof err) != 0) {
+			fprintf(stderr, "rpcd: %s\n", err);
+			exit(1);
+		}
+	}
+}
+
+/* The name of a module, for log lines and the methods method. */
+const char *
+module_name(const struct module *m)
+{
+	return (m->desc->name);
+}
+
+/* In a worker: run every module's worker_init(), in order. */
+void
+module_worker_init(struct server *srv)
+{
+	int	i;
+
+	module_server = srv;
+	for (i = 0; i < nmodules; i++) {
+		if (modules[i]->desc->worker_init != NULL &&
+		    modules[i]->desc->worker_init(&module_api, srv->base) != 0)
+			fatalx("module %s: worker init failed",
+			    modules[i]->path);
+	}
+}
+
+/* In a worker that ends: run every module's worker_exit(), in reverse. */
+void
+module_worker_exit(void)
+{
+	int	i;
+
+	for (i = nmodules - 1; i >= 0; i--) {
+		if (modules[i]->desc->worker_exit != NULL)
+			modules[i]->desc->worker_exit();
+	}
+	module_server = NULL;
+}
+
+/* A module's method was called: run its handler. */
+static void
+module_call(struct call *call)
+{
+	const struct rpcd_method	*def = &call->method->def;
+
+	def->handler((struct rpcd_call *)call, def->arg);
+}
+
+static int
+module_register_method(const struct rpcd_method *def)
+{
+	const struct method	*taken;
+	struct method		*m;
+	size_t			 len;
+
+	if (module_loading == NULL || *module_refused != '\0')
+		return (-1);
+	len = def->name != NULL ? strlen(def->name) : 0;
+	if (len == 0 || len > PROTO_NAME_MAX || def->handler == NULL) {
+		snprintf(module_refused, sizeof module_refused,
+		    "a method without a handler or a name of 1 to %d bytes",
+		    PROTO_NAME_MAX);
+		return (-1);
+	}
+	if ((taken = registry_find(def->name)) != NULL) {
+		snprintf(module_refused, sizeof module_refused,
+		    "method %s is taken already (%s%s)", def->name,
+		    taken->module != NULL ? "by module " : "built in",
+		    taken->module != NULL ? module_name(taken->module) : "");
+		return (-1);
+	}
+	if ((m = registry_add(def->name, def->help, module_call)) == NULL) {
+		snprintf(module_refused, sizeof module_refused,
+		    "method %s: more than %d methods in all", def->name,
+		    RPCD_METHODS_MAX);
+		return (-1);
+	}
+	m->module = module_loading;
+	m->def = *def;
+	m->def.name = m->name;
+	m->def.help = m->help;
+	return (0);
+}
+
+static const char *
+module_params(const struct rpcd_call *rc, size_t *len)
+{
+	const struct call	*call = (const struct call *)rc;
+
+	*len = call->params_len;
+	return (call->params);
+}
+
+static const char *
+module_method(const struct rpcd_call *rc)
+{
+	return (((const struct call *)rc)->method->name);
+}
+
+/*
+ * Answer with a result; one that is not JSON would break the stream's
+ * framing for the client, so it is answered internal_error instead.
+ */
+static int
+module_reply(struct rpcd_call *rc, const char *result, size_t len)
+{
+	struct call	*call = (struct call *)rc;
+	int		 error;
+
+	if (call->answered)
+		return (-1);
+	if (result == NULL ||
+	    (error = proto_json_check(result, len, PROTO_DEPTH_MAX)) != 0) {
+		log_warnx("module %s: method %s answered with a result that "
+		    "is not JSON", module_name(call->method->module),
+		    call->method->name);
+		call_error(call, PROTO_EINTERNAL);
+		return (0);
+	}
+	call_reply(call, NULL, result, len);
+	return (0);
+}
+
+static int
+module_reply_error(struct rpcd_call *rc, const char *code,
+    const char *message)
+{
+	struct call	*call = (struct call *)rc;
+	const char	*p;
+	size_t		 need;
+
+	if (call->answered)
+		return (-1);
+	for (p = code; p != NULL && *p != '\0'; p++) {
+		if (!isalnum((unsigned char)*p) && *p != '_')
+			break;
+	}
+	if (p == NULL || *p != '\0' || message == NULL ||
+	    proto_error_build(NULL, 0, &need, code, message) != PROTO_ESPACE) {
+		log_warnx("module %s: method %s answered with an error that "
+		    "is not a word and a UTF-8 message",
+		    module_name(call->method->module), call->method->name);
+		call_error(call, PROTO_EINTERNAL);
+		return (0);
+	}
+	call_fail(call, code, message);
+	return (0);
+}
+
+/* Not implemented yet (see BUGS in rpcd-module(3)): internal_error. */
+static struct rpcd_call *
+module_defer(struct rpcd_call *rc)
+{
+	call_error((struct call *)rc, PROTO_EINTERNAL);
+	return (NULL);
+}
+
+/* Not implemented yet (see BUGS in rpcd-module(3)): internal_error. */
+static int
+module_offload(struct rpcd_call *rc, rpcd_work_fn *work, void *arg)
+{
+	call_error((struct call *)rc, PROTO_EINTERNAL);
+	return (-1);
+}
+
+static int
+module_cancelled(const struct rpcd_call *rc)
+{
+	return (0);
+}
+
+static struct event_base *
+module_event_base(void)
+{
+	return (module_server != NULL ? module_server->base : NULL);
+}
+
+static void printflike(2, 3)
+module_log(int level, const char *fmt, ...)
+{
+	va_list	ap;
+	char	line[1024];
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof line, fmt, ap);
+	va_end(ap);
+	if (level <= RPCD_LOG_WARN)
+		log_warnx("%s", line);
+	else if (level == RPCD_LOG_INFO)
+		log_info("%s", line);
+	else
+		log_debug("%s", line);
+}
+
+static const struct rpcd_api module_api = {
+	.abi_major = RPCD_MODULE_ABI_MAJOR,
+	.abi_minor = RPCD_MODULE_ABI_MINOR,
+	.size = sizeof(struct rpcd_api),
+	.register_method = module_register_method,
+	.params = module_params,
+	.method = module_method,
+	.reply = module_reply,
+	.reply_error = module_reply_error,
+	.defer = module_defer,
+	.offload = module_offload,
+	.cancelled = module_cancelled,
+	.event_base = module_event_base,
+	.log = module_log,
+};

@@ -1,0 +1,98 @@
+#!/bin/sh
+# Modules: rpcd -m loads a shared object whose methods answer like the
+# built-in ones, through the same registry and the same statistics; a
+# result that is not JSON becomes internal_error; and every module rpcd
+# must refuse stops the start with one line and exit 1.
+
+. "${top_srcdir:-.}/tests/tap.sh"
+. "$top_srcdir/tests/lib.sh"
+
+C=$RPCCTL
+libs=$top_builddir/tests/.libs
+# Copies with the modes rpcd wants, whatever the build's umask.
+for m in testmod testmod_major testmod_minor testmod_nodesc; do
+	cp "$libs/$m.so" "$TEST_DIR/$m.so" || bail_out "no $m.so: make check builds it"
+	chmod 0755 "$TEST_DIR/$m.so"
+done
+MOD=$TEST_DIR/testmod.so
+
+rpcd_start -m "$MOD take=echo2" || bail_out "rpcd -m did not start"
+is "$("$C" -S "$RPCD_ADDR" call echo '"hello"')" '"hello"' \
+    "a module's method answers"
+is "$("$WIRE" -n 1 "$RPCD_ADDR" 'j:{"in": "echo", "params": {"a": [1, 2]}}')" \
+    '{"out": "echo", "result": {"a": [1, 2]}}' \
+    "its reply is the method's name and the params, byte for byte"
+is "$("$C" -S "$RPCD_ADDR" call echo2 7)" 7 "the module's arguments reach its init"
+"$C" -S "$RPCD_ADDR" --json methods | grep -q '"name": "echo", "help": "the params back", "module": "test"'
+ok $? "methods names the module a method comes from"
+"$C" -S "$RPCD_ADDR" --json methods | grep -q '"name": "ping", "help": "[^"]*" }'
+ok $? "and none for a built-in one"
+out=$("$WIRE" -n 2 "$RPCD_ADDR" 'j:{"in": "badjson"}' 'j:{"in": "ping", "params": 1}')
+is "$out" "$(printf '%s\n' \
+    '{"out": "error", "result": {"code": "internal_error", "message": "internal server error"}}' \
+    '{"out": "pong", "result": 1}')" \
+    "a result that is not JSON is answered internal_error; the stream goes on"
+ok_test "and logged" grep -q "method badjson answered with a result that is not JSON" "$RPCD_LOG"
+is "$("$WIRE" -n 1 "$RPCD_ADDR" 'j:{"in": "fail"}')" \
+    '{"out": "error", "result": {"code": "nope", "message": "the test module says no"}}' \
+    "a module answers an error of its own"
+is "$("$WIRE" -n 1 "$RPCD_ADDR" 'j:{"in": "silent"}')" \
+    '{"out": "error", "result": {"code": "internal_error", "message": "internal server error"}}' \
+    "a handler that does not answer is answered internal_error"
+"$C" -S "$RPCD_ADDR" --json stats | grep -q '"name": "fail", "calls": 1, "errors": 1'
+ok $? "a module's method has its statistics"
+rpcd_stop
+
+# The module directive of the file, and -n, which loads the modules.
+printf 'module %s take=echo3\n' "$MOD" >"$TEST_DIR/rpcd.conf"
+out=$("$RPCD" -n -f "$TEST_DIR/rpcd.conf" 2>&1)
+ok $? "rpcd -n loads the file's module"
+echo "$out" | grep -qx "module $MOD take=echo3"
+ok $? "and prints its directive"
+rpcd_start -f "$TEST_DIR/rpcd.conf" -P 2 || bail_out "rpcd -P 2 with a module did not start"
+is "$("$C" -S "$RPCD_ADDR" call echo3 '"x"')" '"x"' "with --prefork, workers answer the module's methods"
+# A reload whose module would not load is rejected.
+cp "$MOD" "$TEST_DIR/open.so"
+chmod 0777 "$TEST_DIR/open.so"
+printf 'module %s\n' "$TEST_DIR/open.so" >"$TEST_DIR/rpcd.conf"
+kill -HUP "$RPCD_PID"
+wait_for 50 grep -q "SIGHUP: module .*open.so: writable by group or others.*still serving" "$RPCD_LOG"
+ok $? "SIGHUP with a module that would not load keeps the running workers"
+is "$("$C" -S "$RPCD_ADDR" call echo3 '"y"')" '"y"' "which still answer"
+rpcd_stop
+
+# refused WHY ARGS...: rpcd ARGS exits 1 with one line, matching WHY.
+refused()
+{
+	why=$1
+	shift
+	"$RPCD" -l 127.0.0.1:0 "$@" >"$TEST_DIR/out" 2>"$TEST_DIR/err" &
+	pid=$!
+	wait $pid
+	status=$?
+	if [ $status -eq 1 ] && [ "$(wc -l <"$TEST_DIR/err")" -eq 1 ] &&
+	    grep -q "^rpcd: module .*$why" "$TEST_DIR/err"; then
+		ok 0 "refused, one line: $(cat "$TEST_DIR/err")"
+	else
+		ok 1 "refused with one line matching '$why'"
+		diag "exit $status: $(cat "$TEST_DIR/err")"
+	fi
+}
+echo "not an object" >"$TEST_DIR/text.so"
+chmod 0644 "$TEST_DIR/text.so"
+refused "not a loadable shared object" -m "$TEST_DIR/text.so"
+refused "no rpcd_module descriptor" -m "$TEST_DIR/testmod_nodesc.so"
+refused "built for module ABI 2\.0" -m "$TEST_DIR/testmod_major.so"
+refused "built for module ABI 1\.99" -m "$TEST_DIR/testmod_minor.so"
+refused "init failed: asked to fail" -m "$MOD fail"
+refused "method ping is taken already (built in)" -m "$MOD take=ping"
+refused "method echo is taken already (by module test)" -m "$MOD" -m "$MOD"
+cp "$MOD" "$TEST_DIR/open.so"
+chmod 0775 "$TEST_DIR/open.so"
+refused "writable by group or others" -m "$TEST_DIR/open.so"
+chmod 0757 "$TEST_DIR/open.so"
+refused "writable by group or others" -m "$TEST_DIR/open.so"
+refused "No such file or directory" -m "$TEST_DIR/none.so"
+refused "writable by group or others" -n -m "$TEST_DIR/open.so"
+
+done_testing

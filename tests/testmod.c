@@ -1,0 +1,116 @@
+/*
+ * Copyright (c) 2026 The rpcd authors
+ *
+ * Permission to use, copy, modify, and distribute this software for any
+ * purpose with or without fee is hereby granted, provided that the above
+ * copyright notice and this permission notice appear in all copies.
+ *
+ * THE SOFTWARE IS PROVIDED "AS IS" AND THE AUTHOR DISCLAIMS ALL WARRANTIES
+ * WITH REGARD TO THIS SOFTWARE INCLUDING ALL IMPLIED WARRANTIES OF
+ * MERCHANTABILITY AND FITNESS. IN NO EVENT SHALL THE AUTHOR BE LIABLE FOR
+ * ANY SPECIAL, DIRECT, INDIRECT, OR CONSEQUENTIAL DAMAGES OR ANY DAMAGES
+ * WHATSOEVER RESULTING FROM LOSS OF USE, DATA OR PROFITS, WHETHER IN AN
+ * ACTION OF CONTRACT, NEGLIGENCE OR OTHER TORTIOUS ACTION, ARISING OUT OF
+ * OR IN CONNECTION WITH THE USE OR PERFORMANCE OF THIS SOFTWARE.
+ */
+
+/*
+ * The module the test suite loads into rpcd (never installed).  Its
+ * arguments: "fail" fails its init, "take=NAME" registers a method NAME
+ * too.  Built again with TESTMOD_ABI_MAJOR, TESTMOD_ABI_MINOR or
+ * TESTMOD_NO_DESCRIPTOR set, for the descriptors rpcd must refuse.
+ */
+
+#include <string.h>
+
+#include <rpcd/module.h>
+
+#ifdef TESTMOD_NO_DESCRIPTOR
+/* Under another name, rpcd cannot find it. */
+#undef RPCD_MODULE_DESCRIPTOR
+#define RPCD_MODULE_DESCRIPTOR	testmod_descriptor
+#endif
+
+#ifndef TESTMOD_ABI_MAJOR
+#define TESTMOD_ABI_MAJOR	RPCD_MODULE_ABI_MAJOR
+#endif
+#ifndef TESTMOD_ABI_MINOR
+#define TESTMOD_ABI_MINOR	RPCD_MODULE_ABI_MINOR
+#endif
+
+static const struct rpcd_api	*api;
+
+/* echo: the params back, at once. */
+static void
+testmod_echo(struct rpcd_call *call, void *arg)
+{
+	const char	*params;
+	size_t		 len;
+
+	params = api->params(call, &len);
+	if (params == NULL)
+		api->reply(call, "null", 4);
+	else
+		api->reply(call, params, len);
+}
+
+/* badjson: a result that is not JSON. */
+static void
+testmod_badjson(struct rpcd_call *call, void *arg)
+{
+	api->reply(call, "{\"a\": 1} \"out\"", 14);
+}
+
+/* fail: an error of the module's own. */
+static void
+testmod_fail(struct rpcd_call *call, void *arg)
+{
+	api->reply_error(call, "nope", "the test module says no");
+}
+
+/* silent: returns without an answer. */
+static void
+testmod_silent(struct rpcd_call *call, void *arg)
+{
+}
+
+static const struct rpcd_method testmod_methods[] = {
+	{ "echo", "the params back", testmod_echo, NULL, 0, NULL },
+	{ "badjson", "a result that is not JSON", testmod_badjson, NULL, 0,
+	    NULL },
+	{ "fail", "an error reply", testmod_fail, NULL, 0, NULL },
+	{ "silent", "no answer at all", testmod_silent, NULL, 0, NULL },
+};
+
+static int
+testmod_init(const struct rpcd_api *a, int argc, char **argv, char *err,
+    size_t len)
+{
+	struct rpcd_method	extra;
+	size_t			i;
+	int			n;
+
+	api = a;
+	for (i = 0; i < sizeof testmod_methods / sizeof testmod_methods[0];
+	    i++) {
+		if (api->register_method(&testmod_methods[i]) != 0)
+			return (-1);
+	}
+	for (n = 1; n < argc; n++) {
+		if (strcmp(argv[n], "fail") == 0) {
+			strncpy(err, "asked to fail", len - 1);
+			return (-1);
+		}
+		if (strncmp(argv[n], "take=", 5) == 0) {
+			extra = testmod_methods[0];
+			extra.name = argv[n] + 5;
+			api->register_method(&extra);
+		}
+	}
+	return (0);
+}
+
+const struct rpcd_module RPCD_MODULE_DESCRIPTOR = {
+	TESTMOD_ABI_MAJOR, TESTMOD_ABI_MINOR, "test", "1.0", testmod_init,
+	NULL, NULL
+};
