@@ -16,22 +16,25 @@
 
 /*
  * libFuzzer harness for a connection of rpcd, in process: the server's own
- * conn.c, dispatch.c and worker.c serve one end of a socket pair (or of a
- * loopback TCP connection) on an event loop that the harness steps, and
- * the input is what the peer does at the other end.
+ * conn.c, dispatch.c, call.c and worker.c, with the test module loaded,
+ * serve one end of a socket pair (or of a loopback TCP connection) on an
+ * event loop that the harness steps, and the input is what the peer does
+ * at the other end.
  *
  * The input is two bytes of settings, then records: an op byte and, for
  * the ops that write, a two-byte little-endian length and that many bytes
  * (fewer if the input ends first).  The ops write a chunk, read the
- * replies, step the loop, begin a drain, or half-close.  At the end the
- * peer half-closes, reads, and closes; the connection must then be gone.
+ * replies, step the loop, begin a drain, half-close or reset.  At the end
+ * the peer half-closes, reads, and closes; the connection must then be
+ * gone, and unless it had a reason to stop, every request answered.
  *
  * After every step: each reply is a well-formed response frame that
- * answers the next request sent, in order (pong with the params echoed,
- * the method's reply, or an error with the code the request deserves);
- * nothing follows frame_too_large or busy; every connection's buffers stay
- * within --max-frame and --max-output and what one read or one round of
- * replies adds.  ASan, UBSan and LeakSanitizer watch the rest.
+ * answers the next request sent, in order (the method's reply, with the
+ * params echoed by ping and echo, or an error with the code the request
+ * deserves); nothing follows frame_too_large or busy; every connection's
+ * buffers stay within --max-frame and --max-output and what one read or
+ * one round of replies adds.  ASan, UBSan and LeakSanitizer watch the
+ * rest.
  *
  * The server logs to stderr: run with -close_fd_mask=2, as "make fuzz"
  * does, or the log drowns libFuzzer's.
@@ -157,6 +160,38 @@ fuzz_error_code(const struct proto_message *m)
 }
 
 /*
+ * What each method answers: the built-in ones and the test module's
+ * (tests/testmod.c).  A result's "out", or an error's code, and whether
+ * the result is the params echoed.
+ */
+static const struct expect {
+	const char	*method;
+	const char	*out;
+	const char	*code;
+	int		 echo;
+} fuzz_expects[] = {
+	{ "ping", "pong", NULL, 1 },
+	{ "methods", "methods", NULL, 0 },
+	{ "stats", "stats", NULL, 0 },
+	{ "echo", "echo", NULL, 1 },
+	{ "badjson", NULL, "internal_error", 0 },
+	{ "fail", NULL, "nope", 0 },
+	{ "silent", NULL, "internal_error", 0 },
+};
+
+static const struct expect *
+fuzz_expect(const char *method)
+{
+	size_t	i;
+
+	for (i = 0; i < sizeof fuzz_expects / sizeof fuzz_expects[0]; i++) {
+		if (strcmp(fuzz_expects[i].method, method) == 0)
+			return (&fuzz_expects[i]);
+	}
+	return (NULL);
+}
+
+/*
  * Check one reply against the request it must answer: the next whole one
  * the peer sent, or the header of one over --max-frame.
  */
@@ -169,6 +204,7 @@ fuzz_check_reply(struct peer *p, const char *body, size_t len)
 	size_t			 left = p->nsent - p->answered;
 	uint32_t		 reqlen;
 	char			*code;
+	const struct expect	*e;
 	const char		*want = NULL, *kind = NULL;
 	int			 status, error;
 
@@ -190,18 +226,18 @@ fuzz_check_reply(struct peer *p, const char *body, size_t len)
 		    PROTO_HEADER_SIZE, reqlen, s->max_depth, &req)) !=
 		    PROTO_OK)
 			want = proto_errname(error);
-		else if (strcmp(req.name, "ping") == 0) {
-			kind = "pong";
-			if (req.value == NULL ? m.value_len != 4 ||
-			    memcmp(m.value, "null", 4) != 0 :
-			    m.value_len != req.value_len ||
-			    memcmp(m.value, req.value, req.value_len) != 0)
-				abort();	/* not the params echoed */
-		} else if (strcmp(req.name, "methods") == 0 ||
-		    strcmp(req.name, "stats") == 0)
-			kind = req.name;
-		else
+		else if ((e = fuzz_expect(req.name)) == NULL)
 			want = proto_errname(PROTO_EMETHOD);
+		else if (e->code != NULL)
+			want = e->code;
+		else {
+			kind = e->out;
+			if (e->echo && (req.value == NULL ?
+			    m.value_len != 4 || memcmp(m.value, "null", 4) != 0 :
+			    m.value_len != req.value_len ||
+			    memcmp(m.value, req.value, req.value_len) != 0))
+				abort();	/* not the params echoed */
+		}
 		p->answered += PROTO_HEADER_SIZE + reqlen;
 	}
 	if (want != NULL) {
@@ -468,12 +504,16 @@ int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	static char		 a0[] = "rpcd", a1[] = "-f", a2[] = "/dev/null";
-	static char		*args[] = { a0, a1, a2, NULL };
+	static char		 a3[] = "-m", a4[] = FUZZ_TESTMOD;
+	static char		*args[] = { a0, a1, a2, a3, a4, NULL };
 	struct sockaddr_in	 sin;
 	struct timeval		 day = { 86400, 0 };
 
 	signal(SIGPIPE, SIG_IGN);
-	config_init(3, args, &fuzz_defaults);
+	/* As rpcd.c's main() does, and worker_run(). */
+	dispatch_init();
+	config_init(5, args, &fuzz_defaults);
+	module_load_all(&fuzz_defaults);
 	rpcd_pid = getpid();
 	rpcd_started = time(NULL);
 	if ((fuzz_base = event_base_new()) == NULL ||
@@ -484,6 +524,8 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	fuzz_stats->pid = rpcd_pid;
 	fuzz_resume_ev = evtimer_new(fuzz_base, fuzz_timer_cb, NULL);
 	fuzz_full_ev = evtimer_new(fuzz_base, fuzz_timer_cb, NULL);
+	fuzz_srv.base = fuzz_base;
+	module_worker_init(&fuzz_srv);
 	fuzz_listener.fd = -1;
 	snprintf(fuzz_listener.addr.text, sizeof fuzz_listener.addr.text,
 	    "unix:fuzz");
