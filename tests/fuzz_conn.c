@@ -68,12 +68,12 @@
 
 /* Passes of the loop per step: deferred callbacks run on the next one. */
 #define FUZZ_PASSES		4
-/* Steps the end may take: the connection must be gone by then. */
+/* Steps in a row with nothing read that the end may take. */
 #define FUZZ_END_STEPS		64
 /* Tries to write a chunk the kernel will not take, reading meanwhile. */
 #define FUZZ_WRITE_TRIES	16
-/* Bytes of a reply that does not echo the request: stats is 1 KiB. */
-#define FUZZ_REPLY_MAX		4096
+/* Bytes of a reply that echoes nothing: stats, the largest, is < 4 KiB. */
+#define FUZZ_REPLY_MAX		8192
 /* Bytes of kernel buffer with the "small buffers" setting. */
 #define FUZZ_SMALL_BUF		4096
 
@@ -103,6 +103,7 @@ struct peer {
 	size_t		 answered;	/* offset of the next request */
 	unsigned char	*recv;		/* read, not yet a whole reply */
 	size_t		 nrecv, recvsize;
+	size_t		 received;	/* bytes read in all */
 	int		 replies;
 	int		 ended;		/* nothing may follow the last reply */
 	int		 eof;		/* the server closed */
@@ -271,12 +272,15 @@ fuzz_read(struct peer *p)
 			break;
 		if (r <= 0)
 			p->eof = 1;
-		else
+		else {
 			fuzz_append(&p->recv, &p->nrecv, &p->recvsize, buf, r);
+			p->received += r;
+		}
 	}
-	/* No reply is larger than the largest params and some JSON. */
+	/* No reply is larger than the largest params, or FUZZ_REPLY_MAX. */
 	while ((status = proto_frame_decode(p->recv + off, p->nrecv - off,
-	    fuzz_settings.max_frame + 1024, &body)) == PROTO_FRAME_COMPLETE) {
+	    fuzz_settings.max_frame + FUZZ_REPLY_MAX, &body)) ==
+	    PROTO_FRAME_COMPLETE) {
 		fuzz_check_reply(p, (char *)p->recv + off + PROTO_HEADER_SIZE,
 		    body);
 		off += PROTO_HEADER_SIZE + body;
@@ -548,7 +552,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct peer	 peer, busy;
 	struct linger	 linger;
 	const uint8_t	*chunk;
-	size_t		 i = 2, n;
+	size_t		 i = 2, n, received;
 	int64_t		 errors;
 	int		 op, steps, reset = 0;
 
@@ -611,8 +615,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	shutdown(peer.fd, SHUT_WR);
 	for (steps = 0; steps < FUZZ_END_STEPS && !peer.eof && !reset;
 	    steps++) {
+		received = peer.received;
 		fuzz_step();
 		fuzz_read(&peer);
+		if (peer.received > received)
+			steps = 0;	/* replies are coming */
 	}
 	if (!reset && !fuzz_finished(&peer, errors))
 		abort();
