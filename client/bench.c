@@ -275,7 +275,7 @@ bench_flush(struct bench_conn *bc)
 		n = b->stream_len - bc->woff;
 		if (n > bc->unsent)
 			n = bc->unsent;
-		w = send(bc->c.fd, b->stream + bc->woff, n, MSG_NOSIGNAL);
+		w = client_send_some(&bc->c, b->stream + bc->woff, n);
 		if (w == -1 && errno == EINTR)
 			continue;
 		if (w == -1 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
@@ -393,7 +393,7 @@ bench_read_cb(evutil_socket_t fd, short what, void *arg)
 	ssize_t			 r;
 	int			 n;
 
-	r = recv(fd, c->buf + c->len, c->size - c->len, 0);
+	r = client_recv(c, c->buf + c->len, c->size - c->len);
 	if (r == -1 && errno_transient(errno))
 		return;
 	if (r == 0) {
@@ -423,6 +423,9 @@ bench_read_cb(evutil_socket_t fd, short what, void *arg)
 		bench_queue(bc, n, now);
 	if (bench_flush(bc) == 0 && bc->inflight == 0)
 		bench_conn_close(bc);
+	/* TLS: replies OpenSSL decrypted already; poll(2) cannot see them. */
+	else if (bc->rev != NULL && c->ssl != NULL && client_tls_pending(c))
+		event_active(bc->rev, EV_READ, 0);
 }
 
 static void

@@ -100,7 +100,7 @@ client_interrupted(void)
  * that came, 0 if it timed out, -1 if SIGINT came (once caught).  An fd
  * of -1 is never ready: the wait is a pause.
  */
-static int
+int
 client_wait(int fd, short events, double deadline)
 {
 	struct pollfd	pfd[2] = {
@@ -131,11 +131,17 @@ client_pause(double seconds)
 	return (client_wait(-1, 0, time_monotonic() + seconds));
 }
 
-/* Connect to one address within the timeout: 0, or an errno value. */
+/*
+ * Connect to one address within the timeout, and with --tls run the
+ * handshake: 0, or an errno value; -1 for a failed handshake, with why
+ * in tls_err.
+ */
 static int
-client_try(struct client *c, const struct addr *a)
+client_try(struct client *c, const struct addr *a, const char *host,
+    char *tls_err, size_t len_err)
 {
 	socklen_t	len = sizeof errno;
+	double		deadline = time_monotonic() + c->opt->timeout;
 	int		error = 0, on = 1, ready;
 
 	if ((c->fd = socket(a->ss.ss_family, SOCK_STREAM, 0)) == -1)
@@ -145,7 +151,7 @@ client_try(struct client *c, const struct addr *a)
 		if (errno != EINPROGRESS)
 			error = errno;
 		else if ((ready = client_wait(c->fd, POLLOUT,
-		    time_monotonic() + c->opt->timeout)) == 0)
+		    deadline)) == 0)
 			error = ETIMEDOUT;
 		else if (ready == -1)
 			error = EINTR;
@@ -162,6 +168,13 @@ client_try(struct client *c, const struct addr *a)
 #ifdef SO_NOSIGPIPE
 	setsockopt(c->fd, SOL_SOCKET, SO_NOSIGPIPE, &on, sizeof on);
 #endif
+	if (c->opt->tls && client_tls_start(c, *host != '\0' ? host : NULL,
+	    deadline, tls_err, len_err) != 0) {
+		client_tls_close(c);
+		close(c->fd);
+		c->fd = -1;
+		return (-1);
+	}
 	return (0);
 }
 
@@ -175,6 +188,7 @@ client_open(struct client *c, const struct options *opt, int first,
     char *err, size_t errlen)
 {
 	const struct addr	*a;
+	char			 tls_err[512];
 	size_t			 off = 0;
 	int			 i, error;
 
@@ -184,13 +198,15 @@ client_open(struct client *c, const struct options *opt, int first,
 	for (i = 0; i < opt->nservers; i++) {
 		c->index = (first + i) % opt->nservers;
 		a = &opt->servers[c->index];
-		if ((error = client_try(c, a)) == 0) {
+		if ((error = client_try(c, a, opt->hosts[c->index], tls_err,
+		    sizeof tls_err)) == 0) {
 			c->server = a->text;
 			return (0);
 		}
 		if (off < errlen)
 			off += snprintf(err + off, errlen - off, "%s%s: %s",
-			    i > 0 ? "; " : "", a->text, strerror(error));
+			    i > 0 ? "; " : "", a->text, error == -1 ? tls_err :
+			    strerror(error));
 	}
 	return (-1);
 }
@@ -229,7 +245,7 @@ client_fill(struct client *c)
 		c->size = c->len + 65536 * 2;
 		c->buf = xreallocarray(c->buf, c->size, 1);
 	}
-	r = read(c->fd, c->buf + c->len, c->size - c->len);
+	r = client_recv(c, c->buf + c->len, c->size - c->len);
 	if (r == -1 && errno_transient(errno))
 		return (0);
 	/* With --retry a reset is a close like another: requests resent. */
@@ -273,7 +289,7 @@ client_send_raw(struct client *c, const void *p, size_t n)
 
 	c->pending++;
 	while (n > 0 && !c->eof) {
-		w = send(c->fd, q, n, MSG_NOSIGNAL);
+		w = client_send_some(c, q, n);
 		if (w == -1 && errno_transient(errno)) {
 			ready = client_wait(c->fd, POLLIN | POLLOUT, deadline);
 			if (ready == -1)
@@ -386,9 +402,29 @@ client_consume(struct client *c)
 	c->pending--;
 }
 
+/* Read what has come, decrypted with --tls: as read(2). */
+ssize_t
+client_recv(struct client *c, void *buf, size_t n)
+{
+	if (c->ssl != NULL)
+		return (client_tls_read(c, buf, n));
+	return (read(c->fd, buf, n));
+}
+
+/* Send what the kernel takes, encrypted with --tls: as send(2). */
+ssize_t
+client_send_some(struct client *c, const void *buf, size_t n)
+{
+	if (c->ssl != NULL)
+		return (client_tls_write(c, buf, n));
+	return (send(c->fd, buf, n, MSG_NOSIGNAL));
+}
+
 void
 client_close(struct client *c)
 {
+	if (c->ssl != NULL)
+		client_tls_close(c);
 	close(c->fd);
 	free(c->buf);
 	c->buf = NULL;

@@ -60,21 +60,37 @@ static const struct command {
 	{ "help", NULL, "help [command]", "describe a command" },
 };
 
+/* getopt_long() values of the options without a short form. */
+enum {
+	OPT_TLS = 256,
+	OPT_CACERT,
+	OPT_CERT,
+	OPT_KEY,
+	OPT_INSECURE
+};
+
 static const struct option long_options[] = {
+	{ "cacert",	required_argument,	NULL, OPT_CACERT },
+	{ "cert",	required_argument,	NULL, OPT_CERT },
 	{ "help",	no_argument,		NULL, 'h' },
 	{ "host",	required_argument,	NULL, 'H' },
+	{ "insecure",	no_argument,		NULL, OPT_INSECURE },
 	{ "json",	no_argument,		NULL, 'j' },
+	{ "key",	required_argument,	NULL, OPT_KEY },
 	{ "port",	required_argument,	NULL, 'p' },
 	{ "server",	required_argument,	NULL, 'S' },
 	{ "socket",	required_argument,	NULL, 's' },
 	{ "timeout",	required_argument,	NULL, 't' },
+	{ "tls",	no_argument,		NULL, OPT_TLS },
 	{ "version",	no_argument,		NULL, 'V' },
 	{ NULL,		0,			NULL, 0 }
 };
 
 #define SYNOPSIS \
-	"usage: rpcctl [-hV] [--json] [-H host] [-p port] [-S address[,...]]\n" \
-	"              [-s socket] [-t seconds] command [args]\n"
+	"usage: rpcctl [-hV] [--insecure] [--json] [--tls] [--cacert file]\n" \
+	"              [--cert file] [--key file] [-H host] [-p port]\n" \
+	"              [-S address[,...]] [-s socket] [-t seconds]\n" \
+	"              command [args]\n"
 
 /* Print "rpcctl: message" and a hint, if any, and exit with status. */
 static __dead void printflike(3, 0)
@@ -205,6 +221,16 @@ usage(void)
 	    "  -t, --timeout SECS    bound on connecting and each reply "
 	    "(default %g)\n"
 	    "      --json            print raw JSON replies, for scripts\n"
+	    "      --tls             speak TLS to the server\n"
+	    "      --cacert FILE     CA certificates the server's must chain "
+	    "to\n"
+	    "                        (default the system's)\n"
+	    "      --cert FILE       client certificate chain, for mutual TLS\n"
+	    "      --key FILE        its private key (default: in the same "
+	    "file)\n"
+	    "      --insecure        skip the checks of the server's "
+	    "certificate\n"
+	    "                        and host name\n"
 	    "  -V, --version         print the version and exit\n"
 	    "  -h, --help            print this help and exit\n"
 	    "\ncommands:\n", ADDR_DEFAULT, ADDR_DEFAULT_HOST, ADDR_DEFAULT_PORT,
@@ -215,6 +241,30 @@ usage(void)
 	    "3 cannot connect,\ntimed out or bad reply, 130 ping, bench or "
 	    "stats -i stopped by SIGINT\n");
 	exit(EXIT_OK);
+}
+
+/*
+ * Copy the host of address text, as typed, for TLS to check the server's
+ * certificate against: "" for a Unix socket.
+ */
+static void
+servers_host(char host[256], const char *text)
+{
+	const char	*end;
+	size_t		 n;
+
+	*host = '\0';
+	if (strncmp(text, "unix:", 5) == 0)
+		return;
+	if (*text == '[' && (end = strchr(text, ']')) != NULL)
+		text++;
+	else if ((end = strrchr(text, ':')) == NULL)
+		return;
+	n = end - text;
+	if (n < 256) {
+		memcpy(host, text, n);
+		host[n] = '\0';
+	}
 }
 
 /*
@@ -241,6 +291,7 @@ servers_parse(struct options *opt, const char *text, int list)
 		if (addr_parse(p, &opt->servers[opt->nservers], err,
 		    sizeof err) != 0)
 			usage_error("bad server address %s: %s", p, err);
+		servers_host(opt->hosts[opt->nservers], p);
 		opt->nservers++;
 	} while ((p = next) != NULL);
 	free(copy);
@@ -279,7 +330,7 @@ main(int argc, char **argv)
 	const char		*host = NULL, *port = NULL, *sockpath = NULL;
 	const char		*server;
 	char			 one[ADDR_TEXT_MAX + 64];
-	int			 ch, list = 1;
+	int			 ch, list = 1, status;
 
 	log_init(1, LOG_INFO, "rpcctl");
 	server = getenv("RPCCTL_SERVER");
@@ -312,6 +363,21 @@ main(int argc, char **argv)
 		case 'V':
 			printf("rpcctl %s\n", VERSION);
 			return (EXIT_OK);
+		case OPT_TLS:
+			opt.tls = 1;
+			break;
+		case OPT_CACERT:
+			opt.cacert = optarg;
+			break;
+		case OPT_CERT:
+			opt.cert = optarg;
+			break;
+		case OPT_KEY:
+			opt.key = optarg;
+			break;
+		case OPT_INSECURE:
+			opt.insecure = 1;
+			break;
 		default:
 			fprintf(stderr, "Try 'rpcctl --help' for more "
 			    "information.\n");
@@ -338,5 +404,14 @@ main(int argc, char **argv)
 	if (cmd->fn == NULL)
 		return (command_help(argc, argv));
 	servers_parse(&opt, server, list);
-	return (cmd->fn(&opt, argc, argv));
+	if (!opt.tls && (opt.cacert != NULL || opt.cert != NULL ||
+	    opt.key != NULL || opt.insecure))
+		usage_error("--cacert, --cert, --key and --insecure need --tls");
+	if (opt.key != NULL && opt.cert == NULL)
+		usage_error("--key needs --cert");
+	if (opt.tls)
+		client_tls_init(&opt);
+	status = cmd->fn(&opt, argc, argv);
+	client_tls_free(&opt);
+	return (status);
 }

@@ -48,9 +48,14 @@
 
 struct options {
 	struct addr	servers[RPCCTL_SERVERS_MAX];	/* tried in order */
+	char		hosts[RPCCTL_SERVERS_MAX][256];	/* as typed; "": none */
 	int		nservers;
 	double		timeout;
 	int		json;
+	int		tls;		/* --tls */
+	int		insecure;	/* skip the certificate checks */
+	const char	*cacert, *cert, *key;
+	void		*tls_ctx;	/* SSL_CTX */
 };
 
 /* client_read(): the server closed, with retry set. */
@@ -63,6 +68,7 @@ struct client {
 	int			 index;	/* its place in opt->servers */
 	int			 retry;	/* a close is told, not fatal */
 	int			 fd;
+	void			*ssl;	/* SSL, with --tls */
 	char			*buf;	/* received bytes */
 	size_t			 len, size;
 	int			 pending; /* requests sent, replies unread */
@@ -84,6 +90,9 @@ double		 option_seconds(double, double);
 int		 client_catch_sigint(void);
 int		 client_interrupted(void);
 int		 client_pause(double);
+int		 client_wait(int, short, double);
+ssize_t		 client_recv(struct client *, void *, size_t);
+ssize_t		 client_send_some(struct client *, const void *, size_t);
 int		 client_open(struct client *, const struct options *, int,
 		     char *, size_t);
 void		 client_connect(struct client *, const struct options *);
@@ -93,6 +102,16 @@ int		 client_send(struct client *, const char *, const char *,
 int		 client_read(struct client *);
 void		 client_consume(struct client *);
 void		 client_close(struct client *);
+
+/* tls.c */
+void		 client_tls_init(struct options *);
+int		 client_tls_start(struct client *, const char *, double,
+		     char *, size_t);
+ssize_t		 client_tls_read(struct client *, void *, size_t);
+ssize_t		 client_tls_write(struct client *, const void *, size_t);
+int		 client_tls_pending(struct client *);
+void		 client_tls_close(struct client *);
+void		 client_tls_free(struct options *);
 
 /* commands.c */
 int		 cmd_ping(const struct options *, int, char **);

@@ -107,8 +107,8 @@ static const struct setting settings[] = {
 	{ .name = "listen", .letter = 'l', .arg = "address",
 	  .type = SETTING_ADDRESS, .shown = ADDR_DEFAULT,
 	  .flags = SETTING_RESTART | SETTING_REPEAT,
-	  .help = "listen on host:port, [v6addr]:port or unix:/path;\n"
-	    "repeatable" },
+	  .help = "listen on host:port, [v6addr]:port or unix:/path,\n"
+	    "then ,tls for TLS; repeatable" },
 	{ .name = "module", .letter = 'm', .arg = "module",
 	  .type = SETTING_MODULE, .flags = SETTING_RESTART | SETTING_REPEAT,
 	  .help = "load a module, \"PATH [ARG ...]\";\n"
@@ -166,6 +166,33 @@ static const struct setting settings[] = {
 	{ .name = "shutdown-timeout", .arg = "seconds",
 	  .type = SETTING_NUMBER, MEMBER(shutdown_timeout), .min = 1,
 	  .max = 86400, .def = 10, .help = "time to finish on SIGTERM" },
+	{ .name = "tls-cert", .arg = "file", .type = SETTING_STRING,
+	  MEMBER(tls_cert),
+	  .help = "certificate chain of TLS listeners (PEM)" },
+	{ .name = "tls-key", .arg = "file", .type = SETTING_STRING,
+	  MEMBER(tls_key), .help = "private key of tls-cert (PEM)" },
+	{ .name = "tls-ca", .arg = "file", .type = SETTING_STRING,
+	  MEMBER(tls_ca),
+	  .help = "CA certificates that client certificates\n"
+	    "must chain to (PEM)" },
+	{ .name = "tls-verify", .arg = "mode", .type = SETTING_STRING,
+	  MEMBER(tls_verify), .shown = "none",
+	  .help = "client certificates: none, optional or\n"
+	    "require (mutual TLS)" },
+	{ .name = "tls-min-version", .arg = "version",
+	  .type = SETTING_STRING, MEMBER(tls_min_version), .shown = "1.2",
+	  .help = "oldest TLS version accepted: 1.2 or 1.3" },
+	{ .name = "tls-ciphers", .arg = "list", .type = SETTING_STRING,
+	  MEMBER(tls_ciphers), .shown = "OpenSSL's",
+	  .help = "TLS 1.2 cipher list, in OpenSSL's syntax" },
+	{ .name = "tls-ciphersuites", .arg = "list", .type = SETTING_STRING,
+	  MEMBER(tls_ciphersuites), .shown = "OpenSSL's",
+	  .help = "TLS 1.3 cipher suites, in OpenSSL's syntax" },
+	{ .name = "tls-handshake-timeout", .arg = "seconds",
+	  .type = SETTING_NUMBER, MEMBER(tls_handshake_timeout), .min = 1,
+	  .max = 3600, .def = 10,
+	  .help = "close a TLS connection not through its\n"
+	    "handshake in this time" },
 	{ .name = "log-level", .arg = "level", .type = SETTING_LEVEL,
 	  MEMBER(log_level), .def = LOG_INFO, .shown = "info",
 	  .help = "log lines this urgent or more: error,\n"
@@ -236,6 +263,75 @@ config_mode(const char *arg)
 	return (v);
 }
 
+/* The keywords a listen address may end with, after commas. */
+static const struct {
+	const char	*name;
+	int		 flag;
+} config_keywords[] = {
+	{ "tls", LISTEN_TLS },
+};
+#define NKEYWORDS	(sizeof config_keywords / sizeof config_keywords[0])
+
+/* The LISTEN_* flag of a keyword, or 0. */
+static int
+config_keyword(const char *word)
+{
+	size_t	i;
+
+	for (i = 0; i < NKEYWORDS; i++) {
+		if (strcmp(word, config_keywords[i].name) == 0)
+			return (config_keywords[i].flag);
+	}
+	return (0);
+}
+
+/*
+ * Parse ADDRESS[,KEYWORD...] into a and its LISTEN_* flags.  A TCP
+ * address has no comma, so the first one ends it; a Unix socket path may,
+ * so only known keywords are taken from its end.  On error return -1
+ * with why in err.
+ */
+static int
+config_listen_parse(const char *arg, struct addr *a, int *flags, char *err,
+    size_t len)
+{
+	char	*text, *comma, *word;
+	int	 flag, error;
+
+	text = xstrdup(arg);
+	*flags = 0;
+	while ((comma = strrchr(text, ',')) != NULL) {
+		word = comma + 1;
+		if ((flag = config_keyword(word)) == 0 &&
+		    strncmp(text, "unix:", 5) == 0)
+			break;
+		if (flag == 0) {
+			snprintf(err, len, "unknown keyword %s", word);
+			free(text);
+			return (-1);
+		}
+		*flags |= flag;
+		*comma = '\0';
+	}
+	error = addr_parse(text, a, err, len);
+	free(text);
+	return (error);
+}
+
+/* Write listen address i of s with its keywords, as -l takes it. */
+static void
+config_listen_text(const struct settings *s, int i, char *buf, size_t len)
+{
+	size_t	k;
+
+	snprintf(buf, len, "%s", s->listen[i].text);
+	for (k = 0; k < NKEYWORDS; k++) {
+		if (s->listen_flags[i] & config_keywords[k].flag)
+			snprintf(buf + strlen(buf), len - strlen(buf), ",%s",
+			    config_keywords[k].name);
+	}
+}
+
 /*
  * Set row's member of s from arg (NULL for an option without argument);
  * on error return -1 with why in err.
@@ -293,7 +389,8 @@ config_set(struct settings *s, const struct setting *row, const char *arg,
 			    RPCD_LISTEN_MAX);
 			return (-1);
 		}
-		if (addr_parse(arg, &s->listen[s->nlisten], err, len) != 0)
+		if (config_listen_parse(arg, &s->listen[s->nlisten],
+		    &s->listen_flags[s->nlisten], err, len) != 0)
 			return (-1);
 		s->nlisten++;
 		break;
@@ -484,13 +581,15 @@ config_absolute(const char *path)
 }
 
 /*
- * Make the pid file and Unix socket paths absolute, once: -d changes to /
- * before they are written or removed.
+ * Make the pid file, TLS file and Unix socket paths absolute, once: -d
+ * changes to / before they are written, removed or read again.
  */
 static int
 config_resolve(struct settings *s, char *err, size_t len)
 {
 	struct sockaddr_un	*sun;
+	char			**paths[] = { &s->pidfile, &s->tls_cert,
+	    &s->tls_key, &s->tls_ca };
 	char			 text[ADDR_TEXT_MAX], *abs;
 	int			 i, error;
 
@@ -507,10 +606,12 @@ config_resolve(struct settings *s, char *err, size_t len)
 			return (-1);
 		}
 	}
-	if (s->pidfile != NULL && s->pidfile[0] != '/') {
-		abs = config_absolute(s->pidfile);
-		free(s->pidfile);
-		s->pidfile = abs;
+	for (i = 0; i < (int)(sizeof paths / sizeof paths[0]); i++) {
+		if (*paths[i] != NULL && (*paths[i])[0] != '/') {
+			abs = config_absolute(*paths[i]);
+			free(*paths[i]);
+			*paths[i] = abs;
+		}
 	}
 	for (i = 0; i < s->nmodules; i++) {
 		error = strspn(s->modules[i], " \t");
@@ -692,6 +793,88 @@ out:
 	return (error);
 }
 
+/* Name where option name was set: "file:line: name" or "--name". */
+static void
+config_where(const struct settings *s, const char *name, char *buf,
+    size_t len)
+{
+	const struct setting	*row = config_directive(name);
+	int			 line = config_lines[row - settings];
+
+	if (line != 0)
+		snprintf(buf, len, "%s:%d: %s", s->config, line, name);
+	else
+		snprintf(buf, len, "--%s", name);
+}
+
+/* Is str NULL (the default) or one of the words of the NULL-ended list? */
+static int
+config_one_of(const char *str, const char *const *words)
+{
+	for (; str != NULL && *words != NULL; words++) {
+		if (strcmp(str, *words) == 0)
+			return (1);
+	}
+	return (str == NULL);
+}
+
+/*
+ * The TLS settings: each TLS listener needs a certificate and its key,
+ * checking client certificates needs their CA, and a build without
+ * OpenSSL takes none of them.  On error return -1 with why in err.
+ */
+static int
+config_check_tls(const struct settings *s, char *err, size_t len)
+{
+	static const char *const verify[] = { "none", "optional", "require",
+	    NULL };
+	static const char *const versions[] = { "1.2", "1.3", NULL };
+	char			 where[PATH_MAX + 32];
+	int			 i;
+
+	for (i = 0; i < s->nlisten; i++) {
+		if (!(s->listen_flags[i] & LISTEN_TLS))
+			continue;
+#ifndef HAVE_TLS
+		snprintf(err, len, "listen %s,tls: built without TLS",
+		    s->listen[i].text);
+		return (-1);
+#endif
+		if (s->tls_cert == NULL || s->tls_key == NULL) {
+			snprintf(err, len, "listen %s,tls needs tls-cert and "
+			    "tls-key", s->listen[i].text);
+			return (-1);
+		}
+	}
+	if (!config_one_of(s->tls_verify, verify)) {
+		config_where(s, "tls-verify", where, sizeof where);
+		snprintf(err, len, "%s %s: expected none, optional or require",
+		    where, s->tls_verify);
+		return (-1);
+	}
+	if (!config_one_of(s->tls_min_version, versions)) {
+		config_where(s, "tls-min-version", where, sizeof where);
+		snprintf(err, len, "%s %s: expected 1.2 or 1.3", where,
+		    s->tls_min_version);
+		return (-1);
+	}
+	if (s->tls_verify != NULL && strcmp(s->tls_verify, "none") != 0 &&
+	    s->tls_ca == NULL) {
+		config_where(s, "tls-verify", where, sizeof where);
+		snprintf(err, len, "%s %s needs tls-ca", where, s->tls_verify);
+		return (-1);
+	}
+#ifndef HAVE_TLS
+	if (s->tls_cert != NULL || s->tls_key != NULL || s->tls_ca != NULL ||
+	    s->tls_verify != NULL || s->tls_min_version != NULL ||
+	    s->tls_ciphers != NULL || s->tls_ciphersuites != NULL) {
+		snprintf(err, len, "TLS options: built without TLS");
+		return (-1);
+	}
+#endif
+	return (0);
+}
+
 /*
  * Check what no single setting can and complete s: the default address,
  * absolute paths.  On error return -1 with why in err, naming the line of
@@ -700,15 +883,9 @@ out:
 static int
 config_finish(struct settings *s, char *err, size_t len)
 {
-	const struct setting	*row = config_directive("reuseport");
-	int			 line = config_lines[row - settings];
-	char			 where[PATH_MAX + 32];
+	char	where[PATH_MAX + 32];
 
-	if (line != 0)
-		snprintf(where, sizeof where, "%s:%d: reuseport", s->config,
-		    line);
-	else
-		snprintf(where, sizeof where, "--reuseport");
+	config_where(s, "reuseport", where, sizeof where);
 	if (s->reuseport && s->prefork == 0) {
 		snprintf(err, len, "%s needs prefork", where);
 		return (-1);
@@ -718,6 +895,8 @@ config_finish(struct settings *s, char *err, size_t len)
 		    "balance connections over sockets", where);
 		return (-1);
 	}
+	if (config_check_tls(s, err, len) != 0)
+		return (-1);
 	if (s->nlisten == 0 && addr_parse(ADDR_DEFAULT, &s->listen[0], err,
 	    len) == 0)
 		s->nlisten = 1;
@@ -753,9 +932,13 @@ config_value(const struct settings *s, const struct setting *row,
 		snprintf(buf, len, "%s", str != NULL ? str : "");
 		break;
 	case SETTING_ADDRESS:
-		for (i = 0; i < s->nlisten; i++)
-			snprintf(buf + strlen(buf), len - strlen(buf), "%s%s",
-			    i > 0 ? " " : "", s->listen[i].text);
+		for (i = 0; i < s->nlisten; i++) {
+			if (i > 0)
+				snprintf(buf + strlen(buf), len - strlen(buf),
+				    " ");
+			config_listen_text(s, i, buf + strlen(buf),
+			    len - strlen(buf));
+		}
 		break;
 	case SETTING_MODULE:
 		for (i = 0; i < s->nmodules; i++)
@@ -810,9 +993,10 @@ config_check(const struct settings *s)
 			continue;
 		config_value(s, row, value, sizeof value);
 		if (row->type == SETTING_ADDRESS) {
-			for (n = 0; n < s->nlisten; n++)
-				printf("%s %s\n", row->name,
-				    s->listen[n].text);
+			for (n = 0; n < s->nlisten; n++) {
+				config_listen_text(s, n, value, sizeof value);
+				printf("%s %s\n", row->name, value);
+			}
 		} else if (row->type == SETTING_MODULE) {
 			for (n = 0; n < s->nmodules; n++)
 				printf("%s %s\n", row->name, s->modules[n]);
@@ -973,6 +1157,8 @@ config_reload(const struct settings *running)
 		    was);
 		if (row->type == SETTING_ADDRESS) {
 			memcpy(s->listen, running->listen, sizeof s->listen);
+			memcpy(s->listen_flags, running->listen_flags,
+			    sizeof s->listen_flags);
 			s->nlisten = running->nlisten;
 		} else if (row->type == SETTING_MODULE) {
 			for (n = 0; n < s->nmodules; n++)
@@ -1019,9 +1205,11 @@ config_to_json(const struct settings *s)
 		switch (row->type) {
 		case SETTING_ADDRESS:
 			v = json_object_new_array();
-			for (n = 0; n < s->nlisten; n++)
+			for (n = 0; n < s->nlisten; n++) {
+				config_listen_text(s, n, value, sizeof value);
 				failed |= dispatch_json_add(v, NULL,
-				    json_object_new_string(s->listen[n].text));
+				    json_object_new_string(value));
+			}
 			break;
 		case SETTING_MODULE:
 			v = json_object_new_array();

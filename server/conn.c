@@ -151,7 +151,14 @@ conn_new(struct server *srv, struct listener *l, int fd,
 	c->accepted = conn_now(c);
 	bufferevent_setcb(c->bev, conn_read_cb, conn_write_cb, conn_event_cb,
 	    c);
-	bufferevent_set_timeouts(c->bev, srv->idle_timeout, srv->idle_timeout);
+	/* A TLS handshake has a deadline of its own, not the idle timeout. */
+	c->handshaking = c->transport->tls;
+	if (c->handshaking)
+		bufferevent_set_timeouts(c->bev, srv->handshake_timeout,
+		    srv->handshake_timeout);
+	else
+		bufferevent_set_timeouts(c->bev, srv->idle_timeout,
+		    srv->idle_timeout);
 	/* The write callback runs once half of --max-output has drained. */
 	bufferevent_setwatermark(c->bev, EV_WRITE, s->max_output / 2, 0);
 	bufferevent_disable(c->bev, EV_WRITE);
@@ -171,6 +178,8 @@ void
 conn_close(struct conn *c, const char *reason)
 {
 	log_debug("%s: closed: %s", c->peer, reason);
+	if (c->transport->tls && !c->handshaking)
+		tls_close(c->bev);
 	worker_conn_gone(c->srv, c);
 	bufferevent_free(c->bev);
 	free(c);
@@ -367,9 +376,11 @@ conn_process(struct conn *c)
 			conn_close(c, "out of memory for a frame");
 			return (-1);
 		}
-		if (c->frames == 0 && h[0] == 0x16 && h[1] == 0x03 && len < 6)
+		/* Inside TLS the bytes are ours: no sniffing there. */
+		if (c->frames == 0 && !c->transport->tls && h[0] == 0x16 &&
+		    h[1] == 0x03 && len < 6)
 			break;	/* TLS or a 790-byte frame: wait and see */
-		if (c->frames == 0 &&
+		if (c->frames == 0 && !c->transport->tls &&
 		    (foreign = conn_foreign_protocol(h, len)) != NULL) {
 			log_debug("%s: peer speaks %s, not rpcd: closing",
 			    c->peer, foreign);
@@ -533,13 +544,38 @@ conn_write_cb(struct bufferevent *bev, void *arg)
 	}
 }
 
+/*
+ * The TLS handshake ended: from now on the idle timeout applies; or it
+ * failed (a peer speaking plain text, a bad certificate, a stall past the
+ * deadline), which is the peer's fault: a debug line and a count.
+ */
+static void
+conn_handshake_done(struct conn *c, short what)
+{
+	struct server	*srv = c->srv;
+
+	c->handshaking = 0;
+	if (what & BEV_EVENT_CONNECTED) {
+		log_debug("%s: TLS handshake done", c->peer);
+		bufferevent_set_timeouts(c->bev, srv->idle_timeout,
+		    srv->idle_timeout);
+		return;
+	}
+	srv->stats->tls_handshake_failures++;
+	log_debug("%s: TLS handshake failed: %s", c->peer,
+	    what & BEV_EVENT_TIMEOUT ? "timed out" : tls_error(c->bev));
+	conn_close(c, "TLS handshake failed");
+}
+
 /* End of file, an error, or the idle timeout. */
 static void
 conn_event_cb(struct bufferevent *bev, short what, void *arg)
 {
 	struct conn	*c = arg;
 
-	if (what & BEV_EVENT_TIMEOUT) {
+	if (c->handshaking)
+		conn_handshake_done(c, what);
+	else if (what & BEV_EVENT_TIMEOUT) {
 		c->srv->stats->timeouts++;
 		conn_close(c, timerisset(&c->frame_deadline) ?
 		    "frame timed out" : "idle timeout");

@@ -220,11 +220,16 @@ listener_bind_all(const struct settings *s, struct listener **out)
 				return (-1);
 			}
 			listener_name(&(*out)[n]);
+#ifdef HAVE_TLS
+			if (s->listen_flags[n] & LISTEN_TLS)
+				(*out)[n].transport = &transport_tls;
+#endif
 		}
 	}
 	for (i = 0; i < n; i++) {
 		evutil_make_socket_nonblocking((*out)[i].fd);
-		log_info("listening on %s", (*out)[i].addr.text);
+		log_info("listening on %s%s", (*out)[i].addr.text,
+		    (*out)[i].transport->tls ? " (TLS)" : "");
 	}
 	return (n);
 }

@@ -457,6 +457,8 @@ master_reload(struct master *m)
 	}
 	m->settings = m->reloaded = s;
 	log_init(!s->daemonize, config_log_level(s), "rpcd");
+	/* The new generation inherits the certificates read now. */
+	tls_reload(s);
 	log_info("SIGHUP: starting a new generation of %d workers",
 	    m->settings->prefork);
 	for (i = 0; i < m->nworkers; i++) {

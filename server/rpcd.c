@@ -39,6 +39,9 @@ main(int argc, char **argv)
 	dispatch_init();
 	config_init(argc, argv, &s);
 	log_init(1, config_log_level(&s), "rpcd");
+	/* Certificates and keys are read while privileges last. */
+	if (tls_init(&s) != 0)
+		exit(1);
 	/* Before any fork: a bad module stops the start, not a worker. */
 	module_load_all(&s);
 

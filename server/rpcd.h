@@ -56,6 +56,10 @@ struct timeval;
 #define RPCD_FAST_DEATH		2		/* seconds: died at start */
 #define RPCD_FAILURES_MAX	8		/* fast deaths of a slot */
 #define RPCD_FAILURE_WINDOW	60		/* seconds they are counted in */
+#define RPCD_TLS_WRITE		16384		/* bytes: one TLS record */
+
+/* Keywords of a listen address, bits of settings.listen_flags. */
+#define LISTEN_TLS	0x1		/* ,tls */
 #define RPCD_METHODS_MAX	64		/* of the registry */
 #define RPCD_BUCKETS		20		/* request durations, finite */
 #define RPCD_METRICS_TIMEOUT	10		/* seconds: a scrape's request */
@@ -64,6 +68,7 @@ struct timeval;
 /* Configuration from the command line; config.c has a row for each. */
 struct settings {
 	struct addr	 listen[RPCD_LISTEN_MAX];
+	int		 listen_flags[RPCD_LISTEN_MAX];	/* LISTEN_* */
 	int		 nlisten;
 	uint32_t	 max_frame;
 	unsigned int	 max_depth;
@@ -83,6 +88,14 @@ struct settings {
 	char		*user;
 	char		*config;	/* -f file */
 	int		 check;		/* -n */
+	char		*tls_cert;
+	char		*tls_key;
+	char		*tls_ca;
+	char		*tls_verify;	/* none, optional, require */
+	char		*tls_min_version;
+	char		*tls_ciphers;
+	char		*tls_ciphersuites;
+	int		 tls_handshake_timeout;
 	char		*modules[RPCD_MODULES_MAX]; /* "PATH ARGS..." */
 	int		 nmodules;
 };
@@ -100,6 +113,7 @@ struct transport {
 	int			 (*send)(struct bufferevent *);
 	ssize_t			 (*fill)(struct bufferevent *, size_t);
 	int			 (*pending)(struct bufferevent *);
+	int			 tls;	/* the protocol runs inside TLS */
 };
 
 /* A bound listening socket, inherited by every worker. */
@@ -129,6 +143,7 @@ struct stats_slot {
 	int64_t		bytes_in;
 	int64_t		bytes_out;
 	int64_t		restarts;
+	int64_t		tls_handshake_failures;
 	int64_t		draining;	/* not accepting: shutting down */
 	int64_t		too_large;	/* client errors, by kind */
 	int64_t		bad_requests;
@@ -203,6 +218,7 @@ struct server {
 	struct event		*drain_ev;
 	struct event		*master_ev;
 	const struct timeval	*idle_timeout;	/* common timeout, or NULL */
+	const struct timeval	*handshake_timeout; /* common timeout */
 	struct stats_slot	*stats;
 };
 
@@ -224,6 +240,7 @@ struct conn {
 	unsigned int		 failed:1;	/* a reply could not be built */
 	unsigned int		 last_request:1; /* draining: answer one */
 	unsigned int		 readahead:1;	/* more input likely waiting */
+	unsigned int		 handshaking:1;	/* TLS: not yet connected */
 	size_t			 buffered;	/* input left when last served */
 	int64_t			 frames;
 	int64_t			 bad_requests;	/* only the first is logged */
@@ -255,6 +272,14 @@ void		 listener_unlink_all(struct listener *, int);
 
 /* transport.c */
 extern const struct transport transport_plain;
+extern const struct transport transport_tls;
+
+/* tls.c */
+int		 tls_init(const struct settings *);
+int		 tls_reload(const struct settings *);
+const char	*tls_error(struct bufferevent *);
+void		 tls_close(struct bufferevent *);
+struct ssl_st	*tls_ssl_new(void);
 
 /* conn.c */
 struct conn	*conn_new(struct server *, struct listener *, int,

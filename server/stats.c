@@ -163,6 +163,7 @@ stats_sum(struct stats_slot *a, const struct stats_slot *b, int with_gauge)
 	a->bytes_in += b->bytes_in;
 	a->bytes_out += b->bytes_out;
 	a->restarts += b->restarts;
+	a->tls_handshake_failures += b->tls_handshake_failures;
 	a->too_large += b->too_large;
 	a->bad_requests += b->bad_requests;
 	a->foreign += b->foreign;
@@ -324,6 +325,8 @@ stats_add_counters(struct json_object *o, const struct stats_slot *st)
 	failed |= stats_add(o, "rejected", st->rejected);
 	failed |= stats_add(o, "bytes_in", st->bytes_in);
 	failed |= stats_add(o, "bytes_out", st->bytes_out);
+	failed |= stats_add(o, "tls_handshake_failures",
+	    st->tls_handshake_failures);
 	failed |= stats_add(o, "too_large", st->too_large);
 	failed |= stats_add(o, "bad_requests", st->bad_requests);
 	failed |= stats_add(o, "foreign_protocol", st->foreign);

@@ -40,6 +40,12 @@
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/event.h>
+#ifdef HAVE_TLS
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
+#include <event2/bufferevent_ssl.h>
+#endif
 
 #include "rpcd.h"
 
@@ -124,4 +130,82 @@ const struct transport transport_plain = {
 	transport_plain_send,
 	transport_plain_fill,
 	transport_plain_pending,
+	0,
 };
+
+#ifdef HAVE_TLS
+/*
+ * A TLS connection: libevent's OpenSSL bufferevent on the socket, in the
+ * accepting state; it runs the handshake, then reads and decrypts into
+ * the input.  A peer that closes without close_notify has ended the
+ * connection like any other (rpcd frames its own messages).
+ */
+static struct bufferevent *
+transport_tls_open(struct event_base *base, int fd)
+{
+	struct bufferevent	*bev;
+	SSL			*ssl;
+
+	if ((ssl = tls_ssl_new()) == NULL)
+		return (NULL);
+	/* On failure libevent frees ssl (BEV_OPT_CLOSE_ON_FREE). */
+	bev = bufferevent_openssl_socket_new(base, fd, ssl,
+	    BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
+	if (bev != NULL)
+		bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
+	return (bev);
+}
+
+/*
+ * Encrypt and write what the kernel takes now, a record at a time, as the
+ * plain transport does, so that a reply needs no write event.  What is
+ * left stays in the output for the bufferevent's own writes: a record
+ * OpenSSL could not send is retried by libevent with at least as many
+ * bytes from the same place, as OpenSSL requires, since this writes at
+ * most RPCD_TLS_WRITE bytes at once, as libevent does.
+ */
+static int
+transport_tls_send(struct bufferevent *bev)
+{
+	SSL			*ssl = bufferevent_openssl_get_ssl(bev);
+	struct evbuffer		*out = bufferevent_get_output(bev);
+	struct evbuffer_iovec	 v;
+	int			 n, error;
+
+	while (evbuffer_peek(out, RPCD_TLS_WRITE, NULL, &v, 1) >= 1) {
+		if (v.iov_len > RPCD_TLS_WRITE)
+			v.iov_len = RPCD_TLS_WRITE;
+		ERR_clear_error();
+		if ((n = SSL_write(ssl, v.iov_base, v.iov_len)) > 0) {
+			evbuffer_drain(out, n);
+			continue;
+		}
+		error = SSL_get_error(ssl, n);
+		if (error == SSL_ERROR_WANT_WRITE ||
+		    error == SSL_ERROR_WANT_READ)
+			return (0);
+		if (error != SSL_ERROR_SYSCALL || errno == 0)
+			errno = EPROTO;
+		ERR_clear_error();
+		return (errno_transient(errno) ? 0 : -1);
+	}
+	return (0);
+}
+
+/* Decrypted bytes OpenSSL holds, or bytes on the socket. */
+static int
+transport_tls_pending(struct bufferevent *bev)
+{
+	return (SSL_pending(bufferevent_openssl_get_ssl(bev)) > 0 ||
+	    transport_plain_pending(bev));
+}
+
+const struct transport transport_tls = {
+	"tls",
+	transport_tls_open,
+	transport_tls_send,
+	NULL,
+	transport_tls_pending,
+	1,
+};
+#endif /* HAVE_TLS */

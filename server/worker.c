@@ -226,10 +226,11 @@ worker_signal_cb(evutil_socket_t sig, short events, void *arg)
 	case SIGHUP:
 	case SIGUSR1:
 		log_reopen();
-		if (sig == SIGHUP && srv->master_ev == NULL)
+		if (sig == SIGHUP && srv->master_ev == NULL) {
 			log_info("SIGHUP: logs reopened; the configuration is "
 			    "read again only with --prefork");
-		else
+			tls_reload(srv->settings);
+		} else
 			log_info("%s: logs reopened", sig == SIGHUP ? "SIGHUP" :
 			    "SIGUSR1");
 		break;
@@ -300,6 +301,7 @@ worker_run(const struct settings *s, struct listener *listeners, int n,
 	struct server		 srv;
 	struct conn		*c;
 	struct timeval		 idle = { s->idle_timeout, 0 };
+	struct timeval		 handshake = { s->tls_handshake_timeout, 0 };
 	size_t			 i;
 
 	memset(&srv, 0, sizeof srv);
@@ -318,6 +320,9 @@ worker_run(const struct settings *s, struct listener *listeners, int n,
 	/* Every connection has the same timeout: a queue, not a heap. */
 	if (s->idle_timeout > 0 && (srv.idle_timeout =
 	    event_base_init_common_timeout(srv.base, &idle)) == NULL)
+		fatalx("event_base_init_common_timeout failed");
+	if ((srv.handshake_timeout = event_base_init_common_timeout(srv.base,
+	    &handshake)) == NULL)
 		fatalx("event_base_init_common_timeout failed");
 	signal(SIGPIPE, SIG_IGN);
 	for (i = 0; i < sizeof sigs / sizeof sigs[0]; i++) {

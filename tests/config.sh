@@ -11,7 +11,7 @@ F=$TEST_DIR/rpcd.conf
 
 # A file with every directive, none at its default; -n prints the settings
 # it makes, as directives.
-every="listen 127.0.0.1:0
+every="listen 127.0.0.1:0,tls
 listen unix:rel.sock
 module ./rel.so take=x
 prefork 2
@@ -28,6 +28,14 @@ max-output 2048
 idle-timeout 7
 frame-timeout 5
 shutdown-timeout 3
+tls-cert rel.pem
+tls-key rel.key
+tls-ca rel-ca.pem
+tls-verify require
+tls-min-version 1.3
+tls-ciphers HIGH
+tls-ciphersuites TLS_AES_256_GCM_SHA384
+tls-handshake-timeout 5
 log-level warning
 verbose"
 {

@@ -149,6 +149,48 @@ sigterm_inflight()
 	RPCD_PID=
 }
 
+# hidden_inputs_check PREFIX ADDR [WIRE_OPTION...]: send each hostile
+# request below to ADDR, followed by a ping on the same connection; each
+# must get its error reply and the ping its pong.  PREFIX starts each
+# check's description.
+hidden_inputs_check()
+{
+	hic_prefix=$1
+	hic_addr=$2
+	shift 2
+	deep=$(printf '%040d' 0 | sed 's/0/[/g')$(printf '%040d' 0 |
+	    sed 's/0/]/g')
+	cat >"$TEST_DIR/hidden" <<EOF_TABLE
+bad_json|malformed JSON|j:{"in": "ping",
+bad_json|trailing garbage|j:{"in": "ping"} x
+bad_json|empty frame|h:0
+not_object|an array|j:["ping"]
+not_object|a string|j:"ping"
+no_method|"in" missing|j:{"params": 1}
+bad_method|"in" a number|j:{"in": 5}
+bad_method|"in" 64 bytes|j:{"in": "0123456789012345678901234567890123456789012345678901234567890123"}
+unknown_method|unknown method|j:{"in": "pong"}
+too_deep|nesting of 41|j:{"in": "ping", "params": $deep}
+bad_utf8|invalid UTF-8|x:0a0000007b22696e223a22ff227d
+bad_utf8|overlong encoding|x:0b0000007b22696e223a22c0af227d
+EOF_TABLE
+	# code | description | request
+	while IFS='|' read -r code what req; do
+		out=$(wire "$@" -n 2 "$hic_addr" "$req" \
+		    'j:{"in": "ping", "params": "still here"}' 2>/dev/null)
+		first=$(echo "$out" | head -n 1)
+		case $first in
+		'{"out": "error", "result": {"code": "'"$code"'", "message": "'*)
+			ok 0 "$hic_prefix$what: error $code" ;;
+		*)	ok 1 "$hic_prefix$what: error $code"
+			diag "got: $first" ;;
+		esac
+		is "$(echo "$out" | sed -n 2p)" \
+		    '{"out": "pong", "result": "still here"}' \
+		    "$hic_prefix$what: connection still usable"
+	done <"$TEST_DIR/hidden"
+}
+
 # example_block PAGE N: the Nth ".Bd -literal" block after ".Sh EXAMPLES"
 # of the manual page PAGE, with mdoc's \e as \.
 example_block()

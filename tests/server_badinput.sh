@@ -9,37 +9,7 @@
 
 rpcd_start -v --max-frame 4096 || bail_out "rpcd did not start"
 A=$RPCD_ADDR
-PING='j:{"in": "ping", "params": "still here"}'
-PONG='{"out": "pong", "result": "still here"}'
-
-deep=$(printf '%040d' 0 | sed 's/0/[/g')$(printf '%040d' 0 | sed 's/0/]/g')
-
-# code | description | request
-while IFS='|' read -r code what req; do
-	[ -n "$code" ] || continue
-	out=$(wire -n 2 "$A" "$req" "$PING")
-	first=$(echo "$out" | head -n 1)
-	second=$(echo "$out" | sed -n 2p)
-	case $first in
-	'{"out": "error", "result": {"code": "'"$code"'", "message": "'*)
-		ok 0 "$what: error $code" ;;
-	*)	ok 1 "$what: error $code"; diag "got: $first" ;;
-	esac
-	is "$second" "$PONG" "$what: connection still usable"
-done <<EOF_TABLE
-bad_json|malformed JSON|j:{"in": "ping",
-bad_json|trailing garbage|j:{"in": "ping"} x
-bad_json|empty frame|h:0
-not_object|an array|j:["ping"]
-not_object|a string|j:"ping"
-no_method|"in" missing|j:{"params": 1}
-bad_method|"in" a number|j:{"in": 5}
-bad_method|"in" 64 bytes|j:{"in": "0123456789012345678901234567890123456789012345678901234567890123"}
-unknown_method|unknown method|j:{"in": "pong"}
-too_deep|nesting of 41|j:{"in": "ping", "params": $deep}
-bad_utf8|invalid UTF-8|x:0a0000007b22696e223a22ff227d
-bad_utf8|overlong encoding|x:0b0000007b22696e223a22c0af227d
-EOF_TABLE
+hidden_inputs_check "" "$A"
 
 out=$(wire -t 5 "$A" h:4097)
 is "$out" "$(printf '%s\n%s' '{"out": "error", "result": {"code": "frame_too_large", "message": "frame length exceeds the limit"}}' '[closed]')" \

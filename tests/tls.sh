@@ -1,0 +1,170 @@
+#!/bin/sh
+# TLS listeners, with certificates made here by openssl(1): a ping over
+# TLS; mutual TLS that takes a good client certificate and refuses none,
+# an expired one and one from another CA; rpcctl refusing a certificate
+# for another host unless --insecure; a plain client on the TLS port and
+# a TLS client on the plain port closed at once; a handshake that stalls
+# dropped at --tls-handshake-timeout; the hostile inputs of
+# server_badinput.sh answered the same inside TLS; SIGHUP reading the
+# certificates again while a connection on the old ones keeps working,
+# and a broken certificate keeping the old ones.
+
+. "${top_srcdir:-.}/tests/tap.sh"
+. "$top_srcdir/tests/lib.sh"
+
+grep -q '^#define HAVE_TLS 1' "$top_builddir/config.h" ||
+    skip_all "built without TLS"
+command -v openssl >/dev/null || skip_all "no openssl command"
+
+D=$TEST_DIR
+C=$RPCCTL
+
+# cert NAME CA SUBJECT SAN [DAYS]: a key and a certificate signed by CA.
+cert()
+{
+	openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+	    -keyout "$D/$1.key" -out "$D/$1.csr" -subj "/CN=$3" 2>/dev/null &&
+	printf 'subjectAltName=%s\n' "$4" >"$D/$1.ext" &&
+	openssl x509 -req -in "$D/$1.csr" -CA "$D/$2.pem" -CAkey "$D/$2.key" \
+	    -CAcreateserial -days "${5:-2}" -extfile "$D/$1.ext" \
+	    -out "$D/$1.pem" 2>/dev/null
+}
+ca()
+{
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 \
+	    -nodes -keyout "$D/$1.key" -out "$D/$1.pem" -days 2 \
+	    -subj "/CN=$1" 2>/dev/null
+}
+ca ca && ca otherca &&
+    cert server ca rpcd-one 'DNS:localhost,IP:127.0.0.1' &&
+    cert server2 ca rpcd-two 'DNS:other.example' &&
+    cert client ca client 'DNS:client' &&
+    cert expired ca client 'DNS:client' -1 &&
+    cert stranger otherca client 'DNS:client' ||
+    bail_out "openssl cannot make the test certificates"
+
+# The subject of the certificate the server at port $1 shows now.
+subject()
+{
+	openssl s_client -connect "127.0.0.1:$1" </dev/null 2>/dev/null |
+	    openssl x509 -noout -subject 2>/dev/null | sed 's/.*CN *= *//'
+}
+handshake_failures()
+{
+	"$C" --tls --cacert "$D/ca.pem" -S "$T" --json stats |
+	    grep -o '"total": {[^}]*' |
+	    sed 's/.*"tls_handshake_failures": \([0-9]*\).*/\1/'
+}
+
+cp "$D/server.pem" "$D/live.pem"
+cp "$D/server.key" "$D/live.key"
+rpcd_start -v -l 127.0.0.1:0,tls -l 127.0.0.1:0 --tls-cert "$D/live.pem" \
+    --tls-key "$D/live.key" --tls-handshake-timeout 1 ||
+    bail_out "rpcd did not start"
+T=$(echo "$RPCD_ADDRS" | sed -n 1p)
+P=$(echo "$RPCD_ADDRS" | sed -n 2p)
+TP=${T##*:}
+ok_test "the TLS listener is logged as such" \
+    grep -q "listening on $T (TLS)" "$RPCD_LOG"
+
+is "$("$C" --tls --cacert "$D/ca.pem" -S "$T" call ping '"tls"')" '"tls"' \
+    "a ping over TLS, the certificate checked"
+is "$("$C" --tls --cacert "$D/ca.pem" -S "localhost:$TP" call ping 1)" 1 \
+    "by host name too"
+"$C" --tls -S "$T" ping >/dev/null 2>"$D/err"
+is $? 3 "a certificate from an unknown CA is refused"
+"$C" --tls -S "$T" --cacert "$D/otherca.pem" ping >/dev/null 2>&1
+is $? 3 "and from a CA not given by --cacert"
+
+# Plain text on the TLS port, TLS on the plain port.
+start=$(date +%s)
+is "$(wire -t 5 "$T" 'j:{"in": "ping"}' 2>/dev/null | tr -d '\n')" "[reset]" \
+    "a plain client on the TLS port is closed"
+"$C" --tls --insecure -S "$P" ping >/dev/null 2>"$D/err"
+is $? 3 "a TLS client on the plain port fails"
+ok_test "at once (in under 2 s together)" test $(($(date +%s) - start)) -lt 3
+ok_test "the failed handshake is a debug line" \
+    grep -q "TLS handshake failed: .*wrong version number" "$RPCD_LOG"
+ok_test "inside TLS the plain port's sniffing does not apply" \
+    test "$(grep -c 'peer speaks' "$RPCD_LOG")" -eq 1
+
+# A peer that stops in mid-handshake.
+start=$(date +%s)
+is "$(wire -t 5 "$T" x:16030100 2>/dev/null)" "[closed]" \
+    "a stalled handshake is dropped"
+ok_test "at --tls-handshake-timeout (1 s)" \
+    test $(($(date +%s) - start)) -le 3
+ok_test "logged as a timeout" \
+    grep -q "TLS handshake failed: timed out" "$RPCD_LOG"
+is "$(handshake_failures)" 4 \
+    "stats counts the failed handshakes (two refused CAs, these two)"
+
+# The hidden inputs of server_badinput.sh, after the handshake.
+hidden_inputs_check "TLS: " "$T" -T
+is "$(wire -T -t 5 "$T" h:2000000 2>/dev/null | tail -n 1)" "[closed]" \
+    "TLS: a frame over --max-frame: closed after its error"
+is "$(wire -T -t 1 "$T" x:160301007a0100007603 2>/dev/null)" "[timeout]" \
+    "TLS: bytes like a ClientHello are waited for as a frame, not sniffed"
+ok_test "TLS: rpcd still answers" ping_ok "$P"
+
+# SIGHUP: new certificates for new connections, the old for open ones.
+is "$(subject "$TP")" rpcd-one "before SIGHUP: the first certificate"
+"$C" --tls --cacert "$D/ca.pem" -S "$T" ping -c 30 -i 0.1 \
+    >"$D/long" 2>&1 &
+long=$!
+wait_for 50 grep -q 'seq=0' "$D/long"
+cp "$D/server2.pem" "$D/live.pem"
+cp "$D/server2.key" "$D/live.key"
+kill -HUP "$RPCD_PID"
+wait_for 50 grep -q "TLS certificates read again" "$RPCD_LOG"
+ok $? "SIGHUP reads the certificates again"
+is "$(subject "$TP")" rpcd-two "a new connection sees the new certificate"
+"$C" --tls --cacert "$D/ca.pem" -S "$T" ping >/dev/null 2>"$D/err"
+is $? 3 "rpcctl refuses a certificate for another host"
+ok_test "and says why" grep -q "mismatch" "$D/err"
+is "$("$C" --tls --insecure -S "$T" call ping 2)" 2 "unless --insecure"
+wait "$long"
+is $? 0 "a connection opened on the old certificate kept working"
+ok_test "every one of its 30 pings answered" \
+    grep -q '30 sent, 30 received' "$D/long"
+
+echo "not a certificate" >"$D/live.pem"
+kill -HUP "$RPCD_PID"
+wait_for 50 grep -q "keeping the certificates in use" "$RPCD_LOG"
+ok $? "a certificate that cannot be read is logged and not used"
+is "$(subject "$TP")" rpcd-two "the certificates in use stay"
+rpcd_stop
+is $? 0 "rpcd exits 0"
+
+# Mutual TLS, with --prefork: the master reads the files.
+rpcd_start -P 2 -l 127.0.0.1:0,tls --tls-cert "$D/server.pem" \
+    --tls-key "$D/server.key" --tls-ca "$D/ca.pem" --tls-verify require ||
+    bail_out "rpcd did not start"
+T=$RPCD_ADDR
+M="$C --tls --cacert $D/ca.pem -S $T"
+is "$($M --cert "$D/client.pem" --key "$D/client.key" call ping 1)" 1 \
+    "mutual TLS: a good client certificate is accepted"
+$M call ping 1 >/dev/null 2>&1
+is $? 3 "no client certificate is refused"
+$M --cert "$D/expired.pem" --key "$D/expired.key" call ping 1 >/dev/null 2>&1
+is $? 3 "an expired client certificate is refused"
+$M --cert "$D/stranger.pem" --key "$D/stranger.key" call ping 1 \
+    >/dev/null 2>&1
+is $? 3 "a client certificate from another CA is refused"
+$M --cert "$D/client.pem" --key "$D/client.key" bench -n 2000 -c 4 -P 16 \
+    >"$D/bench" 2>&1
+ok_test "rpcctl bench --tls with a client certificate" \
+    grep -q '^2000 requests .* 0 errors' "$D/bench"
+rpcd_stop
+is $? 0 "rpcd exits 0"
+
+"$RPCD" -n -l 127.0.0.1:0,tls >/dev/null 2>"$D/err"
+is $? 2 "a TLS listener without a certificate is refused"
+ok_test "saying what it needs" grep -q "needs tls-cert and tls-key" "$D/err"
+"$RPCD" -n -l 127.0.0.1:0,tsl >/dev/null 2>"$D/err"
+ok_test "an unknown listen keyword is refused" grep -q "unknown keyword tsl" \
+    "$D/err"
+"$C" --cacert "$D/ca.pem" ping >/dev/null 2>"$D/err"
+is $? 2 "rpcctl: --cacert without --tls is a usage error"
+
+done_testing
