@@ -16,10 +16,11 @@
 
 /*
  * rpcctl bench: a closed-loop load generator on libevent, like
- * redis-benchmark.  Each connection keeps -P pings in flight and answers
- * every reply with a new ping, until -n replies or -d seconds.  Latencies
- * go into a log-linear histogram (128 steps per power of two, under 1%
- * error), so memory does not grow with the run.
+ * redis-benchmark.  Each connection keeps -P requests in flight (pings,
+ * or calls of --method) and answers every reply with a new request, until
+ * -n replies or -d seconds.  Latencies go into a log-linear histogram
+ * (128 steps per power of two, under 1% error), so memory does not grow
+ * with the run.
  */
 
 #include "config.h"
@@ -78,10 +79,12 @@ struct bench {
 	long long		 resent;	/* --retry */
 	unsigned char		*stream;	/* copies of the request */
 	size_t			 stream_len, frame_len;
+	const char		*method;	/* --method, or "ping" */
+	int			 ping;		/* it is ping */
 	char			*params;	/* what each pong must echo */
 	size_t			 params_len;
-	unsigned char		*reply;		/* rpcd's reply, byte for byte */
-	size_t			 reply_len;
+	unsigned char		*reply;		/* a right reply, byte for byte */
+	size_t			 reply_len, reply_size;
 	uint64_t		 hist[NBUCKETS];
 	uint64_t		 max_ns;
 	int			 tty, csv, histogram, retry, complained;
@@ -312,17 +315,33 @@ bench_queue(struct bench_conn *bc, int n, double now)
 	}
 }
 
-/* Is this reply body the pong to our ping? */
+/*
+ * Is this reply body right: for ping, the pong echoing our params; for
+ * another method, any reply but an error.  One the same as the last
+ * right one is right with a memcmp(), the hot path: rpcd's pong is known
+ * in advance, another method's is kept when it is first seen.
+ */
 static int
-bench_is_pong(const struct bench *b, const char *body, size_t len)
+bench_reply_ok(struct bench *b, const char *body, size_t len)
 {
 	struct proto_message	m;
 
-	if (len == b->reply_len && memcmp(body, b->reply, len) == 0)
+	if (b->reply != NULL && len == b->reply_len &&
+	    memcmp(body, b->reply, len) == 0)
 		return (1);
-	return (proto_response_parse(body, len, 0, &m) == PROTO_OK &&
-	    strcmp(m.name, "pong") == 0 && m.value_len == b->params_len &&
-	    memcmp(m.value, b->params, m.value_len) == 0);
+	if (proto_response_parse(body, len, 0, &m) != PROTO_OK)
+		return (0);
+	if (b->ping)
+		return (strcmp(m.name, "pong") == 0 &&
+		    m.value_len == b->params_len &&
+		    memcmp(m.value, b->params, m.value_len) == 0);
+	if (strcmp(m.name, "error") == 0)
+		return (0);
+	if (len > b->reply_size)
+		b->reply = xreallocarray(b->reply, b->reply_size = len, 1);
+	memcpy(b->reply, body, len);
+	b->reply_len = len;
+	return (1);
 }
 
 /*
@@ -350,10 +369,15 @@ bench_replies(struct bench_conn *bc, double now)
 			    bc->c.server);
 			return (-1);
 		}
-		if (!bench_is_pong(b, c->buf + off + PROTO_HEADER_SIZE,
+		if (!bench_reply_ok(b, c->buf + off + PROTO_HEADER_SIZE,
 		    body)) {
-			bench_complain(b, "%s sent a reply that is not the "
-			    "pong", bc->c.server);
+			if (b->ping)
+				bench_complain(b, "%s sent a reply that is "
+				    "not the pong", bc->c.server);
+			else
+				bench_complain(b, "%s answered %s with an "
+				    "error or a reply that is not JSON",
+				    bc->c.server, b->method);
 			b->errors++;
 		} else {
 			ns = (uint64_t)((now - bc->sent[bc->head]) * 1e9);
@@ -551,29 +575,48 @@ bench_report(const struct bench *b)
 }
 
 /*
- * The request stream: enough copies of the ping frame that any run of
- * queued pings, from any offset inside the first copy, is one send().
- * And the reply rpcd sends, to check a pong with one memcmp().
+ * The request stream: enough copies of the request frame, with params
+ * (NULL: a string of payload bytes), that any run of queued requests,
+ * from any offset inside the first copy, is one send().  And for ping the
+ * reply rpcd sends, to check a pong with one memcmp().
  */
 static void
-bench_prepare(struct bench *b, size_t payload)
+bench_prepare(struct bench *b, const char *params, size_t payload)
 {
 	unsigned char	*frame;
-	size_t		 size = PROTO_HEADER_SIZE + payload + 64, copies, i;
+	size_t		 size, copies, i;
+	int		 error;
 
-	b->params_len = payload + 2;
-	b->params = xmalloc(b->params_len);
-	b->params[0] = '"';
-	memset(b->params + 1, 'x', payload);
-	b->params[payload + 1] = '"';
+	if (params != NULL) {
+		b->params_len = strlen(params);
+		b->params = xstrdup(params);
+	} else {
+		b->params_len = payload + 2;
+		b->params = xmalloc(b->params_len);
+		b->params[0] = '"';
+		memset(b->params + 1, 'x', payload);
+		b->params[payload + 1] = '"';
+	}
+	/* Measure, then build. */
+	error = proto_request_build(NULL, 0, &size, b->method, b->params,
+	    b->params_len);
+	if (error != PROTO_ESPACE)
+		usage_error("bench: --method %s: %s", b->method,
+		    proto_strerror(error));
 	frame = xmalloc(size);
-	b->reply = xmalloc(size);
-	if (proto_request_build(frame, size, &b->frame_len, "ping", b->params,
-	    b->params_len) != PROTO_OK || proto_response_build(b->reply, size,
-	    &b->reply_len, "pong", b->params, b->params_len) != PROTO_OK)
+	if (proto_request_build(frame, size, &b->frame_len, b->method,
+	    b->params, b->params_len) != PROTO_OK)
 		fatalx("cannot build the request");
-	b->reply_len -= PROTO_HEADER_SIZE;
-	memmove(b->reply, b->reply + PROTO_HEADER_SIZE, b->reply_len);
+	if (b->ping) {
+		proto_response_build(NULL, 0, &size, "pong", b->params,
+		    b->params_len);
+		b->reply = xmalloc(b->reply_size = size);
+		if (proto_response_build(b->reply, size, &b->reply_len,
+		    "pong", b->params, b->params_len) != PROTO_OK)
+			fatalx("cannot build the reply");
+		b->reply_len -= PROTO_HEADER_SIZE;
+		memmove(b->reply, b->reply + PROTO_HEADER_SIZE, b->reply_len);
+	}
 
 	copies = BENCH_STREAM_SIZE / b->frame_len;
 	if (copies < 1)
@@ -588,7 +631,8 @@ bench_prepare(struct bench *b, size_t payload)
 }
 
 #define BENCH_USAGE "usage: rpcctl bench [-c conns] [-n requests | -d seconds] " \
-    "[-P pipeline] [--payload bytes] [--csv] [--histogram] [--retry]"
+    "[-P pipeline] [--method name] [--params json] [--payload bytes] " \
+    "[--csv] [--histogram] [--retry]"
 
 int
 cmd_bench(const struct options *opt, int argc, char **argv)
@@ -596,6 +640,8 @@ cmd_bench(const struct options *opt, int argc, char **argv)
 	static const struct option	 longopts[] = {
 		{ "csv",	no_argument,		NULL, 'C' },
 		{ "histogram",	no_argument,		NULL, 'G' },
+		{ "method",	required_argument,	NULL, 'M' },
+		{ "params",	required_argument,	NULL, 'J' },
 		{ "payload",	required_argument,	NULL, 'L' },
 		{ "retry",	no_argument,		NULL, 'r' },
 		{ NULL,		0,			NULL, 0 }
@@ -603,13 +649,15 @@ cmd_bench(const struct options *opt, int argc, char **argv)
 	struct bench			 b;
 	struct bench_conn		*bc;
 	struct timeval			 second = { 1, 0 };
-	long long			 payload = 16;
-	int				 ch, i, n;
+	const char			*params = NULL;
+	long long			 payload = -1;
+	int				 ch, i, n, error;
 
 	memset(&b, 0, sizeof b);
 	b.opt = opt;
 	b.nconns = 50;
 	b.pipeline = 1;
+	b.method = "ping";
 	getopt_reset();
 	while ((ch = option_next("bench", argc, argv, "+c:d:n:P:",
 	    longopts)) != -1) {
@@ -635,6 +683,12 @@ cmd_bench(const struct options *opt, int argc, char **argv)
 		case 'L':
 			payload = option_number(0, 1 << 20);
 			break;
+		case 'M':
+			b.method = optarg;
+			break;
+		case 'J':
+			params = optarg;
+			break;
 		case 'r':
 			b.retry = 1;
 			break;
@@ -642,12 +696,18 @@ cmd_bench(const struct options *opt, int argc, char **argv)
 			usage_error(BENCH_USAGE);
 		}
 	}
-	if (optind != argc || (b.requests > 0 && b.seconds > 0))
+	if (optind != argc || (b.requests > 0 && b.seconds > 0) ||
+	    (params != NULL && payload != -1))
 		usage_error(BENCH_USAGE);
 	if (b.requests == 0 && b.seconds == 0)
 		b.requests = 100000;
+	if (params != NULL && (error = proto_json_check(params,
+	    strlen(params), PROTO_DEPTH_MAX)) != PROTO_OK)
+		usage_error("bench: --params are not JSON: %s",
+		    proto_strerror(error));
+	b.ping = strcmp(b.method, "ping") == 0;
 
-	bench_prepare(&b, payload);
+	bench_prepare(&b, params, payload != -1 ? payload : 16);
 	if ((b.base = event_base_new()) == NULL)
 		fatalx("event_base_new");
 	b.tty = isatty(STDERR_FILENO) && isatty(STDOUT_FILENO);

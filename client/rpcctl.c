@@ -50,13 +50,14 @@ static const struct command {
 	    "count lines" },
 	{ "methods", cmd_methods, "methods", "list the server's methods" },
 	{ "bench", cmd_bench, "bench [-c conns] [-n requests | -d seconds] "
-	    "[-P pipeline]\n              [--payload bytes] [--csv] "
+	    "[-P pipeline]\n              [--method name] "
+	    "[--params json] [--payload bytes]\n              [--csv] "
 	    "[--histogram] [--retry]",
-	    "load the server with pings: -c connections (default 50), each\n"
-	    "keeping -P requests in flight (default 1), until -n replies\n"
-	    "(default 100000) or -d seconds; then throughput and latency\n"
-	    "percentiles, as text, --csv or --json; --retry sends the pings a\n"
-	    "close left unanswered again, on a new connection" },
+	    "load the server with pings, or calls of --method: -c connections\n"
+	    "(default 50), each keeping -P requests in flight (default 1),\n"
+	    "until -n replies (default 100000) or -d seconds; then throughput\n"
+	    "and latency percentiles, as text, --csv or --json; --retry sends\n"
+	    "the requests a close left unanswered again, on a new connection" },
 	{ "help", NULL, "help [command]", "describe a command" },
 };
 

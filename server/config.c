@@ -108,7 +108,8 @@ static const struct setting settings[] = {
 	  .type = SETTING_ADDRESS, .shown = ADDR_DEFAULT,
 	  .flags = SETTING_RESTART | SETTING_REPEAT,
 	  .help = "listen on host:port, [v6addr]:port or unix:/path,\n"
-	    "then ,tls for TLS; repeatable" },
+	    "then ,tls for TLS or ,proxy for a PROXY protocol\n"
+	    "header first; repeatable" },
 	{ .name = "module", .letter = 'm', .arg = "module",
 	  .type = SETTING_MODULE, .flags = SETTING_RESTART | SETTING_REPEAT,
 	  .help = "load a module, \"PATH [ARG ...]\";\n"
@@ -166,6 +167,14 @@ static const struct setting settings[] = {
 	{ .name = "shutdown-timeout", .arg = "seconds",
 	  .type = SETTING_NUMBER, MEMBER(shutdown_timeout), .min = 1,
 	  .max = 86400, .def = 10, .help = "time to finish on SIGTERM" },
+	{ .name = "drain-delay", .arg = "seconds", .type = SETTING_NUMBER,
+	  MEMBER(drain_delay), .min = 0, .max = 3600, .def = 0,
+	  .help = "on SIGTERM, answer the agent \"drain\" and\n"
+	    "serve this long before shutting down" },
+	{ .name = "agent-listen", .arg = "address",
+	  .type = SETTING_TCP_ADDRESS, MEMBER(agent_listen),
+	  .flags = SETTING_RESTART, .shown = "none",
+	  .help = "answer HAProxy's agent-check on host:port" },
 	{ .name = "tls-cert", .arg = "file", .type = SETTING_STRING,
 	  MEMBER(tls_cert),
 	  .help = "certificate chain of TLS listeners (PEM)" },
@@ -269,6 +278,7 @@ static const struct {
 	int		 flag;
 } config_keywords[] = {
 	{ "tls", LISTEN_TLS },
+	{ "proxy", LISTEN_PROXY },
 };
 #define NKEYWORDS	(sizeof config_keywords / sizeof config_keywords[0])
 

@@ -132,6 +132,7 @@ conn_new(struct server *srv, struct listener *l, int fd,
 	c->srv = srv;
 	c->transport = l->transport;
 	c->fd = fd;
+	c->proxy_pending = (l->flags & LISTEN_PROXY) != 0;
 	c->is_tcp = sa->sa_family == AF_INET || sa->sa_family == AF_INET6;
 	/* A Unix peer has no address of its own: name the socket. */
 	c->peer = l->addr.text;
@@ -173,10 +174,62 @@ conn_new(struct server *srv, struct listener *l, int fd,
 	return (c);
 }
 
+/* A PROXY header that is not one: log and count it. */
+static void
+conn_proxy_bad(struct conn *c, const char *why)
+{
+	log_debug("%s: bad PROXY header: %s", c->peer, why);
+	c->srv->stats->proxy_errors++;
+	c->proxy_pending = 0;
+}
+
+/*
+ * A connection on a proxy listener: take the PROXY header off the input
+ * and make its client the peer.  Return 0 once it is taken, 1 until it
+ * has all come, -1 if the connection was closed.
+ */
+static int
+conn_proxy(struct conn *c)
+{
+	struct proxy_header	 h;
+	unsigned char		*p;
+	const char		*why;
+	char			 via[ADDR_TEXT_MAX];
+	size_t			 len = evbuffer_get_length(c->in);
+
+	if (len > PROXY_V2_MAX)
+		len = PROXY_V2_MAX;
+	if ((p = evbuffer_pullup(c->in, len)) == NULL) {
+		conn_close(c, "out of memory for a PROXY header");
+		return (-1);
+	}
+	switch (proxy_parse(p, len, &h, &why)) {
+	case PROXY_MORE:
+		return (1);
+	case PROXY_BAD:
+		conn_proxy_bad(c, why);
+		conn_close(c, "bad PROXY header");
+		return (-1);
+	}
+	evbuffer_drain(c->in, h.len);
+	c->proxy_pending = 0;
+	if (!h.local) {
+		snprintf(via, sizeof via, "%s", c->peer);
+		addr_format((struct sockaddr *)&h.src, h.srclen, c->peer_ip,
+		    sizeof c->peer_ip);
+		c->peer = c->peer_ip;
+		log_debug("%s: PROXY v%d: client %s", via, h.version,
+		    c->peer);
+	}
+	return (0);
+}
+
 /* The single way a connection ends. */
 void
 conn_close(struct conn *c, const char *reason)
 {
+	if (c->proxy_pending && evbuffer_get_length(c->in) > 0)
+		conn_proxy_bad(c, "truncated");
 	log_debug("%s: closed: %s", c->peer, reason);
 	if (c->transport->tls && !c->handshaking)
 		tls_close(c->bev);
@@ -360,7 +413,10 @@ conn_process(struct conn *c)
 	uint32_t		 body;
 	int			 n, status, partial;
 
+	if (c->proxy_pending && (partial = conn_proxy(c)) != 0)
+		return (partial == -1 ? -1 : conn_check_partial(c, 0));
 	cur.total = evbuffer_get_length(c->in);
+	srv->clock = time_monotonic();	/* when dispatch_frame() starts */
 	for (n = 0; n < RPCD_FRAMES_PER_EVENT; n++) {
 		len = cur.total - cur.off;
 		if (len < PROTO_HEADER_SIZE) {

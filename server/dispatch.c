@@ -162,7 +162,11 @@ dispatch_frame(struct conn *c, const char *body, size_t len,
 	struct call		 call;
 	int			 error;
 
-	call.started = time_monotonic();
+	/*
+	 * A request starts when the one before it in this read ended, or when
+	 * the read was taken up (conn_process): one clock reading a request.
+	 */
+	call.started = c->srv->clock;
 	c->srv->stats->requests++;
 	error = proto_request_parse(body, len, c->srv->settings->max_depth,
 	    &m);
@@ -183,10 +187,17 @@ dispatch_frame(struct conn *c, const char *body, size_t len,
 	call.params = m.value;
 	call.params_len = m.value_len;
 	call.answered = call.failed = 0;
+	/*
+	 * Which method runs, for the master's line if a signal kills us in
+	 * it: a plain store into our own slot, nothing the RPC path would
+	 * feel.
+	 */
+	c->srv->stats->running = call.method->index;
 	call.method->fn(&call);
+	c->srv->stats->running = -1;
 	if (!call.answered)
 		call_error(&call, PROTO_EINTERNAL);
+	c->srv->clock = time_monotonic();
 	stats_method_done(c->srv->stats, call.method->index,
-	    call.failed || c->failed,
-	    (time_monotonic() - call.started) * 1e9);
+	    call.failed || c->failed, (c->srv->clock - call.started) * 1e9);
 }

@@ -220,6 +220,7 @@ listener_bind_all(const struct settings *s, struct listener **out)
 				return (-1);
 			}
 			listener_name(&(*out)[n]);
+			(*out)[n].flags = s->listen_flags[n];
 #ifdef HAVE_TLS
 			if (s->listen_flags[n] & LISTEN_TLS)
 				(*out)[n].transport = &transport_tls;
@@ -228,8 +229,10 @@ listener_bind_all(const struct settings *s, struct listener **out)
 	}
 	for (i = 0; i < n; i++) {
 		evutil_make_socket_nonblocking((*out)[i].fd);
-		log_info("listening on %s%s", (*out)[i].addr.text,
-		    (*out)[i].transport->tls ? " (TLS)" : "");
+		log_info("listening on %s%s%s", (*out)[i].addr.text,
+		    (*out)[i].transport->tls ? " (TLS)" : "",
+		    (*out)[i].flags & LISTEN_PROXY ?
+		    " (PROXY protocol header first)" : "");
 	}
 	return (n);
 }

@@ -24,7 +24,9 @@
  * one, with the same escalation, only once every new worker accepts.
  * SIGUSR1 reopens the logs, here and in every worker.  It keeps its
  * privileges, so it removes
- * the pid file and socket files on exit.
+ * the pid file and socket files on exit.  It answers HAProxy's
+ * agent-check (agent.c): with --drain-delay, a SIGTERM has it answer
+ * "drain" for that long before it stops the workers.
  *
  * It runs a poll(2) loop rather than an event_base, so that a worker forks
  * from a process with no libevent state to inherit.  Signal handlers only
@@ -79,6 +81,8 @@ struct master {
 	struct pollfd		*pfd;		/* wake pipe, then workers */
 	int			*map;		/* pfd index to worker */
 	int			 stopping;
+	int			 agent_drain;	/* the agent answers "drain" */
+	double			 drain_at;	/* end of --drain-delay, or 0 */
 	double			 deadline;	/* stopping: SIGKILL then */
 	double			 old_deadline;	/* SIGKILL the old generation */
 	int			 draining_old;	/* until the new one is ready */
@@ -156,6 +160,7 @@ master_fork(struct master *m, int pair[2], const char *what)
 		close(pair[0]);
 		close(master_wake[0]);
 		close(master_wake[1]);
+		agent_close();
 		signal(SIGTERM, SIG_DFL);
 		signal(SIGINT, SIG_DFL);
 		signal(SIGHUP, SIG_DFL);
@@ -289,13 +294,17 @@ master_backoff(struct master *m, int index, double now)
 	return (0);
 }
 
-/* Log how a child, "worker N" or "metrics server", ended. */
+/*
+ * Log how a child, "worker N" or "metrics server", ended; running says
+ * what it was doing if a signal killed it, or is empty.
+ */
 static void
-master_log_death(const char *what, pid_t pid, int status)
+master_log_death(const char *what, pid_t pid, int status,
+    const char *running)
 {
 	if (WIFSIGNALED(status))
-		log_warnx("%s (pid %ld) killed by signal %d%s", what,
-		    (long)pid, WTERMSIG(status),
+		log_warnx("%s (pid %ld) killed by signal %d%s%s", what,
+		    (long)pid, WTERMSIG(status), running,
 #ifdef WCOREDUMP
 		    WCOREDUMP(status) ? ", core dumped" :
 #endif
@@ -307,11 +316,29 @@ master_log_death(const char *what, pid_t pid, int status)
 		log_info("%s (pid %ld) exited", what, (long)pid);
 }
 
+/*
+ * The method the dead worker of st was running, as its stats slot says,
+ * in words for master_log_death(); empty if none.
+ */
+static void
+master_running(const struct stats_slot *st, char *buf, size_t len)
+{
+	const struct method	*m;
+
+	buf[0] = '\0';
+	if (st->running < 0 || st->running >= registry_count())
+		return;
+	m = registry_get(st->running);
+	snprintf(buf, len, " while running method %s (%s%s)", m->name,
+	    m->module != NULL ? "module " : "built in",
+	    m->module != NULL ? module_name(m->module) : "");
+}
+
 /* The metrics server died: replace it in a while, unless it failed. */
 static void
 master_reap_metrics(struct master *m, int status, double now)
 {
-	master_log_death("metrics server", m->metrics_pid, status);
+	master_log_death("metrics server", m->metrics_pid, status, "");
 	close(m->metrics_fd);
 	m->metrics_pid = 0;
 	if (m->stopping)
@@ -328,7 +355,7 @@ master_reap(struct master *m)
 {
 	struct worker	*w;
 	double		 now = time_monotonic();
-	char		 what[32];
+	char		 what[32], running[256];
 	pid_t		 pid;
 	int		 status, i, respawn, give_up = 0;
 
@@ -343,7 +370,8 @@ master_reap(struct master *m)
 			continue;
 		}
 		snprintf(what, sizeof what, "worker %d", w->index);
-		master_log_death(what, w->pid, status);
+		master_running(w->stats, running, sizeof running);
+		master_log_death(what, w->pid, status, running);
 		close(w->fd);
 		w->pid = 0;
 		respawn = !m->stopping && !w->old;
@@ -501,6 +529,8 @@ static void
 master_stop(struct master *m)
 {
 	m->stopping = 1;
+	m->agent_drain = 1;
+	m->drain_at = 0;
 	master_kill_all(m, SIGTERM, 0);
 	m->deadline = time_monotonic() + m->settings->shutdown_timeout;
 }
@@ -520,8 +550,8 @@ master_init(struct master *m, const struct settings *s,
 	m->nlisteners = n;
 	m->nworkers = 2 * s->prefork;
 	m->workers = xcalloc(m->nworkers, sizeof *m->workers);
-	m->pfd = xcalloc(m->nworkers + 1, sizeof *m->pfd);
-	m->map = xcalloc(m->nworkers + 1, sizeof *m->map);
+	m->pfd = xcalloc(m->nworkers + 2, sizeof *m->pfd);
+	m->map = xcalloc(m->nworkers + 2, sizeof *m->map);
 	stats_region_create(m->nworkers, s->prefork);
 	if (pipe(master_wake) != 0)
 		fatal("pipe");
@@ -575,7 +605,14 @@ master_handle_signals(struct master *m)
 		log_info("SIGUSR1: logs reopened");
 		master_kill_all(m, SIGUSR1, 0);
 	}
-	if (master_sig_term && !m->stopping) {
+	if (master_sig_term && !m->stopping && !m->agent_drain &&
+	    m->settings->drain_delay > 0) {
+		/* The workers serve on meanwhile: see worker_stop(). */
+		log_info("draining: the agent answers \"drain\"; serving %ds "
+		    "more before shutting down", m->settings->drain_delay);
+		m->agent_drain = 1;
+		m->drain_at = time_monotonic() + m->settings->drain_delay;
+	} else if (master_sig_term && !m->stopping) {
 		log_info("shutting down %d workers", master_count(m, 0));
 		master_stop(m);
 	}
@@ -599,6 +636,11 @@ master_tick(struct master *m, double now)
 {
 	int	i;
 
+	if (m->drain_at != 0 && now >= m->drain_at) {
+		log_info("drain delay over: shutting down %d workers",
+		    master_count(m, 0));
+		master_stop(m);
+	}
 	if (m->stopping) {
 		if (master_count(m, 0) == 0 && m->metrics_pid == 0)
 			return (1);
@@ -639,6 +681,8 @@ master_wait(struct master *m, double now)
 	next = m->stopping ? m->deadline : now + 60;
 	if (!m->stopping && m->old_deadline != 0 && m->old_deadline < next)
 		next = m->old_deadline;
+	if (m->drain_at != 0 && m->drain_at < next)
+		next = m->drain_at;
 	if (!m->stopping && m->metrics_respawn_at != 0 &&
 	    m->metrics_respawn_at < next)
 		next = m->metrics_respawn_at;
@@ -651,7 +695,13 @@ master_wait(struct master *m, double now)
 	m->pfd[0].fd = master_wake[0];
 	m->pfd[0].events = POLLIN;
 	m->map[0] = -1;
-	for (np = 1, i = 0; i < m->nworkers; i++) {
+	np = 1;
+	if (agent_fd() != -1) {
+		m->pfd[np].fd = agent_fd();
+		m->pfd[np].events = POLLIN;
+		m->map[np++] = -1;
+	}
+	for (i = 0; i < m->nworkers; i++) {
 		if (m->workers[i].pid == 0)
 			continue;
 		m->pfd[np].fd = m->workers[i].fd;
@@ -661,6 +711,8 @@ master_wait(struct master *m, double now)
 	if (poll(m->pfd, np, timeout) > 0) {
 		while (read(master_wake[0], buf, sizeof buf) > 0)
 			;
+		if (agent_fd() != -1 && m->pfd[1].revents != 0)
+			agent_answer(m->agent_drain);
 		master_read_workers(m, np);
 	}
 }

@@ -91,6 +91,10 @@ static const struct metrics_total metrics_workers[] = {
 	{ "foreign_protocol", NULL, NULL,
 	  offsetof(struct stats_slot, foreign) },
 	{ "timeout", NULL, NULL, offsetof(struct stats_slot, timeouts) },
+	{ "proxy_header", NULL, NULL,
+	  offsetof(struct stats_slot, proxy_errors) },
+	{ "tls_handshake", NULL, NULL,
+	  offsetof(struct stats_slot, tls_handshake_failures) },
 };
 
 #define NITEMS(a)	(sizeof (a) / sizeof (a)[0])
@@ -130,7 +134,34 @@ metrics_label(struct evbuffer *b, const char *value)
 	return (failed);
 }
 
-/* Print the calls of each method: counts by outcome, then durations. */
+/*
+ * Print a family with one sample per method, the member at offset of its
+ * struct stats_method.
+ */
+static int
+metrics_method_family(struct evbuffer *b, const char *family,
+    const char *type, const char *help, size_t offset)
+{
+	const char	*name;
+	int64_t		 v;
+	int		 i, failed;
+
+	failed = metrics_family(b, family, type, help);
+	for (i = 0; (name = dispatch_method_name(i)) != NULL; i++) {
+		memcpy(&v, (const char *)&metrics_methods[i] + offset,
+		    sizeof v);
+		failed |= evbuffer_add_printf(b, "%s{method=\"", family) < 0;
+		failed |= metrics_label(b, name);
+		failed |= evbuffer_add_printf(b, "\"} %lld\n",
+		    (long long)v) < 0;
+	}
+	return (failed);
+}
+
+/*
+ * Print the calls of each method: counts by outcome, timeouts, those in
+ * flight, then durations.
+ */
 static int
 metrics_format_methods(struct evbuffer *b)
 {
@@ -153,6 +184,12 @@ metrics_format_methods(struct evbuffer *b)
 		failed |= evbuffer_add_printf(b, "\",outcome=\"error\"} "
 		    "%lld\n", (long long)m->errors) < 0;
 	}
+	failed |= metrics_method_family(b, "rpcd_request_timeouts_total",
+	    "counter", "Calls of each method answered timeout, past their "
+	    "deadline.", offsetof(struct stats_method, timeouts));
+	failed |= metrics_method_family(b, "rpcd_requests_in_flight",
+	    "gauge", "Calls of each method begun and not answered yet.",
+	    offsetof(struct stats_method, in_flight));
 	failed |= metrics_family(b, "rpcd_request_duration_seconds",
 	    "histogram", "Time from parsing a request to its reply queued.");
 	for (i = 0; (name = dispatch_method_name(i)) != NULL; i++) {

@@ -53,7 +53,7 @@ main(int argc, char **argv)
 		daemon_pidfile_lock(s.pidfile);
 	if ((nlisteners = listener_bind_all(&s, &listeners)) == -1)
 		exit(1);
-	if (metrics_bind(&s) != 0) {
+	if (metrics_bind(&s) != 0 || agent_open(&s) != 0) {
 		listener_unlink_all(listeners, nlisteners);
 		exit(1);
 	}

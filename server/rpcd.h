@@ -60,6 +60,7 @@ struct timeval;
 
 /* Keywords of a listen address, bits of settings.listen_flags. */
 #define LISTEN_TLS	0x1		/* ,tls */
+#define LISTEN_PROXY	0x2		/* ,proxy: a PROXY protocol header first */
 #define RPCD_METHODS_MAX	64		/* of the registry */
 #define RPCD_BUCKETS		20		/* request durations, finite */
 #define RPCD_METRICS_TIMEOUT	10		/* seconds: a scrape's request */
@@ -77,6 +78,8 @@ struct settings {
 	int		 idle_timeout;
 	int		 frame_timeout;
 	int		 shutdown_timeout;
+	int		 drain_delay;	/* seconds of "drain" before it */
+	struct addr	 agent_listen;	/* HAProxy agent-check; len 0: none */
 	int		 daemonize;
 	int		 verbose;
 	int		 log_level;	/* a syslog priority */
@@ -121,6 +124,7 @@ struct listener {
 	int			 fd;
 	int			 is_unix;
 	int			 created;	/* we made the socket file */
+	int			 flags;		/* LISTEN_* */
 	struct addr		 addr;
 	const struct transport	*transport;
 	struct evconnlistener	*evl;
@@ -143,12 +147,14 @@ struct stats_slot {
 	int64_t		bytes_in;
 	int64_t		bytes_out;
 	int64_t		restarts;
+	int64_t		proxy_errors;	/* bad or missing PROXY headers */
 	int64_t		tls_handshake_failures;
 	int64_t		draining;	/* not accepting: shutting down */
 	int64_t		too_large;	/* client errors, by kind */
 	int64_t		bad_requests;
 	int64_t		foreign;	/* TLS or HTTP spoken to us */
 	int64_t		timeouts;	/* idle, or a frame too slow */
+	int64_t		running;	/* the method called; -1: none */
 };
 
 /*
@@ -213,12 +219,16 @@ struct server {
 	int			 paused;	/* PAUSE_* */
 	int64_t			 full_pauses;	/* in this episode; 0: none */
 	int			 draining;
+	int			 agent_drain;	/* the agent answers "drain" */
 	struct event		*resume_ev;	/* after PAUSE_FDS */
 	struct event		*full_ev;	/* end of a PAUSE_FULL episode */
 	struct event		*drain_ev;
 	struct event		*master_ev;
+	struct event		*agent_ev;
+	struct event		*delay_ev;	/* end of --drain-delay */
 	const struct timeval	*idle_timeout;	/* common timeout, or NULL */
 	const struct timeval	*handshake_timeout; /* common timeout */
+	double			 clock;		/* the last request ended */
 	struct stats_slot	*stats;
 };
 
@@ -241,6 +251,7 @@ struct conn {
 	unsigned int		 last_request:1; /* draining: answer one */
 	unsigned int		 readahead:1;	/* more input likely waiting */
 	unsigned int		 handshaking:1;	/* TLS: not yet connected */
+	unsigned int		 proxy_pending:1; /* a PROXY header comes first */
 	size_t			 buffered;	/* input left when last served */
 	int64_t			 frames;
 	int64_t			 bad_requests;	/* only the first is logged */
@@ -248,6 +259,20 @@ struct conn {
 	struct timeval		 frame_deadline; /* a frame began; 0: none */
 	TAILQ_ENTRY(conn)	 entry;
 };
+
+/* What proxy_parse() found: a whole header, or the start of one. */
+struct proxy_header {
+	int			 version;	/* 1 or 2 */
+	int			 local;		/* no address: keep the socket's */
+	struct sockaddr_storage	 src;		/* the client's */
+	socklen_t		 srclen;
+	size_t			 len;		/* bytes the header takes */
+};
+#define PROXY_V1_MAX	107		/* bytes of a v1 line, CRLF included */
+#define PROXY_V2_MAX	(16 + 65535)	/* bytes of a v2 header, at most */
+#define PROXY_OK	1
+#define PROXY_MORE	0
+#define PROXY_BAD	(-1)
 
 /* config.c */
 void		 config_init(int, char **, struct settings *);
@@ -288,6 +313,16 @@ void		 conn_drain(struct conn *);
 void		 conn_reject(struct conn *);
 int		 conn_unanswered(const struct conn *);
 void		 conn_close(struct conn *, const char *);
+
+/* proxy.c */
+int		 proxy_parse(const unsigned char *, size_t,
+		     struct proxy_header *, const char **);
+
+/* agent.c */
+int		 agent_open(const struct settings *);
+int		 agent_fd(void);
+void		 agent_answer(int);
+void		 agent_close(void);
 
 /* registry.c */
 struct method	*registry_add(const char *, const char *, method_fn);

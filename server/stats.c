@@ -124,6 +124,7 @@ stats_slot_claim(int index)
 			memset(&stats_procs_methods[i * RPCD_METHODS_MAX], 0,
 			    RPCD_METHODS_MAX * sizeof *stats_procs_methods);
 			stats_procs[i].pid = -1;	/* taken, not started */
+			stats_procs[i].running = -1;
 			stats_procs[i].index = index;
 			stats_procs[i].serial = ++stats_serial;
 			return (&stats_procs[i]);
@@ -163,6 +164,7 @@ stats_sum(struct stats_slot *a, const struct stats_slot *b, int with_gauge)
 	a->bytes_in += b->bytes_in;
 	a->bytes_out += b->bytes_out;
 	a->restarts += b->restarts;
+	a->proxy_errors += b->proxy_errors;
 	a->tls_handshake_failures += b->tls_handshake_failures;
 	a->too_large += b->too_large;
 	a->bad_requests += b->bad_requests;
@@ -323,6 +325,7 @@ stats_add_counters(struct json_object *o, const struct stats_slot *st)
 	failed |= stats_add(o, "requests", st->requests);
 	failed |= stats_add(o, "errors", st->errors);
 	failed |= stats_add(o, "rejected", st->rejected);
+	failed |= stats_add(o, "proxy_errors", st->proxy_errors);
 	failed |= stats_add(o, "bytes_in", st->bytes_in);
 	failed |= stats_add(o, "bytes_out", st->bytes_out);
 	failed |= stats_add(o, "tls_handshake_failures",

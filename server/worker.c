@@ -195,6 +195,9 @@ worker_drain(struct server *srv)
 		return;
 	srv->draining = 1;
 	srv->stats->draining = 1;
+	srv->agent_drain = 1;
+	if (srv->delay_ev != NULL)
+		evtimer_del(srv->delay_ev);
 	log_info("shutting down: %d connection(s) open", srv->nconns);
 	listener_close_all(srv);
 	evtimer_del(srv->resume_ev);
@@ -214,6 +217,50 @@ worker_drain(struct server *srv)
 }
 
 static void
+worker_delay_cb(evutil_socket_t fd, short events, void *arg)
+{
+	struct server	*srv = arg;
+
+	log_info("drain delay over");
+	worker_drain(srv);
+}
+
+/*
+ * SIGTERM: with --drain-delay, have the agent answer "drain" and go on
+ * serving for the delay, so that the load balancer stops sending new
+ * connections before the listeners close; a second signal, or a worker
+ * of a master (which waited already), drains at once.
+ */
+static void
+worker_stop(struct server *srv)
+{
+	struct timeval	tv = { srv->settings->drain_delay, 0 };
+
+	if (srv->agent_drain || srv->master_ev != NULL ||
+	    srv->settings->drain_delay == 0) {
+		worker_drain(srv);
+		return;
+	}
+	srv->agent_drain = 1;
+	log_info("draining: the agent answers \"drain\"; serving %ds more "
+	    "before shutting down", srv->settings->drain_delay);
+	srv->delay_ev = evtimer_new(srv->base, worker_delay_cb, srv);
+	if (srv->delay_ev == NULL || evtimer_add(srv->delay_ev, &tv) != 0) {
+		log_warnx("drain delay: cannot set a timer; shutting down now");
+		worker_drain(srv);
+	}
+}
+
+/* HAProxy's agent-check asks. */
+static void
+worker_agent_cb(evutil_socket_t fd, short events, void *arg)
+{
+	struct server	*srv = arg;
+
+	agent_answer(srv->agent_drain);
+}
+
+static void
 worker_signal_cb(evutil_socket_t sig, short events, void *arg)
 {
 	struct server	*srv = arg;
@@ -221,7 +268,7 @@ worker_signal_cb(evutil_socket_t sig, short events, void *arg)
 	switch (sig) {
 	case SIGTERM:
 	case SIGINT:
-		worker_drain(srv);
+		worker_stop(srv);
 		break;
 	case SIGHUP:
 	case SIGUSR1:
@@ -349,6 +396,12 @@ worker_run(const struct settings *s, struct listener *listeners, int n,
 		if (write(master_fd, "R", 1) != 1)
 			fatal("cannot tell the master we are ready");
 	}
+	if (master_fd == -1 && agent_fd() != -1) {
+		srv.agent_ev = event_new(srv.base, agent_fd(),
+		    EV_READ | EV_PERSIST, worker_agent_cb, &srv);
+		if (srv.agent_ev == NULL || event_add(srv.agent_ev, NULL) != 0)
+			fatalx("cannot watch the agent's socket");
+	}
 
 	/* The loop fails only when its backend does (out of memory). */
 	if (event_base_dispatch(srv.base) == -1)
@@ -367,6 +420,10 @@ worker_run(const struct settings *s, struct listener *listeners, int n,
 		event_free(srv.drain_ev);
 	if (srv.master_ev != NULL)
 		event_free(srv.master_ev);
+	if (srv.agent_ev != NULL)
+		event_free(srv.agent_ev);
+	if (srv.delay_ev != NULL)
+		event_free(srv.delay_ev);
 	metrics_stop();
 	event_base_free(srv.base);
 	log_info("exiting");

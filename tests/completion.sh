@@ -51,6 +51,8 @@ is "$(complete_line "$rpcctl -S $RPCD_ADDR call ")" "$want" \
     "call completes the server's methods"
 is "$(complete_line "$rpcctl --port $RPCD_PORT call p")" "ping" \
     "call completes a method's prefix, with the server from --port"
+is "$(complete_line "$rpcctl -S $RPCD_ADDR bench -c 2 --method p")" "ping" \
+    "bench --method completes the server's methods"
 rpcd_stop
 
 done_testing

@@ -12,7 +12,7 @@ F=$TEST_DIR/rpcd.conf
 # A file with every directive, none at its default; -n prints the settings
 # it makes, as directives.
 every="listen 127.0.0.1:0,tls
-listen unix:rel.sock
+listen unix:rel.sock,proxy
 module ./rel.so take=x
 prefork 2
 reuseport
@@ -28,6 +28,8 @@ max-output 2048
 idle-timeout 7
 frame-timeout 5
 shutdown-timeout 3
+drain-delay 4
+agent-listen 127.0.0.1:0
 tls-cert rel.pem
 tls-key rel.key
 tls-ca rel-ca.pem

@@ -7,7 +7,13 @@
 #   after; restarted on its port it is up within rise x inter and takes new
 #   connections;
 # - SIGSTOP another (its kernel still accepts, so only the ping check can
-#   tell): down within fall x inter, its connections cut, up after SIGCONT.
+#   tell): down within fall x inter, its connections cut, up after SIGCONT;
+# - SIGTERM the third, whose agent then answers "drain": HAProxy sends it
+#   no new connection while it serves on for --drain-delay, then it drains;
+#   the load, now resending what a close left unanswered, loses nothing,
+#   and each request it resent was executed once (rpcd -v logs each);
+# - the rpcds' logs name the load's own address (127.0.0.2), which the
+#   recipe's send-proxy-v2 carries through HAProxy (127.0.0.1).
 # The recipe's check timing is scaled down 10 times (inter 2s -> 200ms);
 # the rest of it is what the Debian package ships.  HAProxy's view comes
 # from the stats socket the recipe enables.  Skipped without haproxy,
@@ -34,7 +40,10 @@ INTER=200		# ms, the recipe's 2s scaled down
 CONNS=12		# of the client load
 PIPELINE=2		# pings in flight on each
 SLACK=500		# ms a loaded machine may add to a bound
+DELAY=5			# s of --drain-delay, as the recipe says: srv() is slow
+CLIENT=127.0.0.2	# the load's address, not haproxy's 127.0.0.1
 pids=
+starts=0
 
 # Everything the test started, stopped by pid at exit.
 haproxy_cleanup()
@@ -62,20 +71,26 @@ s.bind(("127.0.0.1", 0))
 print(s.getsockname()[1])'
 }
 
-# rpcd_at N PORT: start rpcd number N on 127.0.0.1:PORT (0: any), wait until
-# it listens, set PIDn and PORTn.
+# rpcd_at N PORT APORT: start rpcd number N as the recipe says, on
+# 127.0.0.1:PORT with its agent on 127.0.0.1:APORT (0: any), each start
+# with a log of its own; wait until it listens, set PIDn, LOGn, PORTn and
+# APORTn.
 rpcd_at()
 {
-	log=$TEST_DIR/rpcd$1.log
-	"$RPCD" -l "127.0.0.1:$2" 2>"$log" &
-	eval "PID$1=$!"
+	starts=$((starts + 1))
+	log=$TEST_DIR/rpcd$1.$starts.log
+	"$RPCD" -v -l "127.0.0.1:$2,proxy" --agent-listen "127.0.0.1:$3" \
+	    --drain-delay "$DELAY" 2>"$log" &
+	eval "PID$1=$! LOG$1=$log"
 	pids="$pids $!"
-	wait_for 100 grep -q 'listening on ' "$log" || {
+	wait_for 100 grep -q 'agent-check answered on ' "$log" || {
 		diag "rpcd $1 did not start:"
 		diag_file <"$log"
 		return 1
 	}
 	eval "PORT$1=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' \
+	    "$log")"
+	eval "APORT$1=$(sed -n 's/.*agent-check answered on 127\.0\.0\.1:\([0-9]*\).*/\1/p' \
 	    "$log")"
 }
 
@@ -113,6 +128,12 @@ is_DOWN()
 	return 1
 }
 
+is_DRAIN()
+{
+	case $(srv "$1" status) in DRAIN*) return 0 ;; esac
+	return 1
+}
+
 # wait_state UP|DOWN SERVER: wait (10 s at most) until haproxy marks SERVER
 # so; set ELAPSED to the ms from START to the time haproxy logged it (in
 # microseconds, the log format the test sets: polling would add its own
@@ -125,7 +146,8 @@ wait_state()
 	ELAPSED=$(($(date -d "$logged" +%s%3N) - START))
 }
 
-# mark: ask the load for its counters; set SENT, ANSWERED, FAILED.
+# mark: ask the load for its counters; set SENT, ANSWERED, FAILED,
+# INFLIGHT, RESENT.
 marks=0
 mark()
 {
@@ -143,6 +165,8 @@ load_counts()
 		answered=*) ANSWERED=${kv#*=} ;;
 		failed=*) FAILED=${kv#*=} ;;
 		inflight=*) INFLIGHT=${kv#*=} ;;
+		resent=*) RESENT=${kv#*=} ;;
+		reconnects=*) RECONNECTS=${kv#*=} ;;
 		esac
 	done
 }
@@ -178,8 +202,12 @@ outage()
 	    grep "rpcd$2" "$TEST_DIR/haproxy.log" | diag_file
 	progress 3000
 	lost=$((FAILED - before))
-	is "$lost" $((held * PIPELINE)) \
-	    "SIG$1: $lost requests failed: the $PIPELINE in flight on each of its $held connections"
+	# Each connection it held loses its PIPELINE requests in flight, no
+	# more; held was read just before the kill, and a connection of the
+	# load's may have reached it in between.
+	ok_test "SIG$1: $lost requests failed: the $PIPELINE in flight on each of its $held connections (or one more)" \
+	    test $((lost % PIPELINE)) -eq 0 -a "$lost" -ge $((held * PIPELINE)) \
+	    -a "$lost" -le $(((held + 1) * PIPELINE))
 	none_after "SIG$1: no failure once rpcd$2 is marked down"
 	diag "SIG$1: $held connections held, $lost requests failed, down in $ELAPSED ms"
 }
@@ -204,9 +232,51 @@ none_after()
 	    "$1, over the next $((ANSWERED - after_answered)) answers"
 }
 
+# drain N: SIGTERM rpcdN, whose agent answers "drain" from then on; haproxy
+# sets it to DRAIN within agent-inter and sends it no new connection while
+# it serves on for --drain-delay; then it drains and exits 0, and the load,
+# resending what the closes left unanswered, loses no request.
+drain()
+{
+	kill -USR2 "$LOAD_PID"
+	wait_for 50 grep -q '^resending' "$TEST_DIR/load.out" ||
+	    bail_out "the load does not resend"
+	held=$(srv "rpcd$1" scur)
+	ok_test "SIGTERM: rpcd$1 held connections ($held of $CONNS)" \
+	    test "$held" -gt 0
+	mark
+	before=$FAILED
+	resent=$RESENT
+	START=$(now_ms)
+	eval "kill -TERM \$PID$1"
+	wait_for 100 is_DRAIN "rpcd$1"
+	ok $? "SIGTERM: the agent has haproxy set rpcd$1 to DRAIN after $(($(now_ms) - START)) ms"
+	stot=$(srv "rpcd$1" stot)
+	out=$("$RPCCTL" -S "127.0.0.1:$HAPORT" --json bench -c 3 -n 300)
+	case $out in *'"errors": 0,'*) ok 0 "new connections meanwhile are served" ;;
+	*) ok 1 "new connections meanwhile are served: $out" ;; esac
+	is "$(srv "rpcd$1" stot)" "$stot" "by the others: none reaches rpcd$1"
+	ok_test "while rpcd$1 serves on for --drain-delay (${DELAY}s)" \
+	    eval "! grep -q 'drain delay over' \$LOG$1"
+	reconnects=$RECONNECTS
+	eval "wait \$PID$1"
+	ok $? "SIGTERM: rpcd$1 drains and exits 0"
+	# The load has seen each of those connections close.
+	while mark && [ "$RECONNECTS" -lt $((reconnects + held)) ]; do
+		[ "$marks" -lt 400 ] || break
+	done
+	progress 3000
+	is "$((FAILED - before))" 0 \
+	    "SIGTERM with the agent drain: no request lost ($((RESENT - resent)) resent)"
+	ok_test "the closes left requests unanswered, which the load resent" \
+	    test "$RESENT" -gt "$resent"
+	none_after "SIGTERM: no failure once rpcd$1 is gone"
+	diag "SIGTERM: $held connections held, $((RESENT - resent)) requests resent"
+}
+
 # The recipe, with the test's addresses and the check timing scaled down.
 for i in 1 2 3; do
-	rpcd_at $i 0 || bail_out "rpcd $i did not start"
+	rpcd_at $i 0 0 || bail_out "rpcd $i did not start"
 done
 HAPORT=$(free_port)
 sed -e "s|^\(	bind \).*|\1127.0.0.1:$HAPORT|" \
@@ -214,15 +284,18 @@ sed -e "s|^\(	bind \).*|\1127.0.0.1:$HAPORT|" \
     -e 's|^\(	log \)/dev/log|\1stderr format rfc5424|' \
     -e "s| inter 2s fastinter 500ms | inter ${INTER}ms fastinter $((INTER / 4))ms |" \
     -e "s|timeout check 1s|timeout check $((INTER / 2))ms|" \
-    -e "s|^\(	server rpcd1 \)[^ ]*|\1127.0.0.1:$PORT1|" \
-    -e "s|^\(	server rpcd2 \)[^ ]*|\1127.0.0.1:$PORT2|" \
-    -e "s|^\(	server rpcd3 \)[^ ]*|\1127.0.0.1:$PORT3|" \
+    -e "s| agent-inter 2s| agent-inter ${INTER}ms|" \
+    -e "s|^\(	server rpcd1 \)[^ ]*|\1127.0.0.1:$PORT1 agent-port $APORT1|" \
+    -e "s|^\(	server rpcd2 \)[^ ]*|\1127.0.0.1:$PORT2 agent-port $APORT2|" \
+    -e "s|^\(	server rpcd3 \)[^ ]*|\1127.0.0.1:$PORT3 agent-port $APORT3|" \
     "$recipe" >"$cfg"
 # Each substitution took, or the recipe changed under the test.
 for want in "log stderr format rfc5424" "bind 127.0.0.1:$HAPORT" "stats socket $sock" \
     " inter ${INTER}ms fastinter $((INTER / 4))ms " "timeout check $((INTER / 2))ms" \
-    "server rpcd1 127.0.0.1:$PORT1" "server rpcd2 127.0.0.1:$PORT2" \
-    "server rpcd3 127.0.0.1:$PORT3"; do
+    " send-proxy-v2 agent-check agent-port 8081 agent-inter ${INTER}ms" \
+    "server rpcd1 127.0.0.1:$PORT1 agent-port $APORT1" \
+    "server rpcd2 127.0.0.1:$PORT2 agent-port $APORT2" \
+    "server rpcd3 127.0.0.1:$PORT3 agent-port $APORT3"; do
 	grep -q "$want" "$cfg" || bail_out "the recipe has no line for: $want"
 done
 RISE=$(grep -o ' rise [0-9]*' "$cfg" | awk '{print $2}')
@@ -243,7 +316,7 @@ done
 ok 0 "haproxy marks the three rpcds up through the ping check"
 
 "$PYTHON3" "$top_srcdir/tests/haproxy_load.py" 127.0.0.1 "$HAPORT" \
-    "$CONNS" "$PIPELINE" >"$TEST_DIR/load.out" 2>"$TEST_DIR/load.err" &
+    "$CONNS" "$PIPELINE" "$CLIENT" >"$TEST_DIR/load.out" 2>"$TEST_DIR/load.err" &
 LOAD_PID=$!
 pids="$pids $LOAD_PID"
 wait_for 100 grep -q '^ready' "$TEST_DIR/load.out" ||
@@ -253,7 +326,7 @@ wait_for 100 grep -q '^ready' "$TEST_DIR/load.out" ||
 outage KILL 1
 
 START=$(now_ms)
-rpcd_at 1 "$PORT1" || bail_out "rpcd1 did not restart on port $PORT1"
+rpcd_at 1 "$PORT1" "$APORT1" || bail_out "rpcd1 did not restart on port $PORT1"
 comes_up 1 "restarted on its port"
 stot=$(srv rpcd1 stot)
 out=$("$RPCCTL" -S "127.0.0.1:$HAPORT" --json bench --retry -c 3 -n 3000)
@@ -268,6 +341,22 @@ outage STOP 2
 START=$(now_ms)
 kill -CONT "$PID2"
 comes_up 2 "SIGCONT"
+
+# PROXY v2: the rpcds log the load's address, not haproxy's.
+ok_test "PROXY v2: the rpcds log the load's own address, $CLIENT" \
+    grep -q "127\.0\.0\.1:[0-9]*: PROXY v2: client $CLIENT:[0-9]*$" "$TEST_DIR"/rpcd*.log
+
+# SIGTERM rpcd3: the drain a rolling deploy does on each host in turn.
+drain 3
+# Each request resent ran once in all: the close left it unexecuted.
+grep '^resent' "$TEST_DIR/load.err" | awk '{print $2}' | sort -u >"$TEST_DIR/resent"
+cat "$TEST_DIR"/rpcd*.log | sed -n 's/.*: ping \([0-9]*\)$/\1/p' |
+    sort | uniq -c | awk '{print $2, $1}' >"$TEST_DIR/executed"
+twice=$(join "$TEST_DIR/resent" "$TEST_DIR/executed" | awk '$2 != 1')
+is "$twice" "" "each of the $(wc -l <"$TEST_DIR/resent") requests resent was executed once"
+START=$(now_ms)
+rpcd_at 3 "$PORT3" "$APORT3" || bail_out "rpcd3 did not restart on port $PORT3"
+comes_up 3 "restarted after its drain"
 
 kill -TERM "$LOAD_PID"
 wait "$LOAD_PID"

@@ -106,7 +106,8 @@ promtool_check "$TEST_DIR/s0" "promtool check metrics passes"
 for name in rpcd_build_info rpcd_requests_total rpcd_request_duration_seconds \
     rpcd_connections rpcd_connections_total rpcd_rejected_connections_total \
     rpcd_bytes_received_total rpcd_bytes_sent_total \
-    rpcd_worker_restarts_total rpcd_client_errors_total; do
+    rpcd_worker_restarts_total rpcd_client_errors_total \
+    rpcd_request_timeouts_total rpcd_requests_in_flight; do
 	grep -q "^# TYPE $name " "$TEST_DIR/s0" || missing="$missing $name"
 done
 is "${missing:-}" "" "every metric rpcd(8) lists is there"
@@ -123,6 +124,8 @@ is "$(value "$TEST_DIR/s1" 'rpcd_request_duration_seconds_count{method="ping"}')
     "50 50" "and 50 durations, all in the +Inf bucket"
 is "$(value "$TEST_DIR/s1" 'rpcd_requests_total{method="stats",outcome="ok"}')" \
     1 "a stats call is counted"
+is "$(value "$TEST_DIR/s1" 'rpcd_request_timeouts_total{method="ping"}') $(value "$TEST_DIR/s1" 'rpcd_requests_in_flight{method="ping"}')" \
+    "0 0" "no ping timed out, none is in flight"
 is "$(value "$TEST_DIR/s1" 'rpcd_client_errors_total{kind="bad_request"}') $(value "$TEST_DIR/s1" 'rpcd_client_errors_total{kind="too_large"}')" \
     "1 1" "an unknown method and a frame too large are client errors"
 is "$(value "$TEST_DIR/s1" rpcd_connections_total)" 3 "3 connections"
@@ -198,5 +201,26 @@ ok_test "the metrics process is gone" sh -c "! kill -0 $mpid 2>/dev/null"
 is "$? $(head -n 1 "$TEST_DIR/err")" \
     "2 rpcd: --metrics-listen unix:/tmp/m: not a TCP address" \
     "a Unix socket: a usage error"
+
+# A call in flight, seen from the metrics process: the test module's
+# block method holds a worker for 2 seconds.
+cp "$top_builddir/tests/.libs/testmod.so" "$TEST_DIR/testmod.so" ||
+    bail_out "no testmod.so: make check builds it"
+chmod 0755 "$TEST_DIR/testmod.so"
+rpcd_start -P 2 -m "$TEST_DIR/testmod.so" --metrics-listen 127.0.0.1:0 ||
+    bail_out "rpcd -P 2 -m did not start"
+metrics_addr
+"$WIRE" -n 1 -t 10 "$RPCD_ADDR" 'j:{"in": "block", "params": 2000}' >/dev/null &
+blocker=$!
+wait_for 100 eval 'scrape "$TEST_DIR/b0" && [ "$(value "$TEST_DIR/b0" \
+    "rpcd_requests_in_flight{method=\"block\"}")" = 1 ]'
+ok $? "a call being answered: rpcd_requests_in_flight{method=\"block\"} 1"
+promtool_check "$TEST_DIR/b0" "promtool check metrics passes, with a module"
+wait "$blocker"
+wire_status $? -n 1 block
+scrape "$TEST_DIR/b1"
+is "$(value "$TEST_DIR/b1" 'rpcd_requests_in_flight{method="block"}') $(value "$TEST_DIR/b1" 'rpcd_requests_total{method="block",outcome="ok"}')" \
+    "0 1" "once answered: none in flight, one call"
+rpcd_stop
 
 done_testing

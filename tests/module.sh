@@ -41,6 +41,20 @@ is "$("$WIRE" -n 1 "$RPCD_ADDR" 'j:{"in": "silent"}')" \
     "a handler that does not answer is answered internal_error"
 "$C" -S "$RPCD_ADDR" --json stats | grep -q '"name": "fail", "calls": 1, "errors": 1'
 ok $? "a module's method has its statistics"
+# bench --method loads a module's method as it does ping.
+calls=$("$C" -S "$RPCD_ADDR" --json stats |
+    sed -n 's/.*"name": "echo", "calls": \([0-9]*\),.*/\1/p')
+out=$("$C" -S "$RPCD_ADDR" --json bench -c 2 -P 4 -n 200 --method echo \
+    --params '{"a": [1, 2]}')
+ok $? "bench --method echo --params exits 0"
+echo "$out" | grep -q '"requests": 200, "errors": 0'
+ok $? "with 200 replies, none wrong"
+"$C" -S "$RPCD_ADDR" --json stats |
+    grep -q "\"name\": \"echo\", \"calls\": $((calls + 200)), \"errors\": 0"
+ok $? "all of them calls of echo"
+"$C" -S "$RPCD_ADDR" bench -c 1 -n 5 --method fail >/dev/null 2>"$TEST_DIR/err"
+is $? 3 "bench --method fail: its error replies exit 3"
+ok_test "and are told" grep -q "answered fail with an error" "$TEST_DIR/err"
 rpcd_stop
 
 # The module directive of the file, and -n, which loads the modules.

@@ -201,6 +201,8 @@ for t in 'bench --payload 2000000|bench --payload 2000000: too large (0 to 10485
     'ping -x|ping: unknown option -x' \
     'ping -c|ping: -c needs an argument' \
     'bench --payload|bench: --payload needs an argument' \
+    'bench --params [1,|bench: --params are not JSON: body is not well-formed JSON' \
+    'bench --params 1 --payload 2|usage: rpcctl bench [-c conns] [-n requests | -d seconds] [-P pipeline] [--method name] [--params json] [--payload bytes] [--csv] [--histogram] [--retry]' \
     '-t|-t needs an argument'; do
 	"$RPCCTL" ${t%%|*} 2>"$TEST_DIR/err"
 	is "$? $(head -n 1 "$TEST_DIR/err")" "2 rpcctl: ${t#*|}" "rpcctl ${t%%|*}"

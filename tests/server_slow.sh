@@ -54,14 +54,15 @@ t0=$(date +%s%N)
 out=$(trickle "$RPCD_PORT" 1 10)
 t=$(elapsed "$t0")
 is "$out" "$(printf 'open 1\nclosed 1')" "a trickled frame is closed"
+# Bounds with room for a loaded machine, far below --idle-timeout.
 ok_test "after --frame-timeout 1, not --idle-timeout 300 (${t} ms)" \
-    test "$t" -lt 3000
+    test "$t" -lt 10000
 ok_test "saying why" grep -q 'closed: frame timed out' "$RPCD_LOG"
 t0=$(date +%s%N)
 is "$(wire -t 10 "$RPCD_ADDR" h:100 x:7b22)" "[closed]" \
     "a frame whose sender stops is closed too"
 t=$(elapsed "$t0")
-ok_test "at --frame-timeout (${t} ms)" test "$t" -ge 900 -a "$t" -lt 3000
+ok_test "at --frame-timeout (${t} ms)" test "$t" -ge 900 -a "$t" -lt 5000
 rpcd_stop
 
 # --frame-timeout 0 leaves a slow frame to --idle-timeout.
@@ -118,8 +119,8 @@ if ulimit -n 3000 2>/dev/null; then
 	done
 	t=$(elapsed "$t0")
 	is "$out" "$PONG" "a legitimate client is served"
-	ok_test "within --frame-timeout 3 and a second (${t} ms)" \
-	    test "$t" -lt 4000
+	ok_test "within --frame-timeout 3 and slack for load (${t} ms)" \
+	    test "$t" -lt 6000
 	ok_test "answered busy meanwhile ($busy times), not left waiting" \
 	    test "$busy" -gt 0
 	kill "$tricklers" 2>/dev/null

@@ -21,7 +21,13 @@
  * TESTMOD_NO_DESCRIPTOR set, for the descriptors rpcd must refuse.
  */
 
+#include <sys/types.h>
+
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <rpcd/module.h>
 
@@ -74,12 +80,52 @@ testmod_silent(struct rpcd_call *call, void *arg)
 {
 }
 
+/* crash: dies by a signal, as a buggy handler would. */
+static void
+testmod_crash(struct rpcd_call *call, void *arg)
+{
+	abort();
+}
+
+/* pid: the pid of the worker that answers. */
+static void
+testmod_pid(struct rpcd_call *call, void *arg)
+{
+	char	pid[24];
+	int	len;
+
+	len = snprintf(pid, sizeof pid, "%ld", (long)getpid());
+	api->reply(call, pid, len);
+}
+
+/*
+ * block: holds its worker for params milliseconds, then answers true; a
+ * handler must not block, but a test can catch this one in flight.
+ */
+static void
+testmod_block(struct rpcd_call *call, void *arg)
+{
+	const char	*params;
+	char		 ms[16] = "";
+	size_t		 len;
+
+	if ((params = api->params(call, &len)) != NULL &&
+	    len < sizeof ms)
+		memcpy(ms, params, len);
+	poll(NULL, 0, atoi(ms));
+	api->reply(call, "true", 4);
+}
+
 static const struct rpcd_method testmod_methods[] = {
 	{ "echo", "the params back", testmod_echo, NULL, 0, NULL },
 	{ "badjson", "a result that is not JSON", testmod_badjson, NULL, 0,
 	    NULL },
 	{ "fail", "an error reply", testmod_fail, NULL, 0, NULL },
 	{ "silent", "no answer at all", testmod_silent, NULL, 0, NULL },
+	{ "crash", "abort(3) the worker", testmod_crash, NULL, 0, NULL },
+	{ "pid", "the worker's pid", testmod_pid, NULL, 0, NULL },
+	{ "block", "hold the worker for params ms", testmod_block, NULL, 0,
+	    NULL },
 };
 
 static int

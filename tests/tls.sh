@@ -59,8 +59,8 @@ handshake_failures()
 cp "$D/server.pem" "$D/live.pem"
 cp "$D/server.key" "$D/live.key"
 rpcd_start -v -l 127.0.0.1:0,tls -l 127.0.0.1:0 --tls-cert "$D/live.pem" \
-    --tls-key "$D/live.key" --tls-handshake-timeout 1 ||
-    bail_out "rpcd did not start"
+    --tls-key "$D/live.key" --tls-handshake-timeout 1 \
+    --metrics-listen 127.0.0.1:0 || bail_out "rpcd did not start"
 T=$(echo "$RPCD_ADDRS" | sed -n 1p)
 P=$(echo "$RPCD_ADDRS" | sed -n 2p)
 TP=${T##*:}
@@ -98,6 +98,12 @@ ok_test "logged as a timeout" \
     grep -q "TLS handshake failed: timed out" "$RPCD_LOG"
 is "$(handshake_failures)" 4 \
     "stats counts the failed handshakes (two refused CAs, these two)"
+M=$(sed -n 's|.*serving metrics on \(http://[^ ]*/metrics\)$|\1|p' "$RPCD_LOG")
+[ -n "${PYTHON3:-}" ] && [ -x "$PYTHON3" ] || PYTHON3=$(command -v python3)
+is "$("$PYTHON3" -c 'import sys, urllib.request
+print(urllib.request.urlopen(sys.argv[1]).read().decode())' "$M" |
+    sed -n 's/^rpcd_client_errors_total{kind="tls_handshake"} //p')" 4 \
+    "and so do the metrics"
 
 # The hidden inputs of server_badinput.sh, after the handshake.
 hidden_inputs_check "TLS: " "$T" -T

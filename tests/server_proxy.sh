@@ -1,0 +1,178 @@
+#!/bin/sh
+# rpcd behind a load balancer, with hand-made bytes: a listener given
+# ",proxy" takes the PROXY header (v1 and v2) first and logs the client it
+# names; a missing, malformed or truncated header closes the connection,
+# with a debug line and the proxy_errors counter; a listener without it
+# treats those bytes as any other bad input.  The agent-check responder
+# answers "ready", then "drain" from a SIGTERM on while --drain-delay lets
+# rpcd serve on, in a single process and under a prefork master.
+
+. "${top_srcdir:-.}/tests/tap.sh"
+. "$top_srcdir/tests/lib.sh"
+
+[ -n "${PYTHON3:-}" ] && [ -x "$PYTHON3" ] || PYTHON3=$(command -v python3)
+[ -n "$PYTHON3" ] || skip_all "python3 not found"
+
+PING='j:{"in": "ping", "params": 1}'
+PONG='{"out": "pong", "result": 1}'
+SIG2=0d0a0d0a000d0a515549540a
+# v2 PROXY TCP4 from 192.0.2.7:4660, then a NOOP and a UNIQUE_ID TLV.
+V2=${SIG2}21110016c00002077f00000112341f9004000361626305000178
+# v2 LOCAL: HAProxy's own check, no address.
+LOCAL=${SIG2}20000000
+
+hex()
+{
+	printf '%b' "$1" | od -An -tx1 | tr -d ' \n'
+}
+V1=$(hex 'PROXY TCP4 192.0.2.9 127.0.0.1 5555 8080\r\n')
+
+# proxy_errors: the counter in the stats of the rpcd on $1.
+proxy_errors()
+{
+	"$RPCCTL" -S "$1" --json stats | grep -o '"total": {[^}]*}' |
+	    sed 's/.*"proxy_errors": \([0-9]*\).*/\1/'
+}
+
+# agent PORT: the line the agent responder on 127.0.0.1:PORT answers.
+agent()
+{
+	"$PYTHON3" -c 'import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=5)
+data = b""
+while True:
+    b = s.recv(64)
+    if not b:
+        break
+    data += b
+sys.stdout.write(data.decode())' "$1"
+}
+
+rpcd_start -v -l 127.0.0.1:0,proxy -l 127.0.0.1:0 ||
+    bail_out "rpcd did not start"
+P=$(echo "$RPCD_ADDRS" | sed -n 1p)
+PLAIN=$(echo "$RPCD_ADDRS" | sed -n 2p)
+ok_test "the proxy listener is logged as one" \
+    grep -q "listening on $P (PROXY protocol header first)" "$RPCD_LOG"
+
+is "$(wire -n 1 "$P" "x:$V1" "$PING")" "$PONG" "v1 TCP4, then a ping: answered"
+ok_test "the log names the client of the v1 header" \
+    grep -q "127.0.0.1:[0-9]*: PROXY v1: client 192.0.2.9:5555$" "$RPCD_LOG"
+is "$(wire -n 1 "$P" "x:$V2" "$PING")" "$PONG" \
+    "v2 TCP4 with TLVs, then a ping: answered"
+ok_test "the log names the client of the v2 header" \
+    grep -q "127.0.0.1:[0-9]*: PROXY v2: client 192.0.2.7:4660$" "$RPCD_LOG"
+ok_test "and its close, by the client's address" \
+    grep -q "192.0.2.7:4660: closed: end of file" "$RPCD_LOG"
+is "$(wire -1 -n 1 "$P" "x:$V2" "$PING")" "$PONG" \
+    "v2 sent a byte at a time: answered"
+is "$(wire -c -n 1 "$P" "x:$V1" "$PING")" "$PONG" \
+    "v1 and a ping in one write: answered"
+lines=$(grep -c 'PROXY v2: client' "$RPCD_LOG")
+is "$(wire -n 1 "$P" "x:$LOCAL" "$PING")" "$PONG" \
+    "v2 LOCAL, then a ping: answered"
+is "$(grep -c 'PROXY v2: client' "$RPCD_LOG")" "$lines" \
+    "LOCAL names no client: the connection keeps its own address"
+is "$(proxy_errors "$PLAIN")" 0 "good headers: proxy_errors 0"
+
+is "$(wire -t 5 "$P" "$PING")" "[closed]" \
+    "no header, a frame: closed without a reply"
+ok_test "logged at debug level" \
+    grep -q "bad PROXY header: no PROXY signature" "$RPCD_LOG"
+is "$(wire -t 5 "$P" "x:${SIG2}31")" "[closed]" \
+    "v2 signature, then version 3: closed"
+is "$(wire -t 5 "$P" "x:${SIG2%0a}0b")" "[closed]" \
+    "v2 signature wrong in its last byte: closed"
+is "$(wire -t 5 "$P" "x:$(hex 'PROXY TCP4 192.0.2.300 127.0.0.1 1 2\r\n')")" \
+    "[closed]" "v1 with a bad address: closed"
+is "$(wire -s -t 5 "$P" "x:$(hex 'PROXY TCP4 192.0.2.9 ')")" "[closed]" \
+    "a truncated header, then end of file: closed"
+ok_test "logged as truncated" grep -q "bad PROXY header: truncated" "$RPCD_LOG"
+is "$(proxy_errors "$PLAIN")" 5 "each bad header counted: proxy_errors 5"
+
+out=$(wire -t 5 "$PLAIN" "x:$V1" "$PING")
+case $out in
+*frame_too_large*'[closed]') ok 0 "v1 header on a plain listener: bad input, frame_too_large" ;;
+*) ok 1 "v1 header on a plain listener: bad input, frame_too_large"; diag "$out" ;;
+esac
+out=$(wire -t 5 "$PLAIN" "x:$V2" "$PING")
+case $out in
+*frame_too_large*'[closed]') ok 0 "v2 header on a plain listener: bad input, frame_too_large" ;;
+*) ok 1 "v2 header on a plain listener: bad input, frame_too_large"; diag "$out" ;;
+esac
+is "$(proxy_errors "$PLAIN")" 5 "which proxy_errors does not count"
+rpcd_stop
+
+# The keyword: bad ones refused; -n prints it back.
+"$RPCD" -l 127.0.0.1:0,proxy,bogus 2>"$TEST_DIR/err"
+is $? 2 "an unknown keyword is a usage error"
+ok_test "naming it" grep -q "unknown keyword bogus" "$TEST_DIR/err"
+out=$("$RPCD" -n -f /dev/null -l 127.0.0.1:8080,proxy 2>/dev/null)
+ok_test "-n prints the keyword after the address" \
+    sh -c "echo '$out' | grep -qx 'listen 127.0.0.1:8080,proxy'"
+"$RPCD" --agent-listen nowhere 2>"$TEST_DIR/err"
+is $? 2 "--agent-listen with a bad address is a usage error"
+
+# proxy_errors outlives a worker, as the other counters do.
+rpcd_start -P 1 -l 127.0.0.1:0,proxy -l 127.0.0.1:0 ||
+    bail_out "rpcd -P 1 did not start"
+P=$(echo "$RPCD_ADDRS" | sed -n 1p)
+PLAIN=$(echo "$RPCD_ADDRS" | sed -n 2p)
+wire -t 5 "$P" "$PING" >/dev/null
+is "$(proxy_errors "$PLAIN")" 1 "prefork: a bad header counted"
+worker=$("$RPCCTL" -S "$PLAIN" --json stats | grep -o '"index": 0, "pid": [0-9]*' |
+    sed 's/.*: //')
+kill -9 "$worker"
+wait_for 50 sh -c "'$RPCCTL' -S '$PLAIN' --json stats |
+    grep -q '\"index\": 0, \"pid\": [1-9][0-9]*, [^}]*\"restarts\": 1'"
+is "$(proxy_errors "$PLAIN")" 1 "and still counted once its worker is replaced"
+rpcd_stop
+
+# drain_check WHAT ARGS...: start rpcd with the agent and --drain-delay 2;
+# the agent says "ready"; after SIGTERM it says "drain", and rpcd still
+# serves new connections and old ones; then it exits 0.
+drain_check()
+{
+	what=$1
+	shift
+	rpcd_start --agent-listen 127.0.0.1:0 --drain-delay 2 "$@" ||
+	    bail_out "$what: rpcd did not start"
+	AGENT=$(sed -n 's/.*agent-check answered on 127\.0\.0\.1:\([0-9]*\).*/\1/p' \
+	    "$RPCD_LOG")
+	is "$(agent "$AGENT")" "ready" "$what: the agent answers ready"
+	"$WIRE" -t 20 "$RPCD_ADDR" "$PING" >"$TEST_DIR/old" 2>/dev/null &
+	old=$!
+	wait_for 50 grep -q pong "$TEST_DIR/old"
+	start=$(date +%s)
+	kill -TERM "$RPCD_PID"
+	wait_for 50 grep -q 'the agent answers "drain"' "$RPCD_LOG"
+	is "$(agent "$AGENT")" "drain" "$what: after SIGTERM it answers drain"
+	ok_test "$what: and a new connection is still served" ping_ok "$RPCD_ADDR"
+	is "$(wire -n 1 "$RPCD_ADDR" "$PING")" "$PONG" \
+	    "$what: so is a request on it"
+	wait "$RPCD_PID"
+	is $? 0 "$what: then rpcd shuts down and exits 0"
+	RPCD_PID=
+	ok_test "$what: after the 2 s delay" test $(($(date +%s) - start)) -ge 1
+	wait "$old"
+	is "$(cat "$TEST_DIR/old")" "$PONG
+[closed]" "$what: a connection open all along is answered, then closed"
+}
+drain_check "single process"
+drain_check "prefork" -P 2
+
+# Without --drain-delay, SIGTERM shuts down at once, as it always did.
+rpcd_start --agent-listen 127.0.0.1:0 || bail_out "rpcd did not start"
+"$WIRE" -t 20 "$RPCD_ADDR" "$PING" >"$TEST_DIR/old" 2>&1 &
+old=$!
+wait_for 100 grep -q pong "$TEST_DIR/old"
+ok $? "a connection is open and answered"
+kill -TERM "$RPCD_PID"
+wait "$RPCD_PID"
+is $? 0 "no --drain-delay: SIGTERM shuts down at once"
+RPCD_PID=
+wait "$old"
+ok_test "and closes the open connection" grep -q closed "$TEST_DIR/old" ||
+    diag_file <"$TEST_DIR/old"
+
+done_testing
