@@ -1,0 +1,634 @@
+/*
+ * Copyright (c) 2026 The rpcd authors
+ *
+ * Permission to use, copy, modify, and distribute this software for any
+ * purpose with or without fee is hereby granted, provided that the above
+ * copyright notice and this permission notice appear in all copies.
+ *
+ * THE SOFTWARE IS PROVIDED "AS IS" AND THE AUTHOR DISCLAIMS ALL WARRANTIES
+ * WITH REGARD TO THIS SOFTWARE INCLUDING ALL IMPLIED WARRANTIES OF
+ * MERCHANTABILITY AND FITNESS. IN NO EVENT SHALL THE AUTHOR BE LIABLE FOR
+ * ANY SPECIAL, DIRECT, INDIRECT, OR CONSEQUENTIAL DAMAGES OR ANY DAMAGES
+ * WHATSOEVER RESULTING FROM LOSS OF USE, DATA OR PROFITS, WHETHER IN AN
+ * ACTION OF CONTRACT, NEGLIGENCE OR OTHER TORTIOUS ACTION, ARISING OUT OF
+ * OR IN CONNECTION WITH THE USE OR PERFORMANCE OF THIS SOFTWARE.
+ */
+
+/*
+ * libFuzzer harness for a connection of rpcd, in process: the server's own
+ * conn.c, dispatch.c, call.c and worker.c, with the test module loaded,
+ * serve one end of a socket pair (or of a loopback TCP connection) on an
+ * event loop that the harness steps, and the input is what the peer does
+ * at the other end.
+ *
+ * The input is two bytes of settings, then records: an op byte and, for
+ * the ops that write, a two-byte little-endian length and that many bytes
+ * (fewer if the input ends first).  The ops write a chunk, read the
+ * replies, step the loop, begin a drain, half-close or reset.  At the end
+ * the peer half-closes, reads, and closes; the connection must then be
+ * gone, and unless it had a reason to stop, every request answered.
+ *
+ * After every step: each reply is a well-formed response frame that
+ * answers the next request sent, in order (the method's reply, with the
+ * params echoed by ping and echo, or an error with the code the request
+ * deserves); nothing follows frame_too_large or busy; every connection's
+ * buffers stay within --max-frame and --max-output and what one read or
+ * one round of replies adds.  ASan, UBSan and LeakSanitizer watch the
+ * rest.
+ *
+ * The server logs to stderr: run with -close_fd_mask=2, as "make fuzz"
+ * does, or the log drowns libFuzzer's.
+ */
+
+#include "config.h"
+
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+
+#include <netinet/in.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <json-c/json.h>
+
+#include "rpcd/proto.h"
+#include "rpcd.h"
+#include "fuzz.h"
+
+/* Passes of the loop per step: deferred callbacks run on the next one. */
+#define FUZZ_PASSES		4
+/* Steps in a row with nothing read that the end may take. */
+#define FUZZ_END_STEPS		64
+/* Tries to write a chunk the kernel will not take, reading meanwhile. */
+#define FUZZ_WRITE_TRIES	16
+/* Bytes of a reply that echoes nothing: stats, the largest, is < 4 KiB. */
+#define FUZZ_REPLY_MAX		8192
+/* Bytes of kernel buffer with the "small buffers" setting. */
+#define FUZZ_SMALL_BUF		4096
+
+/* Ops of the records. */
+enum {
+	OP_WRITE,		/* write a chunk, step */
+	OP_WRITE_READ,		/* write a chunk, step, read replies */
+	OP_WRITE_ONLY,		/* write a chunk; the next joins it */
+	OP_READ,		/* step, read replies */
+	OP_STEP,
+	OP_DRAIN,		/* shut down, as on SIGTERM */
+	OP_SHUTDOWN,		/* half-close */
+	OP_RESET,		/* close at once, a reset on TCP; the end */
+	OP_NOPS
+};
+
+/* rpcd.c's, which is not linked: its main() would replace libFuzzer's. */
+time_t			 rpcd_started;
+pid_t			 rpcd_pid;
+
+/* The client end of a connection, and what it sent and was answered. */
+struct peer {
+	int		 fd;
+	int		 busy;		/* expects busy, then the end */
+	unsigned char	*sent;		/* every byte written */
+	size_t		 nsent, sentsize;
+	size_t		 answered;	/* offset of the next request */
+	unsigned char	*recv;		/* read, not yet a whole reply */
+	size_t		 nrecv, recvsize;
+	size_t		 received;	/* bytes read in all */
+	int		 replies;
+	int		 ended;		/* nothing may follow the last reply */
+	int		 eof;		/* the server closed */
+	int		 wr_shut;	/* we half-closed */
+	int		 small;		/* small kernel buffers */
+};
+
+static struct settings	 fuzz_defaults;
+static struct settings	 fuzz_settings;
+static struct event_base *fuzz_base;
+static const struct timeval *fuzz_idle;	/* a common timeout of a day */
+static struct stats_slot *fuzz_stats;
+static struct event	*fuzz_resume_ev, *fuzz_full_ev;
+static struct server	 fuzz_srv;
+static struct listener	 fuzz_listener;
+static int		 fuzz_tcp_fd = -1;	/* a loopback listener */
+
+static void
+fuzz_timer_cb(evutil_socket_t fd, short events, void *arg)
+{
+	/* Timers are a second or more: a run never waits that long. */
+}
+
+/* Append n bytes to *buf, growing it. */
+static void
+fuzz_append(unsigned char **buf, size_t *len, size_t *size, const void *p,
+    size_t n)
+{
+	if (*len + n > *size) {
+		*size = (*len + n) * 2;
+		if ((*buf = realloc(*buf, *size)) == NULL)
+			abort();
+	}
+	memcpy(*buf + *len, p, n);
+	*len += n;
+}
+
+/* The code of an error reply's result, or NULL. */
+static char *
+fuzz_error_code(const struct proto_message *m)
+{
+	struct json_tokener	*tok;
+	struct json_object	*o, *code;
+	char			*name = NULL;
+
+	if (m->value == NULL || (tok = json_tokener_new()) == NULL)
+		return (NULL);
+	o = json_tokener_parse_ex(tok, m->value, m->value_len);
+	if (json_object_object_get_ex(o, "code", &code) &&
+	    json_object_is_type(code, json_type_string))
+		name = strdup(json_object_get_string(code));
+	json_object_put(o);
+	json_tokener_free(tok);
+	return (name);
+}
+
+/*
+ * What each method answers: the built-in ones and the test module's
+ * (tests/testmod.c).  A result's "out", or an error's code, and whether
+ * the result is the params echoed.
+ */
+static const struct expect {
+	const char	*method;
+	const char	*out;
+	const char	*code;
+	int		 echo;
+} fuzz_expects[] = {
+	{ "ping", "pong", NULL, 1 },
+	{ "methods", "methods", NULL, 0 },
+	{ "stats", "stats", NULL, 0 },
+	{ "echo", "echo", NULL, 1 },
+	{ "badjson", NULL, "internal_error", 0 },
+	{ "fail", NULL, "nope", 0 },
+	{ "silent", NULL, "internal_error", 0 },
+};
+
+static const struct expect *
+fuzz_expect(const char *method)
+{
+	size_t	i;
+
+	for (i = 0; i < sizeof fuzz_expects / sizeof fuzz_expects[0]; i++) {
+		if (strcmp(fuzz_expects[i].method, method) == 0)
+			return (&fuzz_expects[i]);
+	}
+	return (NULL);
+}
+
+/*
+ * Check one reply against the request it must answer: the next whole one
+ * the peer sent, or the header of one over --max-frame.
+ */
+static void
+fuzz_check_reply(struct peer *p, const char *body, size_t len)
+{
+	const struct settings	*s = &fuzz_settings;
+	struct proto_message	 m, req;
+	const unsigned char	*h = p->sent + p->answered;
+	size_t			 left = p->nsent - p->answered;
+	uint32_t		 reqlen;
+	char			*code;
+	const struct expect	*e;
+	const char		*want = NULL, *kind = NULL;
+	int			 status, error;
+
+	if (p->ended)
+		abort();	/* a reply after the last one */
+	if (proto_response_parse(body, len, 0, &m) != PROTO_OK)
+		abort();
+	if (p->busy) {
+		want = proto_errname(PROTO_EBUSY);
+		p->ended = 1;
+	} else {
+		status = proto_frame_decode(h, left, s->max_frame, &reqlen);
+		if (status == PROTO_FRAME_NEED_MORE)
+			abort();	/* no whole request to answer */
+		if (status == PROTO_FRAME_TOO_LARGE) {
+			want = proto_errname(PROTO_ETOOLARGE);
+			p->ended = 1;
+		} else if ((error = proto_request_parse((const char *)h +
+		    PROTO_HEADER_SIZE, reqlen, s->max_depth, &req)) !=
+		    PROTO_OK)
+			want = proto_errname(error);
+		else if ((e = fuzz_expect(req.name)) == NULL)
+			want = proto_errname(PROTO_EMETHOD);
+		else if (e->code != NULL)
+			want = e->code;
+		else {
+			kind = e->out;
+			if (e->echo && (req.value == NULL ?
+			    m.value_len != 4 || memcmp(m.value, "null", 4) != 0 :
+			    m.value_len != req.value_len ||
+			    memcmp(m.value, req.value, req.value_len) != 0))
+				abort();	/* not the params echoed */
+		}
+		p->answered += PROTO_HEADER_SIZE + reqlen;
+	}
+	if (want != NULL) {
+		code = fuzz_error_code(&m);
+		if (strcmp(m.name, "error") != 0 || code == NULL ||
+		    strcmp(code, want) != 0)
+			abort();
+		free(code);
+	} else if (strcmp(m.name, kind) != 0)
+		abort();
+	if (strcmp(m.name, "pong") != 0 && len > FUZZ_REPLY_MAX)
+		abort();	/* the bound of fuzz_check_bounds() */
+	p->replies++;
+}
+
+/* Read what the server sent and check each whole reply. */
+static void
+fuzz_read(struct peer *p)
+{
+	unsigned char	buf[16384];
+	size_t		off = 0;
+	ssize_t		r;
+	uint32_t	body;
+	int		status;
+
+	while (!p->eof) {
+		r = read(p->fd, buf, sizeof buf);
+		if (r == -1 && errno == EINTR)
+			continue;
+		if (r == -1 && errno == EAGAIN)
+			break;
+		if (r <= 0)
+			p->eof = 1;
+		else {
+			fuzz_append(&p->recv, &p->nrecv, &p->recvsize, buf, r);
+			p->received += r;
+		}
+	}
+	/* No reply is larger than the largest params, or FUZZ_REPLY_MAX. */
+	while ((status = proto_frame_decode(p->recv + off, p->nrecv - off,
+	    fuzz_settings.max_frame + FUZZ_REPLY_MAX, &body)) ==
+	    PROTO_FRAME_COMPLETE) {
+		fuzz_check_reply(p, (char *)p->recv + off + PROTO_HEADER_SIZE,
+		    body);
+		off += PROTO_HEADER_SIZE + body;
+	}
+	if (status == PROTO_FRAME_TOO_LARGE)
+		abort();
+	memmove(p->recv, p->recv + off, p->nrecv - off);
+	p->nrecv -= off;
+}
+
+/*
+ * The bounds of a connection's buffers.  The input holds at most a frame
+ * and what one more read brought.  The output holds at most --max-output
+ * and one round of replies (conn.c answers up to RPCD_FRAMES_PER_EVENT
+ * frames, then pauses reading if the output is over): pongs as large as
+ * the input they echo, and other replies of at most FUZZ_REPLY_MAX bytes.
+ */
+static void
+fuzz_check_bounds(void)
+{
+	const struct settings	*s = &fuzz_settings;
+	struct conn		*c;
+	size_t			 in_max, out_max;
+
+	in_max = PROTO_HEADER_SIZE + s->max_frame + RPCD_READ_SIZE +
+	    RPCD_BEV_READ * 4;
+	out_max = s->max_output + in_max +
+	    (size_t)RPCD_FRAMES_PER_EVENT * FUZZ_REPLY_MAX;
+	TAILQ_FOREACH(c, &fuzz_srv.conns, entry) {
+		if (evbuffer_get_length(c->in) > in_max ||
+		    evbuffer_get_length(c->out) > out_max)
+			abort();
+	}
+}
+
+/*
+ * Requests sent and not answered: whole frames, and a header over
+ * --max-frame, which is answered too.
+ */
+static int
+fuzz_unanswered(const struct peer *p)
+{
+	size_t		off = p->answered;
+	uint32_t	body;
+	int		n = 0, status;
+
+	while ((status = proto_frame_decode(p->sent + off, p->nsent - off,
+	    fuzz_settings.max_frame, &body)) == PROTO_FRAME_COMPLETE) {
+		off += PROTO_HEADER_SIZE + body;
+		n++;
+	}
+	/* The first bytes of a TLS record, or of a frame: conn.c waits. */
+	if (status == PROTO_FRAME_TOO_LARGE && off == 0 && p->nsent < 6 &&
+	    p->sent[0] == 0x16 && p->sent[1] == 0x03)
+		return (n);
+	return (n + (status == PROTO_FRAME_TOO_LARGE));
+}
+
+/*
+ * After the peer's half-close, has the server answered every request and
+ * closed?  It may stop early for a reason: a frame too large, a foreign
+ * protocol (closed with no reply and an error counted), a drain, or
+ * replies left unread (small buffers fill while a round is answered).
+ */
+static int
+fuzz_finished(const struct peer *p, int64_t errors)
+{
+	if (!p->eof)
+		return (0);
+	if (p->ended || fuzz_srv.draining || p->small ||
+	    (p->replies == 0 && fuzz_stats->errors > errors))
+		return (1);
+	return (fuzz_unanswered(p) == 0);
+}
+
+/* Let the loop run what is ready, without waiting. */
+static void
+fuzz_step(void)
+{
+	int	i;
+
+	for (i = 0; i < FUZZ_PASSES; i++)
+		event_base_loop(fuzz_base, EVLOOP_NONBLOCK);
+	fuzz_check_bounds();
+}
+
+/*
+ * Write a chunk.  A server that stops reading is waited for as a client
+ * would, reading replies meanwhile; one that still takes nothing, or has
+ * closed, leaves the rest unsent.
+ */
+static void
+fuzz_write(struct peer *p, const unsigned char *data, size_t n)
+{
+	ssize_t	w;
+	int	tries = 0;
+
+	while (n > 0 && !p->wr_shut && tries < FUZZ_WRITE_TRIES) {
+		w = send(p->fd, data, n, MSG_NOSIGNAL);
+		if (w == -1 && errno == EAGAIN) {
+			fuzz_step();
+			fuzz_read(p);
+			tries++;
+			continue;
+		}
+		if (w == -1)
+			break;		/* the server has closed */
+		fuzz_append(&p->sent, &p->nsent, &p->sentsize, data, w);
+		data += w;
+		n -= w;
+	}
+}
+
+/* Begin a graceful shutdown, as worker.c does on SIGTERM. */
+static void
+fuzz_drain(void)
+{
+	struct conn	*c, *next;
+
+	if (fuzz_srv.draining)
+		return;
+	fuzz_srv.draining = 1;
+	for (c = TAILQ_FIRST(&fuzz_srv.conns); c != NULL; c = next) {
+		next = TAILQ_NEXT(c, entry);
+		conn_drain(c);
+	}
+}
+
+static void
+fuzz_nonblock(int fd)
+{
+	if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) == -1)
+		abort();
+}
+
+/*
+ * Connect a peer and have the server accept its other end, as the
+ * listener would: a socket pair, or a loopback TCP connection.
+ */
+static void
+fuzz_connect(struct peer *p, int tcp, int small)
+{
+	struct sockaddr_storage	 ss;
+	struct sockaddr_un	 sun;
+	socklen_t		 len = sizeof ss;
+	int			 sv[2], size = FUZZ_SMALL_BUF;
+
+	memset(p, 0, sizeof *p);
+	/* Never NULL: an offset from a null pointer is undefined. */
+	p->sentsize = p->recvsize = 4096;
+	if ((p->sent = malloc(p->sentsize)) == NULL ||
+	    (p->recv = malloc(p->recvsize)) == NULL)
+		abort();
+	if (tcp) {
+		if ((p->fd = socket(AF_INET, SOCK_STREAM, 0)) == -1 ||
+		    getsockname(fuzz_tcp_fd, (struct sockaddr *)&ss,
+		    &len) == -1 ||
+		    connect(p->fd, (struct sockaddr *)&ss, len) == -1)
+			abort();
+		len = sizeof ss;
+		if ((sv[0] = accept(fuzz_tcp_fd, (struct sockaddr *)&ss,
+		    &len)) == -1)
+			abort();
+	} else {
+		if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == -1)
+			abort();
+		p->fd = sv[1];
+		memset(&sun, 0, sizeof sun);
+		sun.sun_family = AF_UNIX;
+		memcpy(&ss, &sun, sizeof sun);
+	}
+	if ((p->small = small)) {
+		setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &size, sizeof size);
+		setsockopt(p->fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
+	}
+	fuzz_nonblock(sv[0]);
+	fuzz_nonblock(p->fd);
+	worker_accept(&fuzz_srv, &fuzz_listener, sv[0],
+	    (struct sockaddr *)&ss);
+}
+
+static void
+fuzz_peer_free(struct peer *p)
+{
+	close(p->fd);
+	free(p->sent);
+	free(p->recv);
+}
+
+/* Settings from the input's first two bytes, over rpcd's defaults. */
+static void
+fuzz_configure(const uint8_t *b)
+{
+	static const uint32_t	frames[] = { 64, 1024, 8192, 1 << 20 };
+	static const size_t	outputs[] = { 1024, 4096, 65536, 1 << 20 };
+	static const unsigned	depths[] = { 0, 1, 3, PROTO_DEPTH_MAX };
+	struct settings		*s = &fuzz_settings;
+
+	*s = fuzz_defaults;
+	s->max_frame = frames[b[0] & 3];
+	s->max_output = outputs[b[0] >> 2 & 3];
+	s->max_conns = b[0] & 0x40 ? 1 : fuzz_defaults.max_conns;
+	if (depths[b[1] >> 1 & 3] != 0)
+		s->max_depth = depths[b[1] >> 1 & 3];
+	s->verbose = b[1] & 1;
+	log_init(1, config_log_level(s), "rpcd");
+	/* Timeouts of a day are set but never reached: runs stay exact. */
+	s->idle_timeout = s->frame_timeout = b[1] & 8 ? 86400 : 0;
+
+	memset(&fuzz_srv, 0, sizeof fuzz_srv);
+	TAILQ_INIT(&fuzz_srv.conns);
+	fuzz_srv.base = fuzz_base;
+	fuzz_srv.settings = s;
+	fuzz_srv.stats = fuzz_stats;
+	fuzz_srv.resume_ev = fuzz_resume_ev;
+	fuzz_srv.full_ev = fuzz_full_ev;
+	fuzz_srv.idle_timeout = s->idle_timeout ? fuzz_idle : NULL;
+	memset(fuzz_stats, 0, sizeof *fuzz_stats);
+}
+
+int	LLVMFuzzerInitialize(int *, char ***);
+int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
+
+int
+LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	static char		 a0[] = "rpcd", a1[] = "-f", a2[] = "/dev/null";
+	static char		 a3[] = "-m", a4[] = FUZZ_TESTMOD;
+	static char		*args[] = { a0, a1, a2, a3, a4, NULL };
+	struct sockaddr_in	 sin;
+	struct timeval		 day = { 86400, 0 };
+
+	signal(SIGPIPE, SIG_IGN);
+	/* As rpcd.c's main() does, and worker_run(). */
+	dispatch_init();
+	config_init(5, args, &fuzz_defaults);
+	module_load_all(&fuzz_defaults);
+	rpcd_pid = getpid();
+	rpcd_started = time(NULL);
+	if ((fuzz_base = event_base_new()) == NULL ||
+	    (fuzz_idle = event_base_init_common_timeout(fuzz_base,
+	    &day)) == NULL)
+		abort();
+	fuzz_stats = stats_region_create(1, 1);
+	fuzz_stats->pid = rpcd_pid;
+	fuzz_resume_ev = evtimer_new(fuzz_base, fuzz_timer_cb, NULL);
+	fuzz_full_ev = evtimer_new(fuzz_base, fuzz_timer_cb, NULL);
+	fuzz_srv.base = fuzz_base;
+	module_worker_init(&fuzz_srv);
+	fuzz_listener.fd = -1;
+	snprintf(fuzz_listener.addr.text, sizeof fuzz_listener.addr.text,
+	    "unix:fuzz");
+	fuzz_listener.transport = &transport_plain;
+	fuzz_listener.srv = &fuzz_srv;
+
+	memset(&sin, 0, sizeof sin);
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if ((fuzz_tcp_fd = socket(AF_INET, SOCK_STREAM, 0)) == -1 ||
+	    bind(fuzz_tcp_fd, (struct sockaddr *)&sin, sizeof sin) == -1 ||
+	    listen(fuzz_tcp_fd, 8) == -1)
+		abort();
+	return (0);
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct peer	 peer, busy;
+	struct linger	 linger;
+	const uint8_t	*chunk;
+	size_t		 i = 2, n, received;
+	int64_t		 errors;
+	int		 op, steps, reset = 0;
+
+	if (size < 2)
+		return (0);
+	fuzz_configure(data);
+	fuzz_connect(&peer, data[0] & 0x20, data[0] & 0x10);
+	if (fuzz_settings.max_conns == 1) {
+		fuzz_connect(&busy, 0, 0);
+		busy.busy = 1;
+		fuzz_step();
+		fuzz_read(&busy);
+		if (busy.replies != 1 || !busy.eof)
+			abort();
+		fuzz_peer_free(&busy);
+	}
+	errors = fuzz_stats->errors;
+
+	while (i < size) {
+		op = data[i++] % OP_NOPS;
+		switch (op) {
+		case OP_WRITE:
+		case OP_WRITE_READ:
+		case OP_WRITE_ONLY:
+			chunk = fuzz_chunk(data, size, &i, &n);
+			fuzz_write(&peer, chunk, n);
+			if (op != OP_WRITE_ONLY)
+				fuzz_step();
+			if (op == OP_WRITE_READ)
+				fuzz_read(&peer);
+			break;
+		case OP_READ:
+			fuzz_step();
+			fuzz_read(&peer);
+			break;
+		case OP_STEP:
+			fuzz_step();
+			break;
+		case OP_DRAIN:
+			fuzz_drain();
+			fuzz_step();
+			break;
+		case OP_SHUTDOWN:
+			shutdown(peer.fd, SHUT_WR);
+			peer.wr_shut = 1;
+			fuzz_step();
+			break;
+		case OP_RESET:
+			linger.l_onoff = 1;
+			linger.l_linger = 0;
+			setsockopt(peer.fd, SOL_SOCKET, SO_LINGER, &linger,
+			    sizeof linger);
+			reset = 1;
+			i = size;
+			break;
+		}
+	}
+
+	/* The end: half-close, take the replies, close; it must go. */
+	shutdown(peer.fd, SHUT_WR);
+	for (steps = 0; steps < FUZZ_END_STEPS && !peer.eof && !reset;
+	    steps++) {
+		received = peer.received;
+		fuzz_step();
+		fuzz_read(&peer);
+		if (peer.received > received)
+			steps = 0;	/* replies are coming */
+	}
+	if (!reset && !fuzz_finished(&peer, errors))
+		abort();
+	fuzz_peer_free(&peer);
+	for (steps = 0; steps < FUZZ_END_STEPS && fuzz_srv.nconns > 0; steps++)
+		fuzz_step();
+	if (fuzz_srv.nconns != 0)
+		abort();	/* a connection outlived its peer */
+	evtimer_del(fuzz_full_ev);
+	evtimer_del(fuzz_resume_ev);
+	return (0);
+}
