@@ -117,14 +117,18 @@ client_tls_start(struct client *c, const char *host, double deadline,
 	SSL		*ssl;
 	X509_VERIFY_PARAM *param;
 	long		 verify;
+	char		 sni[256];
 	int		 r, error, ready;
 
 	if ((ssl = SSL_new(c->opt->tls_ctx)) == NULL ||
 	    !SSL_set_fd(ssl, c->fd))
 		fatalx("SSL_new: %s", client_tls_reason());
 	c->ssl = ssl;
-	if (host != NULL && !client_tls_is_ip(host))
-		SSL_set_tlsext_host_name(ssl, host);
+	if (host != NULL && !client_tls_is_ip(host)) {
+		/* The macro casts its argument to void *: give it no const. */
+		snprintf(sni, sizeof sni, "%s", host);
+		SSL_set_tlsext_host_name(ssl, sni);
+	}
 	if (host != NULL && !c->opt->insecure) {
 		param = SSL_get0_param(ssl);
 		X509_VERIFY_PARAM_set_hostflags(param,
