@@ -49,6 +49,8 @@ struct timeval;
 #define RPCD_QUICKACK_MAX	1024		/* bytes of a partial frame */
 #define RPCD_MALLOC_KEEP	(16 * 1024 * 1024) /* bytes, at most */
 #define RPCD_DRAIN_GRACE	1		/* seconds: a new conn's request */
+#define RPCD_LINGER		2		/* seconds: reading after an error */
+#define RPCD_LINGER_BYTES	(1024 * 1024)	/* and discarding at most */
 #define RPCD_ACCEPT_PAUSE	1		/* seconds after EMFILE */
 #define RPCD_PREFORK_MAX	256		/* --prefork workers */
 #define RPCD_RESPAWN_DELAY_MS	100		/* first respawn backoff */
@@ -247,12 +249,15 @@ struct conn {
 	unsigned int		 writing:1;	/* EV_WRITE is enabled */
 	unsigned int		 throttled:1;	/* reading paused for output */
 	unsigned int		 closing:1;	/* close once output is sent */
+	unsigned int		 linger:1;	/* then read on, see conn_linger */
+	unsigned int		 lingering:1;	/* reading to discard, to close */
 	unsigned int		 failed:1;	/* a reply could not be built */
 	unsigned int		 last_request:1; /* draining: answer one */
 	unsigned int		 readahead:1;	/* more input likely waiting */
 	unsigned int		 handshaking:1;	/* TLS: not yet connected */
 	unsigned int		 proxy_pending:1; /* a PROXY header comes first */
-	size_t			 buffered;	/* input left when last served */
+	size_t			 buffered;	/* input left when last served;
+						   lingering: bytes discarded */
 	int64_t			 frames;
 	int64_t			 bad_requests;	/* only the first is logged */
 	time_t			 accepted;
