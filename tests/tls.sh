@@ -167,6 +167,11 @@ is $? 0 "rpcd exits 0"
 "$RPCD" -n -l 127.0.0.1:0,tls >/dev/null 2>"$D/err"
 is $? 2 "a TLS listener without a certificate is refused"
 ok_test "saying what it needs" grep -q "needs tls-cert and tls-key" "$D/err"
+"$RPCD" -n -l 127.0.0.1:0,tls,proxy --tls-cert "$D/server.pem" \
+    --tls-key "$D/server.key" >/dev/null 2>"$D/err"
+is $? 2 "tls and proxy on one listener are refused"
+ok_test "saying so" grep -q "tls and proxy together are not supported" \
+    "$D/err"
 "$RPCD" -n -l 127.0.0.1:0,tsl >/dev/null 2>"$D/err"
 ok_test "an unknown listen keyword is refused" grep -q "unknown keyword tsl" \
     "$D/err"
