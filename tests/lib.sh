@@ -145,7 +145,11 @@ load_start()
 				    >/dev/null 2>>"$TEST_DIR/load.err" ||
 				    bad=$((bad + 1))
 				sent=$((sent + 1))
-				echo "$sent $bad" >"$TEST_DIR/load.$load_n"
+				# Renamed into place: a reader never sees
+				# the file empty, between truncation and write.
+				echo "$sent $bad" >"$TEST_DIR/load.tmp.$load_n"
+				mv -f "$TEST_DIR/load.tmp.$load_n" \
+				    "$TEST_DIR/load.$load_n"
 			done
 		) &
 		load_pids="$load_pids $!"
