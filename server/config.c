@@ -161,6 +161,10 @@ static const struct setting settings[] = {
 	  MEMBER(max_inflight), .min = 1, .max = 65536, .def = 128,
 	  .help = "calls unanswered per connection before\n"
 	    "reading from it pauses" },
+	{ .name = "call-timeout", .arg = "seconds", .type = SETTING_NUMBER,
+	  MEMBER(call_timeout), .min = 1, .max = 86400, .def = 30,
+	  .help = "answer timeout to a deferred or offloaded\n"
+	    "call of a module not answered in this time" },
 	{ .name = "idle-timeout", .arg = "seconds", .type = SETTING_NUMBER,
 	  MEMBER(idle_timeout), .min = 0, .max = 86400 * 365, .def = 300,
 	  .help = "close idle connections, 0 = never" },

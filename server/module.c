@@ -423,6 +423,12 @@ module_defer(struct rpcd_call *rc)
 		return (NULL);
 	}
 	kept->held = 1;
+	if (call_deadline(kept) != 0) {
+		call_error(kept, PROTO_EINTERNAL);
+		kept->held = 0;
+		call_release(kept);
+		return (NULL);
+	}
 	return ((struct rpcd_call *)kept);
 }
 
@@ -437,7 +443,7 @@ module_offload(struct rpcd_call *rc, rpcd_work_fn *work, void *arg)
 static int
 module_cancelled(const struct rpcd_call *rc)
 {
-	return (0);
+	return (((const struct call *)rc)->cancelled);
 }
 
 static struct event_base *

@@ -102,6 +102,7 @@ struct settings {
 	char		*modules[RPCD_MODULES_MAX]; /* "PATH ARGS..." */
 	int		 nmodules;
 	int		 max_inflight;	/* calls unanswered per connection */
+	int		 call_timeout;	/* seconds: a kept call's deadline */
 };
 
 /*
@@ -214,6 +215,7 @@ struct call {
 	unsigned int		 held:1;	/* the module holds it */
 	unsigned int		 cancelled:1;	/* timed out, or client gone */
 	struct evbuffer		*out;		/* its reply, until its turn */
+	struct event		*timer;		/* its deadline */
 	char			*copy;		/* the params, once kept */
 	TAILQ_ENTRY(call)	 entry;
 };
@@ -361,6 +363,7 @@ void		 call_error(struct call *, int);
 void		 call_fail(struct call *, const char *, const char *);
 struct call	*call_queue(const struct call *);
 struct call	*call_keep(struct call *);
+int		 call_deadline(struct call *);
 void		 call_handled(struct call *);
 void		 call_release(struct call *);
 void		 call_cancel_all(struct conn *);
@@ -387,6 +390,7 @@ struct stats_slot *stats_slot_claim(int);
 void		 stats_slot_retire(struct stats_slot *, int);
 void		 stats_method_begin(struct stats_slot *, int);
 void		 stats_method_done(struct stats_slot *, int, int, int64_t);
+void		 stats_method_timeout(struct stats_slot *, int);
 int		 stats_slots(void);
 void		 stats_snapshot(struct stats_slot *, struct stats_method *);
 extern const int64_t stats_bucket_ns[RPCD_BUCKETS];
