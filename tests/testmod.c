@@ -17,7 +17,7 @@
 /*
  * The module the test suite loads into rpcd (never installed).  Its
  * arguments: "fail" fails its init, "take=NAME" registers a method NAME
- * too.  Built again with TESTMOD_ABI_MAJOR, TESTMOD_ABI_MINOR or
+ * too, "bare" none of its own, so that copies of it load side by side.  Built again with TESTMOD_ABI_MAJOR, TESTMOD_ABI_MINOR or
  * TESTMOD_NO_DESCRIPTOR set, for the descriptors rpcd must refuse.
  *
  * Its deferred methods answer from a timer of the worker's event loop;
@@ -322,11 +322,13 @@ testmod_init(const struct rpcd_api *a, int argc, char **argv, char *err,
 {
 	struct rpcd_method	extra;
 	size_t			i;
-	int			n;
+	int			n, bare = 0;
 
 	api = a;
-	for (i = 0; i < sizeof testmod_methods / sizeof testmod_methods[0];
-	    i++) {
+	for (n = 1; n < argc; n++)
+		bare |= strcmp(argv[n], "bare") == 0;
+	for (i = 0; !bare &&
+	    i < sizeof testmod_methods / sizeof testmod_methods[0]; i++) {
 		if (api->register_method(&testmod_methods[i]) != 0)
 			return (-1);
 	}
