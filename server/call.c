@@ -239,11 +239,14 @@ call_new(const struct call *from)
 	if ((call = malloc(sizeof *call)) == NULL)
 		return (NULL);
 	*call = *from;
-	call->busy = call->deferred = call->held = call->cancelled = 0;
+	call->busy = call->deferred = call->held = call->working = 0;
+	atomic_init(&call->cancelled, 0);
 	call->heap = call->queued = 1;
 	call->out = NULL;
 	call->timer = NULL;
 	call->copy = NULL;
+	call->stash_kind = STASH_NONE;
+	call->stash = NULL;
 	TAILQ_INSERT_TAIL(&call->conn->calls, call, entry);
 	call->conn->ncalls++;
 	return (call);
@@ -291,20 +294,21 @@ call_keep(struct call *call)
 }
 
 /*
- * Tell the module that a call it holds is cancelled: with a cancel
- * callback, that is the last it hears of the call; without, it keeps the
- * call until it answers, and the reply is dropped.  The call is marked
- * first, so that a reply from the callback is refused.
+ * Tell the module that a call it holds, or works on, is cancelled: with
+ * a cancel callback, that is the last it hears of the call but for its
+ * work function, which keeps it until it returns; without, the module
+ * keeps the call until it answers, and the reply is dropped.  The call is
+ * marked first, so that a reply from the callback is refused.
  */
 static void
 call_cancel(struct call *call)
 {
 	const struct rpcd_method	*def = &call->method->def;
 
-	call->cancelled = 1;
+	atomic_store(&call->cancelled, 1);
 	if (call->timer != NULL)
 		evtimer_del(call->timer);
-	if (!call->held || def->cancel == NULL)
+	if ((!call->held && !call->working) || def->cancel == NULL)
 		return;
 	call->busy = 1;
 	def->cancel((struct rpcd_call *)call, def->arg);
@@ -362,17 +366,22 @@ call_handled(struct call *call)
 	call_release(call);
 }
 
-/* Free a kept call once nothing holds it: queue, handler nor module. */
+/*
+ * Free a kept call once nothing holds it: queue, handler, module nor
+ * work function.
+ */
 void
 call_release(struct call *call)
 {
-	if (!call->heap || call->queued || call->busy || call->held)
+	if (!call->heap || call->queued || call->busy || call->held ||
+	    call->working)
 		return;
 	if (call->out != NULL)
 		evbuffer_free(call->out);
 	if (call->timer != NULL)
 		event_free(call->timer);
 	free(call->copy);
+	free(call->stash);
 	free(call);
 }
 
@@ -390,13 +399,13 @@ call_cancel_all(struct conn *c)
 
 	TAILQ_FOREACH(call, &c->calls, entry) {
 		if (!call->answered && call->method != NULL) {
-			call->cancelled = 1;
+			atomic_store(&call->cancelled, 1);
 			stats_method_done(c->srv->stats, call->method->index,
 			    1, (now - call->started) * 1e9);
 		}
 	}
 	while ((call = TAILQ_FIRST(&c->calls)) != NULL) {
-		if (call->cancelled)
+		if (atomic_load(&call->cancelled))
 			call_cancel(call);
 		TAILQ_REMOVE(&c->calls, call, entry);
 		c->ncalls--;

@@ -165,6 +165,14 @@ static const struct setting settings[] = {
 	  MEMBER(call_timeout), .min = 1, .max = 86400, .def = 30,
 	  .help = "answer timeout to a deferred or offloaded\n"
 	    "call of a module not answered in this time" },
+	{ .name = "offload-threads", .arg = "number", .type = SETTING_NUMBER,
+	  MEMBER(offload_threads), .min = 1, .max = 256, .def = 4,
+	  .help = "threads of each worker's pool for the work\n"
+	    "modules offload (with -m)" },
+	{ .name = "offload-queue", .arg = "number", .type = SETTING_NUMBER,
+	  MEMBER(offload_queue), .min = 1, .max = 1000000, .def = 1024,
+	  .help = "offloaded calls waiting for a thread before\n"
+	    "more are answered busy" },
 	{ .name = "idle-timeout", .arg = "seconds", .type = SETTING_NUMBER,
 	  MEMBER(idle_timeout), .min = 0, .max = 86400 * 365, .def = 300,
 	  .help = "close idle connections, 0 = never" },

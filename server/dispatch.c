@@ -217,7 +217,8 @@ dispatch_frame(struct conn *c, const char *body, size_t len,
 	call.params_len = m.value_len;
 	call.answered = call.failed = 0;
 	call.busy = 1;
-	call.deferred = call.heap = call.cancelled = 0;
+	call.deferred = call.heap = call.working = 0;
+	atomic_init(&call.cancelled, 0);
 	if (c->ncalls > 0) {
 		dispatch_kept(&call);
 		return;

@@ -23,6 +23,7 @@
 #include <sys/queue.h>
 #include <sys/time.h>
 
+#include <stdatomic.h>
 #include <stdint.h>
 
 #include "common.h"
@@ -106,6 +107,8 @@ struct settings {
 	int		 nmodules;
 	int		 max_inflight;	/* calls unanswered per connection */
 	int		 call_timeout;	/* seconds: a kept call's deadline */
+	int		 offload_threads; /* of a worker's thread pool */
+	int		 offload_queue;	/* calls waiting for a thread */
 };
 
 /*
@@ -227,12 +230,24 @@ struct call {
 	unsigned int		 heap:1;	/* kept: the rest is for those */
 	unsigned int		 queued:1;	/* in its connection's queue */
 	unsigned int		 held:1;	/* the module holds it */
-	unsigned int		 cancelled:1;	/* timed out, or client gone */
+	unsigned int		 working:1;	/* on the thread pool */
+	atomic_int		 cancelled;	/* timed out, or client gone */
 	struct evbuffer		*out;		/* its reply, until its turn */
 	struct event		*timer;		/* its deadline */
 	char			*copy;		/* the params, once kept */
 	TAILQ_ENTRY(call)	 entry;
+	/* Offloaded: the work, and its answer until the loop takes it. */
+	rpcd_work_fn		*work;
+	void			*work_arg;
+	int			 stash_kind;	/* STASH_* */
+	char			*stash;		/* a result, or code\0message */
+	size_t			 stash_len;
+	TAILQ_ENTRY(call)	 job;		/* in the pool's lists */
 };
+#define STASH_NONE	0
+#define STASH_RESULT	1
+#define STASH_ERROR	2
+#define STASH_NOMEM	3
 TAILQ_HEAD(call_list, call);
 
 /* Reasons not to accept, bits of server.paused. */
@@ -397,6 +412,13 @@ void		 module_release(struct module *);
 const char	*module_name(const struct module *);
 void		 module_worker_init(struct server *);
 void		 module_worker_exit(void);
+void		 module_offloaded(struct call *);
+
+/* pool.c */
+void		 pool_start(struct server *);
+void		 pool_stop(void);
+int		 pool_push(struct call *);
+int		 pool_running(const struct call *);
 
 /* dispatch.c */
 void		 dispatch_init(void);

@@ -27,6 +27,8 @@ max-conns 100
 max-output 2048
 max-inflight 64
 call-timeout 9
+offload-threads 3
+offload-queue 77
 idle-timeout 7
 frame-timeout 5
 shutdown-timeout 3

@@ -29,6 +29,7 @@
 #include <sys/queue.h>
 
 #include <poll.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,10 +54,12 @@
 
 static const struct rpcd_api	*api;
 
-/* What happened to the deferred calls of this worker. */
+/* What happened to the deferred and offloaded calls of this worker. */
 static struct {
-	int	cancels;	/* cancel callbacks run */
-	int	refused;	/* replies to cancelled calls, refused */
+	int		cancels;	/* cancel callbacks run */
+	int		refused;	/* replies to cancelled calls, refused */
+	atomic_int	started;	/* work functions begun */
+	atomic_int	stopped;	/* work functions that saw a cancel */
 } testmod_counts;
 
 /* The calls hold keeps, for release. */
@@ -163,6 +166,8 @@ testmod_later_params(struct rpcd_call *call, struct testmod_later *l)
 	if ((comma = memchr(params, ',', len)) == NULL ||
 	    (end = memchr(params, ']', len)) == NULL || end < comma)
 		return (-1);
+	while (comma + 1 < end && comma[1] == ' ')
+		comma++;
 	l->len = end - comma - 1;
 	memcpy(l->value, comma + 1, l->len);
 	return (atoi(params + 1));
@@ -280,15 +285,60 @@ testmod_release(struct rpcd_call *call, void *arg)
 	api->reply(call, n, len);
 }
 
+/*
+ * On a thread of the pool: wait N ms, watching for a cancel, then answer
+ * VALUE, or an error if VALUE is "fail".
+ */
+static void
+testmod_work_fn(struct rpcd_call *call, void *arg)
+{
+	struct testmod_later	l;
+	int			ms;
+
+	atomic_fetch_add(&testmod_counts.started, 1);
+	for (ms = testmod_later_params(call, &l); ms > 0; ms -= 5) {
+		if (api->cancelled(call)) {
+			atomic_fetch_add(&testmod_counts.stopped, 1);
+			return;
+		}
+		poll(NULL, 0, ms < 5 ? ms : 5);
+	}
+	if (l.len == 6 && memcmp(l.value, "\"fail\"", 6) == 0)
+		api->reply_error(call, "nope", "the work failed");
+	else
+		api->reply(call, l.value, l.len);
+}
+
+/* work: later, on a thread of the pool. */
+static void
+testmod_work(struct rpcd_call *call, void *arg)
+{
+	struct testmod_later	l;
+
+	if (testmod_later_params(call, &l) < 0)
+		api->reply_error(call, "bad_params", "N or [N, VALUE]");
+	else
+		api->offload(call, testmod_work_fn, NULL);
+}
+
+/* A call offloaded is cancelled: its work function sees it too. */
+static void
+testmod_work_cancel(struct rpcd_call *call, void *arg)
+{
+	testmod_counts.cancels++;
+}
+
 /* counts: what rpcd did to this worker's deferred calls. */
 static void
 testmod_counts_method(struct rpcd_call *call, void *arg)
 {
-	char	text[64];
+	char	text[128];
 	int	len;
 
-	len = snprintf(text, sizeof text, "{\"cancels\": %d, \"refused\": %d}",
-	    testmod_counts.cancels, testmod_counts.refused);
+	len = snprintf(text, sizeof text, "{\"cancels\": %d, \"refused\": %d, "
+	    "\"started\": %d, \"stopped\": %d}", testmod_counts.cancels,
+	    testmod_counts.refused, atomic_load(&testmod_counts.started),
+	    atomic_load(&testmod_counts.stopped));
 	api->reply(call, text, len);
 }
 
@@ -312,6 +362,10 @@ static const struct rpcd_method testmod_methods[] = {
 	    testmod_hold_cancel, 0, NULL },
 	{ "release", "answer the calls held; their count", testmod_release,
 	    NULL, 0, NULL },
+	{ "work", "later, on the thread pool", testmod_work,
+	    testmod_work_cancel, 0, NULL },
+	{ "work_deadline", "work, with a deadline of 100 ms", testmod_work,
+	    testmod_work_cancel, 100, NULL },
 	{ "counts", "cancels and refused replies", testmod_counts_method, NULL,
 	    0, NULL },
 };
