@@ -203,6 +203,12 @@ conn_proxy(struct conn *c)
 	char			 via[ADDR_TEXT_MAX];
 	size_t			 len = evbuffer_get_length(c->in);
 
+	/*
+	 * Nothing yet, as when a drain begins on a connection just accepted:
+	 * wait for it (evbuffer_pullup() of 0 bytes is NULL, not memory out).
+	 */
+	if (len == 0)
+		return (1);
 	if (len > PROXY_V2_MAX)
 		len = PROXY_V2_MAX;
 	if ((p = evbuffer_pullup(c->in, len)) == NULL) {

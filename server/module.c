@@ -510,13 +510,16 @@ module_let_go(struct call *call, int rc)
 
 /*
  * Answer with a result; one that is not JSON would break the stream's
- * framing for the client, so it is answered internal_error instead.
+ * framing for the client, so it is answered internal_error instead.  The
+ * params themselves (an echo) were checked when the request was read:
+ * they are not scanned twice.
  */
 static void
 module_answer(struct call *call, const char *result, size_t len)
 {
-	if (result == NULL ||
-	    proto_json_check(result, len, PROTO_DEPTH_MAX) != 0) {
+	if (result == NULL || ((result != call->params ||
+	    len != call->params_len) &&
+	    proto_json_check(result, len, PROTO_DEPTH_MAX) != 0)) {
 		log_warnx("module %s: method %s answered with a result that "
 		    "is not JSON", module_name(call->method->module),
 		    call->method->name);

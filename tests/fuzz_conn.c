@@ -24,9 +24,19 @@
  * The input is two bytes of settings, then records: an op byte and, for
  * the ops that write, a two-byte little-endian length and that many bytes
  * (fewer if the input ends first).  The ops write a chunk, read the
- * replies, step the loop, begin a drain, half-close or reset.  At the end
- * the peer half-closes, reads, and closes; the connection must then be
- * gone, and unless it had a reason to stop, every request answered.
+ * replies, step the loop, begin a drain, half-close, reset, or wait for
+ * the short timers.  At the end the peer half-closes, reads, and closes;
+ * the connection must then be gone, and unless it had a reason to stop,
+ * every request answered.
+ *
+ * The settings choose the front end too: a plain listener; a ",proxy"
+ * one, where the input's bytes are the PROXY header and then frames, and
+ * the header tells the harness where the frames begin; a ",tls" one,
+ * where a client on memory BIOs completes a real handshake first and the
+ * chunks are its application data; or a ",tls" one sent the chunks raw,
+ * whose replies are not frames and are not checked.  Built without
+ * OpenSSL, both TLS choices are the plain listener.  The certificate is
+ * made when the harness starts, valid for a day.
  *
  * After every step: each reply is a well-formed response frame that
  * answers the next request sent, in order (the method's reply, with the
@@ -50,6 +60,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -57,6 +68,16 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+
+#ifdef HAVE_TLS
+#include <openssl/bio.h>
+#include <openssl/ec.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+#endif
 
 #include <event2/buffer.h>
 #include <event2/event.h>
@@ -76,6 +97,29 @@
 #define FUZZ_REPLY_MAX		8192
 /* Bytes of kernel buffer with the "small buffers" setting. */
 #define FUZZ_SMALL_BUF		4096
+/* Milliseconds of the idle and handshake timeouts made short. */
+#define FUZZ_SHORT_MS		2
+/* Steps a TLS handshake may take. */
+#define FUZZ_HANDSHAKE_STEPS	16
+/* Waits for the short timers a run may take. */
+#define FUZZ_WAITS		4
+
+/* Front ends: the listener the connection is accepted on. */
+enum {
+	FRONT_PLAIN,
+	FRONT_PROXY,		/* -l ADDR,proxy: the input begins a header */
+	FRONT_TLS,		/* -l ADDR,tls: a client speaks TLS */
+	FRONT_TLS_RAW,		/* -l ADDR,tls: the input as it comes */
+	FRONT_NUM
+};
+
+/* What the PROXY header sent so far is, as far as the harness knows. */
+enum {
+	HDR_NONE,		/* no header expected */
+	HDR_MORE,		/* the start of one */
+	HDR_DONE,		/* whole: frames follow */
+	HDR_BAD
+};
 
 /* Ops of the records. */
 enum {
@@ -87,6 +131,7 @@ enum {
 	OP_DRAIN,		/* shut down, as on SIGTERM */
 	OP_SHUTDOWN,		/* half-close */
 	OP_RESET,		/* close at once, a reset on TCP; the end */
+	OP_WAIT,		/* let the short timers expire, step */
 	OP_NOPS
 };
 
@@ -109,6 +154,18 @@ struct peer {
 	int		 eof;		/* the server closed */
 	int		 wr_shut;	/* we half-closed */
 	int		 small;		/* small kernel buffers */
+	int		 front;		/* FRONT_* */
+	int		 header;	/* HDR_* */
+	size_t		 start;		/* offset of the first frame */
+	size_t		 pushed;	/* bytes the kernel took in all */
+#ifdef HAVE_TLS
+	SSL		*ssl;		/* FRONT_TLS: the client */
+	BIO		*rbio, *wbio;	/* its ciphertext, in and out */
+	unsigned char	*cipher;	/* made, not yet taken by the kernel */
+	size_t		 ncipher, ciphersize;
+	int		 sock_eof;	/* the socket's end: no more ciphertext */
+	int		 shut_pending;	/* half-close once it is all sent */
+#endif
 };
 
 static struct settings	 fuzz_defaults;
@@ -117,9 +174,14 @@ static struct event_base *fuzz_base;
 static const struct timeval *fuzz_idle;	/* a common timeout of a day */
 static struct stats_slot *fuzz_stats;
 static struct event	*fuzz_resume_ev, *fuzz_full_ev;
+static const struct timeval *fuzz_short;	/* FUZZ_SHORT_MS */
 static struct server	 fuzz_srv;
-static struct listener	 fuzz_listener;
+static struct listener	 fuzz_listeners[FRONT_NUM];
 static int		 fuzz_tcp_fd = -1;	/* a loopback listener */
+static int		 fuzz_timers;	/* short timers: they may expire */
+#ifdef HAVE_TLS
+static SSL_CTX		*fuzz_client_ctx;
+#endif
 
 static void
 fuzz_timer_cb(evutil_socket_t fd, short events, void *arg)
@@ -193,6 +255,33 @@ fuzz_expect(const char *method)
 }
 
 /*
+ * On a proxy listener, where the frames begin: after the PROXY header,
+ * once the bytes sent hold all of it.  The parser has tests of its own
+ * (tests/proxy_test.c); here it tells what the server must make of them.
+ */
+static void
+fuzz_header(struct peer *p)
+{
+	struct proxy_header	 h;
+	const char		*why;
+	size_t			 len = p->nsent;
+
+	if (p->header != HDR_MORE)
+		return;
+	if (len > PROXY_V2_MAX)
+		len = PROXY_V2_MAX;
+	switch (proxy_parse(p->sent, len, &h, &why)) {
+	case PROXY_OK:
+		p->header = HDR_DONE;
+		p->start = p->answered = h.len;
+		break;
+	case PROXY_BAD:
+		p->header = HDR_BAD;
+		break;
+	}
+}
+
+/*
  * Check one reply against the request it must answer: the next whole one
  * the peer sent, or the header of one over --max-frame.
  */
@@ -201,8 +290,8 @@ fuzz_check_reply(struct peer *p, const char *body, size_t len)
 {
 	const struct settings	*s = &fuzz_settings;
 	struct proto_message	 m, req;
-	const unsigned char	*h = p->sent + p->answered;
-	size_t			 left = p->nsent - p->answered;
+	const unsigned char	*h;
+	size_t			 left;
 	uint32_t		 reqlen;
 	char			*code;
 	const struct expect	*e;
@@ -211,6 +300,11 @@ fuzz_check_reply(struct peer *p, const char *body, size_t len)
 
 	if (p->ended)
 		abort();	/* a reply after the last one */
+	fuzz_header(p);
+	if (!p->busy && (p->header == HDR_MORE || p->header == HDR_BAD))
+		abort();	/* a reply before a whole, good PROXY header */
+	h = p->sent + p->answered;
+	left = p->nsent - p->answered;
 	if (proto_response_parse(body, len, 0, &m) != PROTO_OK)
 		abort();
 	if (p->busy) {
@@ -254,28 +348,133 @@ fuzz_check_reply(struct peer *p, const char *body, size_t len)
 	p->replies++;
 }
 
-/* Read what the server sent and check each whole reply. */
+/*
+ * Read what has come on the socket: the bytes read, 0 at its end or on an
+ * error, -1 if nothing is waiting.
+ */
+static ssize_t
+fuzz_sock_read(int fd, void *buf, size_t size)
+{
+	ssize_t	r;
+
+	while ((r = read(fd, buf, size)) == -1 && errno == EINTR)
+		;
+	if (r == -1 && errno == EAGAIN)
+		return (-1);
+	return (r < 0 ? 0 : r);
+}
+
+/* Read what the server sent, as it comes. */
 static void
-fuzz_read(struct peer *p)
+fuzz_recv(struct peer *p)
 {
 	unsigned char	buf[16384];
-	size_t		off = 0;
 	ssize_t		r;
-	uint32_t	body;
-	int		status;
 
-	while (!p->eof) {
-		r = read(p->fd, buf, sizeof buf);
-		if (r == -1 && errno == EINTR)
-			continue;
-		if (r == -1 && errno == EAGAIN)
-			break;
-		if (r <= 0)
+	while (!p->eof && (r = fuzz_sock_read(p->fd, buf, sizeof buf)) != -1) {
+		if (r == 0)
 			p->eof = 1;
 		else {
 			fuzz_append(&p->recv, &p->nrecv, &p->recvsize, buf, r);
 			p->received += r;
 		}
+	}
+}
+
+#ifdef HAVE_TLS
+/*
+ * Move the client's ciphertext to the socket, what the kernel takes; the
+ * rest waits for the next call.  A half-close waits for it all.
+ */
+static void
+fuzz_tls_push(struct peer *p)
+{
+	unsigned char	buf[16384];
+	ssize_t		w;
+	int		n;
+
+	while ((n = BIO_read(p->wbio, buf, sizeof buf)) > 0)
+		fuzz_append(&p->cipher, &p->ncipher, &p->ciphersize, buf, n);
+	while (p->ncipher > 0) {
+		w = send(p->fd, p->cipher, p->ncipher, MSG_NOSIGNAL);
+		if (w == -1 && errno == EINTR)
+			continue;
+		if (w == -1 && errno == EAGAIN)
+			return;
+		if (w == -1)
+			p->ncipher = 0;	/* the server has closed */
+		else {
+			memmove(p->cipher, p->cipher + w, p->ncipher - w);
+			p->ncipher -= w;
+			p->pushed += w;
+		}
+	}
+	if (p->shut_pending) {
+		shutdown(p->fd, SHUT_WR);
+		p->shut_pending = 0;
+	}
+}
+
+/* Move the server's ciphertext from the socket to the client. */
+static void
+fuzz_tls_pull(struct peer *p)
+{
+	unsigned char	buf[16384];
+	ssize_t		r;
+
+	while (!p->sock_eof &&
+	    (r = fuzz_sock_read(p->fd, buf, sizeof buf)) != -1) {
+		if (r == 0) {
+			p->sock_eof = 1;
+			BIO_set_mem_eof_return(p->rbio, 0);
+		} else if (BIO_write(p->rbio, buf, r) != r)
+			abort();
+	}
+}
+
+/*
+ * Read the application data the server sent.  Its close_notify, the end
+ * of the socket or a TLS error is the end.
+ */
+static void
+fuzz_tls_read(struct peer *p)
+{
+	unsigned char	buf[16384];
+	int		n;
+
+	fuzz_tls_pull(p);
+	while (!p->eof) {
+		ERR_clear_error();
+		if ((n = SSL_read(p->ssl, buf, sizeof buf)) > 0) {
+			fuzz_append(&p->recv, &p->nrecv, &p->recvsize, buf, n);
+			p->received += n;
+		} else if (SSL_get_error(p->ssl, n) == SSL_ERROR_WANT_READ)
+			break;
+		else
+			p->eof = 1;
+	}
+	ERR_clear_error();
+	fuzz_tls_push(p);
+}
+#endif
+
+/* Read what the server sent and check each whole reply. */
+static void
+fuzz_read(struct peer *p)
+{
+	size_t		off = 0;
+	uint32_t	body;
+	int		status;
+
+#ifdef HAVE_TLS
+	if (p->ssl != NULL)
+		fuzz_tls_read(p);
+	else
+#endif
+		fuzz_recv(p);
+	if (p->front == FRONT_TLS_RAW) {
+		p->nrecv = 0;	/* TLS records, not frames */
+		return;
 	}
 	/* No reply is larger than the largest params, or FUZZ_REPLY_MAX. */
 	while ((status = proto_frame_decode(p->recv + off, p->nrecv - off,
@@ -327,31 +526,53 @@ fuzz_unanswered(const struct peer *p)
 	uint32_t	body;
 	int		n = 0, status;
 
+	if (p->header == HDR_MORE || p->header == HDR_BAD)
+		return (0);	/* closed without a reply */
 	while ((status = proto_frame_decode(p->sent + off, p->nsent - off,
 	    fuzz_settings.max_frame, &body)) == PROTO_FRAME_COMPLETE) {
 		off += PROTO_HEADER_SIZE + body;
 		n++;
 	}
-	/* The first bytes of a TLS record, or of a frame: conn.c waits. */
-	if (status == PROTO_FRAME_TOO_LARGE && off == 0 && p->nsent < 6 &&
-	    p->sent[0] == 0x16 && p->sent[1] == 0x03)
+	/*
+	 * The first bytes of a TLS record, or of a frame: conn.c waits.
+	 * Inside TLS it does not look.
+	 */
+	if (status == PROTO_FRAME_TOO_LARGE && off == p->start &&
+	    p->nsent - off < 6 && p->sent[off] == 0x16 &&
+	    p->sent[off + 1] == 0x03 && p->front != FRONT_TLS)
 		return (n);
 	return (n + (status == PROTO_FRAME_TOO_LARGE));
 }
 
 /*
- * After the peer's half-close, has the server answered every request and
- * closed?  It may stop early for a reason: a frame too large, a foreign
- * protocol (closed with no reply and an error counted), a drain, or
- * replies left unread (small buffers fill while a round is answered).
+ * Has a short timer expired, in this run?  Any of them: the busy peer's
+ * connection may have held the only slot.
  */
 static int
-fuzz_finished(const struct peer *p, int64_t errors)
+fuzz_expired(void)
 {
+	return (fuzz_stats->timeouts > 0 ||
+	    fuzz_stats->tls_handshake_failures > 0);
+}
+
+/*
+ * After the peer's half-close, has the server answered every request and
+ * closed?  It may stop early for a reason: a frame too large, a foreign
+ * protocol (closed with no reply and an error counted), a drain, replies
+ * left unread (small buffers fill while a round is answered), or a short
+ * timer that expired.  Raw bytes to a TLS listener get no frames.
+ */
+static int
+fuzz_finished(const struct peer *p, const struct stats_slot *before)
+{
+	const struct stats_slot	*now = fuzz_stats;
+
 	if (!p->eof)
 		return (0);
 	if (p->ended || fuzz_srv.draining || p->small ||
-	    (p->replies == 0 && fuzz_stats->errors > errors))
+	    p->front == FRONT_TLS_RAW ||
+	    (p->replies == 0 && now->errors > before->errors) ||
+	    fuzz_expired())
 		return (1);
 	return (fuzz_unanswered(p) == 0);
 }
@@ -378,6 +599,26 @@ fuzz_write(struct peer *p, const unsigned char *data, size_t n)
 	ssize_t	w;
 	int	tries = 0;
 
+#ifdef HAVE_TLS
+	/*
+	 * The client takes it all; its ciphertext goes as the kernel takes
+	 * it, waited for in the same way, and the rest with the next calls.
+	 */
+	if (p->ssl != NULL) {
+		ERR_clear_error();
+		if (n == 0 || p->wr_shut || SSL_write(p->ssl, data, n) <= 0) {
+			ERR_clear_error();
+			return;
+		}
+		fuzz_append(&p->sent, &p->nsent, &p->sentsize, data, n);
+		fuzz_tls_push(p);
+		while (p->ncipher > 0 && tries++ < FUZZ_WRITE_TRIES) {
+			fuzz_step();
+			fuzz_read(p);
+		}
+		return;
+	}
+#endif
 	while (n > 0 && !p->wr_shut && tries < FUZZ_WRITE_TRIES) {
 		w = send(p->fd, data, n, MSG_NOSIGNAL);
 		if (w == -1 && errno == EAGAIN) {
@@ -389,9 +630,35 @@ fuzz_write(struct peer *p, const unsigned char *data, size_t n)
 		if (w == -1)
 			break;		/* the server has closed */
 		fuzz_append(&p->sent, &p->nsent, &p->sentsize, data, w);
+		p->pushed += w;
 		data += w;
 		n -= w;
 	}
+}
+
+/*
+ * Half-close.  A TLS client sends close_notify first, unless told to end
+ * as a peer that vanishes does.
+ */
+static void
+fuzz_shutdown(struct peer *p, int dirty)
+{
+	if (p->wr_shut)
+		return;
+	p->wr_shut = 1;
+#ifdef HAVE_TLS
+	if (p->ssl != NULL) {
+		if (!dirty) {
+			ERR_clear_error();
+			SSL_shutdown(p->ssl);
+			ERR_clear_error();
+		}
+		p->shut_pending = 1;
+		fuzz_tls_push(p);
+		return;
+	}
+#endif
+	shutdown(p->fd, SHUT_WR);
 }
 
 /* Begin a graceful shutdown, as worker.c does on SIGTERM. */
@@ -416,12 +683,49 @@ fuzz_nonblock(int fd)
 		abort();
 }
 
+#ifdef HAVE_TLS
 /*
- * Connect a peer and have the server accept its other end, as the
- * listener would: a socket pair, or a loopback TCP connection.
+ * Make p a TLS client on memory BIOs and complete a handshake, stepping
+ * the server.  It cannot fail unless the server's handshake deadline is
+ * one of the short timers.
  */
 static void
-fuzz_connect(struct peer *p, int tcp, int small)
+fuzz_tls_connect(struct peer *p)
+{
+	int	i, r;
+
+	p->ciphersize = 4096;
+	if ((p->cipher = malloc(p->ciphersize)) == NULL ||
+	    (p->ssl = SSL_new(fuzz_client_ctx)) == NULL ||
+	    (p->rbio = BIO_new(BIO_s_mem())) == NULL ||
+	    (p->wbio = BIO_new(BIO_s_mem())) == NULL)
+		abort();
+	SSL_set_bio(p->ssl, p->rbio, p->wbio);
+	SSL_set_connect_state(p->ssl);
+	for (i = 0; i < FUZZ_HANDSHAKE_STEPS; i++) {
+		ERR_clear_error();
+		r = SSL_do_handshake(p->ssl);
+		fuzz_tls_push(p);
+		if (r == 1)
+			return;
+		if (SSL_get_error(p->ssl, r) != SSL_ERROR_WANT_READ)
+			break;
+		fuzz_step();
+		fuzz_tls_pull(p);
+	}
+	ERR_clear_error();
+	if (!fuzz_timers)
+		abort();	/* the server failed a client it must take */
+}
+#endif
+
+/*
+ * Connect a peer and have the server accept its other end, as the
+ * listener of its front end would: a socket pair, or a loopback TCP
+ * connection.
+ */
+static void
+fuzz_connect(struct peer *p, int tcp, int small, int front)
 {
 	struct sockaddr_storage	 ss;
 	struct sockaddr_un	 sun;
@@ -458,20 +762,33 @@ fuzz_connect(struct peer *p, int tcp, int small)
 	}
 	fuzz_nonblock(sv[0]);
 	fuzz_nonblock(p->fd);
-	worker_accept(&fuzz_srv, &fuzz_listener, sv[0],
-	    (struct sockaddr *)&ss);
+	p->front = front;
+	p->header = front == FRONT_PROXY ? HDR_MORE : HDR_NONE;
+	worker_accept(&fuzz_srv, &fuzz_listeners[front == FRONT_TLS_RAW ?
+	    FRONT_TLS : front], sv[0], (struct sockaddr *)&ss);
+#ifdef HAVE_TLS
+	if (front == FRONT_TLS)
+		fuzz_tls_connect(p);
+#endif
 }
 
 static void
 fuzz_peer_free(struct peer *p)
 {
+#ifdef HAVE_TLS
+	SSL_free(p->ssl);
+	free(p->cipher);
+#endif
 	close(p->fd);
 	free(p->sent);
 	free(p->recv);
 }
 
-/* Settings from the input's first two bytes, over rpcd's defaults. */
-static void
+/*
+ * Settings from the input's first two bytes, over rpcd's defaults; return
+ * the front end they choose.
+ */
+static int
 fuzz_configure(const uint8_t *b)
 {
 	static const uint32_t	frames[] = { 64, 1024, 8192, 1 << 20 };
@@ -489,6 +806,11 @@ fuzz_configure(const uint8_t *b)
 	log_init(1, config_log_level(s), "rpcd");
 	/* Timeouts of a day are set but never reached: runs stay exact. */
 	s->idle_timeout = s->frame_timeout = b[1] & 8 ? 86400 : 0;
+	/* A frame timeout within the idle one moves the read deadline. */
+	if (b[0] & 0x80 && s->frame_timeout != 0)
+		s->frame_timeout = 3600;
+	/* Or short timers, which OP_WAIT lets expire. */
+	fuzz_timers = (b[1] & 0x40) != 0;
 
 	memset(&fuzz_srv, 0, sizeof fuzz_srv);
 	TAILQ_INIT(&fuzz_srv.conns);
@@ -497,9 +819,93 @@ fuzz_configure(const uint8_t *b)
 	fuzz_srv.stats = fuzz_stats;
 	fuzz_srv.resume_ev = fuzz_resume_ev;
 	fuzz_srv.full_ev = fuzz_full_ev;
-	fuzz_srv.idle_timeout = s->idle_timeout ? fuzz_idle : NULL;
+	fuzz_srv.idle_timeout = fuzz_timers ? fuzz_short :
+	    s->idle_timeout ? fuzz_idle : NULL;
+	fuzz_srv.handshake_timeout = fuzz_timers ? fuzz_short : fuzz_idle;
 	memset(fuzz_stats, 0, sizeof *fuzz_stats);
+#ifdef HAVE_TLS
+	return (b[1] >> 4 & 3);
+#else
+	return (b[1] >> 4 & 3) == FRONT_PROXY ? FRONT_PROXY : FRONT_PLAIN;
+#endif
 }
+
+#ifdef HAVE_TLS
+/*
+ * Write a key and a certificate for it, self-signed and valid from an
+ * hour ago for a day: made at each start, so that none expires.
+ */
+static void
+fuzz_tls_files(const char *cert, const char *key)
+{
+	EVP_PKEY_CTX	*pctx;
+	EVP_PKEY	*pkey = NULL;
+	X509		*x;
+	X509_NAME	*name;
+	FILE		*f;
+
+	if ((pctx = EVP_PKEY_CTX_new_id(EVP_PKEY_EC, NULL)) == NULL ||
+	    EVP_PKEY_keygen_init(pctx) <= 0 ||
+	    EVP_PKEY_CTX_set_ec_paramgen_curve_nid(pctx,
+	    NID_X9_62_prime256v1) <= 0 ||
+	    EVP_PKEY_keygen(pctx, &pkey) <= 0 || (x = X509_new()) == NULL)
+		abort();
+	EVP_PKEY_CTX_free(pctx);
+	name = X509_get_subject_name(x);
+	if (!X509_set_version(x, 2) ||
+	    !ASN1_INTEGER_set(X509_get_serialNumber(x), 1) ||
+	    X509_gmtime_adj(X509_getm_notBefore(x), -3600) == NULL ||
+	    X509_gmtime_adj(X509_getm_notAfter(x), 86400) == NULL ||
+	    !X509_set_pubkey(x, pkey) ||
+	    !X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
+	    (const unsigned char *)"localhost", -1, -1, 0) ||
+	    !X509_set_issuer_name(x, name) ||
+	    X509_sign(x, pkey, EVP_sha256()) == 0)
+		abort();
+	if ((f = fopen(cert, "w")) == NULL || !PEM_write_X509(f, x) ||
+	    fclose(f) != 0)
+		abort();
+	if ((f = fopen(key, "w")) == NULL ||
+	    !PEM_write_PrivateKey(f, pkey, NULL, NULL, 0, NULL, NULL) ||
+	    fclose(f) != 0)
+		abort();
+	X509_free(x);
+	EVP_PKEY_free(pkey);
+}
+
+/*
+ * Give rpcd a TLS listener's certificates, as tls_init() reads them at
+ * startup, and the client its SSL_CTX.  The files go once read.
+ */
+static void
+fuzz_tls_init(void)
+{
+	const char	*tmp = getenv("TMPDIR");
+	char		 dir[PATH_MAX], cert[PATH_MAX], key[PATH_MAX];
+
+	snprintf(dir, sizeof dir, "%s/fuzz_conn.XXXXXX",
+	    tmp != NULL && *tmp != '\0' ? tmp : "/tmp");
+	if (mkdtemp(dir) == NULL)
+		abort();
+	snprintf(cert, sizeof cert, "%s/cert.pem", dir);
+	snprintf(key, sizeof key, "%s/key.pem", dir);
+	fuzz_tls_files(cert, key);
+	free(fuzz_defaults.tls_cert);
+	free(fuzz_defaults.tls_key);
+	if ((fuzz_defaults.tls_cert = strdup(cert)) == NULL ||
+	    (fuzz_defaults.tls_key = strdup(key)) == NULL)
+		abort();
+	fuzz_defaults.listen_flags[0] |= LISTEN_TLS;
+	if (tls_init(&fuzz_defaults) != 0)
+		abort();
+	unlink(cert);
+	unlink(key);
+	rmdir(dir);
+	if ((fuzz_client_ctx = SSL_CTX_new(TLS_client_method())) == NULL)
+		abort();
+	SSL_CTX_set_verify(fuzz_client_ctx, SSL_VERIFY_NONE, NULL);
+}
+#endif
 
 int	LLVMFuzzerInitialize(int *, char ***);
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
@@ -512,6 +918,9 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	static char		*args[] = { a0, a1, a2, a3, a4, NULL };
 	struct sockaddr_in	 sin;
 	struct timeval		 day = { 86400, 0 };
+	struct timeval		 brief = { 0, FUZZ_SHORT_MS * 1000 };
+	struct listener		*l;
+	int			 i;
 
 	signal(SIGPIPE, SIG_IGN);
 	/* As rpcd.c's main() does, and worker_run(). */
@@ -522,7 +931,9 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	rpcd_started = time(NULL);
 	if ((fuzz_base = event_base_new()) == NULL ||
 	    (fuzz_idle = event_base_init_common_timeout(fuzz_base,
-	    &day)) == NULL)
+	    &day)) == NULL ||
+	    (fuzz_short = event_base_init_common_timeout(fuzz_base,
+	    &brief)) == NULL)
 		abort();
 	fuzz_stats = stats_region_create(1, 1);
 	fuzz_stats->pid = rpcd_pid;
@@ -530,11 +941,19 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	fuzz_full_ev = evtimer_new(fuzz_base, fuzz_timer_cb, NULL);
 	fuzz_srv.base = fuzz_base;
 	module_worker_init(&fuzz_srv);
-	fuzz_listener.fd = -1;
-	snprintf(fuzz_listener.addr.text, sizeof fuzz_listener.addr.text,
-	    "unix:fuzz");
-	fuzz_listener.transport = &transport_plain;
-	fuzz_listener.srv = &fuzz_srv;
+	for (i = 0; i < FRONT_NUM; i++) {
+		l = &fuzz_listeners[i];
+		l->fd = -1;
+		snprintf(l->addr.text, sizeof l->addr.text, "unix:fuzz");
+		l->transport = &transport_plain;
+		l->srv = &fuzz_srv;
+	}
+	fuzz_listeners[FRONT_PROXY].flags = LISTEN_PROXY;
+#ifdef HAVE_TLS
+	fuzz_tls_init();
+	fuzz_listeners[FRONT_TLS].flags = LISTEN_TLS;
+	fuzz_listeners[FRONT_TLS].transport = &transport_tls;
+#endif
 
 	memset(&sin, 0, sizeof sin);
 	sin.sin_family = AF_INET;
@@ -549,27 +968,32 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct peer	 peer, busy;
-	struct linger	 linger;
-	const uint8_t	*chunk;
-	size_t		 i = 2, n, received;
-	int64_t		 errors;
-	int		 op, steps, reset = 0;
+	struct peer		 peer, busy;
+	struct linger		 linger;
+	struct stats_slot	 before;
+	struct timespec		 wait = { 0, FUZZ_SHORT_MS * 2 * 1000000 };
+	const uint8_t		*chunk;
+	size_t			 i = 2, n, progress;
+	int			 front, op, steps, waits = 0, reset = 0;
 
 	if (size < 2)
 		return (0);
-	fuzz_configure(data);
-	fuzz_connect(&peer, data[0] & 0x20, data[0] & 0x10);
+	front = fuzz_configure(data);
+	fuzz_connect(&peer, data[0] & 0x20, data[0] & 0x10, front);
 	if (fuzz_settings.max_conns == 1) {
-		fuzz_connect(&busy, 0, 0);
+		/* Busy, also in TLS: the handshake first. */
+		fuzz_connect(&busy, 0, 0, front == FRONT_TLS_RAW ? FRONT_TLS :
+		    front);
 		busy.busy = 1;
-		fuzz_step();
-		fuzz_read(&busy);
-		if (busy.replies != 1 || !busy.eof)
+		for (steps = 0; steps < FUZZ_END_STEPS && !busy.eof; steps++) {
+			fuzz_step();
+			fuzz_read(&busy);
+		}
+		if (!fuzz_timers && (busy.replies != 1 || !busy.eof))
 			abort();
 		fuzz_peer_free(&busy);
 	}
-	errors = fuzz_stats->errors;
+	before = *fuzz_stats;
 
 	while (i < size) {
 		op = data[i++] % OP_NOPS;
@@ -596,8 +1020,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			fuzz_step();
 			break;
 		case OP_SHUTDOWN:
-			shutdown(peer.fd, SHUT_WR);
-			peer.wr_shut = 1;
+			fuzz_shutdown(&peer, data[1] & 0x80);
 			fuzz_step();
 			break;
 		case OP_RESET:
@@ -608,20 +1031,36 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			reset = 1;
 			i = size;
 			break;
+		case OP_WAIT:
+			/* A few per run: each costs real time. */
+			if (fuzz_timers && waits++ < FUZZ_WAITS &&
+			    fuzz_srv.nconns > 0)
+				nanosleep(&wait, NULL);
+			fuzz_step();
+			break;
 		}
 	}
 
 	/* The end: half-close, take the replies, close; it must go. */
-	shutdown(peer.fd, SHUT_WR);
+	if (!reset)
+		fuzz_shutdown(&peer, data[1] & 0x80);
 	for (steps = 0; steps < FUZZ_END_STEPS && !peer.eof && !reset;
 	    steps++) {
-		received = peer.received;
+		progress = peer.received + peer.pushed;
 		fuzz_step();
 		fuzz_read(&peer);
-		if (peer.received > received)
-			steps = 0;	/* replies are coming */
+		if (peer.received + peer.pushed > progress)
+			steps = 0;	/* requests or replies are moving */
 	}
-	if (!reset && !fuzz_finished(&peer, errors))
+	if (!reset && !fuzz_finished(&peer, &before))
+		abort();
+	/* A bad or cut-short PROXY header is counted, once; a good one not. */
+	fuzz_header(&peer);
+	if (!reset && peer.header != HDR_NONE &&
+	    !fuzz_expired() &&
+	    fuzz_stats->proxy_errors - before.proxy_errors !=
+	    (peer.header == HDR_BAD || (peer.header == HDR_MORE &&
+	    peer.nsent > 0)))
 		abort();
 	fuzz_peer_free(&peer);
 	for (steps = 0; steps < FUZZ_END_STEPS && fuzz_srv.nconns > 0; steps++)

@@ -177,4 +177,49 @@ wait "$old"
 ok_test "and closes the open connection" grep -q closed "$TEST_DIR/old" ||
     diag_file <"$TEST_DIR/old"
 
+# A connection accepted just before a shutdown has its first request
+# answered: on a proxy listener too, where nothing at all has come yet
+# when the drain begins (its header was taken for one cut short, and the
+# connection closed as if out of memory).
+rpcd_start -v -l 127.0.0.1:0,proxy || bail_out "rpcd did not start"
+"$PYTHON3" - "$RPCD_PORT" "$RPCD_PID" "$RPCD_LOG" "$V1" \
+    >"$TEST_DIR/grace" 2>&1 <<'EOF' &
+import os, signal, socket, struct, sys, time
+port, pid, log = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+header = bytes.fromhex(sys.argv[4])
+
+
+def logged(what):
+    deadline = time.time() + 10
+    while time.time() < deadline:
+        with open(log) as f:
+            if what in f.read():
+                return
+        time.sleep(0.02)
+
+
+s = socket.create_connection(("127.0.0.1", port), timeout=10)
+logged(": connected")
+os.kill(pid, signal.SIGTERM)
+logged("shutting down")
+body = b'{"in": "ping", "params": 1}'
+s.sendall(header + struct.pack("<I", len(body)) + body)
+data = b""
+while True:
+    b = s.recv(4096)
+    if not b:
+        break
+    data += b
+print(data[4:].decode() if len(data) > 4 else "[closed]")
+EOF
+grace=$!
+wait "$grace"
+wait "$RPCD_PID"
+is $? 0 "a drain with a proxy connection that has sent nothing yet exits 0"
+RPCD_PID=
+is "$(cat "$TEST_DIR/grace")" "$PONG" \
+    "its PROXY header and first request, sent after SIGTERM, are answered"
+ok_test "not closed as out of memory" \
+    sh -c "! grep -q 'out of memory for a PROXY header' '$RPCD_LOG'"
+
 done_testing
