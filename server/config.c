@@ -163,8 +163,8 @@ static const struct setting settings[] = {
 	    "reading from it pauses" },
 	{ .name = "call-timeout", .arg = "seconds", .type = SETTING_NUMBER,
 	  MEMBER(call_timeout), .min = 1, .max = 86400, .def = 30,
-	  .help = "answer timeout to a deferred or offloaded\n"
-	    "call of a module not answered in this time" },
+	  .help = "a module's call deferred or offloaded and\n"
+	    "not answered by then gets timeout" },
 	{ .name = "offload-threads", .arg = "number", .type = SETTING_NUMBER,
 	  MEMBER(offload_threads), .min = 1, .max = 256, .def = 4,
 	  .help = "threads of each worker's pool for the work\n"
