@@ -745,7 +745,13 @@ conn_event_cb(struct bufferevent *bev, short what, void *arg)
 		conn_close(c, timerisset(&c->frame_deadline) ?
 		    "frame timed out" : "idle timeout");
 	} else if (what & BEV_EVENT_EOF) {
-		/* The peer may have half-closed: send what it asked for. */
+		/*
+		 * The peer may have half-closed: send what it asked for.  An
+		 * OpenSSL bufferevent deletes its events at the end of file
+		 * though EV_WRITE stays enabled, so arm it again: replies left
+		 * would wait for no event, and no timeout, forever.
+		 */
+		c->writing = 0;
 		if (conn_process_all(c) == 0 && !c->closing)
 			conn_close_after_flush(c, "end of file");
 	} else

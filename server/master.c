@@ -23,7 +23,10 @@
  * configuration and loads the modules again (module.c), starts a new
  * generation with them and drains the old one, with the same escalation,
  * only once every new worker accepts; it keeps the old generation's
- * registry until the last old worker is reaped.
+ * registry until the last old worker is reaped.  Until then the reload is
+ * not committed: a new worker that fails, or a generation not ready in
+ * the old --shutdown-timeout, rolls it back to the old generation, whose
+ * settings, registry and certificates the master kept.
  * SIGUSR1 reopens the logs, here and in every worker.  It keeps its
  * privileges, so it removes
  * the pid file and socket files on exit.  It answers HAProxy's
@@ -78,6 +81,9 @@ struct master {
 	const struct settings	*settings;
 	struct settings		*reloaded;	/* the last SIGHUP's, if any */
 	struct registry		*old_registry;	/* the old generation's */
+	/* The old generation's settings, until the reload is committed. */
+	const struct settings	*old_settings;
+	struct settings		*old_reloaded;	/* old_settings, if ours */
 	int			 nlisteners;
 	struct worker		*workers;
 	int			 nworkers;	/* 2 * --prefork */
@@ -90,6 +96,7 @@ struct master {
 	double			 deadline;	/* stopping: SIGKILL then */
 	double			 old_deadline;	/* SIGKILL the old generation */
 	int			 draining_old;	/* until the new one is ready */
+	double			 ready_deadline; /* or roll it back then */
 	int			 status;
 	pid_t			 metrics_pid;	/* 0: none running */
 	int			 metrics_fd;	/* our end of its socketpair */
@@ -246,6 +253,16 @@ master_spawn_metrics(struct master *m)
 	log_info("metrics server started, pid %ld", (long)pid);
 }
 
+/* Free settings a SIGHUP read, if any. */
+static void
+master_free_settings(struct settings *s)
+{
+	if (s != NULL) {
+		config_free(s);
+		free(s);
+	}
+}
+
 /* Spawn slot index's worker, or try again in a second. */
 static void
 master_spawn_or_retry(struct master *m, int index)
@@ -320,6 +337,16 @@ master_log_death(const char *what, pid_t pid, int status,
 		log_info("%s (pid %ld) exited", what, (long)pid);
 }
 
+/* How a child ended, in a few words: "exit 1", "killed by signal 6". */
+static void
+master_status_text(int status, char *buf, size_t len)
+{
+	if (WIFSIGNALED(status))
+		snprintf(buf, len, "killed by signal %d", WTERMSIG(status));
+	else
+		snprintf(buf, len, "exit %d", WEXITSTATUS(status));
+}
+
 /*
  * The method the dead worker w was running, as its stats slot says, in
  * words for master_log_death(); empty if none.
@@ -356,6 +383,77 @@ master_reap_metrics(struct master *m, int status, double now)
 		m->metrics_respawn_at = now + RPCD_METRICS_RESPAWN;
 }
 
+/*
+ * Give the settings the old generation runs with back to the master,
+ * with its registry and certificates, for the workers it respawns; the
+ * failed attempt's settings and certificates are freed, and its registry
+ * kept until its last worker is gone, as an old generation's is.
+ */
+static void
+master_restore(struct master *m)
+{
+	master_free_settings(m->reloaded);
+	m->settings = m->old_settings;
+	m->reloaded = m->old_reloaded;
+	m->old_settings = NULL;
+	m->old_reloaded = NULL;
+	log_init(!m->settings->daemonize, config_log_level(m->settings),
+	    "rpcd");
+	m->old_registry = registry_use(m->old_registry);
+	tls_rollback();
+}
+
+/*
+ * Roll a reload back, for why: the old generation is the current one
+ * again, respawned if one of its workers dies, and the new one is
+ * stopped as an old one is drained, SIGKILLed at --shutdown-timeout.
+ */
+static void
+master_rollback(struct master *m, const char *why, double now)
+{
+	struct worker	*w;
+	int		 i;
+
+	log_warnx("SIGHUP: %s; rolling back: still serving with the running "
+	    "configuration and workers", why);
+	for (i = 0; i < m->nworkers; i++) {
+		w = &m->workers[i];
+		if (w->pid == 0)
+			continue;
+		if (w->old) {
+			w->old = 0;
+			stats_slot_newest(w->stats);
+		} else {
+			w->old = 1;
+			kill(w->pid, SIGTERM);
+		}
+	}
+	master_restore(m);
+	/* An old worker that died meanwhile was not respawned: do it now. */
+	for (i = 0; i < m->settings->prefork; i++)
+		m->slots[i].respawn_at = master_alive(m, i) ? 0 : now;
+	m->draining_old = 0;
+	m->ready_deadline = 0;
+	m->old_deadline = now + m->settings->shutdown_timeout;
+	daemon_notify("READY=1");
+}
+
+/*
+ * A worker of the new generation, w, died fatally or before it accepted:
+ * the generation will not be ready, so roll the reload back now.
+ */
+static void
+master_reload_failed(struct master *m, const struct worker *w, int status,
+    double now)
+{
+	char	how[64], why[128];
+
+	master_status_text(status, how, sizeof how);
+	snprintf(why, sizeof why, "new worker %d failed%s (%s)", w->index,
+	    w->ready ? "" : " at start", how);
+	master_rollback(m, why, now);
+}
+
 /* Reap every dead worker; return -1 if the master must give up. */
 static int
 master_reap(struct master *m)
@@ -364,7 +462,7 @@ master_reap(struct master *m)
 	double		 now = time_monotonic();
 	char		 what[32], running[256];
 	pid_t		 pid;
-	int		 status, i, respawn, give_up = 0;
+	int		 status, i, respawn, fatally, give_up = 0;
 
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
 		for (w = NULL, i = 0; i < m->nworkers; i++) {
@@ -382,8 +480,14 @@ master_reap(struct master *m)
 		close(w->fd);
 		w->pid = 0;
 		respawn = !m->stopping && !w->old;
-		if (respawn && WIFEXITED(status) &&
-		    WEXITSTATUS(status) == FATAL_STATUS) {
+		fatally = WIFEXITED(status) &&
+		    WEXITSTATUS(status) == FATAL_STATUS;
+		if (respawn && m->draining_old && (fatally || !w->ready)) {
+			stats_slot_retire(w->stats, 0);
+			master_reload_failed(m, w, status, now);
+			continue;
+		}
+		if (respawn && fatally) {
 			/* fatal(): a retry would fail the same way. */
 			log_warnx("worker %d failed fatally: not respawning",
 			    w->index);
@@ -500,10 +604,13 @@ master_reload(struct master *m)
 	if (m->old_registry != NULL)
 		registry_free(m->old_registry);
 	m->old_registry = registry_use(r);
-	if (m->reloaded != NULL) {
-		config_free(m->reloaded);
-		free(m->reloaded);
-	}
+	/* Kept until the new generation is ready, for a rollback. */
+	m->old_settings = m->settings;
+	m->old_reloaded = m->reloaded;
+	m->ready_deadline = time_monotonic() +
+	    m->old_settings->shutdown_timeout;
+	/* The last reload's is for workers gone already, not these. */
+	m->old_deadline = 0;
 	m->settings = m->reloaded = s;
 	log_init(!s->daemonize, config_log_level(s), "rpcd");
 	/* The new generation inherits the certificates read now. */
@@ -520,19 +627,42 @@ master_reload(struct master *m)
 }
 
 /*
- * The new generation accepts: SIGTERM the old one, and SIGKILL what is
- * left of it after --shutdown-timeout, as on stop, or one stuck worker
- * would block every later reload.
+ * The new generation accepts: commit the reload, freeing what the old
+ * generation's settings and certificates were kept for, and SIGTERM it.
+ */
+static void
+master_commit(struct master *m, double now)
+{
+	log_info("new generation ready: draining the old one");
+	daemon_notify("READY=1");
+	master_free_settings(m->old_reloaded);
+	m->old_settings = NULL;
+	m->old_reloaded = NULL;
+	tls_commit();
+	master_kill_all(m, SIGTERM, 1);
+	m->draining_old = 0;
+	m->ready_deadline = 0;
+	m->old_deadline = now + m->settings->shutdown_timeout;
+}
+
+/*
+ * Commit a reload once the new generation accepts, or roll it back if it
+ * is not ready in the old --shutdown-timeout: a worker stuck in a
+ * module's worker_init() would hold the old generation and every later
+ * reload.  SIGKILL what is left of the old generation after
+ * --shutdown-timeout, as on stop, for the same reason.
  */
 static void
 master_drain_old(struct master *m, double now)
 {
-	if (m->draining_old && master_generation_ready(m)) {
-		log_info("new generation ready: draining the old one");
-		daemon_notify("READY=1");
-		master_kill_all(m, SIGTERM, 1);
-		m->draining_old = 0;
-		m->old_deadline = now + m->settings->shutdown_timeout;
+	char	why[64];
+
+	if (m->draining_old && master_generation_ready(m))
+		master_commit(m, now);
+	else if (m->draining_old && now >= m->ready_deadline) {
+		snprintf(why, sizeof why, "the new generation is not ready "
+		    "after %ds", m->old_settings->shutdown_timeout);
+		master_rollback(m, why, now);
 	}
 	if (m->old_deadline != 0 && now >= m->old_deadline) {
 		if (master_count(m, 1) > 0) {
@@ -674,7 +804,9 @@ master_tick(struct master *m, double now)
 		return (0);
 	}
 	master_drain_old(m, now);
-	if (m->old_registry != NULL && master_count(m, 1) == 0) {
+	/* Until it is committed, a rollback may need it again. */
+	if (m->old_registry != NULL && !m->draining_old &&
+	    master_count(m, 1) == 0) {
 		registry_free(m->old_registry);
 		m->old_registry = NULL;
 	}
@@ -706,6 +838,8 @@ master_wait(struct master *m, double now)
 	next = m->stopping ? m->deadline : now + 60;
 	if (!m->stopping && m->old_deadline != 0 && m->old_deadline < next)
 		next = m->old_deadline;
+	if (!m->stopping && m->draining_old && m->ready_deadline < next)
+		next = m->ready_deadline;
 	if (m->drain_at != 0 && m->drain_at < next)
 		next = m->drain_at;
 	if (!m->stopping && m->metrics_respawn_at != 0 &&
@@ -767,10 +901,8 @@ master_run(const struct settings *s, struct listener *listeners, int n)
 	free(m.pfd);
 	free(m.map);
 	free(m.workers);
-	if (m.reloaded != NULL) {
-		config_free(m.reloaded);
-		free(m.reloaded);
-	}
+	master_free_settings(m.reloaded);
+	master_free_settings(m.old_reloaded);
 	if (m.old_registry != NULL)
 		registry_free(m.old_registry);
 	return (m.status);

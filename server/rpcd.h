@@ -354,6 +354,8 @@ extern const struct transport transport_tls;
 /* tls.c */
 int		 tls_init(const struct settings *);
 int		 tls_reload(const struct settings *);
+void		 tls_commit(void);
+void		 tls_rollback(void);
 const char	*tls_error(struct bufferevent *);
 void		 tls_close(struct bufferevent *);
 struct ssl_st	*tls_ssl_new(void);
@@ -434,6 +436,7 @@ int		 stats_method_row(const char *);
 const char	*stats_method_name(int);
 struct stats_slot *stats_slot_claim(int);
 void		 stats_slot_retire(struct stats_slot *, int);
+void		 stats_slot_newest(struct stats_slot *);
 void		 stats_method_begin(struct stats_slot *, int);
 void		 stats_method_done(struct stats_slot *, int, int, int64_t);
 void		 stats_method_timeout(struct stats_slot *, int);

@@ -324,6 +324,16 @@ stats_slot_retire(struct stats_slot *st, int restarted)
 }
 
 /*
+ * Make st, a process the master had replaced and now keeps, its worker
+ * slot's newest again: the one whose pid a report shows.
+ */
+void
+stats_slot_newest(struct stats_slot *st)
+{
+	st->serial = ++stats_serial;
+}
+
+/*
  * Copy each worker slot's totals into rows (nslots of them): its retired
  * entry plus its live processes, with the pid of the newest; and, unless
  * methods is NULL, the calls of each method summed over every process

@@ -43,6 +43,7 @@
 #ifdef HAVE_TLS
 
 static SSL_CTX	*tls_ctx;	/* the current certificates */
+static SSL_CTX	*tls_ctx_old;	/* the old generation's, until committed */
 
 /* Does any listener of s speak TLS? */
 static int
@@ -147,7 +148,8 @@ tls_init(const struct settings *s)
 
 /*
  * SIGHUP: read the certificates again; on failure keep the current ones
- * and log why.  Return -1 if they were kept.
+ * and log why.  Return -1 if they were kept.  The ones replaced are kept
+ * too, until tls_commit() or tls_rollback().
  */
 int
 tls_reload(const struct settings *s)
@@ -162,10 +164,29 @@ tls_reload(const struct settings *s)
 		    err);
 		return (-1);
 	}
-	SSL_CTX_free(tls_ctx);
+	tls_ctx_old = tls_ctx;
 	tls_ctx = ctx;
 	log_info("SIGHUP: TLS certificates read again");
 	return (0);
+}
+
+/* The reload is committed: the old generation's certificates can go. */
+void
+tls_commit(void)
+{
+	SSL_CTX_free(tls_ctx_old);
+	tls_ctx_old = NULL;
+}
+
+/* The reload is rolled back: the old generation's certificates again. */
+void
+tls_rollback(void)
+{
+	if (tls_ctx_old == NULL)
+		return;
+	SSL_CTX_free(tls_ctx);
+	tls_ctx = tls_ctx_old;
+	tls_ctx_old = NULL;
 }
 
 /* A new server-side SSL with the current certificates, or NULL. */
@@ -218,6 +239,16 @@ int
 tls_reload(const struct settings *s)
 {
 	return (0);
+}
+
+void
+tls_commit(void)
+{
+}
+
+void
+tls_rollback(void)
+{
 }
 
 const char *

@@ -277,6 +277,8 @@ worker_signal_cb(evutil_socket_t sig, short events, void *arg)
 			log_info("SIGHUP: logs reopened; the configuration is "
 			    "read again only with --prefork");
 			tls_reload(srv->settings);
+			/* No generation to roll back to: in use at once. */
+			tls_commit();
 		} else
 			log_info("%s: logs reopened", sig == SIGHUP ? "SIGHUP" :
 			    "SIGUSR1");

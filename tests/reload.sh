@@ -3,7 +3,8 @@
 # reaches the new generation under connect-call-close load with no failed
 # request, while a connection of the old generation has every request it
 # sent answered; a broken file keeps the running generation; a setting
-# that needs a restart is logged; systemd hears RELOADING=1 and READY=1.
+# that needs a restart is logged; a reload whose new workers fail is
+# rolled back; systemd hears RELOADING=1 and READY=1, rollback or not.
 
 . "${top_srcdir:-.}/tests/tap.sh"
 . "$top_srcdir/tests/lib.sh"
@@ -112,11 +113,25 @@ ok $? "and the live change of the same file applies"
 is "$(setting prefork)" 2 "with prefork still 2"
 wait_for 50 logged "new generation ready" 2
 
+# New workers that fail at start, in the test module's worker_init():
+# rolled back, and systemd hears READY=1 all the same.
+cp "$top_builddir/tests/.libs/testmod.so" "$TEST_DIR/testmod.so" &&
+    chmod 0755 "$TEST_DIR/testmod.so" ||
+    bail_out "no testmod.so: make check builds it"
+printf 'prefork 2\nmax-frame 16384\nmodule %s worker=fail\n' \
+    "$TEST_DIR/testmod.so" >"$F"
+wait_for 100 sh -c "[ \$(pgrep -P $RPCD_PID | wc -l) -eq 2 ]"
+before=$(worker_pids)
+kill -HUP "$RPCD_PID"
+wait_for 100 logged "SIGHUP: new worker [01] failed at start (exit 1); rolling back" 1
+ok $? "a reload whose new workers fail at start is rolled back"
+is "$(worker_pids)" "$before" "the running workers serve on"
+
 if [ -n "$notify" ]; then
-	wait_for 50 sh -c "[ \$(grep -c '^READY=1' '$TEST_DIR/notified') -ge 4 ]"
+	wait_for 50 sh -c "[ \$(grep -c '^READY=1' '$TEST_DIR/notified') -ge 5 ]"
 	is "$(grep -v bound "$TEST_DIR/notified" | sed 's/MONOTONIC_USEC=[0-9][0-9]*/MONOTONIC_USEC=N/' |
 	    tr '\n' '|')" \
-	    "READY=1|RELOADING=1 MONOTONIC_USEC=N|READY=1|RELOADING=1 MONOTONIC_USEC=N|READY=1|RELOADING=1 MONOTONIC_USEC=N|READY=1|" \
+	    "READY=1|RELOADING=1 MONOTONIC_USEC=N|READY=1|RELOADING=1 MONOTONIC_USEC=N|READY=1|RELOADING=1 MONOTONIC_USEC=N|READY=1|RELOADING=1 MONOTONIC_USEC=N|READY=1|" \
 	    "sd_notify: READY=1, then RELOADING=1 and READY=1 around each SIGHUP"
 	kill "$notify"
 	wait "$notify" 2>/dev/null

@@ -6,7 +6,10 @@
 # gone, and unloaded once its generation is; a module whose arguments
 # changed is kept as it runs; and the counters of a method that goes on
 # never fall, in stats or in /metrics, though its place in the registry
-# moves.
+# moves.  A reload whose new workers fail in a module's worker_init(),
+# crash there or hang there is rolled back: the old workers serve on as
+# the current generation, with their settings and methods, and the next
+# SIGHUP is taken.
 
 . "${top_srcdir:-.}/tests/tap.sh"
 . "$top_srcdir/tests/lib.sh"
@@ -20,7 +23,7 @@ fi
 C=$RPCCTL
 F=$TEST_DIR/rpcd.conf
 # Copies of the test module, loaded side by side with "bare".
-for m in a b c; do
+for m in a b c d e; do
 	cp "$top_builddir/tests/.libs/testmod.so" "$TEST_DIR/$m.so" &&
 	    chmod 0755 "$TEST_DIR/$m.so" ||
 	    bail_out "no testmod.so: make check builds it"
@@ -180,6 +183,112 @@ ok $? "which logs that the module needs a restart"
 is "$("$C" -S "$RPCD_ADDR" call alpha 9)" 9 "alpha answers"
 ! "$C" -S "$RPCD_ADDR" call delta 9 >/dev/null 2>&1
 ok $? "delta, of the new arguments, is not there"
+
+# worker_pids: the pids of the workers in stats.
+worker_pids()
+{
+	"$C" -S "$RPCD_ADDR" --json stats |
+	    grep -o '"index": [0-9]*, "pid": [0-9]*' | sed 's/.*: //' |
+	    sort -n | tr '\n' ' '
+}
+# rolled_back WHY: true once the log has a rollback for WHY.
+rolled_back()
+{
+	logged "SIGHUP: $1; rolling back: still serving with the running configuration and workers" 1
+}
+# workers GEN: the workers' pids of GEN, pids' output, as worker_pids has
+# them.
+workers()
+{
+	for p in $1; do
+		[ "$p" = "$mpid" ] || printf '%s ' "$p"
+	done
+}
+# back_to GEN: true once the workers are those of GEN, and stats says so.
+back_to()
+{
+	[ "$(pids)" = "$1" ] && [ "$(worker_pids)" = "$(workers "$1")" ]
+}
+
+# A module whose worker_init() fails, added under load: every new worker
+# exits at start, and the reload is rolled back.
+wait_for 50 eval '! mapped "$TEST_DIR/c.so"'
+gen4=$(pids)
+load_start 3 alpha 2
+wait_for 100 load_reached 5
+conf "max-frame 16384" "$A" "module $TEST_DIR/c.so bare take=gamma worker=fail"
+kill -HUP "$RPCD_PID"
+wait_for 100 rolled_back "new worker [01] failed at start (exit 1)"
+ok $? "SIGHUP whose new workers fail in worker_init: rolled back, logged"
+wait_for 100 load_reached $(($(load_most) + 10))
+load_stop
+is "$load_failed" 0 "no call of $load_sent connect-call-close clients failed"
+wait_for 100 back_to "$gen4"
+ok $? "the old workers are left, and stats shows them only"
+is "$("$C" -S "$RPCD_ADDR" call alpha 10)" 10 "they answer alpha"
+! "$C" -S "$RPCD_ADDR" --json methods | grep -q '"gamma"'
+ok $? "gamma, of the module that failed, is not there"
+if [ -r "/proc/$RPCD_PID/maps" ]; then
+	wait_for 50 eval '! mapped "$TEST_DIR/c.so"'
+	ok $? "the module that failed is unloaded from the master"
+else
+	skip "no /proc/PID/maps: unloading not checked"
+fi
+# Old workers killed now are respawned, with the old settings and
+# methods: the master keeps them.
+old=$(workers "$gen4")
+kill -KILL $old
+wait_for 100 replaced "$old"
+ok $? "old workers that die after the rollback are respawned"
+"$C" -S "$RPCD_ADDR" --json stats | grep -q '"max-frame": 8192'
+ok $? "with the running settings"
+"$C" -S "$RPCD_ADDR" call gamma 1 >/dev/null 2>"$TEST_DIR/err"
+is "$? $(cat "$TEST_DIR/err")" \
+    "1 rpcctl: gamma: unknown_method: no such method" "and methods"
+
+# The next SIGHUP, with a good file, is taken.
+gen5=$(pids)
+conf "max-frame 16384" "shutdown-timeout 3" "$A" "$B"
+kill -HUP "$RPCD_PID"
+wait_for 100 replaced "$gen5"
+ok $? "the next SIGHUP starts a new generation"
+is "$("$C" -S "$RPCD_ADDR" call beta 11)" 11 "which answers the added method"
+"$C" -S "$RPCD_ADDR" --json stats | grep -q '"max-frame": 16384'
+ok $? "with the new limit"
+
+# New workers that crash at start: a rollback, not the backoff that would
+# have the master give up.
+gen6=$(pids)
+conf "max-frame 16384" "shutdown-timeout 3" "$A" "$B" \
+    "module $TEST_DIR/d.so bare take=epsilon worker=crash"
+kill -HUP "$RPCD_PID"
+wait_for 100 rolled_back "new worker [01] failed at start (killed by signal 6)"
+ok $? "SIGHUP whose new workers crash at start: rolled back"
+wait_for 100 back_to "$gen6"
+ok $? "the old workers are left"
+! sed -n '/signal 6); rolling back/,$p' "$RPCD_LOG" | grep -q "died at start"
+ok $? "the new workers were not respawned"
+is "$("$C" -S "$RPCD_ADDR" call beta 12)" 12 "the old workers serve"
+
+# New workers that hang at start: rolled back after the running
+# shutdown-timeout, and killed after as long again.
+conf "max-frame 16384" "shutdown-timeout 3" "$A" "$B" \
+    "module $TEST_DIR/e.so bare worker=hang"
+kill -HUP "$RPCD_PID"
+wait_for 100 rolled_back "the new generation is not ready after 3s"
+ok $? "SIGHUP whose new workers hang at start: rolled back at the timeout"
+is "$(worker_pids)" "$(workers "$gen6")" \
+    "stats shows the old workers while the hung ones are stopped"
+wait_for 100 back_to "$gen6"
+ok $? "the hung workers are killed, the old ones left"
+is "$("$C" -S "$RPCD_ADDR" call beta 13)" 13 "and serve"
+kill -0 "$RPCD_PID"
+ok $? "the master runs on"
+gen7=$(pids)
+conf "max-frame 8192" "$A"
+kill -HUP "$RPCD_PID"
+wait_for 100 replaced "$gen7"
+ok $? "and takes the next SIGHUP"
 
 # rpcd -n still loads the modules, and runs their init.
 conf "$A" "module $TEST_DIR/c.so bare fail"

@@ -124,6 +124,7 @@ is $? 2 "bench -n with -d is a usage error"
 # SIGINT stops ping and bench as it does ping(8): they print what they
 # measured, then exit 130.  (A job started with & ignores SIGINT until
 # rpcctl catches it: unfixed, it runs on and is stopped with SIGTERM.)
+: >"$TEST_DIR/int"	# not the last command's, before the job opens it
 $C ping -c 1000 -i 0.05 >"$TEST_DIR/int" 2>&1 &
 pid=$!
 wait_for 100 grep -q 'seq=2 ' "$TEST_DIR/int"
@@ -161,6 +162,7 @@ ok_test "three lines of totals and rates, the first without rates" sh -c "
 ok_test "and a summary" grep -Eq \
     '^--- .*: [0-9]+ requests in 0\.[0-9] s \([0-9.]+/s\), 0 errors$' \
     "$TEST_DIR/watch"
+: >"$TEST_DIR/watch"	# not the last command's, before the job opens it
 $C stats -i 0.1 >"$TEST_DIR/watch" 2>&1 &
 pid=$!
 wait_for 50 sh -c "[ \$(wc -l <'$TEST_DIR/watch') -ge 3 ]"

@@ -17,8 +17,11 @@
 /*
  * The module the test suite loads into rpcd (never installed).  Its
  * arguments: "fail" fails its init, "take=NAME" registers a method NAME
- * too, "bare" none of its own, so that copies of it load side by side.  Built again with TESTMOD_ABI_MAJOR, TESTMOD_ABI_MINOR or
- * TESTMOD_NO_DESCRIPTOR set, for the descriptors rpcd must refuse.
+ * too, "bare" none of its own, so that copies of it load side by side;
+ * "worker=fail", "worker=crash" and "worker=hang" have its worker_init()
+ * fail, abort(3) or never return, as a broken module's would.  Built
+ * again with TESTMOD_ABI_MAJOR, TESTMOD_ABI_MINOR or TESTMOD_NO_DESCRIPTOR
+ * set, for the descriptors rpcd must refuse.
  *
  * Its deferred methods answer from a timer of the worker's event loop;
  * what rpcd did to them (cancels, replies refused) is counted, and the
@@ -53,6 +56,7 @@
 #endif
 
 static const struct rpcd_api	*api;
+static const char		*worker = "";	/* what worker_init does */
 
 /* What happened to the deferred and offloaded calls of this worker. */
 static struct {
@@ -391,6 +395,8 @@ testmod_init(const struct rpcd_api *a, int argc, char **argv, char *err,
 			strncpy(err, "asked to fail", len - 1);
 			return (-1);
 		}
+		if (strncmp(argv[n], "worker=", 7) == 0)
+			worker = argv[n] + 7;
 		if (strncmp(argv[n], "take=", 5) == 0) {
 			extra = testmod_methods[0];
 			extra.name = argv[n] + 5;
@@ -400,7 +406,21 @@ testmod_init(const struct rpcd_api *a, int argc, char **argv, char *err,
 	return (0);
 }
 
+/* In each worker: start, or fail as the worker= argument says. */
+static int
+testmod_worker_init(const struct rpcd_api *a, struct event_base *base)
+{
+	if (strcmp(worker, "crash") == 0)
+		abort();
+	if (strcmp(worker, "hang") == 0) {
+		/* Until SIGKILL: rpcd catches SIGTERM from here on. */
+		for (;;)
+			poll(NULL, 0, -1);
+	}
+	return (strcmp(worker, "fail") == 0 ? -1 : 0);
+}
+
 const struct rpcd_module RPCD_MODULE_DESCRIPTOR = {
 	TESTMOD_ABI_MAJOR, TESTMOD_ABI_MINOR, "test", "1.0", testmod_init,
-	NULL, NULL
+	testmod_worker_init, NULL
 };

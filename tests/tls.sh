@@ -7,7 +7,8 @@
 # dropped at --tls-handshake-timeout; the hostile inputs of
 # server_badinput.sh answered the same inside TLS; SIGHUP reading the
 # certificates again while a connection on the old ones keeps working,
-# and a broken certificate keeping the old ones.
+# and a broken certificate keeping the old ones; with --prefork, a reload
+# rolled back keeping the old ones for the workers respawned after it.
 
 . "${top_srcdir:-.}/tests/tap.sh"
 . "$top_srcdir/tests/lib.sh"
@@ -164,9 +165,41 @@ ok_test "rpcctl bench --tls with a client certificate" \
 rpcd_stop
 is $? 0 "rpcd exits 0"
 
+# A reload whose new worker fails at start, in the test module's
+# worker_init(), is rolled back: a worker respawned after it has the
+# certificates the old generation runs with, not those the reload read.
+cp "$top_builddir/tests/.libs/testmod.so" "$D/testmod.so" &&
+    chmod 0755 "$D/testmod.so" || bail_out "no testmod.so: make check builds it"
+cp "$D/server.pem" "$D/live.pem"
+cp "$D/server.key" "$D/live.key"
+printf 'prefork 1\ntls-cert %s\ntls-key %s\n' "$D/live.pem" "$D/live.key" \
+    >"$D/rpcd.conf"
+rpcd_start -l 127.0.0.1:0,tls -f "$D/rpcd.conf" || bail_out "rpcd did not start"
+T=$RPCD_ADDR
+wait_for 50 pgrep -P "$RPCD_PID" >/dev/null
+old=$(pgrep -P "$RPCD_PID")
+cp "$D/server2.pem" "$D/live.pem"
+cp "$D/server2.key" "$D/live.key"
+printf 'module %s worker=fail\n' "$D/testmod.so" >>"$D/rpcd.conf"
+kill -HUP "$RPCD_PID"
+wait_for 100 grep -q "rolling back" "$RPCD_LOG"
+ok $? "prefork: a reload whose new worker fails is rolled back"
+wait_for 100 sh -c "[ \"\$(pgrep -P $RPCD_PID)\" = $old ]"
+kill -KILL "$old"
+wait_for 100 sh -c "pgrep -P $RPCD_PID | grep -qvx $old"
+is "$(subject "${T##*:}")" rpcd-one \
+    "a worker respawned after it has the old generation's certificate"
+rpcd_stop
+is $? 0 "rpcd exits 0"
+
 "$RPCD" -n -l 127.0.0.1:0,tls >/dev/null 2>"$D/err"
 is $? 2 "a TLS listener without a certificate is refused"
 ok_test "saying what it needs" grep -q "needs tls-cert and tls-key" "$D/err"
+"$RPCD" -n -l 127.0.0.1:0,tls,proxy --tls-cert "$D/server.pem" \
+    --tls-key "$D/server.key" >/dev/null 2>"$D/err"
+is $? 2 "tls and proxy on one listener are refused"
+ok_test "saying so" grep -q "tls and proxy together are not supported" \
+    "$D/err"
 "$RPCD" -n -l 127.0.0.1:0,tsl >/dev/null 2>"$D/err"
 ok_test "an unknown listen keyword is refused" grep -q "unknown keyword tsl" \
     "$D/err"
