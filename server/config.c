@@ -157,6 +157,22 @@ static const struct setting settings[] = {
 	  .def = 1024 * 1024,
 	  .help = "unsent replies per connection before reading\n"
 	    "from it pauses" },
+	{ .name = "max-inflight", .arg = "number", .type = SETTING_NUMBER,
+	  MEMBER(max_inflight), .min = 1, .max = 65536, .def = 128,
+	  .help = "calls unanswered per connection before\n"
+	    "reading from it pauses" },
+	{ .name = "call-timeout", .arg = "seconds", .type = SETTING_NUMBER,
+	  MEMBER(call_timeout), .min = 1, .max = 86400, .def = 30,
+	  .help = "a module's call deferred or offloaded and\n"
+	    "not answered by then gets timeout" },
+	{ .name = "offload-threads", .arg = "number", .type = SETTING_NUMBER,
+	  MEMBER(offload_threads), .min = 1, .max = 256, .def = 4,
+	  .help = "threads of each worker's pool for the work\n"
+	    "modules offload (with -m)" },
+	{ .name = "offload-queue", .arg = "number", .type = SETTING_NUMBER,
+	  MEMBER(offload_queue), .min = 1, .max = 1000000, .def = 1024,
+	  .help = "offloaded calls waiting for a thread before\n"
+	    "more are answered busy" },
 	{ .name = "idle-timeout", .arg = "seconds", .type = SETTING_NUMBER,
 	  MEMBER(idle_timeout), .min = 0, .max = 86400 * 365, .def = 300,
 	  .help = "close idle connections, 0 = never" },

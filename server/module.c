@@ -497,18 +497,26 @@ module_method(const struct rpcd_call *rc)
 }
 
 /*
+ * The module is done with a call it answered, or tried to answer once
+ * cancelled (the reply is dropped: -1): a kept call may go.
+ */
+static int
+module_let_go(struct call *call, int rc)
+{
+	call->held = 0;
+	call_release(call);
+	return (rc);
+}
+
+/*
  * Answer with a result; one that is not JSON would break the stream's
  * framing for the client, so it is answered internal_error instead.  The
  * params themselves (an echo) were checked when the request was read:
  * they are not scanned twice.
  */
-static int
-module_reply(struct rpcd_call *rc, const char *result, size_t len)
+static void
+module_answer(struct call *call, const char *result, size_t len)
 {
-	struct call	*call = (struct call *)rc;
-
-	if (call->answered)
-		return (-1);
 	if (result == NULL || ((result != call->params ||
 	    len != call->params_len) &&
 	    proto_json_check(result, len, PROTO_DEPTH_MAX) != 0)) {
@@ -516,22 +524,18 @@ module_reply(struct rpcd_call *rc, const char *result, size_t len)
 		    "is not JSON", module_name(call->method->module),
 		    call->method->name);
 		call_error(call, PROTO_EINTERNAL);
-		return (0);
-	}
-	call_reply(call, NULL, result, len);
-	return (0);
+	} else
+		call_reply(call, NULL, result, len);
 }
 
-static int
-module_reply_error(struct rpcd_call *rc, const char *code,
+/* Answer with an error; one that is not a word and UTF-8 is not sent. */
+static void
+module_answer_error(struct call *call, const char *code,
     const char *message)
 {
-	struct call	*call = (struct call *)rc;
 	const char	*p;
 	size_t		 need;
 
-	if (call->answered)
-		return (-1);
 	for (p = code; p != NULL && *p != '\0'; p++) {
 		if (!isalnum((unsigned char)*p) && *p != '_')
 			break;
@@ -542,32 +546,167 @@ module_reply_error(struct rpcd_call *rc, const char *code,
 		    "is not a word and a UTF-8 message",
 		    module_name(call->method->module), call->method->name);
 		call_error(call, PROTO_EINTERNAL);
+	} else
+		call_fail(call, code, message);
+}
+
+/*
+ * On a pool thread: keep the work function's answer, a result or
+ * "code\0message", for the loop to send (module_offloaded); nothing of
+ * the connection is touched here.  -1 if it answered already, or the
+ * call was cancelled.
+ */
+static int
+module_stash(struct call *call, int kind, const char *a, size_t alen,
+    const char *b)
+{
+	size_t	blen = b != NULL ? strlen(b) + 1 : 0;
+
+	if (call->stash_kind != STASH_NONE || atomic_load(&call->cancelled))
+		return (-1);
+	call->stash_kind = kind;
+	if (a == NULL || (kind == STASH_ERROR && b == NULL)) {
+		call->stash_len = 0;
 		return (0);
 	}
-	call_fail(call, code, message);
+	if ((call->stash = malloc(alen + blen)) == NULL) {
+		call->stash_kind = STASH_NOMEM;
+		return (0);
+	}
+	memcpy(call->stash, a, alen);
+	if (b != NULL)
+		memcpy(call->stash + alen, b, blen);
+	call->stash_len = alen + blen;
 	return (0);
 }
 
-/* Not implemented yet (see BUGS in rpcd-module(3)): internal_error. */
+/* Back in the loop: answer an offloaded call as its work function did. */
+void
+module_offloaded(struct call *call)
+{
+	char	*code = call->stash, *message;
+
+	call->working = 0;
+	call->busy = 1;		/* answering may send it on */
+	if (!atomic_load(&call->cancelled)) {
+		if (call->stash_kind == STASH_RESULT)
+			module_answer(call, call->stash, call->stash_len);
+		else if (call->stash_kind == STASH_ERROR && code != NULL) {
+			message = code + strlen(code) + 1;
+			module_answer_error(call, code, message);
+		} else if (call->stash_kind == STASH_ERROR)
+			module_answer_error(call, NULL, NULL);
+		else {
+			if (call->stash_kind == STASH_NONE)
+				log_warnx("module %s: method %s: its work "
+				    "returned without an answer",
+				    module_name(call->method->module),
+				    call->method->name);
+			call_error(call, PROTO_EINTERNAL);
+		}
+	}
+	call->busy = 0;
+	call_release(call);
+}
+
+static int
+module_reply(struct rpcd_call *rc, const char *result, size_t len)
+{
+	struct call	*call = (struct call *)rc;
+
+	if (pool_running(call))
+		return (module_stash(call, STASH_RESULT, result, len, NULL));
+	if (atomic_load(&call->cancelled))
+		return (module_let_go(call, -1));
+	if (call->answered || call->working)
+		return (-1);
+	module_answer(call, result, len);
+	return (module_let_go(call, 0));
+}
+
+static int
+module_reply_error(struct rpcd_call *rc, const char *code,
+    const char *message)
+{
+	struct call	*call = (struct call *)rc;
+
+	if (pool_running(call))
+		return (module_stash(call, STASH_ERROR, code,
+		    code != NULL ? strlen(code) + 1 : 0, message));
+	if (atomic_load(&call->cancelled))
+		return (module_let_go(call, -1));
+	if (call->answered || call->working)
+		return (-1);
+	module_answer_error(call, code, message);
+	return (module_let_go(call, 0));
+}
+
+/*
+ * From a handler: keep the call, to be answered later from the loop.
+ * Out of memory it is answered internal_error, and NULL returned; NULL
+ * too, the call untouched, for one not in its handler, answered or
+ * deferred already.
+ */
 static struct rpcd_call *
 module_defer(struct rpcd_call *rc)
 {
-	call_error((struct call *)rc, PROTO_EINTERNAL);
-	return (NULL);
+	struct call	*call = (struct call *)rc, *kept;
+
+	if (!call->busy || call->answered || call->deferred)
+		return (NULL);
+	if ((kept = call_keep(call)) == NULL) {
+		call_error(call, PROTO_EINTERNAL);
+		return (NULL);
+	}
+	kept->held = 1;
+	if (call_deadline(kept) != 0) {
+		call_error(kept, PROTO_EINTERNAL);
+		kept->held = 0;
+		call_release(kept);
+		return (NULL);
+	}
+	return ((struct rpcd_call *)kept);
 }
 
-/* Not implemented yet (see BUGS in rpcd-module(3)): internal_error. */
+/*
+ * From a handler: have a thread of the pool run work(call, arg), which
+ * answers; the loop sends its answer.  A full queue answers busy at once;
+ * out of memory, internal_error: -1 then, and for a call not in its
+ * handler, answered or deferred already (untouched).
+ */
 static int
 module_offload(struct rpcd_call *rc, rpcd_work_fn *work, void *arg)
 {
-	call_error((struct call *)rc, PROTO_EINTERNAL);
+	struct call	*call = (struct call *)rc, *kept;
+	int		 error;
+
+	if (!call->busy || call->answered || call->deferred || work == NULL)
+		return (-1);
+	if ((kept = call_keep(call)) == NULL) {
+		call_error(call, PROTO_EINTERNAL);
+		return (-1);
+	}
+	kept->work = work;
+	kept->work_arg = arg;
+	kept->working = 1;
+	if (call_deadline(kept) != 0)
+		error = PROTO_EINTERNAL;
+	else if (pool_push(kept) != 0)
+		error = PROTO_EBUSY;
+	else
+		return (0);
+	kept->working = 0;
+	kept->busy = 1;		/* answering may send it on */
+	call_error(kept, error);
+	kept->busy = 0;
+	call_release(kept);
 	return (-1);
 }
 
 static int
 module_cancelled(const struct rpcd_call *rc)
 {
-	return (0);
+	return (atomic_load(&((const struct call *)rc)->cancelled));
 }
 
 static struct event_base *

@@ -23,6 +23,7 @@
 #include <sys/queue.h>
 #include <sys/time.h>
 
+#include <stdatomic.h>
 #include <stdint.h>
 
 #include "common.h"
@@ -104,6 +105,10 @@ struct settings {
 	int		 tls_handshake_timeout;
 	char		*modules[RPCD_MODULES_MAX]; /* "PATH ARGS..." */
 	int		 nmodules;
+	int		 max_inflight;	/* calls unanswered per connection */
+	int		 call_timeout;	/* seconds: a kept call's deadline */
+	int		 offload_threads; /* of a worker's thread pool */
+	int		 offload_queue;	/* calls waiting for a thread */
 };
 
 /*
@@ -206,17 +211,44 @@ struct registry {
 
 /*
  * A request being answered (call.c): all a handler sees of it.  params is
- * the span of the request's params, NULL when it has none.
+ * the span of the request's params, NULL when it has none.  A call that
+ * is answered inside its handler, with no call of its connection waiting,
+ * lives on dispatch's stack; any other is kept on the heap, in its
+ * connection's queue of calls in request order, until its reply is sent
+ * on and nothing holds it (call_release).
  */
 struct call {
-	struct conn		*conn;
-	const struct method	*method;
+	struct conn		*conn;		/* NULL once it has gone */
+	const struct method	*method;	/* NULL: a bad request */
 	const char		*params;
 	size_t			 params_len;
 	int			 answered;
 	int			 failed;	/* answered with an error */
 	double			 started;	/* time_monotonic() */
+	unsigned int		 busy:1;	/* its handler is running */
+	unsigned int		 deferred:1;	/* defer() took it */
+	unsigned int		 heap:1;	/* kept: the rest is for those */
+	unsigned int		 queued:1;	/* in its connection's queue */
+	unsigned int		 held:1;	/* the module holds it */
+	unsigned int		 working:1;	/* on the thread pool */
+	atomic_int		 cancelled;	/* timed out, or client gone */
+	struct evbuffer		*out;		/* its reply, until its turn */
+	struct event		*timer;		/* its deadline */
+	char			*copy;		/* the params, once kept */
+	TAILQ_ENTRY(call)	 entry;
+	/* Offloaded: the work, and its answer until the loop takes it. */
+	rpcd_work_fn		*work;
+	void			*work_arg;
+	int			 stash_kind;	/* STASH_* */
+	char			*stash;		/* a result, or code\0message */
+	size_t			 stash_len;
+	TAILQ_ENTRY(call)	 job;		/* in the pool's lists */
 };
+#define STASH_NONE	0
+#define STASH_RESULT	1
+#define STASH_ERROR	2
+#define STASH_NOMEM	3
+TAILQ_HEAD(call_list, call);
 
 /* Reasons not to accept, bits of server.paused. */
 #define PAUSE_FULL	0x1		/* at --max-conns */
@@ -268,8 +300,11 @@ struct conn {
 	unsigned int		 readahead:1;	/* more input likely waiting */
 	unsigned int		 handshaking:1;	/* TLS: not yet connected */
 	unsigned int		 proxy_pending:1; /* a PROXY header comes first */
+	unsigned int		 calls_full:1;	/* reading paused: --max-inflight */
 	size_t			 buffered;	/* input left when last served;
 						   lingering: bytes discarded */
+	struct call_list	 calls;		/* kept calls, in request order */
+	int			 ncalls;
 	int64_t			 frames;
 	int64_t			 bad_requests;	/* only the first is logged */
 	time_t			 accepted;
@@ -331,6 +366,7 @@ struct conn	*conn_new(struct server *, struct listener *, int,
 void		 conn_drain(struct conn *);
 void		 conn_reject(struct conn *);
 int		 conn_unanswered(const struct conn *);
+void		 conn_replied(struct conn *);
 void		 conn_close(struct conn *, const char *);
 
 /* proxy.c */
@@ -364,6 +400,12 @@ void		 call_reply_json(struct call *, const char *,
 		     struct json_object *);
 void		 call_error(struct call *, int);
 void		 call_fail(struct call *, const char *, const char *);
+struct call	*call_queue(const struct call *);
+struct call	*call_keep(struct call *);
+int		 call_deadline(struct call *);
+void		 call_handled(struct call *);
+void		 call_release(struct call *);
+void		 call_cancel_all(struct conn *);
 
 /* module.c */
 void		 module_load_all(const struct settings *);
@@ -372,6 +414,13 @@ void		 module_release(struct module *);
 const char	*module_name(const struct module *);
 void		 module_worker_init(struct server *);
 void		 module_worker_exit(void);
+void		 module_offloaded(struct call *);
+
+/* pool.c */
+void		 pool_start(struct server *);
+void		 pool_stop(void);
+int		 pool_push(struct call *);
+int		 pool_running(const struct call *);
 
 /* dispatch.c */
 void		 dispatch_init(void);
@@ -390,6 +439,7 @@ void		 stats_slot_retire(struct stats_slot *, int);
 void		 stats_slot_newest(struct stats_slot *);
 void		 stats_method_begin(struct stats_slot *, int);
 void		 stats_method_done(struct stats_slot *, int, int, int64_t);
+void		 stats_method_timeout(struct stats_slot *, int);
 int		 stats_slots(void);
 void		 stats_snapshot(struct stats_slot *, struct stats_method *);
 extern const int64_t stats_bucket_ns[RPCD_BUCKETS];

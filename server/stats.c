@@ -286,6 +286,13 @@ stats_method_done(struct stats_slot *st, int method, int failed,
 	m->buckets[i]++;
 }
 
+/* A call of method was answered timeout, past its deadline. */
+void
+stats_method_timeout(struct stats_slot *st, int method)
+{
+	stats_methods_of(st)[method].timeouts++;
+}
+
 /* The number of worker slots: rows of a snapshot. */
 int
 stats_slots(void)

@@ -382,6 +382,8 @@ worker_run(const struct settings *s, struct listener *listeners, int n,
 	}
 	if (s->user != NULL)
 		daemon_drop_privileges(s->user);
+	if (registry_current()->nmodules > 0)
+		pool_start(&srv);
 	module_worker_init(&srv);
 	srv.resume_ev = evtimer_new(srv.base, worker_resume_cb, &srv);
 	srv.full_ev = evtimer_new(srv.base, worker_full_cb, &srv);
@@ -412,6 +414,7 @@ worker_run(const struct settings *s, struct listener *listeners, int n,
 
 	while ((c = TAILQ_FIRST(&srv.conns)) != NULL)
 		conn_close(c, "server exiting");
+	pool_stop();
 	module_worker_exit();
 	listener_close_all(&srv);
 	for (i = 0; i < sizeof sigs / sizeof sigs[0]; i++)

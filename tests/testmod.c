@@ -22,15 +22,23 @@
  * fail, abort(3) or never return, as a broken module's would.  Built
  * again with TESTMOD_ABI_MAJOR, TESTMOD_ABI_MINOR or TESTMOD_NO_DESCRIPTOR
  * set, for the descriptors rpcd must refuse.
+ *
+ * Its deferred methods answer from a timer of the worker's event loop;
+ * what rpcd did to them (cancels, replies refused) is counted, and the
+ * counts method tells, so that a test sees what a module would.
  */
 
 #include <sys/types.h>
+#include <sys/queue.h>
 
 #include <poll.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include <event2/event.h>
 
 #include <rpcd/module.h>
 
@@ -49,6 +57,30 @@
 
 static const struct rpcd_api	*api;
 static const char		*worker = "";	/* what worker_init does */
+
+/* What happened to the deferred and offloaded calls of this worker. */
+static struct {
+	int		cancels;	/* cancel callbacks run */
+	int		refused;	/* replies to cancelled calls, refused */
+	atomic_int	started;	/* work functions begun */
+	atomic_int	stopped;	/* work functions that saw a cancel */
+} testmod_counts;
+
+/* The calls hold keeps, for release. */
+#define TESTMOD_HELD_MAX	64
+static struct rpcd_call	*testmod_held[TESTMOD_HELD_MAX];
+static int		 testmod_nheld;
+
+/* A deferred call and the timer that answers it. */
+struct testmod_later {
+	struct rpcd_call		*call;
+	struct event			*timer;
+	char				 value[64];
+	size_t				 len;
+	LIST_ENTRY(testmod_later)	 entry;
+};
+static LIST_HEAD(, testmod_later) testmod_laters =
+    LIST_HEAD_INITIALIZER(testmod_laters);
 
 /* echo: the params back, at once. */
 static void
@@ -120,6 +152,200 @@ testmod_block(struct rpcd_call *call, void *arg)
 	api->reply(call, "true", 4);
 }
 
+/* The milliseconds of params N or [N, VALUE], and VALUE (or N). */
+static int
+testmod_later_params(struct rpcd_call *call, struct testmod_later *l)
+{
+	const char	*params, *comma, *end;
+	size_t		 len;
+
+	if ((params = api->params(call, &len)) == NULL || len == 0 ||
+	    len >= sizeof l->value)
+		return (-1);
+	if (params[0] != '[') {
+		memcpy(l->value, params, len);
+		l->len = len;
+		return (atoi(l->value));
+	}
+	if ((comma = memchr(params, ',', len)) == NULL ||
+	    (end = memchr(params, ']', len)) == NULL || end < comma)
+		return (-1);
+	while (comma + 1 < end && comma[1] == ' ')
+		comma++;
+	l->len = end - comma - 1;
+	memcpy(l->value, comma + 1, l->len);
+	return (atoi(params + 1));
+}
+
+static void
+testmod_later_free(struct testmod_later *l)
+{
+	LIST_REMOVE(l, entry);
+	event_free(l->timer);
+	free(l);
+}
+
+static void
+testmod_later_cb(evutil_socket_t fd, short events, void *arg)
+{
+	struct testmod_later	*l = arg;
+
+	if (api->reply(l->call, l->value, l->len) != 0)
+		testmod_counts.refused++;
+	testmod_later_free(l);
+}
+
+/* A later call is cancelled: its timer goes, and the call with it. */
+static void
+testmod_later_cancel(struct rpcd_call *call, void *arg)
+{
+	struct testmod_later	*l;
+
+	testmod_counts.cancels++;
+	LIST_FOREACH(l, &testmod_laters, entry) {
+		if (l->call == call) {
+			testmod_later_free(l);
+			return;
+		}
+	}
+	api->log(RPCD_LOG_WARN, "testmod: cancel of a call it does not hold");
+}
+
+/*
+ * later: answers params N after N milliseconds, or [N, VALUE] with VALUE,
+ * from a timer of the worker's event loop.
+ */
+static void
+testmod_later(struct rpcd_call *call, void *arg)
+{
+	struct testmod_later	*l;
+	struct timeval		 tv;
+	int			 ms;
+
+	if ((l = calloc(1, sizeof *l)) == NULL ||
+	    (ms = testmod_later_params(call, l)) < 0) {
+		free(l);
+		api->reply_error(call, "bad_params", "N or [N, VALUE]");
+		return;
+	}
+	l->timer = evtimer_new(api->event_base(), testmod_later_cb, l);
+	if (l->timer == NULL || (l->call = api->defer(call)) == NULL) {
+		if (l->timer != NULL)
+			event_free(l->timer);
+		free(l);
+		return;
+	}
+	LIST_INSERT_HEAD(&testmod_laters, l, entry);
+	tv.tv_sec = ms / 1000;
+	tv.tv_usec = ms % 1000 * 1000;
+	evtimer_add(l->timer, &tv);
+}
+
+/* hold: deferred until release is called. */
+static void
+testmod_hold(struct rpcd_call *call, void *arg)
+{
+	if (testmod_nheld == TESTMOD_HELD_MAX) {
+		api->reply_error(call, "full", "too many calls held");
+		return;
+	}
+	if ((call = api->defer(call)) != NULL)
+		testmod_held[testmod_nheld++] = call;
+}
+
+/* A held call is cancelled: forget it. */
+static void
+testmod_hold_cancel(struct rpcd_call *call, void *arg)
+{
+	int	i;
+
+	testmod_counts.cancels++;
+	for (i = 0; i < testmod_nheld; i++) {
+		if (testmod_held[i] == call) {
+			testmod_held[i] = testmod_held[--testmod_nheld];
+			return;
+		}
+	}
+	api->log(RPCD_LOG_WARN, "testmod: cancel of a call it does not hold");
+}
+
+/* release: answers every call held with its params, then the count. */
+static void
+testmod_release(struct rpcd_call *call, void *arg)
+{
+	const char	*params;
+	char		 n[16];
+	size_t		 len;
+	int		 i;
+
+	for (i = 0; i < testmod_nheld; i++) {
+		if ((params = api->params(testmod_held[i], &len)) == NULL)
+			api->reply(testmod_held[i], "null", 4);
+		else
+			api->reply(testmod_held[i], params, len);
+	}
+	len = snprintf(n, sizeof n, "%d", testmod_nheld);
+	testmod_nheld = 0;
+	api->reply(call, n, len);
+}
+
+/*
+ * On a thread of the pool: wait N ms, watching for a cancel, then answer
+ * VALUE, or an error if VALUE is "fail".
+ */
+static void
+testmod_work_fn(struct rpcd_call *call, void *arg)
+{
+	struct testmod_later	l;
+	int			ms;
+
+	atomic_fetch_add(&testmod_counts.started, 1);
+	for (ms = testmod_later_params(call, &l); ms > 0; ms -= 5) {
+		if (api->cancelled(call)) {
+			atomic_fetch_add(&testmod_counts.stopped, 1);
+			return;
+		}
+		poll(NULL, 0, ms < 5 ? ms : 5);
+	}
+	if (l.len == 6 && memcmp(l.value, "\"fail\"", 6) == 0)
+		api->reply_error(call, "nope", "the work failed");
+	else
+		api->reply(call, l.value, l.len);
+}
+
+/* work: later, on a thread of the pool. */
+static void
+testmod_work(struct rpcd_call *call, void *arg)
+{
+	struct testmod_later	l;
+
+	if (testmod_later_params(call, &l) < 0)
+		api->reply_error(call, "bad_params", "N or [N, VALUE]");
+	else
+		api->offload(call, testmod_work_fn, NULL);
+}
+
+/* A call offloaded is cancelled: its work function sees it too. */
+static void
+testmod_work_cancel(struct rpcd_call *call, void *arg)
+{
+	testmod_counts.cancels++;
+}
+
+/* counts: what rpcd did to this worker's deferred calls. */
+static void
+testmod_counts_method(struct rpcd_call *call, void *arg)
+{
+	char	text[128];
+	int	len;
+
+	len = snprintf(text, sizeof text, "{\"cancels\": %d, \"refused\": %d, "
+	    "\"started\": %d, \"stopped\": %d}", testmod_counts.cancels,
+	    testmod_counts.refused, atomic_load(&testmod_counts.started),
+	    atomic_load(&testmod_counts.stopped));
+	api->reply(call, text, len);
+}
+
 static const struct rpcd_method testmod_methods[] = {
 	{ "echo", "the params back", testmod_echo, NULL, 0, NULL },
 	{ "badjson", "a result that is not JSON", testmod_badjson, NULL, 0,
@@ -130,6 +356,22 @@ static const struct rpcd_method testmod_methods[] = {
 	{ "pid", "the worker's pid", testmod_pid, NULL, 0, NULL },
 	{ "block", "hold the worker for params ms", testmod_block, NULL, 0,
 	    NULL },
+	{ "later", "answer N or [N, VALUE] after N ms", testmod_later,
+	    testmod_later_cancel, 0, NULL },
+	{ "later_nc", "later, without a cancel callback", testmod_later, NULL,
+	    0, NULL },
+	{ "deadline", "later, with a deadline of 100 ms", testmod_later,
+	    testmod_later_cancel, 100, NULL },
+	{ "hold", "answer the params once release is called", testmod_hold,
+	    testmod_hold_cancel, 0, NULL },
+	{ "release", "answer the calls held; their count", testmod_release,
+	    NULL, 0, NULL },
+	{ "work", "later, on the thread pool", testmod_work,
+	    testmod_work_cancel, 0, NULL },
+	{ "work_deadline", "work, with a deadline of 100 ms", testmod_work,
+	    testmod_work_cancel, 100, NULL },
+	{ "counts", "cancels and refused replies", testmod_counts_method, NULL,
+	    0, NULL },
 };
 
 static int

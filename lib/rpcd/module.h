@@ -86,24 +86,27 @@ struct rpcd_api {
 	 * [any] Answer the call with a JSON text as the result, or with an
 	 * error of a one-word code and a message; once per call.  A result
 	 * that is not JSON is answered internal_error instead.  -1 if the
-	 * call was answered already, or cancelled.
+	 * call was answered already, or cancelled.  From a work function,
+	 * for its own call only: the loop sends the answer once it returns.
 	 */
 	int		(*reply)(struct rpcd_call *, const char *, size_t);
 	int		(*reply_error)(struct rpcd_call *, const char *,
 			    const char *);
 
 	/*
-	 * [loop] From a handler: answer later.  Return the call to answer,
-	 * valid until it is answered or cancelled (or NULL out of memory:
-	 * rpcd has answered it then).  Later replies on the connection wait
-	 * for this one, to keep their order.
+	 * [loop] From a handler: answer later, from the loop.  Return the
+	 * call to answer, valid until it is answered, or cancelled if its
+	 * method has a cancel callback (or NULL out of memory: rpcd has
+	 * answered it then).  Later replies on the connection wait for this
+	 * one, to keep their order.
 	 */
 	struct rpcd_call *(*defer)(struct rpcd_call *);
 
 	/*
 	 * [loop] From a handler: run work(call, arg) on the worker's thread
-	 * pool; it answers with reply() or reply_error() before it returns.
-	 * -1 if the pool's queue is full: rpcd has answered busy.
+	 * pool; it answers with reply() or reply_error() before it returns,
+	 * and the call stays valid until then, cancelled or not.  -1 if the
+	 * pool's queue is full: rpcd has answered busy.
 	 */
 	int		(*offload)(struct rpcd_call *, rpcd_work_fn *, void *);
 
