@@ -355,27 +355,26 @@ exec_job_fail(struct exec_job *job, const char *code, const char *what)
 static void
 exec_job_result(struct exec_job *job)
 {
-	char	*s, *p;
-	size_t	 len = job->out_len, i;
+	const char	*out = job->out != NULL ? job->out : "";
+	char		*s, *p;
+	size_t		 len = job->out_len, i;
+	unsigned char	 c;
 
-	while (len > 0 && job->out[len - 1] == '\n')
+	while (len > 0 && out[len - 1] == '\n')
 		len--;
-	if (proto_json_check(job->out, len, PROTO_DEPTH_MAX) == PROTO_OK) {
-		api->reply(job->call, job->out, len);
+	if (proto_json_check(out, len, PROTO_DEPTH_MAX) == PROTO_OK) {
+		api->reply(job->call, out, len);
 		job->call = NULL;
 		return;
 	}
 	if (len > (SIZE_MAX - 3) / 6 || (s = malloc(len * 6 + 3)) == NULL) {
-		api->reply_error(job->call, "no_memory", "out of memory");
-		job->call = NULL;
+		exec_job_fail(job, "no_memory", "out of memory");
 		return;
 	}
 	p = s;
 	*p++ = '"';
 	for (i = 0; i < len; i++) {
-		unsigned char c = job->out[i];
-
-		if (c == '"' || c == '\\') {
+		if ((c = out[i]) == '"' || c == '\\') {
 			*p++ = '\\';
 			*p++ = c;
 		} else if (c < 0x20)
@@ -453,7 +452,7 @@ exec_stdout_cb(evutil_socket_t fd, short events, void *arg)
 	/* Room for a byte past the bound, to see that it was passed. */
 	if (job->out_size - job->out_len < EXEC_READ &&
 	    job->out_size <= conf->max_output) {
-		want = job->out_len + EXEC_READ;
+		want = job->out_size * 2 + EXEC_READ;
 		if (want > conf->max_output + 1)
 			want = conf->max_output + 1;
 		if ((p = realloc(job->out, want)) == NULL) {

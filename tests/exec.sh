@@ -64,6 +64,7 @@ peak()
 
 prog json 'echo "{\"a\": [1, 2]}"'
 prog text 'echo "hello \"world\""; echo'
+prog binary "printf '\\377\\376'"
 prog params 'exec cat'
 prog fail 'echo one >&2; echo two >&2; echo out; exit 3'
 prog sig 'echo dying >&2; kill -TERM $$'
@@ -78,10 +79,15 @@ prog hang "echo \$\$ >$D/hang.pid; sleep 30 & echo \$! >$D/hang.child
 echo started >&2; wait"
 prog spew "echo \$\$ >$D/spew.pid; exec yes"
 
+# Three instances of the module, each with its own limits: the scripts by
+# their name in $D, and two programs with arguments.
+methods=
+for m in json text binary params fail sig hold bigin stuck; do
+	methods="$methods $m=$D/$m"
+done
 export EXEC_SECRET=hush
-rpcd_start -m "$D/exec.so --timeout=60000 --max-procs=2 json=$D/json text=$D/text \
-params=$D/params fail=$D/fail sig=$D/sig hold=$D/hold bigin=$D/bigin \
-stuck=$D/stuck env=/usr/bin/env args=/bin/echo,-n,a,b" \
+rpcd_start -m "$D/exec.so --timeout=60000 --max-procs=2 $methods \
+env=/usr/bin/env args=/bin/echo,-n,a,b" \
     -m "$D/exec.so --timeout=1000 --max-output=65536 hang=$D/hang \
 spew=$D/spew" \
     -m "$D/exec.so --env=EXEC_SECRET,NONE envsecret=/usr/bin/env" ||
@@ -91,6 +97,8 @@ is "$(call json)" '{"out": "json", "result": {"a": [1, 2]}}' \
     "JSON output is the result"
 is "$(call text)" '{"out": "text", "result": "hello \"world\""}' \
     "other output is a string, without its trailing newlines"
+is "$(call binary)" '{"out": "error", "result": {"code": "bad_output", "message": "the program'"'"'s output is neither JSON nor UTF-8 text"}}' \
+    "output that is not UTF-8 either is an error"
 is "$(call args)" '{"out": "args", "result": "a b"}' \
     "a program's arguments follow it after commas"
 is "$(call params '{"x": [1, "y"]}')" \
