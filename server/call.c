@@ -20,6 +20,13 @@
  * connection or its buffers.  A reply is built in place in the output
  * buffer's free space, measured first by libproto, so a result is copied
  * once and no temporary is made.
+ *
+ * A call answered later (defer, offload) is kept on the heap, in its
+ * connection's queue of calls in request order; so is every call after
+ * it until the queue empties, so that replies keep the order of their
+ * requests on a connection, whatever the order they are answered in.
+ * The call at the head writes its reply straight into the output; the
+ * others into a buffer of their own, moved on when their turn comes.
  */
 
 #include "config.h"
@@ -28,6 +35,7 @@
 #include <sys/uio.h>
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <event2/buffer.h>
@@ -98,14 +106,82 @@ call_error_frame(struct conn *c, struct evbuffer *out, const char *code,
 	call_put(c, out, error, need, NULL, NULL, 0, code, message);
 }
 
+/*
+ * Where a kept call's reply goes: straight into the output when every
+ * reply owed before it has gone, else into a buffer of its own until its
+ * turn; NULL out of memory.
+ */
+static struct evbuffer *
+call_out(struct call *call)
+{
+	if (TAILQ_FIRST(&call->conn->calls) == call)
+		return (call->conn->out);
+	if (call->out == NULL)
+		call->out = evbuffer_new();
+	return (call->out);
+}
+
+/*
+ * Move the replies at the head of the queue, answered, into the output,
+ * in request order (evbuffer_add_buffer() moves their chains: no copy),
+ * and have the loop send them.
+ */
+static void
+call_advance(struct conn *c)
+{
+	struct call	*call;
+	int		 moved = 0;
+
+	while ((call = TAILQ_FIRST(&c->calls)) != NULL && call->answered) {
+		if (call->out != NULL &&
+		    evbuffer_add_buffer(c->out, call->out) != 0)
+			c->failed = 1;
+		TAILQ_REMOVE(&c->calls, call, entry);
+		c->ncalls--;
+		call->queued = 0;
+		call_release(call);
+		moved = 1;
+	}
+	if (moved || c->failed)
+		conn_replied(c);
+}
+
+/*
+ * Answer a kept call with a result, or with the error code and message if
+ * code is not NULL; count it, and send on what is due.
+ */
+static void
+call_answer_kept(struct call *call, const char *kind, const char *result,
+    size_t len, const char *code, const char *message)
+{
+	struct conn	*c = call->conn;
+	struct evbuffer	*out;
+
+	if ((out = call_out(call)) == NULL)
+		c->failed = 1;
+	else if (code != NULL)
+		call_error_frame(c, out, code, message);
+	else
+		call_frame(c, out, kind, result, len);
+	if (call->method != NULL)
+		stats_method_done(c->srv->stats, call->method->index,
+		    call->failed || c->failed,
+		    (time_monotonic() - call->started) * 1e9);
+	call_advance(c);
+}
+
 /* Answer a call with a result; kind NULL is the method's name. */
 void
 call_reply(struct call *call, const char *kind, const char *result,
     size_t len)
 {
 	call->answered = 1;
-	call_frame(call->conn, call->conn->out,
-	    kind != NULL ? kind : call->method->name, result, len);
+	if (kind == NULL)
+		kind = call->method->name;
+	if (call->heap)
+		call_answer_kept(call, kind, result, len, NULL, NULL);
+	else
+		call_frame(call->conn, call->conn->out, kind, result, len);
 }
 
 /*
@@ -125,10 +201,10 @@ call_reply_json(struct call *call, const char *kind, struct json_object *o)
 		text = json_object_to_json_string_length(o,
 		    JSON_C_TO_STRING_SPACED | JSON_C_TO_STRING_NOSLASHESCAPE,
 		    &len);
-	call->answered = 1;
-	if (text == NULL || errno == ENOMEM)
+	if (text == NULL || errno == ENOMEM) {
 		call->conn->failed = 1;
-	else
+		call_error(call, PROTO_EINTERNAL);
+	} else
 		call_reply(call, kind, text, len);
 	json_object_put(o);
 }
@@ -145,5 +221,112 @@ void
 call_fail(struct call *call, const char *code, const char *message)
 {
 	call->answered = call->failed = 1;
-	call_error_frame(call->conn, call->conn->out, code, message);
+	if (call->heap)
+		call_answer_kept(call, NULL, NULL, 0, code, message);
+	else
+		call_error_frame(call->conn, call->conn->out, code, message);
+}
+
+/* A copy of call on the heap, at the end of its connection's queue. */
+static struct call *
+call_new(const struct call *from)
+{
+	struct call	*call;
+
+	if ((call = malloc(sizeof *call)) == NULL)
+		return (NULL);
+	*call = *from;
+	call->busy = call->deferred = call->held = call->cancelled = 0;
+	call->heap = call->queued = 1;
+	call->out = NULL;
+	call->copy = NULL;
+	TAILQ_INSERT_TAIL(&call->conn->calls, call, entry);
+	call->conn->ncalls++;
+	return (call);
+}
+
+/*
+ * A request behind a call not answered yet: its reply must wait for its
+ * turn, so it is kept from the start, its handler about to run on it.
+ * NULL out of memory.
+ */
+struct call *
+call_queue(const struct call *from)
+{
+	struct call	*call;
+
+	if ((call = call_new(from)) != NULL)
+		call->busy = 1;
+	return (call);
+}
+
+/*
+ * From a handler: keep the call past it (defer, offload), with its own
+ * copy of the params, which live in the input buffer.  Return the call to
+ * answer, or NULL out of memory.
+ */
+struct call *
+call_keep(struct call *call)
+{
+	struct call	*kept = call;
+	char		*copy = NULL;
+
+	if (call->params != NULL &&
+	    (copy = malloc(call->params_len)) == NULL)
+		return (NULL);
+	if (!call->heap && (kept = call_new(call)) == NULL) {
+		free(copy);
+		return (NULL);
+	}
+	if (copy != NULL) {
+		memcpy(copy, call->params, call->params_len);
+		kept->params = kept->copy = copy;
+	}
+	call->deferred = kept->deferred = 1;
+	return (kept);
+}
+
+/* Its handler returned on a kept call: one not answered nor kept fails. */
+void
+call_handled(struct call *call)
+{
+	if (!call->answered && !call->deferred)
+		call_error(call, PROTO_EINTERNAL);
+	call->busy = 0;
+	call_release(call);
+}
+
+/* Free a kept call once nothing holds it: queue, handler nor module. */
+void
+call_release(struct call *call)
+{
+	if (!call->heap || call->queued || call->busy || call->held)
+		return;
+	if (call->out != NULL)
+		evbuffer_free(call->out);
+	free(call->copy);
+	free(call);
+}
+
+/*
+ * The connection is going: empty its queue.  A call not answered yet is
+ * cancelled: counted as failed, and its late reply dropped.
+ */
+void
+call_cancel_all(struct conn *c)
+{
+	struct call	*call;
+
+	while ((call = TAILQ_FIRST(&c->calls)) != NULL) {
+		TAILQ_REMOVE(&c->calls, call, entry);
+		c->ncalls--;
+		call->queued = 0;
+		if (!call->answered && call->method != NULL) {
+			call->cancelled = 1;
+			stats_method_done(c->srv->stats, call->method->index,
+			    1, (time_monotonic() - call->started) * 1e9);
+		}
+		call->conn = NULL;
+		call_release(call);
+	}
 }

@@ -157,6 +157,10 @@ static const struct setting settings[] = {
 	  .def = 1024 * 1024,
 	  .help = "unsent replies per connection before reading\n"
 	    "from it pauses" },
+	{ .name = "max-inflight", .arg = "number", .type = SETTING_NUMBER,
+	  MEMBER(max_inflight), .min = 1, .max = 65536, .def = 128,
+	  .help = "calls unanswered per connection before\n"
+	    "reading from it pauses" },
 	{ .name = "idle-timeout", .arg = "seconds", .type = SETTING_NUMBER,
 	  MEMBER(idle_timeout), .min = 0, .max = 86400 * 365, .def = 300,
 	  .help = "close idle connections, 0 = never" },

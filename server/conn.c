@@ -25,6 +25,11 @@
  * no epoll_ctl().  The idle timeout is the bufferevent's read and write
  * timeouts, one common timeout shared by every connection.  Every way out
  * goes through conn_close().
+ *
+ * A call answered later than its handler (rpcd-module(3)) is kept in the
+ * connection's queue (call.c), and its reply, when it comes, has the loop
+ * run the write callback (conn_replied), which sends it and reads again
+ * once fewer than --max-inflight calls are unanswered.
  */
 
 #include "config.h"
@@ -149,6 +154,7 @@ conn_new(struct server *srv, struct listener *l, int fd,
 	}
 	c->in = bufferevent_get_input(c->bev);
 	c->out = bufferevent_get_output(c->bev);
+	TAILQ_INIT(&c->calls);
 	c->accepted = conn_now(c);
 	bufferevent_setcb(c->bev, conn_read_cb, conn_write_cb, conn_event_cb,
 	    c);
@@ -230,6 +236,8 @@ conn_close(struct conn *c, const char *reason)
 {
 	if (c->proxy_pending && evbuffer_get_length(c->in) > 0)
 		conn_proxy_bad(c, "truncated");
+	if (c->ncalls > 0)
+		call_cancel_all(c);
 	log_debug("%s: closed: %s", c->peer, reason);
 	if (c->transport->tls && !c->handshaking)
 		tls_close(c->bev);
@@ -257,12 +265,16 @@ conn_flush(struct conn *c)
 }
 
 /*
- * Stop reading; close as soon as every reply queued has been sent.
- * Return -1 if the connection is closed already.
+ * Stop reading; close as soon as every reply queued has been sent.  The
+ * calls not answered yet are cancelled: the replies owed before the first
+ * of them are sent, none after.  Return -1 if the connection is closed
+ * already.
  */
 static int
 conn_close_after_flush(struct conn *c, const char *reason)
 {
+	if (c->ncalls > 0)
+		call_cancel_all(c);
 	if (conn_flush(c) != 0)
 		return (-1);
 	if (evbuffer_get_length(c->out) == 0) {
@@ -398,6 +410,19 @@ conn_check_partial(struct conn *c, int completed)
 }
 
 /*
+ * Past --max-inflight calls unanswered, stop reading: further requests
+ * wait in the kernel, not in our memory.  conn_write_cb resumes as calls
+ * are answered.
+ */
+static void
+conn_calls_full(struct conn *c)
+{
+	log_debug("%s: %d calls unanswered: pausing", c->peer, c->ncalls);
+	c->calls_full = 1;
+	conn_reading(c, 0);
+}
+
+/*
  * Answer every complete frame in the input buffer, up to a cap so that
  * one pipelining client cannot starve the others; replies are appended to
  * the output buffer.  Return -1 if the connection was closed.
@@ -418,6 +443,10 @@ conn_process(struct conn *c)
 	cur.total = evbuffer_get_length(c->in);
 	srv->clock = time_monotonic();	/* when dispatch_frame() starts */
 	for (n = 0; n < RPCD_FRAMES_PER_EVENT; n++) {
+		if (c->ncalls >= srv->settings->max_inflight) {
+			conn_calls_full(c);
+			break;
+		}
 		len = cur.total - cur.off;
 		if (len < PROTO_HEADER_SIZE) {
 			if ((partial = conn_fill(c, &cur,
@@ -485,7 +514,8 @@ conn_process(struct conn *c)
 		bufferevent_trigger(c->bev, EV_READ, BEV_TRIG_DEFER_CALLBACKS);
 	} else if (len > 0)
 		conn_quickack(c, len);
-	return (conn_check_partial(c, n > 0));
+	/* Paused with frames waiting is no slow peer's doing. */
+	return (conn_check_partial(c, n > 0 || c->calls_full));
 }
 
 /*
@@ -532,7 +562,7 @@ conn_idle(struct conn *c)
 {
 	if (c->last_request && c->frames == 0)
 		return (0);
-	return (evbuffer_get_length(c->in) == 0 &&
+	return (c->ncalls == 0 && evbuffer_get_length(c->in) == 0 &&
 	    !c->transport->pending(c->bev));
 }
 
@@ -569,7 +599,7 @@ conn_read_cb(struct bufferevent *bev, void *arg)
 {
 	struct conn	*c = arg;
 
-	if (c->closing || c->throttled)
+	if (c->closing || c->throttled || c->calls_full)
 		return;	/* a deferred trigger from before */
 	c->readahead = evbuffer_get_length(c->in) >= c->buffered +
 	    RPCD_BEV_READ;
@@ -577,27 +607,60 @@ conn_read_cb(struct bufferevent *bev, void *arg)
 }
 
 /*
- * The output is down to half of --max-output, or empty: resume reading a
- * throttled connection, disarm the write event, finish a close.
+ * The output is down to half of --max-output, or empty, or a kept call
+ * was answered (conn_replied): send what is due, resume reading a
+ * connection throttled or past --max-inflight once it no longer is,
+ * disarm the write event, finish a close.
  */
 static void
 conn_write_cb(struct bufferevent *bev, void *arg)
 {
 	struct conn	*c = arg;
+	size_t		 left;
+	int		 resume = 0;
 
-	if (evbuffer_get_length(c->out) == 0) {
+	if (c->failed) {
+		conn_close(c, "out of memory for a reply");
+		return;
+	}
+	if (conn_flush(c) != 0)
+		return;
+	if ((left = evbuffer_get_length(c->out)) == 0) {
 		conn_writing(c, 0);
 		if (c->closing) {
 			conn_close(c, "flushed");
 			return;
 		}
 	}
-	if (c->throttled) {
+	if (c->throttled && left <= c->srv->settings->max_output / 2) {
 		log_debug("%s: replies drained: resuming", c->peer);
 		c->throttled = 0;
+		resume = 1;
+	}
+	if (c->calls_full && c->ncalls < c->srv->settings->max_inflight) {
+		log_debug("%s: calls answered: resuming", c->peer);
+		c->calls_full = 0;
+		resume = 1;
+	}
+	if (c->closing)
+		return;
+	if (resume && !c->throttled && !c->calls_full) {
 		conn_reading(c, 1);
 		conn_serve(c);
-	}
+	} else if (c->srv->draining)
+		conn_drain_step(c);
+}
+
+/*
+ * A kept call was answered, outside the read callback maybe (a module's
+ * timer, the thread pool): have the loop run the write callback.  Later,
+ * not now, so that a close it decides never runs inside a module's call.
+ */
+void
+conn_replied(struct conn *c)
+{
+	bufferevent_trigger(c->bev, EV_WRITE,
+	    BEV_TRIG_IGNORE_WATERMARKS | BEV_TRIG_DEFER_CALLBACKS);
 }
 
 /*
@@ -675,6 +738,6 @@ conn_reject(struct conn *c)
 int
 conn_unanswered(const struct conn *c)
 {
-	return (evbuffer_get_length(c->in) > 0 ||
+	return (c->ncalls > 0 || evbuffer_get_length(c->in) > 0 ||
 	    evbuffer_get_length(c->out) > 0);
 }

@@ -133,11 +133,47 @@ dispatch_init(void)
 static void
 dispatch_bad_request(struct conn *c, struct evbuffer *out, int error)
 {
+	struct call	 from, *call;
+
 	if (c->bad_requests++ == 0)
 		log_debug("%s: bad request: %s (only the first of a "
 		    "connection is logged)", c->peer, proto_strerror(error));
 	c->srv->stats->bad_requests++;
-	dispatch_error(c, out, error);
+	if (c->ncalls == 0) {
+		dispatch_error(c, out, error);
+		return;
+	}
+	/* Its error waits its turn behind the calls not answered yet. */
+	memset(&from, 0, sizeof from);
+	from.conn = c;
+	if ((call = call_queue(&from)) == NULL) {
+		c->failed = 1;
+		return;
+	}
+	call_error(call, error);
+	call_handled(call);
+}
+
+/*
+ * Run a call behind another of its connection not answered yet, kept
+ * from the start so that its reply waits its turn.
+ */
+static void
+dispatch_kept(struct call *from)
+{
+	struct conn	*c = from->conn;
+	struct call	*call;
+
+	if ((call = call_queue(from)) == NULL) {
+		c->failed = 1;
+		stats_method_done(c->srv->stats, from->method->index, 1, 0);
+		return;
+	}
+	c->srv->stats->running = call->method->index;
+	call->method->fn(call);
+	c->srv->stats->running = -1;
+	call_handled(call);
+	c->srv->clock = time_monotonic();
 }
 
 /* The name of the method of index i, or NULL past the last. */
@@ -152,7 +188,9 @@ dispatch_method_name(int i)
 /*
  * Answer one request frame's body, appending the reply to out.  A call
  * of a method is counted with the time from parsing to its reply queued,
- * and as failed if it answered with an error or could not answer.
+ * and as failed if it answered with an error or could not answer.  The
+ * call lives on the stack unless it must wait for an earlier one of its
+ * connection, or its handler keeps it (defer, offload): call.c.
  */
 void
 dispatch_frame(struct conn *c, const char *body, size_t len,
@@ -187,6 +225,12 @@ dispatch_frame(struct conn *c, const char *body, size_t len,
 	call.params = m.value;
 	call.params_len = m.value_len;
 	call.answered = call.failed = 0;
+	call.busy = 1;
+	call.deferred = call.heap = call.cancelled = 0;
+	if (c->ncalls > 0) {
+		dispatch_kept(&call);
+		return;
+	}
 	/*
 	 * Which method runs, for the master's line if a signal kills us in
 	 * it: a plain store into our own slot, nothing the RPC path would
@@ -195,9 +239,12 @@ dispatch_frame(struct conn *c, const char *body, size_t len,
 	c->srv->stats->running = call.method->index;
 	call.method->fn(&call);
 	c->srv->stats->running = -1;
-	if (!call.answered)
+	if (!call.answered && !call.deferred)
 		call_error(&call, PROTO_EINTERNAL);
 	c->srv->clock = time_monotonic();
-	stats_method_done(c->srv->stats, call.method->index,
-	    call.failed || c->failed, (c->srv->clock - call.started) * 1e9);
+	/* A call kept past its handler is counted when it is answered. */
+	if (!call.deferred)
+		stats_method_done(c->srv->stats, call.method->index,
+		    call.failed || c->failed,
+		    (c->srv->clock - call.started) * 1e9);
 }

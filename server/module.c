@@ -340,6 +340,18 @@ module_method(const struct rpcd_call *rc)
 }
 
 /*
+ * The module is done with a call it answered, or tried to answer once
+ * cancelled (the reply is dropped: -1): a kept call may go.
+ */
+static int
+module_let_go(struct call *call, int rc)
+{
+	call->held = 0;
+	call_release(call);
+	return (rc);
+}
+
+/*
  * Answer with a result; one that is not JSON would break the stream's
  * framing for the client, so it is answered internal_error instead.
  */
@@ -349,6 +361,8 @@ module_reply(struct rpcd_call *rc, const char *result, size_t len)
 	struct call	*call = (struct call *)rc;
 	int		 error;
 
+	if (call->cancelled)
+		return (module_let_go(call, -1));
 	if (call->answered)
 		return (-1);
 	if (result == NULL ||
@@ -357,10 +371,10 @@ module_reply(struct rpcd_call *rc, const char *result, size_t len)
 		    "is not JSON", module_name(call->method->module),
 		    call->method->name);
 		call_error(call, PROTO_EINTERNAL);
-		return (0);
+		return (module_let_go(call, 0));
 	}
 	call_reply(call, NULL, result, len);
-	return (0);
+	return (module_let_go(call, 0));
 }
 
 static int
@@ -371,6 +385,8 @@ module_reply_error(struct rpcd_call *rc, const char *code,
 	const char	*p;
 	size_t		 need;
 
+	if (call->cancelled)
+		return (module_let_go(call, -1));
 	if (call->answered)
 		return (-1);
 	for (p = code; p != NULL && *p != '\0'; p++) {
@@ -383,18 +399,31 @@ module_reply_error(struct rpcd_call *rc, const char *code,
 		    "is not a word and a UTF-8 message",
 		    module_name(call->method->module), call->method->name);
 		call_error(call, PROTO_EINTERNAL);
-		return (0);
+		return (module_let_go(call, 0));
 	}
 	call_fail(call, code, message);
-	return (0);
+	return (module_let_go(call, 0));
 }
 
-/* Not implemented yet (see BUGS in rpcd-module(3)): internal_error. */
+/*
+ * From a handler: keep the call, to be answered later from the loop.
+ * Out of memory it is answered internal_error, and NULL returned; NULL
+ * too, the call untouched, for one not in its handler, answered or
+ * deferred already.
+ */
 static struct rpcd_call *
 module_defer(struct rpcd_call *rc)
 {
-	call_error((struct call *)rc, PROTO_EINTERNAL);
-	return (NULL);
+	struct call	*call = (struct call *)rc, *kept;
+
+	if (!call->busy || call->answered || call->deferred)
+		return (NULL);
+	if ((kept = call_keep(call)) == NULL) {
+		call_error(call, PROTO_EINTERNAL);
+		return (NULL);
+	}
+	kept->held = 1;
+	return ((struct rpcd_call *)kept);
 }
 
 /* Not implemented yet (see BUGS in rpcd-module(3)): internal_error. */

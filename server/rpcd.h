@@ -101,6 +101,7 @@ struct settings {
 	int		 tls_handshake_timeout;
 	char		*modules[RPCD_MODULES_MAX]; /* "PATH ARGS..." */
 	int		 nmodules;
+	int		 max_inflight;	/* calls unanswered per connection */
 };
 
 /*
@@ -192,17 +193,31 @@ struct method {
 
 /*
  * A request being answered (call.c): all a handler sees of it.  params is
- * the span of the request's params, NULL when it has none.
+ * the span of the request's params, NULL when it has none.  A call that
+ * is answered inside its handler, with no call of its connection waiting,
+ * lives on dispatch's stack; any other is kept on the heap, in its
+ * connection's queue of calls in request order, until its reply is sent
+ * on and nothing holds it (call_release).
  */
 struct call {
-	struct conn		*conn;
-	const struct method	*method;
+	struct conn		*conn;		/* NULL once it has gone */
+	const struct method	*method;	/* NULL: a bad request */
 	const char		*params;
 	size_t			 params_len;
 	int			 answered;
 	int			 failed;	/* answered with an error */
 	double			 started;	/* time_monotonic() */
+	unsigned int		 busy:1;	/* its handler is running */
+	unsigned int		 deferred:1;	/* defer() took it */
+	unsigned int		 heap:1;	/* kept: the rest is for those */
+	unsigned int		 queued:1;	/* in its connection's queue */
+	unsigned int		 held:1;	/* the module holds it */
+	unsigned int		 cancelled:1;	/* timed out, or client gone */
+	struct evbuffer		*out;		/* its reply, until its turn */
+	char			*copy;		/* the params, once kept */
+	TAILQ_ENTRY(call)	 entry;
 };
+TAILQ_HEAD(call_list, call);
 
 /* Reasons not to accept, bits of server.paused. */
 #define PAUSE_FULL	0x1		/* at --max-conns */
@@ -252,7 +267,10 @@ struct conn {
 	unsigned int		 readahead:1;	/* more input likely waiting */
 	unsigned int		 handshaking:1;	/* TLS: not yet connected */
 	unsigned int		 proxy_pending:1; /* a PROXY header comes first */
+	unsigned int		 calls_full:1;	/* reading paused: --max-inflight */
 	size_t			 buffered;	/* input left when last served */
+	struct call_list	 calls;		/* kept calls, in request order */
+	int			 ncalls;
 	int64_t			 frames;
 	int64_t			 bad_requests;	/* only the first is logged */
 	time_t			 accepted;
@@ -312,6 +330,7 @@ struct conn	*conn_new(struct server *, struct listener *, int,
 void		 conn_drain(struct conn *);
 void		 conn_reject(struct conn *);
 int		 conn_unanswered(const struct conn *);
+void		 conn_replied(struct conn *);
 void		 conn_close(struct conn *, const char *);
 
 /* proxy.c */
@@ -340,6 +359,11 @@ void		 call_reply_json(struct call *, const char *,
 		     struct json_object *);
 void		 call_error(struct call *, int);
 void		 call_fail(struct call *, const char *, const char *);
+struct call	*call_queue(const struct call *);
+struct call	*call_keep(struct call *);
+void		 call_handled(struct call *);
+void		 call_release(struct call *);
+void		 call_cancel_all(struct conn *);
 
 /* module.c */
 int		 module_check(const char *, char *, size_t);

@@ -25,6 +25,7 @@ max-frame 4096
 max-depth 8
 max-conns 100
 max-output 2048
+max-inflight 64
 idle-timeout 7
 frame-timeout 5
 shutdown-timeout 3
@@ -109,7 +110,7 @@ is "$? $(cat "$TEST_DIR/err")" \
 # The command line overrides the file, even where the file is wrong.
 printf 'max-frame 4096\nmax-depth 8\nlisten 127.0.0.1:1\nlisten 127.0.0.1:2\n' >"$F"
 "$RPCD" -n -f "$F" --max-frame 8192 -l 127.0.0.1:3 >"$TEST_DIR/out" 2>/dev/null
-is "$(grep -e ^max- -e ^listen "$TEST_DIR/out" | grep -v -e output -e conns)" \
+is "$(grep -e ^max- -e ^listen "$TEST_DIR/out" | grep -v -e output -e conns -e inflight)" \
     "listen 127.0.0.1:3
 max-frame 8192
 max-depth 8" "-n: the command line's --max-frame and -l win over the file's"

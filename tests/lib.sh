@@ -220,3 +220,18 @@ example_block()
 	    inside && /^\.Ed/ { inside = 0 }
 	    inside { gsub(/\\e/, "\\"); print }' "$1"
 }
+
+# module_client SCRIPT: run the Python test tests/SCRIPT with the arguments
+# $RPCD and a copy of the test module, with the mode rpcd wants whatever
+# the build's umask; skip the test without python3.
+module_client()
+{
+	[ -n "${PYTHON3:-}" ] && [ -x "$PYTHON3" ] ||
+	    PYTHON3=$(command -v python3)
+	[ -n "$PYTHON3" ] || skip_all "python3 not found"
+	cp "$top_builddir/tests/.libs/testmod.so" "$TEST_DIR/testmod.so" ||
+	    bail_out "no testmod.so: make check builds it"
+	chmod 0755 "$TEST_DIR/testmod.so"
+	PYTHONPATH=$top_srcdir/tests "$top_builddir/libtool" --mode=execute \
+	    "$PYTHON3" "$top_srcdir/tests/$1" "$RPCD" "$TEST_DIR/testmod.so"
+}

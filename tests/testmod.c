@@ -19,6 +19,10 @@
  * arguments: "fail" fails its init, "take=NAME" registers a method NAME
  * too.  Built again with TESTMOD_ABI_MAJOR, TESTMOD_ABI_MINOR or
  * TESTMOD_NO_DESCRIPTOR set, for the descriptors rpcd must refuse.
+ *
+ * Its deferred methods answer from a timer of the worker's event loop;
+ * what rpcd did to them (cancels, replies refused) is counted, and the
+ * counts method tells, so that a test sees what a module would.
  */
 
 #include <sys/types.h>
@@ -28,6 +32,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include <event2/event.h>
 
 #include <rpcd/module.h>
 
@@ -45,6 +51,25 @@
 #endif
 
 static const struct rpcd_api	*api;
+
+/* What happened to the deferred calls of this worker. */
+static struct {
+	int	cancels;	/* cancel callbacks run */
+	int	refused;	/* replies to cancelled calls, refused */
+} testmod_counts;
+
+/* The calls hold keeps, for release. */
+#define TESTMOD_HELD_MAX	64
+static struct rpcd_call	*testmod_held[TESTMOD_HELD_MAX];
+static int		 testmod_nheld;
+
+/* A deferred call and the timer that answers it. */
+struct testmod_later {
+	struct rpcd_call		*call;
+	struct event			*timer;
+	char				 value[64];
+	size_t				 len;
+};
 
 /* echo: the params back, at once. */
 static void
@@ -116,6 +141,113 @@ testmod_block(struct rpcd_call *call, void *arg)
 	api->reply(call, "true", 4);
 }
 
+/* The milliseconds of params N or [N, VALUE], and VALUE (or N). */
+static int
+testmod_later_params(struct rpcd_call *call, struct testmod_later *l)
+{
+	const char	*params, *comma, *end;
+	size_t		 len;
+
+	if ((params = api->params(call, &len)) == NULL || len == 0 ||
+	    len >= sizeof l->value)
+		return (-1);
+	if (params[0] != '[') {
+		memcpy(l->value, params, len);
+		l->len = len;
+		return (atoi(l->value));
+	}
+	if ((comma = memchr(params, ',', len)) == NULL ||
+	    (end = memchr(params, ']', len)) == NULL || end < comma)
+		return (-1);
+	l->len = end - comma - 1;
+	memcpy(l->value, comma + 1, l->len);
+	return (atoi(params + 1));
+}
+
+static void
+testmod_later_cb(evutil_socket_t fd, short events, void *arg)
+{
+	struct testmod_later	*l = arg;
+
+	if (api->reply(l->call, l->value, l->len) != 0)
+		testmod_counts.refused++;
+	event_free(l->timer);
+	free(l);
+}
+
+/*
+ * later: answers params N after N milliseconds, or [N, VALUE] with VALUE,
+ * from a timer of the worker's event loop.
+ */
+static void
+testmod_later(struct rpcd_call *call, void *arg)
+{
+	struct testmod_later	*l;
+	struct timeval		 tv;
+	int			 ms;
+
+	if ((l = calloc(1, sizeof *l)) == NULL ||
+	    (ms = testmod_later_params(call, l)) < 0) {
+		free(l);
+		api->reply_error(call, "bad_params", "N or [N, VALUE]");
+		return;
+	}
+	l->timer = evtimer_new(api->event_base(), testmod_later_cb, l);
+	if (l->timer == NULL || (l->call = api->defer(call)) == NULL) {
+		if (l->timer != NULL)
+			event_free(l->timer);
+		free(l);
+		return;
+	}
+	tv.tv_sec = ms / 1000;
+	tv.tv_usec = ms % 1000 * 1000;
+	evtimer_add(l->timer, &tv);
+}
+
+/* hold: deferred until release is called. */
+static void
+testmod_hold(struct rpcd_call *call, void *arg)
+{
+	if (testmod_nheld == TESTMOD_HELD_MAX) {
+		api->reply_error(call, "full", "too many calls held");
+		return;
+	}
+	if ((call = api->defer(call)) != NULL)
+		testmod_held[testmod_nheld++] = call;
+}
+
+/* release: answers every call held with its params, then the count. */
+static void
+testmod_release(struct rpcd_call *call, void *arg)
+{
+	const char	*params;
+	char		 n[16];
+	size_t		 len;
+	int		 i;
+
+	for (i = 0; i < testmod_nheld; i++) {
+		if ((params = api->params(testmod_held[i], &len)) == NULL)
+			api->reply(testmod_held[i], "null", 4);
+		else
+			api->reply(testmod_held[i], params, len);
+	}
+	len = snprintf(n, sizeof n, "%d", testmod_nheld);
+	testmod_nheld = 0;
+	api->reply(call, n, len);
+}
+
+/* counts: what rpcd did to this worker's deferred calls. */
+static void
+testmod_counts_method(struct rpcd_call *call, void *arg)
+{
+	char	text[64];
+	int	len;
+
+	len = snprintf(text, sizeof text, "{\"cancels\": %d, \"refused\": %d}",
+	    testmod_counts.cancels, testmod_counts.refused);
+	api->reply(call, text, len);
+}
+
 static const struct rpcd_method testmod_methods[] = {
 	{ "echo", "the params back", testmod_echo, NULL, 0, NULL },
 	{ "badjson", "a result that is not JSON", testmod_badjson, NULL, 0,
@@ -126,6 +258,14 @@ static const struct rpcd_method testmod_methods[] = {
 	{ "pid", "the worker's pid", testmod_pid, NULL, 0, NULL },
 	{ "block", "hold the worker for params ms", testmod_block, NULL, 0,
 	    NULL },
+	{ "later", "answer N or [N, VALUE] after N ms", testmod_later, NULL,
+	    0, NULL },
+	{ "hold", "answer the params once release is called", testmod_hold,
+	    NULL, 0, NULL },
+	{ "release", "answer the calls held; their count", testmod_release,
+	    NULL, 0, NULL },
+	{ "counts", "cancels and refused replies", testmod_counts_method, NULL,
+	    0, NULL },
 };
 
 static int
