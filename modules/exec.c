@@ -70,6 +70,8 @@ struct exec_conf {
 	int		 max_procs;
 	char		**envp;		/* the allowed variables */
 	int		 running;	/* children, in this worker */
+	struct exec_prog *progs;
+	struct exec_conf *next;
 };
 
 /* A method: the program it runs. */
@@ -77,6 +79,7 @@ struct exec_prog {
 	struct exec_conf *conf;
 	char		**argv;
 	char		 *help;
+	struct exec_prog *next;
 };
 
 /* A running program and the call it answers. */
@@ -99,6 +102,7 @@ struct exec_job {
 TAILQ_HEAD(exec_jobs, exec_job);
 
 static const struct rpcd_api	*api;
+static struct exec_conf		*exec_confs;	/* every instance's */
 static struct exec_jobs		 exec_jobs = TAILQ_HEAD_INITIALIZER(exec_jobs);
 static struct event		*exec_sigchld;
 
@@ -655,38 +659,42 @@ exec_method(struct exec_conf *conf, const char *spec, char *err,
 	struct rpcd_method	 m;
 	struct exec_prog	*prog;
 	const char		*eq = strchr(spec, '=');
-	char			*name;
+	char			*name = NULL;
+	int			 rc = -1;
 
-	if ((prog = calloc(1, sizeof *prog)) == NULL ||
-	    (name = strndup(spec, eq - spec)) == NULL ||
-	    (prog->argv = exec_split(eq + 1)) == NULL ||
-	    asprintf(&prog->help, "run %s", prog->argv[0]) == -1) {
-		snprintf(err, errlen, "out of memory");
-		return (-1);
-	}
+	/* On the instance's list, where rpcd's start stops if this fails. */
+	if ((prog = calloc(1, sizeof *prog)) == NULL)
+		goto nomem;
 	prog->conf = conf;
-	if (*prog->argv[0] != '/') {
+	prog->next = conf->progs;
+	conf->progs = prog;
+	if ((name = strndup(spec, eq - spec)) == NULL ||
+	    (prog->argv = exec_split(eq + 1)) == NULL ||
+	    asprintf(&prog->help, "run %s", prog->argv[0]) == -1)
+		goto nomem;
+	if (*prog->argv[0] != '/')
 		snprintf(err, errlen, "%s: the program must be an absolute "
 		    "path: %s", name, prog->argv[0]);
-		return (-1);
-	}
-	if (access(prog->argv[0], X_OK) != 0) {
+	else if (access(prog->argv[0], X_OK) != 0)
 		snprintf(err, errlen, "%s: %s: %s", name, prog->argv[0],
 		    strerror(errno));
-		return (-1);
+	else {
+		memset(&m, 0, sizeof m);
+		m.name = name;
+		m.help = prog->help;
+		m.handler = exec_call;
+		m.cancel = exec_cancel;
+		/* Ours answers first, with stderr's tail; rpcd's backs it. */
+		m.timeout_ms = conf->timeout + EXEC_GRACE;
+		m.arg = prog;
+		rc = api->register_method(&m);	/* if not, rpcd says why */
 	}
-	memset(&m, 0, sizeof m);
-	m.name = name;
-	m.help = prog->help;
-	m.handler = exec_call;
-	m.cancel = exec_cancel;
-	/* Ours answers first, with the program's stderr; rpcd's backs it. */
-	m.timeout_ms = conf->timeout + EXEC_GRACE;
-	m.arg = prog;
-	if (api->register_method(&m) != 0)
-		return (-1);	/* rpcd says why */
 	free(name);
-	return (0);
+	return (rc);
+nomem:
+	free(name);
+	snprintf(err, errlen, "out of memory");
+	return (-1);
 }
 
 /*
@@ -708,6 +716,8 @@ exec_init(const struct rpcd_api *a, int argc, char **argv, char *err,
 		snprintf(err, errlen, "out of memory");
 		return (-1);
 	}
+	conf->next = exec_confs;
+	exec_confs = conf;
 	conf->timeout = EXEC_TIMEOUT;
 	conf->max_output = EXEC_MAX_OUTPUT;
 	conf->max_procs = EXEC_MAX_PROCS;
@@ -782,6 +792,8 @@ exec_worker_exit(void)
 	struct exec_job	*job;
 
 	while ((job = TAILQ_FIRST(&exec_jobs)) != NULL) {
+		/* A call not cancelled is ours until answered: let it go. */
+		exec_job_fail(job, "shutting_down", "rpcd is shutting down");
 		exec_job_kill(job);
 		if (job->pid != 0)
 			waitpid(job->pid, NULL, 0);
