@@ -39,6 +39,7 @@
 #include <string.h>
 
 #include <event2/buffer.h>
+#include <event2/event.h>
 #include <json-c/json.h>
 
 #include "rpcd/proto.h"
@@ -157,6 +158,8 @@ call_answer_kept(struct call *call, const char *kind, const char *result,
 	struct conn	*c = call->conn;
 	struct evbuffer	*out;
 
+	if (call->timer != NULL)
+		evtimer_del(call->timer);
 	if ((out = call_out(call)) == NULL)
 		c->failed = 1;
 	else if (code != NULL)
@@ -239,6 +242,7 @@ call_new(const struct call *from)
 	call->busy = call->deferred = call->held = call->cancelled = 0;
 	call->heap = call->queued = 1;
 	call->out = NULL;
+	call->timer = NULL;
 	call->copy = NULL;
 	TAILQ_INSERT_TAIL(&call->conn->calls, call, entry);
 	call->conn->ncalls++;
@@ -286,6 +290,68 @@ call_keep(struct call *call)
 	return (kept);
 }
 
+/*
+ * Tell the module that a call it holds is cancelled: with a cancel
+ * callback, that is the last it hears of the call; without, it keeps the
+ * call until it answers, and the reply is dropped.  The call is marked
+ * first, so that a reply from the callback is refused.
+ */
+static void
+call_cancel(struct call *call)
+{
+	const struct rpcd_method	*def = &call->method->def;
+
+	call->cancelled = 1;
+	if (call->timer != NULL)
+		evtimer_del(call->timer);
+	if (!call->held || def->cancel == NULL)
+		return;
+	call->busy = 1;
+	def->cancel((struct rpcd_call *)call, def->arg);
+	call->busy = call->held = 0;
+}
+
+/* A kept call's deadline passed: answer it timeout and cancel it. */
+static void
+call_expire_cb(evutil_socket_t fd, short events, void *arg)
+{
+	struct call	*call = arg;
+	struct conn	*c = call->conn;
+
+	log_debug("%s: %s: no answer by the deadline", c->peer,
+	    call->method->name);
+	stats_method_timeout(c->srv->stats, call->method->index);
+	call->busy = 1;
+	call_error(call, PROTO_ETIMEOUT);
+	call_cancel(call);
+	call->busy = 0;
+	call_release(call);
+}
+
+/*
+ * Arm the deadline of a call kept by its module: its method's timeout_ms,
+ * or --call-timeout.  Return -1 out of memory.
+ */
+int
+call_deadline(struct call *call)
+{
+	struct server	*srv = call->conn->srv;
+	struct timeval	 tv;
+	int		 ms = call->method->def.timeout_ms;
+
+	if (ms <= 0) {
+		tv.tv_sec = srv->settings->call_timeout;
+		tv.tv_usec = 0;
+	} else {
+		tv.tv_sec = ms / 1000;
+		tv.tv_usec = ms % 1000 * 1000;
+	}
+	call->timer = evtimer_new(srv->base, call_expire_cb, call);
+	if (call->timer == NULL || evtimer_add(call->timer, &tv) != 0)
+		return (-1);
+	return (0);
+}
+
 /* Its handler returned on a kept call: one not answered nor kept fails. */
 void
 call_handled(struct call *call)
@@ -304,28 +370,37 @@ call_release(struct call *call)
 		return;
 	if (call->out != NULL)
 		evbuffer_free(call->out);
+	if (call->timer != NULL)
+		event_free(call->timer);
 	free(call->copy);
 	free(call);
 }
 
 /*
  * The connection is going: empty its queue.  A call not answered yet is
- * cancelled: counted as failed, and its late reply dropped.
+ * counted as failed and cancelled.  All are marked before any module
+ * hears of it, so that a cancel callback's reply to another call of the
+ * connection is refused too; the queue holds each until it is dealt with.
  */
 void
 call_cancel_all(struct conn *c)
 {
 	struct call	*call;
+	double		 now = time_monotonic();
 
-	while ((call = TAILQ_FIRST(&c->calls)) != NULL) {
-		TAILQ_REMOVE(&c->calls, call, entry);
-		c->ncalls--;
-		call->queued = 0;
+	TAILQ_FOREACH(call, &c->calls, entry) {
 		if (!call->answered && call->method != NULL) {
 			call->cancelled = 1;
 			stats_method_done(c->srv->stats, call->method->index,
-			    1, (time_monotonic() - call->started) * 1e9);
+			    1, (now - call->started) * 1e9);
 		}
+	}
+	while ((call = TAILQ_FIRST(&c->calls)) != NULL) {
+		if (call->cancelled)
+			call_cancel(call);
+		TAILQ_REMOVE(&c->calls, call, entry);
+		c->ncalls--;
+		call->queued = 0;
 		call->conn = NULL;
 		call_release(call);
 	}

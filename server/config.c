@@ -111,7 +111,7 @@ static const struct setting settings[] = {
 	    "then ,tls for TLS or ,proxy for a PROXY protocol\n"
 	    "header first; repeatable" },
 	{ .name = "module", .letter = 'm', .arg = "module",
-	  .type = SETTING_MODULE, .flags = SETTING_RESTART | SETTING_REPEAT,
+	  .type = SETTING_MODULE, .flags = SETTING_REPEAT,
 	  .help = "load a module, \"PATH [ARG ...]\";\n"
 	    "repeatable" },
 	{ .name = "prefork", .letter = 'P', .arg = "workers",
@@ -161,6 +161,10 @@ static const struct setting settings[] = {
 	  MEMBER(max_inflight), .min = 1, .max = 65536, .def = 128,
 	  .help = "calls unanswered per connection before\n"
 	    "reading from it pauses" },
+	{ .name = "call-timeout", .arg = "seconds", .type = SETTING_NUMBER,
+	  MEMBER(call_timeout), .min = 1, .max = 86400, .def = 30,
+	  .help = "answer timeout to a deferred or offloaded\n"
+	    "call of a module not answered in this time" },
 	{ .name = "idle-timeout", .arg = "seconds", .type = SETTING_NUMBER,
 	  MEMBER(idle_timeout), .min = 0, .max = 86400 * 365, .def = 300,
 	  .help = "close idle connections, 0 = never" },
@@ -1114,26 +1118,11 @@ config_init(int argc, char **argv, struct settings *s)
 }
 
 /*
- * A reload cannot load modules into the running master, but a module
- * that would not load rejects it: check that each one would.
- */
-static int
-config_check_modules(const struct settings *s, char *err, size_t len)
-{
-	int	i;
-
-	for (i = 0; i < s->nmodules; i++) {
-		if (module_check(s->modules[i], err, len) != 0)
-			return (-1);
-	}
-	return (0);
-}
-
-/*
  * SIGHUP: read the file again over the command line's settings.  A
  * setting that cannot change without a restart keeps its running value,
  * and the log says so.  Return the new settings, or NULL after logging
- * why the file cannot be used.
+ * why the file cannot be used.  The modules are the caller's to load
+ * (module_reload()).
  */
 struct settings *
 config_reload(const struct settings *running)
@@ -1143,15 +1132,13 @@ config_reload(const struct settings *running)
 	char			 err[PATH_MAX + 256], was[PATH_MAX + 64];
 	char			 now[PATH_MAX + 64];
 	size_t			 i;
-	int			 n;
 
 	s = xcalloc(1, sizeof *s);
 	config_copy(s, &config_cmdline);
 	if (s->config == NULL)
 		log_info("SIGHUP: no configuration file: the settings stay");
 	else if (config_read(s->config, s, err, sizeof err) != 0 ||
-	    config_finish(s, err, sizeof err) != 0 ||
-	    config_check_modules(s, err, sizeof err) != 0) {
+	    config_finish(s, err, sizeof err) != 0) {
 		log_warnx("SIGHUP: %s; still serving with the running "
 		    "configuration and workers", err);
 		config_free(s);
@@ -1174,12 +1161,6 @@ config_reload(const struct settings *running)
 			memcpy(s->listen_flags, running->listen_flags,
 			    sizeof s->listen_flags);
 			s->nlisten = running->nlisten;
-		} else if (row->type == SETTING_MODULE) {
-			for (n = 0; n < s->nmodules; n++)
-				free(s->modules[n]);
-			for (n = 0; n < running->nmodules; n++)
-				s->modules[n] = xstrdup(running->modules[n]);
-			s->nmodules = running->nmodules;
 		} else if (row->type == SETTING_STRING) {
 			config_set(s, row, *was != '\0' ? was : NULL, err,
 			    sizeof err);

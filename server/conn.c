@@ -265,6 +265,33 @@ conn_flush(struct conn *c)
 }
 
 /*
+ * The replies are sent; close, or linger if the peer may still be
+ * sending.  Closing a socket that holds unread input makes the kernel
+ * answer RST, and a reset can destroy the error reply before the peer
+ * has read it: so, as nginx's lingering close does, send FIN, read and
+ * discard what comes (until RPCD_LINGER seconds pass without any, or
+ * RPCD_LINGER_BYTES came), and close at the peer's end of file.  Under TLS
+ * the close is TLS's own.
+ */
+static void
+conn_linger(struct conn *c, const char *reason)
+{
+	struct timeval	tv = { RPCD_LINGER, 0 };
+
+	if (!c->linger || c->transport->tls ||
+	    shutdown(c->fd, SHUT_WR) != 0) {
+		conn_close(c, reason);
+		return;
+	}
+	log_debug("%s: lingering: %s", c->peer, reason);
+	c->lingering = 1;
+	c->buffered = 0;
+	evbuffer_drain(c->in, evbuffer_get_length(c->in));
+	bufferevent_set_timeouts(c->bev, &tv, NULL);
+	conn_reading(c, 1);
+}
+
+/*
  * Stop reading; close as soon as every reply queued has been sent.  The
  * calls not answered yet are cancelled: the replies owed before the first
  * of them are sent, none after.  Return -1 if the connection is closed
@@ -278,7 +305,7 @@ conn_close_after_flush(struct conn *c, const char *reason)
 	if (conn_flush(c) != 0)
 		return (-1);
 	if (evbuffer_get_length(c->out) == 0) {
-		conn_close(c, reason);
+		conn_linger(c, reason);
 		return (-1);
 	}
 	log_debug("%s: closing after flush: %s", c->peer, reason);
@@ -483,6 +510,7 @@ conn_process(struct conn *c)
 			srv->stats->too_large++;
 			dispatch_error(c, c->out, PROTO_ETOOLARGE);
 			evbuffer_drain(c->in, cur.total);
+			c->linger = 1;
 			return (conn_close_after_flush(c, "frame too large"));
 		}
 		if (status == PROTO_FRAME_NEED_MORE &&
@@ -599,6 +627,13 @@ conn_read_cb(struct bufferevent *bev, void *arg)
 {
 	struct conn	*c = arg;
 
+	if (c->lingering) {
+		c->buffered += evbuffer_get_length(c->in);
+		evbuffer_drain(c->in, evbuffer_get_length(c->in));
+		if (c->buffered > RPCD_LINGER_BYTES)
+			conn_close(c, "lingered over its bytes");
+		return;
+	}
 	if (c->closing || c->throttled || c->calls_full)
 		return;	/* a deferred trigger from before */
 	c->readahead = evbuffer_get_length(c->in) >= c->buffered +
@@ -619,6 +654,8 @@ conn_write_cb(struct bufferevent *bev, void *arg)
 	size_t		 left;
 	int		 resume = 0;
 
+	if (c->lingering)
+		return;	/* a trigger from before */
 	if (c->failed) {
 		conn_close(c, "out of memory for a reply");
 		return;
@@ -628,7 +665,7 @@ conn_write_cb(struct bufferevent *bev, void *arg)
 	if ((left = evbuffer_get_length(c->out)) == 0) {
 		conn_writing(c, 0);
 		if (c->closing) {
-			conn_close(c, "flushed");
+			conn_linger(c, "flushed");
 			return;
 		}
 	}
@@ -694,6 +731,9 @@ conn_event_cb(struct bufferevent *bev, short what, void *arg)
 
 	if (c->handshaking)
 		conn_handshake_done(c, what);
+	else if (c->lingering)
+		conn_close(c, what & BEV_EVENT_TIMEOUT ? "lingered" :
+		    "closed by the peer after an error");
 	else if (what & BEV_EVENT_TIMEOUT) {
 		c->srv->stats->timeouts++;
 		conn_close(c, timerisset(&c->frame_deadline) ?
@@ -731,6 +771,7 @@ conn_reject(struct conn *c)
 {
 	log_debug("%s: over --max-conns: answering busy", c->peer);
 	dispatch_error(c, c->out, PROTO_EBUSY);
+	c->linger = 1;
 	conn_close_after_flush(c, "busy");
 }
 

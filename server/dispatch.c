@@ -176,15 +176,6 @@ dispatch_kept(struct call *from)
 	c->srv->clock = time_monotonic();
 }
 
-/* The name of the method of index i, or NULL past the last. */
-const char *
-dispatch_method_name(int i)
-{
-	if (i < 0 || i >= registry_count())
-		return (NULL);
-	return (registry_get(i)->name);
-}
-
 /*
  * Answer one request frame's body, appending the reply to out.  A call
  * of a method is counted with the time from parsing to its reply queued,

@@ -20,8 +20,10 @@
  * respawns workers (with backoff per slot, and gives up on a crash loop),
  * folds a dead worker's counters into its slot's, forwards SIGTERM and
  * escalates to SIGKILL after --shutdown-timeout, and on SIGHUP reads the
- * configuration again, starts a new generation with it and drains the old
- * one, with the same escalation, only once every new worker accepts.
+ * configuration and loads the modules again (module.c), starts a new
+ * generation with them and drains the old one, with the same escalation,
+ * only once every new worker accepts; it keeps the old generation's
+ * registry until the last old worker is reaped.
  * SIGUSR1 reopens the logs, here and in every worker.  It keeps its
  * privileges, so it removes
  * the pid file and socket files on exit.  It answers HAProxy's
@@ -41,6 +43,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -74,6 +77,7 @@ struct slot {
 struct master {
 	const struct settings	*settings;
 	struct settings		*reloaded;	/* the last SIGHUP's, if any */
+	struct registry		*old_registry;	/* the old generation's */
 	int			 nlisteners;
 	struct worker		*workers;
 	int			 nworkers;	/* 2 * --prefork */
@@ -317,21 +321,24 @@ master_log_death(const char *what, pid_t pid, int status,
 }
 
 /*
- * The method the dead worker of st was running, as its stats slot says,
- * in words for master_log_death(); empty if none.
+ * The method the dead worker w was running, as its stats slot says, in
+ * words for master_log_death(); empty if none.
  */
 static void
-master_running(const struct stats_slot *st, char *buf, size_t len)
+master_running(struct master *m, const struct worker *w, char *buf,
+    size_t len)
 {
-	const struct method	*m;
+	const struct method	*method;
+	const char		*name;
 
 	buf[0] = '\0';
-	if (st->running < 0 || st->running >= registry_count())
+	if ((name = stats_method_name(w->stats->running)) == NULL ||
+	    (method = registry_lookup(w->old ? m->old_registry :
+	    registry_current(), name)) == NULL)
 		return;
-	m = registry_get(st->running);
-	snprintf(buf, len, " while running method %s (%s%s)", m->name,
-	    m->module != NULL ? "module " : "built in",
-	    m->module != NULL ? module_name(m->module) : "");
+	snprintf(buf, len, " while running method %s (%s%s)", name,
+	    method->module != NULL ? "module " : "built in",
+	    method->module != NULL ? module_name(method->module) : "");
 }
 
 /* The metrics server died: replace it in a while, unless it failed. */
@@ -370,7 +377,7 @@ master_reap(struct master *m)
 			continue;
 		}
 		snprintf(what, sizeof what, "worker %d", w->index);
-		master_running(w->stats, running, sizeof running);
+		master_running(m, w, running, sizeof running);
 		master_log_death(what, w->pid, status, running);
 		close(w->fd);
 		w->pid = 0;
@@ -463,14 +470,16 @@ master_generation_ready(struct master *m)
 }
 
 /*
- * SIGHUP: read the configuration again and, if it can be used, mark the
- * running workers old and start a new generation with it; if not, keep
- * serving with the running one (nginx's rule).
+ * SIGHUP: read the configuration and load the modules again and, if they
+ * can be used, mark the running workers old and start a new generation
+ * with them; if not, keep serving with the running one (nginx's rule).
  */
 static void
 master_reload(struct master *m)
 {
 	struct settings	*s;
+	struct registry	*r;
+	char		 err[PATH_MAX + 512];
 	int		 i;
 
 	daemon_notify_reloading();
@@ -479,6 +488,18 @@ master_reload(struct master *m)
 		daemon_notify("READY=1");
 		return;
 	}
+	if ((r = module_reload(s, err, sizeof err)) == NULL) {
+		log_warnx("SIGHUP: %s; still serving with the running "
+		    "configuration and workers", err);
+		config_free(s);
+		free(s);
+		daemon_notify("READY=1");
+		return;
+	}
+	/* No old worker is left (or SIGHUP is ignored): nothing uses it. */
+	if (m->old_registry != NULL)
+		registry_free(m->old_registry);
+	m->old_registry = registry_use(r);
 	if (m->reloaded != NULL) {
 		config_free(m->reloaded);
 		free(m->reloaded);
@@ -653,6 +674,10 @@ master_tick(struct master *m, double now)
 		return (0);
 	}
 	master_drain_old(m, now);
+	if (m->old_registry != NULL && master_count(m, 1) == 0) {
+		registry_free(m->old_registry);
+		m->old_registry = NULL;
+	}
 	if (m->metrics_respawn_at != 0 && now >= m->metrics_respawn_at)
 		master_spawn_metrics(m);
 	for (i = 0; i < m->settings->prefork; i++) {
@@ -746,5 +771,7 @@ master_run(const struct settings *s, struct listener *listeners, int n)
 		config_free(m.reloaded);
 		free(m.reloaded);
 	}
+	if (m.old_registry != NULL)
+		registry_free(m.old_registry);
 	return (m.status);
 }

@@ -50,7 +50,7 @@ static struct evhttp	*metrics_http;
 
 /* A snapshot's copies: too large for the stack of a small process. */
 static struct stats_slot	metrics_rows[RPCD_PREFORK_MAX];
-static struct stats_method	metrics_methods[RPCD_METHODS_MAX];
+static struct stats_method	metrics_methods[RPCD_METHOD_ROWS];
 
 /* A counter or gauge of the totals, a member of struct stats_slot. */
 static const struct metrics_total {
@@ -147,7 +147,7 @@ metrics_method_family(struct evbuffer *b, const char *family,
 	int		 i, failed;
 
 	failed = metrics_family(b, family, type, help);
-	for (i = 0; (name = dispatch_method_name(i)) != NULL; i++) {
+	for (i = 0; (name = stats_method_name(i)) != NULL; i++) {
 		memcpy(&v, (const char *)&metrics_methods[i] + offset,
 		    sizeof v);
 		failed |= evbuffer_add_printf(b, "%s{method=\"", family) < 0;
@@ -172,7 +172,7 @@ metrics_format_methods(struct evbuffer *b)
 
 	failed = metrics_family(b, "rpcd_requests_total", "counter",
 	    "Calls of each method, by outcome (ok or error).");
-	for (i = 0; (name = dispatch_method_name(i)) != NULL; i++) {
+	for (i = 0; (name = stats_method_name(i)) != NULL; i++) {
 		m = &metrics_methods[i];
 		failed |= evbuffer_add_printf(b, "rpcd_requests_total"
 		    "{method=\"") < 0;
@@ -192,7 +192,7 @@ metrics_format_methods(struct evbuffer *b)
 	    offsetof(struct stats_method, in_flight));
 	failed |= metrics_family(b, "rpcd_request_duration_seconds",
 	    "histogram", "Time from parsing a request to its reply queued.");
-	for (i = 0; (name = dispatch_method_name(i)) != NULL; i++) {
+	for (i = 0; (name = stats_method_name(i)) != NULL; i++) {
 		m = &metrics_methods[i];
 		for (cumulative = 0, j = 0; j <= RPCD_BUCKETS; j++) {
 			cumulative += m->buckets[j];

@@ -21,6 +21,19 @@
  * with one line, not a worker; each worker then runs their worker_init
  * hooks once its event loop exists.  A module links no rpcd symbol: it
  * gets the table of functions below (rpcd/module.h is the contract).
+ *
+ * A reload (SIGHUP with --prefork) builds the new generation's registry
+ * from the new module list.  A module loaded already, with the same
+ * arguments and its file unchanged, is kept: its init() does not run
+ * again, and its methods go into the new registry as they were.  Any
+ * other module is loaded and initialised anew.  dlopen(3) answers the
+ * handle loaded already for a path, or a file, that is loaded, so a
+ * module whose arguments or file changed cannot get a fresh copy, and a
+ * second init() in the same copy would find its state set: it is kept as
+ * it runs, and the log says it needs a restart.  A module that fails
+ * fails the whole reload: what it loaded is unloaded and the registry in
+ * use does not change.  A module that no registry holds any more, once
+ * the old generation is gone, is unloaded (registry_free()).
  */
 
 #include "config.h"
@@ -43,15 +56,16 @@
 
 /* A loaded module. */
 struct module {
+	char			*spec;		/* "PATH ARGS..." as given */
 	char			*path;
 	int			 argc;
 	char			**argv;
 	void			*handle;
 	const struct rpcd_module *desc;
+	struct stat		 st;		/* of the file loaded */
+	int			 refs;		/* registries holding it */
 };
 
-static struct module	**modules;	/* methods point to them */
-static int		 nmodules;
 static struct module	*module_loading;	/* whose init() runs */
 static char		 module_refused[256];	/* why a method was not */
 static struct server	*module_server;		/* in a worker */
@@ -111,7 +125,8 @@ module_path(const char *name)
  */
 static int
 module_open(const char *path, void **handlep,
-    const struct rpcd_module **descp, char *err, size_t len)
+    const struct rpcd_module **descp, struct stat *stp, char *err,
+    size_t len)
 {
 	const struct rpcd_module	*desc;
 	struct stat			 st;
@@ -154,59 +169,64 @@ module_open(const char *path, void **handlep,
 	}
 	*handlep = handle;
 	*descp = desc;
+	*stp = st;
 	return (0);
 fail:
 	dlclose(handle);
 	return (-1);
 }
 
-/*
- * Check that spec names a module that would load, without initialising
- * it: for a reload, whose modules the master has loaded already.
- */
-int
-module_check(const char *spec, char *err, size_t len)
+/* Free m, a module of no registry, or one that never loaded. */
+static void
+module_free(struct module *m)
 {
-	const struct rpcd_module	*desc;
-	void				*handle;
-	char				**argv, *path;
-	int				 rc = -1;
+	if (m->handle != NULL)
+		dlclose(m->handle);
+	free(m->spec);
+	free(m->path);
+	module_free_argv(m->argv);
+	free(m);
+}
 
-	if (module_split(spec, &argv) > 0) {
-		path = module_path(argv[0]);
-		if ((rc = module_open(path, &handle, &desc, err, len)) == 0)
-			dlclose(handle);
-		free(path);
-	}
-	module_free_argv(argv);
-	return (rc);
+/* A registry lets go of m: unload it if it was the last one holding it. */
+void
+module_release(struct module *m)
+{
+	if (--m->refs == 0)
+		module_free(m);
 }
 
 /*
- * Load the module of spec, "PATH ARGS...", run its init() and register
- * its methods.  On error return -1 with why in err.
+ * Load the module of spec, "PATH ARGS...", into the registry in use, run
+ * its init() and register its methods.  On error return -1 with why in
+ * err; the registry holds what was loaded, for registry_free().
  */
 static int
 module_load(const char *spec, char *err, size_t len)
 {
+	struct registry	*r = registry_current();
 	struct module	*m;
 	char		 why[200];
 	int		 rc;
 
 	m = xcalloc(1, sizeof *m);
-	modules = xreallocarray(modules, nmodules + 1, sizeof *modules);
-	modules[nmodules] = m;
+	m->spec = xstrdup(spec);
 	m->argc = module_split(spec, &m->argv);
 	if (m->argc == 0) {
 		snprintf(err, len, "module: no path given");
+		module_free(m);
 		return (-1);
 	}
 	m->path = module_path(m->argv[0]);
 	free(m->argv[0]);
 	m->argv[0] = xstrdup(m->path);
-	if (module_open(m->path, &m->handle, &m->desc, err, len) != 0)
+	if (module_open(m->path, &m->handle, &m->desc, &m->st, err,
+	    len) != 0) {
+		module_free(m);
 		return (-1);
-	nmodules++;
+	}
+	m->refs = 1;
+	r->modules[r->nmodules++] = m;
 	if (m->desc->init == NULL)
 		return (0);
 	*why = '\0';
@@ -244,6 +264,133 @@ module_load_all(const struct settings *s)
 	}
 }
 
+/*
+ * The module of registry old that dlopen() would answer for spec: loaded
+ * from the same path or the same file.  NULL if none is, or the file
+ * cannot be read (loading it will say why).
+ */
+static struct module *
+module_loaded(const struct registry *old, const char *spec)
+{
+	struct module	*m = NULL;
+	struct stat	 st;
+	char		**argv, *path = NULL;
+	int		 i;
+
+	if (module_split(spec, &argv) > 0)
+		path = module_path(argv[0]);
+	module_free_argv(argv);
+	if (path != NULL && stat(path, &st) == 0) {
+		for (i = 0; i < old->nmodules && m == NULL; i++) {
+			if (strcmp(old->modules[i]->path, path) == 0 ||
+			    (old->modules[i]->st.st_dev == st.st_dev &&
+			    old->modules[i]->st.st_ino == st.st_ino))
+				m = old->modules[i];
+		}
+	}
+	free(path);
+	return (m);
+}
+
+/* Has the file of m changed since it was loaded? */
+static int
+module_changed(const struct module *m)
+{
+	struct stat	st;
+
+	if (stat(m->path, &st) != 0)
+		return (1);
+	return (st.st_dev != m->st.st_dev || st.st_ino != m->st.st_ino ||
+	    st.st_size != m->st.st_size || st.st_mtime != m->st.st_mtime);
+}
+
+/*
+ * Put m, a module of registry old, into the registry in use with its
+ * methods, without running its init() again.  On error return -1 with
+ * why in err.
+ */
+static int
+module_keep(const struct registry *old, struct module *m, char *err,
+    size_t len)
+{
+	struct registry		*r = registry_current();
+	const struct method	*from, *taken;
+	struct method		*to;
+	int			 i;
+
+	for (i = 0; i < r->nmodules; i++) {
+		if (r->modules[i] == m) {
+			snprintf(err, len, "module %s: given twice", m->path);
+			return (-1);
+		}
+	}
+	m->refs++;
+	r->modules[r->nmodules++] = m;
+	for (i = 0; i < old->nmethods; i++) {
+		from = &old->methods[i];
+		if (from->module != m)
+			continue;
+		if ((taken = registry_find(from->name)) != NULL) {
+			snprintf(err, len, "module %s: method %s is taken "
+			    "already (by module %s)", m->path, from->name,
+			    module_name(taken->module));
+			return (-1);
+		}
+		if ((to = registry_add(from->name, from->help,
+		    from->fn)) == NULL) {
+			snprintf(err, len, "module %s: method %s: more than "
+			    "%d methods in all", m->path, from->name,
+			    RPCD_METHODS_MAX);
+			return (-1);
+		}
+		to->module = m;
+		to->def = from->def;
+		to->def.name = to->name;
+		to->def.help = to->help;
+	}
+	return (0);
+}
+
+/*
+ * SIGHUP: build the registry of the new generation from the modules of
+ * s, keeping those of the registry in use that did not change and
+ * loading the others.  A module whose arguments or file changed is kept
+ * as it runs (its spec put back into s) and logged as needing a restart.
+ * Return the new registry, which the caller puts in use; or NULL, with
+ * why in err, after undoing what was loaded.  The registry in use does
+ * not change.
+ */
+struct registry *
+module_reload(struct settings *s, char *err, size_t len)
+{
+	struct registry	*old, *r;
+	struct module	*m;
+	int		 i, error = 0;
+
+	r = registry_new();
+	old = registry_use(r);
+	for (i = 0; i < s->nmodules && !error; i++) {
+		if ((m = module_loaded(old, s->modules[i])) == NULL) {
+			error = module_load(s->modules[i], err, len);
+			continue;
+		}
+		if (strcmp(m->spec, s->modules[i]) != 0 || module_changed(m)) {
+			log_warnx("SIGHUP: module %s changed (now '%s'): it "
+			    "needs a restart, and stays '%s' until then",
+			    m->path, s->modules[i], m->spec);
+			free(s->modules[i]);
+			s->modules[i] = xstrdup(m->spec);
+		}
+		error = module_keep(old, m, err, len);
+	}
+	registry_use(old);
+	if (error) {
+		registry_free(r);
+		return (NULL);
+	}
+	return (r);
+}
+
 /* The name of a module, for log lines and the methods method. */
 const char *
 module_name(const struct module *m)
@@ -255,14 +402,16 @@ module_name(const struct module *m)
 void
 module_worker_init(struct server *srv)
 {
-	int	i;
+	const struct registry	*r = registry_current();
+	int			 i;
 
 	module_server = srv;
-	for (i = 0; i < nmodules; i++) {
-		if (modules[i]->desc->worker_init != NULL &&
-		    modules[i]->desc->worker_init(&module_api, srv->base) != 0)
+	for (i = 0; i < r->nmodules; i++) {
+		if (r->modules[i]->desc->worker_init != NULL &&
+		    r->modules[i]->desc->worker_init(&module_api,
+		    srv->base) != 0)
 			fatalx("module %s: worker init failed",
-			    modules[i]->path);
+			    r->modules[i]->path);
 	}
 }
 
@@ -270,11 +419,12 @@ module_worker_init(struct server *srv)
 void
 module_worker_exit(void)
 {
-	int	i;
+	const struct registry	*r = registry_current();
+	int			 i;
 
-	for (i = nmodules - 1; i >= 0; i--) {
-		if (modules[i]->desc->worker_exit != NULL)
-			modules[i]->desc->worker_exit();
+	for (i = r->nmodules - 1; i >= 0; i--) {
+		if (r->modules[i]->desc->worker_exit != NULL)
+			r->modules[i]->desc->worker_exit();
 	}
 	module_server = NULL;
 }
@@ -311,10 +461,17 @@ module_register_method(const struct rpcd_method *def)
 		    taken->module != NULL ? module_name(taken->module) : "");
 		return (-1);
 	}
-	if ((m = registry_add(def->name, def->help, module_call)) == NULL) {
+	if (registry_count() == RPCD_METHODS_MAX) {
 		snprintf(module_refused, sizeof module_refused,
 		    "method %s: more than %d methods in all", def->name,
 		    RPCD_METHODS_MAX);
+		return (-1);
+	}
+	if ((m = registry_add(def->name, def->help, module_call)) == NULL) {
+		snprintf(module_refused, sizeof module_refused,
+		    "method %s: every one of the %d rows of statistics is "
+		    "taken by a method since rpcd started: restart it",
+		    def->name, RPCD_METHOD_ROWS);
 		return (-1);
 	}
 	m->module = module_loading;
@@ -423,6 +580,12 @@ module_defer(struct rpcd_call *rc)
 		return (NULL);
 	}
 	kept->held = 1;
+	if (call_deadline(kept) != 0) {
+		call_error(kept, PROTO_EINTERNAL);
+		kept->held = 0;
+		call_release(kept);
+		return (NULL);
+	}
 	return ((struct rpcd_call *)kept);
 }
 
@@ -437,7 +600,7 @@ module_offload(struct rpcd_call *rc, rpcd_work_fn *work, void *arg)
 static int
 module_cancelled(const struct rpcd_call *rc)
 {
-	return (0);
+	return (((const struct call *)rc)->cancelled);
 }
 
 static struct event_base *

@@ -49,6 +49,8 @@ struct timeval;
 #define RPCD_QUICKACK_MAX	1024		/* bytes of a partial frame */
 #define RPCD_MALLOC_KEEP	(16 * 1024 * 1024) /* bytes, at most */
 #define RPCD_DRAIN_GRACE	1		/* seconds: a new conn's request */
+#define RPCD_LINGER		2		/* seconds: reading after an error */
+#define RPCD_LINGER_BYTES	(1024 * 1024)	/* and discarding at most */
 #define RPCD_ACCEPT_PAUSE	1		/* seconds after EMFILE */
 #define RPCD_PREFORK_MAX	256		/* --prefork workers */
 #define RPCD_RESPAWN_DELAY_MS	100		/* first respawn backoff */
@@ -62,6 +64,7 @@ struct timeval;
 #define LISTEN_TLS	0x1		/* ,tls */
 #define LISTEN_PROXY	0x2		/* ,proxy: a PROXY protocol header first */
 #define RPCD_METHODS_MAX	64		/* of the registry */
+#define RPCD_METHOD_ROWS	128		/* method names since start */
 #define RPCD_BUCKETS		20		/* request durations, finite */
 #define RPCD_METRICS_TIMEOUT	10		/* seconds: a scrape's request */
 #define RPCD_METRICS_RESPAWN	1		/* seconds after its death */
@@ -102,6 +105,7 @@ struct settings {
 	char		*modules[RPCD_MODULES_MAX]; /* "PATH ARGS..." */
 	int		 nmodules;
 	int		 max_inflight;	/* calls unanswered per connection */
+	int		 call_timeout;	/* seconds: a kept call's deadline */
 };
 
 /*
@@ -186,9 +190,20 @@ struct method {
 	char			*name;
 	char			*help;
 	method_fn		 fn;
-	int			 index;		/* in the registry */
+	int			 index;		/* its statistics' row */
 	struct module		*module;	/* NULL: built in */
 	struct rpcd_method	 def;		/* the module's */
+};
+
+/*
+ * The methods a generation of workers answers and the modules they come
+ * from, in the order loaded (registry.c).
+ */
+struct registry {
+	struct method		*methods;	/* RPCD_METHODS_MAX of room */
+	int			 nmethods;
+	struct module		*modules[RPCD_MODULES_MAX];
+	int			 nmodules;
 };
 
 /*
@@ -214,6 +229,7 @@ struct call {
 	unsigned int		 held:1;	/* the module holds it */
 	unsigned int		 cancelled:1;	/* timed out, or client gone */
 	struct evbuffer		*out;		/* its reply, until its turn */
+	struct event		*timer;		/* its deadline */
 	char			*copy;		/* the params, once kept */
 	TAILQ_ENTRY(call)	 entry;
 };
@@ -262,13 +278,16 @@ struct conn {
 	unsigned int		 writing:1;	/* EV_WRITE is enabled */
 	unsigned int		 throttled:1;	/* reading paused for output */
 	unsigned int		 closing:1;	/* close once output is sent */
+	unsigned int		 linger:1;	/* then read on, see conn_linger */
+	unsigned int		 lingering:1;	/* reading to discard, to close */
 	unsigned int		 failed:1;	/* a reply could not be built */
 	unsigned int		 last_request:1; /* draining: answer one */
 	unsigned int		 readahead:1;	/* more input likely waiting */
 	unsigned int		 handshaking:1;	/* TLS: not yet connected */
 	unsigned int		 proxy_pending:1; /* a PROXY header comes first */
 	unsigned int		 calls_full:1;	/* reading paused: --max-inflight */
-	size_t			 buffered;	/* input left when last served */
+	size_t			 buffered;	/* input left when last served;
+						   lingering: bytes discarded */
 	struct call_list	 calls;		/* kept calls, in request order */
 	int			 ncalls;
 	int64_t			 frames;
@@ -344,7 +363,12 @@ void		 agent_answer(int);
 void		 agent_close(void);
 
 /* registry.c */
+struct registry	*registry_current(void);
+struct registry	*registry_use(struct registry *);
+struct registry	*registry_new(void);
+void		 registry_free(struct registry *);
 struct method	*registry_add(const char *, const char *, method_fn);
+const struct method *registry_lookup(const struct registry *, const char *);
 const struct method *registry_find(const char *);
 int		 registry_count(void);
 const struct method *registry_get(int);
@@ -361,13 +385,15 @@ void		 call_error(struct call *, int);
 void		 call_fail(struct call *, const char *, const char *);
 struct call	*call_queue(const struct call *);
 struct call	*call_keep(struct call *);
+int		 call_deadline(struct call *);
 void		 call_handled(struct call *);
 void		 call_release(struct call *);
 void		 call_cancel_all(struct conn *);
 
 /* module.c */
-int		 module_check(const char *, char *, size_t);
 void		 module_load_all(const struct settings *);
+struct registry	*module_reload(struct settings *, char *, size_t);
+void		 module_release(struct module *);
 const char	*module_name(const struct module *);
 void		 module_worker_init(struct server *);
 void		 module_worker_exit(void);
@@ -379,14 +405,16 @@ void		 dispatch_frame(struct conn *, const char *, size_t,
 void		 dispatch_error(struct conn *, struct evbuffer *, int);
 int		 dispatch_json_add(struct json_object *, const char *,
 		     struct json_object *);
-const char	*dispatch_method_name(int);
 
 /* stats.c */
 struct stats_slot *stats_region_create(int, int);
+int		 stats_method_row(const char *);
+const char	*stats_method_name(int);
 struct stats_slot *stats_slot_claim(int);
 void		 stats_slot_retire(struct stats_slot *, int);
 void		 stats_method_begin(struct stats_slot *, int);
 void		 stats_method_done(struct stats_slot *, int, int, int64_t);
+void		 stats_method_timeout(struct stats_slot *, int);
 int		 stats_slots(void);
 void		 stats_snapshot(struct stats_slot *, struct stats_method *);
 extern const int64_t stats_bucket_ns[RPCD_BUCKETS];

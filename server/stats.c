@@ -29,8 +29,13 @@
  * readers retry on (a seqlock): a report never counts a dead worker twice
  * or not at all.
  *
- * Beside each entry are the counters of every method of the registry,
- * built-in or a module's, indexed as the registry is.
+ * Beside each entry are the counters of every method, built-in or a
+ * module's, in rows.  A row is a method name's for as long as the master
+ * lives: a reload that keeps a method keeps its row, so its counters go
+ * on from where they were, and a method it adds takes a new row, with
+ * counters of its own.  The names of the rows are shared too, so that a
+ * worker of the old generation, a new one and the metrics process all
+ * name the same rows, whichever generation they were forked with.
  */
 
 #include "config.h"
@@ -46,19 +51,31 @@
 
 #include <json-c/json.h>
 
+#include "rpcd/proto.h"
 #include "rpcd.h"
 
 #define STATS_READ_TRIES	1000	/* a fold is a few stores */
+
+/*
+ * The names of the rows of per-method counters, shared with every child:
+ * only the master adds one, before it forks a process that counts in it,
+ * and a name, once there, never changes.
+ */
+struct stats_names {
+	atomic_int	n;
+	char		name[RPCD_METHOD_ROWS][PROTO_NAME_MAX + 1];
+};
 
 /* The head of the shared region; the slots follow it. */
 struct stats_head {
 	atomic_uint	seq;		/* odd while the master folds */
 };
 
+static struct stats_names	*stats_names;
 static struct stats_head	*stats_head;
 static struct stats_slot	*stats_retired;	/* one per worker slot */
 static struct stats_slot	*stats_procs;	/* one per process */
-/* RPCD_METHODS_MAX per worker slot, then as many per process. */
+/* RPCD_METHOD_ROWS per worker slot, then as many per process. */
 static struct stats_method	*stats_retired_methods;
 static struct stats_method	*stats_procs_methods;
 static int			 stats_nslots;
@@ -85,7 +102,7 @@ const int64_t	stats_bucket_ns[RPCD_BUCKETS] = {
 struct stats_slot *
 stats_region_create(int nprocs, int nslots)
 {
-	size_t	 head, len, nmethods = RPCD_METHODS_MAX;
+	size_t	 head, len, nmethods = RPCD_METHOD_ROWS;
 	char	*p;
 
 	/* Keep the slots' int64_t members aligned after the head. */
@@ -109,6 +126,46 @@ stats_region_create(int nprocs, int nslots)
 }
 
 /*
+ * The row of the counters of the method called name, taken for it if it
+ * has none yet (in the master, or a single process, before a fork); -1
+ * if every row is taken.
+ */
+int
+stats_method_row(const char *name)
+{
+	size_t	len = strlen(name);
+	int	i, n;
+
+	if (stats_names == NULL) {
+		stats_names = mmap(NULL, sizeof *stats_names,
+		    PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANON, -1, 0);
+		if (stats_names == MAP_FAILED)
+			fatal("mmap method names");
+		atomic_init(&stats_names->n, 0);
+	}
+	n = atomic_load_explicit(&stats_names->n, memory_order_relaxed);
+	for (i = 0; i < n; i++) {
+		if (strcmp(stats_names->name[i], name) == 0)
+			return (i);
+	}
+	if (n == RPCD_METHOD_ROWS || len > PROTO_NAME_MAX)
+		return (-1);
+	memcpy(stats_names->name[n], name, len + 1);
+	atomic_store_explicit(&stats_names->n, n + 1, memory_order_release);
+	return (n);
+}
+
+/* The method name of row i, or NULL past the last row taken. */
+const char *
+stats_method_name(int i)
+{
+	if (stats_names == NULL || i < 0 ||
+	    i >= atomic_load_explicit(&stats_names->n, memory_order_acquire))
+		return (NULL);
+	return (stats_names->name[i]);
+}
+
+/*
  * Take a free entry for a process of worker slot index (in the master,
  * before the fork); stats_slot_retire() frees it.  Its counters start
  * from zero: what its predecessors counted is in the retired entry.
@@ -121,8 +178,8 @@ stats_slot_claim(int index)
 	for (i = 0; i < stats_nprocs; i++) {
 		if (stats_procs[i].pid == 0) {
 			memset(&stats_procs[i], 0, sizeof stats_procs[i]);
-			memset(&stats_procs_methods[i * RPCD_METHODS_MAX], 0,
-			    RPCD_METHODS_MAX * sizeof *stats_procs_methods);
+			memset(&stats_procs_methods[i * RPCD_METHOD_ROWS], 0,
+			    RPCD_METHOD_ROWS * sizeof *stats_procs_methods);
 			stats_procs[i].pid = -1;	/* taken, not started */
 			stats_procs[i].running = -1;
 			stats_procs[i].index = index;
@@ -198,7 +255,7 @@ stats_sum_methods(struct stats_method *a, const struct stats_method *b,
 static struct stats_method *
 stats_methods_of(const struct stats_slot *st)
 {
-	return (&stats_procs_methods[(st - stats_procs) * RPCD_METHODS_MAX]);
+	return (&stats_procs_methods[(st - stats_procs) * RPCD_METHOD_ROWS]);
 }
 
 /* A call of method (its index in the registry) starts, in st. */
@@ -229,6 +286,13 @@ stats_method_done(struct stats_slot *st, int method, int failed,
 	m->buckets[i]++;
 }
 
+/* A call of method was answered timeout, past its deadline. */
+void
+stats_method_timeout(struct stats_slot *st, int method)
+{
+	stats_methods_of(st)[method].timeouts++;
+}
+
 /* The number of worker slots: rows of a snapshot. */
 int
 stats_slots(void)
@@ -252,7 +316,7 @@ stats_slot_retire(struct stats_slot *st, int restarted)
 	atomic_thread_fence(memory_order_release);
 	stats_sum(r, st, 0);
 	stats_sum_methods(&stats_retired_methods[st->index *
-	    RPCD_METHODS_MAX], stats_methods_of(st), RPCD_METHODS_MAX, 0);
+	    RPCD_METHOD_ROWS], stats_methods_of(st), RPCD_METHOD_ROWS, 0);
 	r->restarts += restarted;
 	st->pid = 0;
 	atomic_store_explicit(&stats_head->seq, seq + 2,
@@ -263,7 +327,7 @@ stats_slot_retire(struct stats_slot *st, int restarted)
  * Copy each worker slot's totals into rows (nslots of them): its retired
  * entry plus its live processes, with the pid of the newest; and, unless
  * methods is NULL, the calls of each method summed over every process
- * into methods (RPCD_METHODS_MAX of them).  Retry while the master folds,
+ * into methods (RPCD_METHOD_ROWS of them).  Retry while the master folds,
  * so the copy is of one moment.
  */
 void
@@ -283,11 +347,11 @@ stats_snapshot(struct stats_slot *rows, struct stats_method *methods)
 			rows[i].index = i;
 		}
 		if (methods != NULL)
-			memset(methods, 0, RPCD_METHODS_MAX * sizeof *methods);
+			memset(methods, 0, RPCD_METHOD_ROWS * sizeof *methods);
 		for (i = 0; methods != NULL && i < stats_nslots; i++)
 			stats_sum_methods(methods,
-			    &stats_retired_methods[i * RPCD_METHODS_MAX],
-			    RPCD_METHODS_MAX, 0);
+			    &stats_retired_methods[i * RPCD_METHOD_ROWS],
+			    RPCD_METHOD_ROWS, 0);
 		for (i = 0; i < stats_nprocs; i++) {
 			p = &stats_procs[i];
 			if (p->pid <= 0)
@@ -295,7 +359,7 @@ stats_snapshot(struct stats_slot *rows, struct stats_method *methods)
 			stats_sum(&rows[p->index], p, 1);
 			if (methods != NULL)
 				stats_sum_methods(methods, stats_methods_of(p),
-				    RPCD_METHODS_MAX, 1);
+				    RPCD_METHOD_ROWS, 1);
 			newest = rows[p->index].serial;
 			if (newest == 0 || p->serial > newest) {
 				rows[p->index].serial = p->serial;
@@ -414,9 +478,10 @@ stats_method_to_json(const char *name, const struct stats_method *m)
 struct json_object *
 stats_to_json(void)
 {
-	static struct stats_method methods[RPCD_METHODS_MAX];
+	static struct stats_method methods[RPCD_METHOD_ROWS];
 	struct json_object	*o, *workers, *w, *total, *list;
 	struct stats_slot	 sum = { 0 }, rows[RPCD_PREFORK_MAX];
+	const char		*name;
 	int			 i, failed = 0;
 
 	stats_snapshot(rows, methods);
@@ -433,9 +498,9 @@ stats_to_json(void)
 	total = json_object_new_object();
 	failed |= stats_add_counters(total, &sum);
 	list = json_object_new_array();
-	for (i = 0; i < registry_count(); i++)
+	for (i = 0; (name = stats_method_name(i)) != NULL; i++)
 		failed |= dispatch_json_add(list, NULL,
-		    stats_method_to_json(registry_get(i)->name, &methods[i]));
+		    stats_method_to_json(name, &methods[i]));
 
 	o = json_object_new_object();
 	failed |= dispatch_json_add(o, "version",

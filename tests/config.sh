@@ -26,6 +26,7 @@ max-depth 8
 max-conns 100
 max-output 2048
 max-inflight 64
+call-timeout 9
 idle-timeout 7
 frame-timeout 5
 shutdown-timeout 3

@@ -147,6 +147,63 @@ ping_ok()
 	    2>/dev/null)" = '{"out": "pong", "result": "ok"}' ]
 }
 
+# load_start N METHOD PARAMS: N loops of connect-call-close clients of
+# rpcd, each call an rpcctl process of its own as a script makes, calling
+# METHOD with PARAMS until load_stop.
+load_start()
+{
+	rm -f "$TEST_DIR/load.stop"
+	load_loops=$1
+	load_pids=
+	for load_n in $(seq "$1"); do
+		(
+			sent=0
+			bad=0
+			while [ ! -f "$TEST_DIR/load.stop" ]; do
+				"$RPCCTL" -t 5 -S "$RPCD_ADDR" call "$2" "$3" \
+				    >/dev/null 2>>"$TEST_DIR/load.err" ||
+				    bad=$((bad + 1))
+				sent=$((sent + 1))
+				echo "$sent $bad" >"$TEST_DIR/load.$load_n"
+			done
+		) &
+		load_pids="$load_pids $!"
+	done
+}
+
+# load_reached N: true once every loop has made N calls.
+load_reached()
+{
+	for load_n in $(seq "$load_loops"); do
+		[ -f "$TEST_DIR/load.$load_n" ] &&
+		    [ "$(cut -d ' ' -f 1 "$TEST_DIR/load.$load_n")" -ge "$1" ] ||
+		    return 1
+	done
+}
+
+# load_most: the most calls a loop has made.
+load_most()
+{
+	cut -d ' ' -f 1 "$TEST_DIR"/load.[0-9]* | sort -n | tail -n 1
+}
+
+# load_stop: stop the loops, set load_sent and load_failed to the calls
+# they made and those that failed, and show why any did.
+load_stop()
+{
+	touch "$TEST_DIR/load.stop"
+	wait $load_pids
+	load_sent=0
+	load_failed=0
+	for load_n in $(seq "$load_loops"); do
+		read -r sent bad <"$TEST_DIR/load.$load_n"
+		load_sent=$((load_sent + sent))
+		load_failed=$((load_failed + bad))
+	done
+	diag "connect-call-close clients: $load_sent calls, $load_failed failed"
+	[ "$load_failed" -eq 0 ] || diag_file <"$TEST_DIR/load.err"
+}
+
 # sigterm_inflight DESCRIPTION: pipeline 2000 pings to rpcd, SIGTERM it once
 # they are all written, and check that all 2000 are answered and that it
 # exits 0.

@@ -4,12 +4,16 @@ The test module's later method answers from a timer of the worker's
 event loop, hold waits for a call of release.  On one connection the
 replies keep the order of the requests whatever order they are answered
 in, while other connections are answered meanwhile; past --max-inflight
-calls unanswered, reading from the connection pauses.
+calls unanswered, reading from the connection pauses.  A call past its
+deadline is answered timeout and cancelled, as are the calls of a client
+that goes away; the module's counts method tells what it was told.
 """
 
+import re
 import select
 import sys
 import time
+import urllib.request
 
 import rpcdtest
 
@@ -57,11 +61,21 @@ def readable(sock, seconds):
 
 
 def start(tap, rpcd, args):
+    """rpcd with args; its metrics address too, if it serves them."""
     server = rpcdtest.start(rpcd, args)
     if server.addr is None:
         tap.ok(False, "rpcd %s starts" % " ".join(args))
         tap.diag(server.log())
         sys.exit(tap.done())
+    server.metrics = None
+    deadline = time.monotonic() + 10
+    while "--metrics-listen" in args and server.metrics is None and \
+            time.monotonic() < deadline:
+        for line in list(server.lines):
+            m = re.search(r"serving metrics on http://(\S+)/metrics", line)
+            if m:
+                server.metrics = m.group(1)
+        time.sleep(0.02)
     return server
 
 
@@ -126,6 +140,86 @@ def order(tap, server):
     b.close()
 
 
+def counts(sock):
+    return call(sock, "counts")["result"]
+
+
+def wait_counts(sock, key, value, seconds=10):
+    """Wait until the module's count key is value; the last seen."""
+    deadline = time.monotonic() + seconds
+    while True:
+        got = counts(sock)[key]
+        if got == value or time.monotonic() > deadline:
+            return got
+        time.sleep(0.02)
+
+
+def deadlines(tap, server):
+    """A method's timeout_ms, and a client that goes away."""
+    a = rpcdtest.connect(server.addr)
+    b = rpcdtest.connect(server.addr)
+    t0 = time.monotonic()
+    r = call(a, "deadline", [5000, "late"])
+    took = time.monotonic() - t0
+    tap.ok(strip(r) == error("timeout"),
+           "a call past its method's timeout_ms is answered timeout")
+    tap.ok(0.09 <= took < 4, "by its deadline of 100 ms (%.0f ms)"
+           % (took * 1000))
+    tap.ok(counts(b) == {"cancels": 1, "refused": 0},
+           "and the module's cancel callback was called")
+    m = method_stats(b, "deadline")
+    tap.ok((m["calls"], m["errors"], m["timeouts"], m["in_flight"]) ==
+           (1, 1, 1, 0), "stats count it a timeout")
+    with urllib.request.urlopen("http://%s/metrics" % server.metrics,
+                                timeout=10) as f:
+        text = f.read().decode()
+    tap.ok(re.search(r'^rpcd_request_timeouts_total\{method="deadline"\} 1$',
+                     text, re.M) is not None, "so does /metrics")
+    a.sendall(rpcdtest.request("deadline", [5000, "late"]) +
+              rpcdtest.request("echo", 5))
+    tap.ok([strip(rpcdtest.recv_reply(a)) for _ in range(2)] ==
+           [error("timeout"), reply("echo", 5)],
+           "a timeout keeps its place in the order of the replies")
+
+    c = rpcdtest.connect(server.addr)
+    c.sendall(rpcdtest.request("hold", "gone") +
+              rpcdtest.request("later", [5000, "gone"]) +
+              rpcdtest.request("echo", 6))
+    tap.ok(wait_stats(b, "later", "in_flight", 1) == 1 and
+           method_stats(b, "hold")["in_flight"] == 1,
+           "a client has calls held and deferred")
+    c.close()
+    tap.ok(wait_counts(b, "cancels", 4) == 4,
+           "it goes away: the module's cancel is called for each")
+    tap.ok(method_stats(b, "hold")["in_flight"] == 0 and
+           method_stats(b, "later")["in_flight"] == 0,
+           "and they are no longer in flight")
+    tap.ok(call(b, "release") == reply("release", 0),
+           "the module holds none any more")
+    tap.ok(call(a, "echo", 7) == reply("echo", 7),
+           "other connections are served on")
+    a.close()
+    b.close()
+
+
+def call_timeout(tap, server):
+    """--call-timeout 1, and a method without a cancel callback."""
+    a = rpcdtest.connect(server.addr)
+    t0 = time.monotonic()
+    r = call(a, "later_nc", [2500, "late"])
+    took = time.monotonic() - t0
+    tap.ok(strip(r) == error("timeout") and 0.9 <= took < 2.4,
+           "--call-timeout 1 answers timeout after a second (%.0f ms)"
+           % (took * 1000))
+    tap.ok(counts(a) == {"cancels": 0, "refused": 0},
+           "a method without cancel is not told")
+    tap.ok(wait_counts(a, "refused", 1) == 1,
+           "its reply, when it comes, is refused")
+    tap.ok(call(a, "echo", 8) == reply("echo", 8),
+           "and the connection goes on")
+    a.close()
+
+
 def inflight(tap, server):
     """--max-inflight 2: a third request is not read until one is done."""
     a = rpcdtest.connect(server.addr)
@@ -152,6 +246,15 @@ def main():
     server = start(tap, rpcd, ["-m", module])
     order(tap, server)
     stop(tap, server, "deferred calls")
+
+    server = start(tap, rpcd, ["-m", module,
+                               "--metrics-listen", "127.0.0.1:0"])
+    deadlines(tap, server)
+    stop(tap, server, "deadlines")
+
+    server = start(tap, rpcd, ["-m", module, "--call-timeout", "1"])
+    call_timeout(tap, server)
+    stop(tap, server, "--call-timeout")
 
     server = start(tap, rpcd, ["-m", module, "--max-inflight", "2"])
     inflight(tap, server)

@@ -54,29 +54,9 @@ wait_for 50 sh -c "[ \$(pgrep -P $RPCD_PID | wc -l) -eq 2 ]"
 is "$(setting max-frame)" 4096 "the file's max-frame is in stats"
 before=$(worker_pids)
 
-# Load: two loops of connect-call-close clients, each call a process of
-# its own, counting calls and failures until told to stop.
-for n in 1 2; do
-	(
-		sent=0
-		bad=0
-		while [ ! -f "$TEST_DIR/stop" ]; do
-			"$C" -t 5 -S "$RPCD_ADDR" call ping '"load"' \
-			    >/dev/null 2>>"$TEST_DIR/load.err" ||
-			    bad=$((bad + 1))
-			sent=$((sent + 1))
-			echo "$sent $bad" >"$TEST_DIR/load.$n"
-		done
-	) &
-	eval "load$n=\$!"
-done
-calls()
-{
-	[ -f "$TEST_DIR/load.1" ] && [ -f "$TEST_DIR/load.2" ] &&
-	    [ "$(cut -d ' ' -f 1 "$TEST_DIR/load.1")" -ge "$1" ] &&
-	    [ "$(cut -d ' ' -f 1 "$TEST_DIR/load.2")" -ge "$1" ]
-}
-wait_for 100 calls 20
+# Load: two loops of connect-call-close clients.
+load_start 2 ping '"load"'
+wait_for 100 load_reached 20
 
 # A connection of the old generation with 2000 pipelined requests written
 # when SIGHUP comes: all answered before its worker closes it.
@@ -103,16 +83,9 @@ replaced()
 wait_for 100 replaced
 ok $? "the new generation replaced the old one"
 # More load on the new generation, then stop.
-n1=$(cut -d ' ' -f 1 "$TEST_DIR/load.1")
-n2=$(cut -d ' ' -f 1 "$TEST_DIR/load.2")
-wait_for 100 calls $(( (n1 > n2 ? n1 : n2) + 20 ))
-touch "$TEST_DIR/stop"
-wait "$load1" "$load2"
-read -r s1 b1 <"$TEST_DIR/load.1"
-read -r s2 b2 <"$TEST_DIR/load.2"
-diag "connect-call-close across SIGHUP: $((s1 + s2)) calls, $((b1 + b2)) failed"
-is "$((b1 + b2))" 0 "no call of $((s1 + s2)) connect-call-close clients failed"
-[ "$((b1 + b2))" -eq 0 ] || diag_file <"$TEST_DIR/load.err"
+wait_for 100 load_reached $(($(load_most) + 20))
+load_stop
+is "$load_failed" 0 "no call of $load_sent connect-call-close clients failed"
 is "$(setting max-frame)" 8192 "stats shows the reloaded max-frame"
 "$WIRE" -n 1 "$RPCD_ADDR" "j:{\"in\": \"ping\", \"params\": \"$(head -c 6000 /dev/zero | tr '\0' x)\"}" \
     >"$TEST_DIR/big"

@@ -19,6 +19,13 @@ case $out in
 *frame_too_large*'[closed]') ok 0 "0xFFFFFFFF announced: error, then closed" ;;
 *) ok 1 "0xFFFFFFFF announced: error, then closed"; diag "$out" ;;
 esac
+# More input behind the bad header, never read: rpcd lingers, reading and
+# discarding it, so the peer gets the error and an orderly close, not a
+# reset (which can destroy the reply before the peer has read it).
+is "$(wire -t 5 -c -r 16384 "$A" h:4097)" "$(printf '%s\n%s' '{"out": "error", "result": {"code": "frame_too_large", "message": "frame length exceeds the limit"}}' '[closed]')" \
+    "64 KiB behind a frame over the limit: error, then closed, not reset"
+ok_test "the close after the error lingered (-v)" \
+    grep -q "lingering: frame too large" "$RPCD_LOG"
 is "$(wire -t 1 "$A" h:4096)" "[timeout]" \
     "a frame of exactly max-frame is waited for"
 

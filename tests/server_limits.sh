@@ -35,9 +35,12 @@ wait_for 50 has_line "$TEST_DIR/h1" pong
 h2=$!
 wait_for 50 has_line "$TEST_DIR/h2" pong
 ok $? "two connections are served, one by each worker"
-is "$(wire -t 10 "$RPCD_ADDR" "$PING" | head -n 1 | sed 's/, "message".*//')" \
+out=$(wire -t 10 "$RPCD_ADDR" "$PING")
+is "$(echo "$out" | head -n 1 | sed 's/, "message".*//')" \
     '{"out": "error", "result": {"code": "busy"' \
     "a third, with both workers full, is answered busy"
+is "$(echo "$out" | sed -n 2p)" "[closed]" \
+    "and closed in order, its unread request no cause for a reset"
 kill "$h1"
 wait "$h1" 2>/dev/null
 wait_for 50 ping_ok "$RPCD_ADDR"

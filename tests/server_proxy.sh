@@ -135,7 +135,7 @@ drain_check()
 {
 	what=$1
 	shift
-	rpcd_start --agent-listen 127.0.0.1:0 --drain-delay 2 "$@" ||
+	rpcd_start --agent-listen 127.0.0.1:0 --drain-delay 5 "$@" ||
 	    bail_out "$what: rpcd did not start"
 	AGENT=$(sed -n 's/.*agent-check answered on 127\.0\.0\.1:\([0-9]*\).*/\1/p' \
 	    "$RPCD_LOG")

@@ -17,7 +17,7 @@
 /*
  * The module the test suite loads into rpcd (never installed).  Its
  * arguments: "fail" fails its init, "take=NAME" registers a method NAME
- * too.  Built again with TESTMOD_ABI_MAJOR, TESTMOD_ABI_MINOR or
+ * too, "bare" none of its own, so that copies of it load side by side.  Built again with TESTMOD_ABI_MAJOR, TESTMOD_ABI_MINOR or
  * TESTMOD_NO_DESCRIPTOR set, for the descriptors rpcd must refuse.
  *
  * Its deferred methods answer from a timer of the worker's event loop;
@@ -26,6 +26,7 @@
  */
 
 #include <sys/types.h>
+#include <sys/queue.h>
 
 #include <poll.h>
 #include <stdio.h>
@@ -69,7 +70,10 @@ struct testmod_later {
 	struct event			*timer;
 	char				 value[64];
 	size_t				 len;
+	LIST_ENTRY(testmod_later)	 entry;
 };
+static LIST_HEAD(, testmod_later) testmod_laters =
+    LIST_HEAD_INITIALIZER(testmod_laters);
 
 /* echo: the params back, at once. */
 static void
@@ -165,14 +169,37 @@ testmod_later_params(struct rpcd_call *call, struct testmod_later *l)
 }
 
 static void
+testmod_later_free(struct testmod_later *l)
+{
+	LIST_REMOVE(l, entry);
+	event_free(l->timer);
+	free(l);
+}
+
+static void
 testmod_later_cb(evutil_socket_t fd, short events, void *arg)
 {
 	struct testmod_later	*l = arg;
 
 	if (api->reply(l->call, l->value, l->len) != 0)
 		testmod_counts.refused++;
-	event_free(l->timer);
-	free(l);
+	testmod_later_free(l);
+}
+
+/* A later call is cancelled: its timer goes, and the call with it. */
+static void
+testmod_later_cancel(struct rpcd_call *call, void *arg)
+{
+	struct testmod_later	*l;
+
+	testmod_counts.cancels++;
+	LIST_FOREACH(l, &testmod_laters, entry) {
+		if (l->call == call) {
+			testmod_later_free(l);
+			return;
+		}
+	}
+	api->log(RPCD_LOG_WARN, "testmod: cancel of a call it does not hold");
 }
 
 /*
@@ -199,6 +226,7 @@ testmod_later(struct rpcd_call *call, void *arg)
 		free(l);
 		return;
 	}
+	LIST_INSERT_HEAD(&testmod_laters, l, entry);
 	tv.tv_sec = ms / 1000;
 	tv.tv_usec = ms % 1000 * 1000;
 	evtimer_add(l->timer, &tv);
@@ -214,6 +242,22 @@ testmod_hold(struct rpcd_call *call, void *arg)
 	}
 	if ((call = api->defer(call)) != NULL)
 		testmod_held[testmod_nheld++] = call;
+}
+
+/* A held call is cancelled: forget it. */
+static void
+testmod_hold_cancel(struct rpcd_call *call, void *arg)
+{
+	int	i;
+
+	testmod_counts.cancels++;
+	for (i = 0; i < testmod_nheld; i++) {
+		if (testmod_held[i] == call) {
+			testmod_held[i] = testmod_held[--testmod_nheld];
+			return;
+		}
+	}
+	api->log(RPCD_LOG_WARN, "testmod: cancel of a call it does not hold");
 }
 
 /* release: answers every call held with its params, then the count. */
@@ -258,10 +302,14 @@ static const struct rpcd_method testmod_methods[] = {
 	{ "pid", "the worker's pid", testmod_pid, NULL, 0, NULL },
 	{ "block", "hold the worker for params ms", testmod_block, NULL, 0,
 	    NULL },
-	{ "later", "answer N or [N, VALUE] after N ms", testmod_later, NULL,
+	{ "later", "answer N or [N, VALUE] after N ms", testmod_later,
+	    testmod_later_cancel, 0, NULL },
+	{ "later_nc", "later, without a cancel callback", testmod_later, NULL,
 	    0, NULL },
+	{ "deadline", "later, with a deadline of 100 ms", testmod_later,
+	    testmod_later_cancel, 100, NULL },
 	{ "hold", "answer the params once release is called", testmod_hold,
-	    NULL, 0, NULL },
+	    testmod_hold_cancel, 0, NULL },
 	{ "release", "answer the calls held; their count", testmod_release,
 	    NULL, 0, NULL },
 	{ "counts", "cancels and refused replies", testmod_counts_method, NULL,
@@ -274,11 +322,13 @@ testmod_init(const struct rpcd_api *a, int argc, char **argv, char *err,
 {
 	struct rpcd_method	extra;
 	size_t			i;
-	int			n;
+	int			n, bare = 0;
 
 	api = a;
-	for (i = 0; i < sizeof testmod_methods / sizeof testmod_methods[0];
-	    i++) {
+	for (n = 1; n < argc; n++)
+		bare |= strcmp(argv[n], "bare") == 0;
+	for (i = 0; !bare &&
+	    i < sizeof testmod_methods / sizeof testmod_methods[0]; i++) {
 		if (api->register_method(&testmod_methods[i]) != 0)
 			return (-1);
 	}
