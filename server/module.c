@@ -510,20 +510,22 @@ module_let_go(struct call *call, int rc)
 
 /*
  * Answer with a result; one that is not JSON would break the stream's
- * framing for the client, so it is answered internal_error instead.
+ * framing for the client, so it is answered internal_error instead.  The
+ * params themselves (an echo) were checked when the request was read:
+ * they are not scanned twice.
  */
 static int
 module_reply(struct rpcd_call *rc, const char *result, size_t len)
 {
 	struct call	*call = (struct call *)rc;
-	int		 error;
 
 	if (call->cancelled)
 		return (module_let_go(call, -1));
 	if (call->answered)
 		return (-1);
-	if (result == NULL ||
-	    (error = proto_json_check(result, len, PROTO_DEPTH_MAX)) != 0) {
+	if (result == NULL || ((result != call->params ||
+	    len != call->params_len) &&
+	    proto_json_check(result, len, PROTO_DEPTH_MAX) != 0)) {
 		log_warnx("module %s: method %s answered with a result that "
 		    "is not JSON", module_name(call->method->module),
 		    call->method->name);
