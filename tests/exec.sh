@@ -77,12 +77,13 @@ exec wc -c"
 prog stuck "echo \$\$ >$D/stuck.pid; sleep 60 & echo \$! >$D/stuck.child; wait"
 prog hang "echo \$\$ >$D/hang.pid; sleep 30 & echo \$! >$D/hang.child
 echo started >&2; wait"
+prog orphan "sleep 60 & echo \$! >$D/orphan.child; echo '\"left\"'"
 prog spew "echo \$\$ >$D/spew.pid; exec yes"
 
 # Three instances of the module, each with its own limits: the scripts by
 # their name in $D, and two programs with arguments.
 methods=
-for m in json text binary params fail sig hold bigin stuck; do
+for m in json text binary params fail sig hold bigin stuck orphan; do
 	methods="$methods $m=$D/$m"
 done
 export EXEC_SECRET=hush
@@ -126,6 +127,12 @@ is "$(call hang)" "{\"out\": \"error\", \"result\": {\"code\": \"timeout\", \"me
     "a program past --timeout is answered timeout"
 ok_test "the program is killed" wait_for 100 gone "$D/hang.pid"
 ok_test "and so is the child it started" wait_for 100 gone "$D/hang.child"
+
+# What a program leaves running when it exits is killed with its group
+# (and does not hold the call by keeping the output open).
+is "$(call orphan)" '{"out": "orphan", "result": "left"}' \
+    "a program that exits leaving a child behind is answered"
+ok_test "that child is killed" wait_for 100 gone "$D/orphan.child"
 
 # Unbounded output: a clear error, the program killed, memory bounded.
 before=$(peak)
