@@ -38,6 +38,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -212,7 +213,7 @@ exec_child(const struct exec_prog *prog, int in, int out, int err)
 		_exit(127);
 	closefrom(3);
 	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
+	pthread_sigmask(SIG_SETMASK, &none, NULL);
 	execve(prog->argv[0], prog->argv, prog->conf->envp);
 	(void)!write(2, msg, sizeof msg - 1);
 	(void)!write(2, prog->argv[0], strlen(prog->argv[0]));
@@ -243,14 +244,15 @@ exec_spawn(struct exec_job *job)
 	/*
 	 * With signals blocked, none runs rpcd's handler in the child (whose
 	 * libevent would tell the parent's loop); the child unblocks them
-	 * once their dispositions are back to the defaults.
+	 * once their dispositions are back to the defaults.  pthread_sigmask,
+	 * as the worker may have a thread pool.
 	 */
 	sigfillset(&all);
-	sigprocmask(SIG_BLOCK, &all, &old);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
 	if ((job->pid = fork()) == 0)
 		exec_child(job->prog, fds[0], fds[3], fds[5]);
 	saved = errno;
-	sigprocmask(SIG_SETMASK, &old, NULL);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (job->pid == -1) {
 		job->pid = 0;
 		errno = saved;
