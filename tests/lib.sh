@@ -121,6 +121,25 @@ wire_check()
 	    diag_file <"$WIRE_FAILED"
 }
 
+# refused WHY ARGS...: rpcd ARGS exits 1 with one line, "rpcd: module ..."
+# matching WHY.
+refused()
+{
+	why=$1
+	shift
+	"$RPCD" -l 127.0.0.1:0 "$@" >"$TEST_DIR/out" 2>"$TEST_DIR/err" &
+	pid=$!
+	wait $pid
+	status=$?
+	if [ $status -eq 1 ] && [ "$(wc -l <"$TEST_DIR/err")" -eq 1 ] &&
+	    grep -q "^rpcd: module .*$why" "$TEST_DIR/err"; then
+		ok 0 "refused, one line: $(cat "$TEST_DIR/err")"
+	else
+		ok 1 "refused with one line matching '$why'"
+		diag "exit $status: $(cat "$TEST_DIR/err")"
+	fi
+}
+
 # ping_ok ADDR: true if a ping on ADDR is answered.
 ping_ok()
 {

@@ -75,23 +75,6 @@ ok $? "SIGHUP with a module that would not load keeps the running workers"
 is "$("$C" -S "$RPCD_ADDR" call echo3 '"y"')" '"y"' "which still answer"
 rpcd_stop
 
-# refused WHY ARGS...: rpcd ARGS exits 1 with one line, matching WHY.
-refused()
-{
-	why=$1
-	shift
-	"$RPCD" -l 127.0.0.1:0 "$@" >"$TEST_DIR/out" 2>"$TEST_DIR/err" &
-	pid=$!
-	wait $pid
-	status=$?
-	if [ $status -eq 1 ] && [ "$(wc -l <"$TEST_DIR/err")" -eq 1 ] &&
-	    grep -q "^rpcd: module .*$why" "$TEST_DIR/err"; then
-		ok 0 "refused, one line: $(cat "$TEST_DIR/err")"
-	else
-		ok 1 "refused with one line matching '$why'"
-		diag "exit $status: $(cat "$TEST_DIR/err")"
-	fi
-}
 echo "not an object" >"$TEST_DIR/text.so"
 chmod 0644 "$TEST_DIR/text.so"
 refused "not a loadable shared object" -m "$TEST_DIR/text.so"
