@@ -17,7 +17,9 @@
 /*
  * The module the test suite loads into rpcd (never installed).  Its
  * arguments: "fail" fails its init, "take=NAME" registers a method NAME
- * too, "bare" none of its own, so that copies of it load side by side;
+ * too, "bare" none of its own, so that copies of it load side by side,
+ * "only=NAME,..." only those of its own (the fuzzer's: none that crashes
+ * or blocks);
  * "worker=fail", "worker=crash" and "worker=hang" have its worker_init()
  * fail, abort(3) or never return, as a broken module's would.  Built
  * again with TESTMOD_ABI_MAJOR, TESTMOD_ABI_MINOR or TESTMOD_NO_DESCRIPTOR
@@ -374,19 +376,43 @@ static const struct rpcd_method testmod_methods[] = {
 	    0, NULL },
 };
 
+/* Is name in list, a comma-separated list of names? */
+static int
+testmod_listed(const char *list, const char *name)
+{
+	size_t		 len = strlen(name);
+	const char	*p;
+
+	for (p = list; p != NULL; p = strchr(p, ',')) {
+		if (*p == ',')
+			p++;
+		if (strncmp(p, name, len) == 0 &&
+		    (p[len] == ',' || p[len] == '\0'))
+			return (1);
+	}
+	return (0);
+}
+
 static int
 testmod_init(const struct rpcd_api *a, int argc, char **argv, char *err,
     size_t len)
 {
 	struct rpcd_method	extra;
+	const char		*only = NULL;
 	size_t			i;
 	int			n, bare = 0;
 
 	api = a;
-	for (n = 1; n < argc; n++)
+	for (n = 1; n < argc; n++) {
 		bare |= strcmp(argv[n], "bare") == 0;
+		if (strncmp(argv[n], "only=", 5) == 0)
+			only = argv[n] + 5;
+	}
 	for (i = 0; !bare &&
 	    i < sizeof testmod_methods / sizeof testmod_methods[0]; i++) {
+		if (only != NULL &&
+		    !testmod_listed(only, testmod_methods[i].name))
+			continue;
 		if (api->register_method(&testmod_methods[i]) != 0)
 			return (-1);
 	}
