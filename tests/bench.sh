@@ -43,8 +43,7 @@ else
 	    "checkout, or set LOADGEN= to a built loadgen"
 	exit 0
 fi
-work=$(mktemp -d)
-trap 'kill $(cat "$work/pids") 2>/dev/null; rm -rf "$work"' EXIT
+. "${top_srcdir:-.}/tests/bench_lib.sh"
 
 # Start rpcd with the given --prefork value; print its port.
 start_rpcd()
@@ -56,16 +55,6 @@ start_rpcd()
 	done
 	sed -n 's/.*listening on [^ ]*:\([0-9]*\).*/\1/p' "$work/rpcd.$1.log" |
 	    head -n 1
-}
-
-median()
-{
-	sort -n | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'
-}
-
-ratio()
-{
-	awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a / b}'
 }
 
 # run PROTO PORT PIPELINE [PAYLOAD]: print rps of one run.

@@ -16,7 +16,6 @@ RPCD=${RPCD:-$top_builddir/server/rpcd}
 RPCCTL=${RPCCTL:-$top_builddir/client/rpcctl}
 TESTMOD=${TESTMOD:-$top_builddir/tests/.libs/testmod.so}
 EXECMOD=${EXECMOD:-$top_builddir/modules/.libs/exec.so}
-ROUNDS=${ROUNDS:-3}
 SECONDS_PER_RUN=${SECONDS_PER_RUN:-5}
 CONNS=${CONNS:-50}
 PIPELINES=${PIPELINES:-"1 16"}
@@ -28,23 +27,12 @@ for f in "$TESTMOD" "$EXECMOD"; do
 		exit 1
 	}
 done
-work=$(mktemp -d)
-trap 'kill $(cat "$work/pids") 2>/dev/null; rm -rf "$work"' EXIT
+. "${top_srcdir:-.}/tests/bench_lib.sh"
 "$RPCD" -l 127.0.0.1:0 -m "$TESTMOD" -m "$EXECMOD true=/bin/true" \
     >/dev/null 2>"$work/rpcd.log" &
 echo $! >>"$work/pids"
-while ! grep -q 'listening on' "$work/rpcd.log"; do sleep 0.1; done
-port=$(sed -n 's/.*listening on [^ ]*:\([0-9]*\).*/\1/p' "$work/rpcd.log" |
-    head -n 1)
+port=$(listening_port "$work/rpcd.log")
 
-median()
-{
-	sort -n | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'
-}
-ratio()
-{
-	awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a / b}'
-}
 # bench METHOD PARAMS CONNS PIPELINE: the JSON summary of one run.
 bench()
 {
@@ -56,22 +44,19 @@ rps()
 	sed -n 's/.*"rps": \([0-9.]*\).*/\1/p'
 }
 
+ping_rps()
+{
+	bench ping "$PARAMS" "$CONNS" "$1" | rps
+}
+echo_rps()
+{
+	bench echo "$PARAMS" "$CONNS" "$1" | rps
+}
+
 for p in $PIPELINES; do
-	: >"$work/ping"
-	: >"$work/echo"
-	i=0
-	while [ "$i" -lt "$ROUNDS" ]; do
-		if [ $((i % 2)) -eq 0 ]; then
-			bench ping "$PARAMS" "$CONNS" "$p" | rps >>"$work/ping"
-			bench echo "$PARAMS" "$CONNS" "$p" | rps >>"$work/echo"
-		else
-			bench echo "$PARAMS" "$CONNS" "$p" | rps >>"$work/echo"
-			bench ping "$PARAMS" "$CONNS" "$p" | rps >>"$work/ping"
-		fi
-		i=$((i + 1))
-	done
-	r=$(median <"$work/ping")
-	e=$(median <"$work/echo")
+	alternate ping_rps echo_rps "$p"
+	r=$(median <"$work/ping_rps")
+	e=$(median <"$work/echo_rps")
 	echo "conns=$CONNS pipeline=$p ping_rps=$r echo_rps=$e" \
 	    "ratio=$(ratio "$e" "$r")"
 done

@@ -4,16 +4,18 @@
 # redis-benchmark --tls), on one certificate made here by openssl(1).  Not
 # part of make check.
 #
-# For each pipeline, ROUNDS rounds alternate which server goes first; the
-# median of the rounds is printed with the rpcd/redis ratio.  Then the
-# handshake rate of each: new TLS connections per second that one
-# openssl s_time client completes, full handshakes, no session reuse.
+# For each pipeline, ROUNDS rounds (default 5) alternate which server goes
+# first; the median of the rounds is printed with the rpcd/redis ratio.
+# Then the handshake rate of each, alternated too: new TLS connections per
+# second that one openssl s_time client completes, full handshakes, no
+# session reuse.
 
 set -u
 top_builddir=${top_builddir:-.}
 RPCD=${RPCD:-$top_builddir/server/rpcd}
 RPCCTL=${RPCCTL:-$top_builddir/client/rpcctl}
 ROUNDS=${ROUNDS:-5}
+. "${top_srcdir:-.}/tests/bench_lib.sh"
 SECONDS_PER_RUN=${SECONDS_PER_RUN:-5}
 CONNS=${CONNS:-50}
 PIPELINES=${PIPELINES:-"1 16"}
@@ -29,9 +31,6 @@ grep -q '^#define HAVE_TLS 1' "$top_builddir/config.h" || {
 	echo "bench-tls: rpcd was built without TLS" >&2
 	exit 1
 }
-work=$(mktemp -d)
-trap 'kill $(cat "$work/pids") 2>/dev/null; rm -rf "$work"' EXIT
-
 # A CA and a server certificate for 127.0.0.1, P-256 as tests/tls.sh makes.
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
     -keyout "$work/ca.key" -out "$work/ca.pem" -days 1 -subj /CN=bench-ca \
@@ -55,19 +54,9 @@ redis-server --port 0 --tls-port "$REDIS_PORT" --bind 127.0.0.1 \
     --tls-ca-cert-file "$work/ca.pem" --tls-auth-clients no --save '' \
     --appendonly no --daemonize no >"$work/redis.log" 2>&1 &
 echo $! >>"$work/pids"
-while ! grep -q 'listening on' "$work/rpcd.log"; do sleep 0.1; done
+port=$(listening_port "$work/rpcd.log")
 while ! grep -q 'Ready to accept' "$work/redis.log"; do sleep 0.1; done
-port=$(sed -n 's/.*listening on [^ ]*:\([0-9]*\).*/\1/p' "$work/rpcd.log" |
-    head -n 1)
 
-median()
-{
-	sort -n | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'
-}
-ratio()
-{
-	awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a / b}'
-}
 rpcd_rps()
 {
 	"$RPCCTL" --tls --cacert "$work/ca.pem" -S "127.0.0.1:$port" --json \
@@ -88,41 +77,31 @@ redis_rps()
 handshakes()
 {
 	openssl s_time -connect "127.0.0.1:$1" -new -CAfile "$work/ca.pem" \
-	    -time "$SECONDS_PER_RUN" 2>/dev/null | tee -a "$work/raw" |
+	    -time "$SECONDS_PER_RUN" 2>/dev/null | grep "connections in" |
+	    tee -a "$work/raw" |
 	    sed -n 's/^\([0-9]*\) connections in \([0-9.]*\) real.*/\1 \2/p' |
 	    awk '{printf "%.0f\n", $1 / $2}'
 }
 
+hs_rpcd()
+{
+	handshakes "$port"
+}
+hs_redis()
+{
+	handshakes "$REDIS_PORT"
+}
+
 for p in $PIPELINES; do
-	: >"$work/rpcd.rps"
-	: >"$work/redis.rps"
-	i=0
-	while [ "$i" -lt "$ROUNDS" ]; do
-		if [ $((i % 2)) -eq 0 ]; then
-			rpcd_rps "$p" >>"$work/rpcd.rps"
-			redis_rps "$p" >>"$work/redis.rps"
-		else
-			redis_rps "$p" >>"$work/redis.rps"
-			rpcd_rps "$p" >>"$work/rpcd.rps"
-		fi
-		i=$((i + 1))
-	done
-	r=$(median <"$work/rpcd.rps")
-	s=$(median <"$work/redis.rps")
+	alternate rpcd_rps redis_rps "$p"
+	r=$(median <"$work/rpcd_rps")
+	s=$(median <"$work/redis_rps")
 	echo "tls conns=$CONNS pipeline=$p rpcd_rps=$r redis_rps=$s" \
 	    "ratio=$(ratio "$r" "$s")"
 done
-
-: >"$work/rpcd.hs"
-: >"$work/redis.hs"
-i=0
-while [ "$i" -lt "$ROUNDS" ]; do
-	handshakes "$port" >>"$work/rpcd.hs"
-	handshakes "$REDIS_PORT" >>"$work/redis.hs"
-	i=$((i + 1))
-done
-r=$(median <"$work/rpcd.hs")
-s=$(median <"$work/redis.hs")
+alternate hs_rpcd hs_redis
+r=$(median <"$work/hs_rpcd")
+s=$(median <"$work/hs_redis")
 echo "tls handshakes/s rpcd=$r redis=$s ratio=$(ratio "$r" "$s")"
 echo "raw runs:"
 cat "$work/raw"

@@ -1,0 +1,48 @@
+# Sourced by the benchmark scripts (make bench, bench-tls, bench-module):
+# a scratch directory that goes, with the servers started into it, on
+# exit; medians; ratios; and rounds that alternate two contenders so that
+# neither always runs on a machine the other has warmed.
+
+ROUNDS=${ROUNDS:-3}
+work=$(mktemp -d)
+trap 'kill $(cat "$work/pids") 2>/dev/null; rm -rf "$work"' EXIT
+
+median()
+{
+	sort -n | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'
+}
+
+ratio()
+{
+	awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a / b}'
+}
+
+# listening_port LOG: once rpcd has logged its first listener, its port.
+listening_port()
+{
+	while ! grep -q 'listening on' "$1"; do sleep 0.1; done
+	sed -n 's/.*listening on [^ ]*:\([0-9]*\).*/\1/p' "$1" | head -n 1
+}
+
+# alternate A B ARGS...: ROUNDS rounds of the commands A ARGS and B ARGS,
+# A first in even rounds, B in odd ones; each prints a number, collected
+# in $work/A and $work/B.
+alternate()
+{
+	a=$1
+	b=$2
+	shift 2
+	: >"$work/$a"
+	: >"$work/$b"
+	round=0
+	while [ "$round" -lt "$ROUNDS" ]; do
+		if [ $((round % 2)) -eq 0 ]; then
+			"$a" "$@" >>"$work/$a"
+			"$b" "$@" >>"$work/$b"
+		else
+			"$b" "$@" >>"$work/$b"
+			"$a" "$@" >>"$work/$a"
+		fi
+		round=$((round + 1))
+	done
+}
