@@ -286,6 +286,7 @@ struct conn {
 	struct bufferevent	*bev;
 	struct evbuffer		*in, *out;	/* the bufferevent's */
 	int			 fd;
+	int			 ncalls;	/* in calls */
 	const char		*peer;		/* for log lines */
 	char			 peer_ip[CONN_PEER_MAX]; /* [v6addr]:port */
 	/* Flags: an idle connection's memory is most of what it costs. */
@@ -304,7 +305,6 @@ struct conn {
 	size_t			 buffered;	/* input left when last served;
 						   lingering: bytes discarded */
 	struct call_list	 calls;		/* kept calls, in request order */
-	int			 ncalls;
 	int64_t			 frames;
 	int64_t			 bad_requests;	/* only the first is logged */
 	time_t			 accepted;
