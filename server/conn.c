@@ -748,11 +748,14 @@ conn_event_cb(struct bufferevent *bev, short what, void *arg)
 		/*
 		 * The peer may have half-closed: send what it asked for.  An
 		 * OpenSSL bufferevent deletes its events at the end of file
-		 * though EV_WRITE stays enabled, so arm it again: replies left
-		 * would wait for no event, and no timeout, forever.
+		 * though EV_WRITE stays enabled, so arm it again, closing or
+		 * not: replies left would wait for no event, and no timeout,
+		 * forever.
 		 */
 		c->writing = 0;
-		if (conn_process_all(c) == 0 && !c->closing)
+		if (c->closing)
+			conn_close_after_flush(c, "end of file");
+		else if (conn_process_all(c) == 0 && !c->closing)
 			conn_close_after_flush(c, "end of file");
 	} else
 		conn_close(c, evutil_socket_error_to_string(
