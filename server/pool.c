@@ -103,11 +103,9 @@ pool_main(void *arg)
 
 		pthread_mutex_lock(&pool.lock);
 		TAILQ_INSERT_TAIL(&pool.done, call, job);
-		if (!pool.signalled) {
+		/* One byte wakes the loop for every call done until it runs. */
+		if (!pool.signalled && write(pool.pipe[1], "", 1) == 1)
 			pool.signalled = 1;
-			/* Full, the pipe holds a byte already: no matter. */
-			(void)write(pool.pipe[1], "", 1);
-		}
 	}
 	pthread_mutex_unlock(&pool.lock);
 	return (NULL);
