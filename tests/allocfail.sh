@@ -5,8 +5,7 @@
 
 . "${top_srcdir:-.}/tests/tap.sh"
 
-[ -n "${PYTHON3:-}" ] && [ -x "$PYTHON3" ] || PYTHON3=$(command -v python3)
-[ -n "$PYTHON3" ] || skip_all "python3 not found"
+need_python3
 SHIM=$top_builddir/tests/.libs/alloc_shim.so
 [ -f "$SHIM" ] || skip_all "no allocation shim at $SHIM"
 

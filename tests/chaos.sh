@@ -5,8 +5,7 @@
 
 . "${top_srcdir:-.}/tests/tap.sh"
 
-[ -n "${PYTHON3:-}" ] && [ -x "$PYTHON3" ] || PYTHON3=$(command -v python3)
-[ -n "$PYTHON3" ] || skip_all "python3 not found"
+need_python3
 [ -r /proc/self/task/$$/children ] || skip_all "no /proc/PID/task/PID/children"
 
 PYTHONPATH=$top_srcdir/tests exec "$top_builddir/libtool" --mode=execute \

@@ -27,11 +27,7 @@ if ! command -v "$HAPROXY" >/dev/null 2>&1; then
 	[ "${CI:-}" = true ] && bail_out "haproxy not found, and CI=true"
 	skip_all "haproxy not found"
 fi
-[ -n "${PYTHON3:-}" ] && [ -x "$PYTHON3" ] || PYTHON3=$(command -v python3)
-if [ -z "$PYTHON3" ]; then
-	[ "${CI:-}" = true ] && bail_out "python3 not found, and CI=true"
-	skip_all "python3 not found"
-fi
+need_python3
 
 recipe=$top_srcdir/contrib/haproxy/haproxy.cfg
 cfg=$TEST_DIR/haproxy.cfg

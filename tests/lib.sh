@@ -287,9 +287,7 @@ example_block()
 # the build's umask; skip the test without python3.
 module_client()
 {
-	[ -n "${PYTHON3:-}" ] && [ -x "$PYTHON3" ] ||
-	    PYTHON3=$(command -v python3)
-	[ -n "$PYTHON3" ] || skip_all "python3 not found"
+	need_python3
 	cp "$top_builddir/tests/.libs/testmod.so" "$TEST_DIR/testmod.so" ||
 	    bail_out "no testmod.so: make check builds it"
 	chmod 0755 "$TEST_DIR/testmod.so"

@@ -16,8 +16,7 @@
 
 [ -n "${MANDOC:-}" ] && [ -x "$MANDOC" ] || MANDOC=$(command -v mandoc)
 [ -n "$MANDOC" ] || skip_all "mandoc not found"
-[ -n "${PYTHON3:-}" ] && [ -x "$PYTHON3" ] || PYTHON3=$(command -v python3)
-[ -n "$PYTHON3" ] || skip_all "python3 not found"
+need_python3
 
 work=$(mktemp -d) || bail_out "mktemp"
 trap 'rm -rf "$work"' EXIT

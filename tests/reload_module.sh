@@ -14,11 +14,7 @@
 . "${top_srcdir:-.}/tests/tap.sh"
 . "$top_srcdir/tests/lib.sh"
 
-[ -n "${PYTHON3:-}" ] && [ -x "$PYTHON3" ] || PYTHON3=$(command -v python3)
-if [ -z "$PYTHON3" ]; then
-	[ "${CI:-}" = true ] && bail_out "python3 not found, and CI=true"
-	skip_all "python3 not found"
-fi
+need_python3
 
 C=$RPCCTL
 F=$TEST_DIR/rpcd.conf

@@ -7,8 +7,7 @@
 . "${top_srcdir:-.}/tests/tap.sh"
 . "$top_srcdir/tests/lib.sh"
 
-[ -n "${PYTHON3:-}" ] && [ -x "$PYTHON3" ] || PYTHON3=$(command -v python3)
-[ -n "$PYTHON3" ] || skip_all "python3 not found"
+need_python3
 
 # stream PORT SECONDS SIZES...: a client that sends ping frames of the
 # given sizes (cycled) back to back for SECONDS from one thread, as fast as

@@ -71,6 +71,17 @@ bail_out()
 	exit 1
 }
 
+# need_python3: set PYTHON3 (from the environment, else the PATH), or skip
+# the whole test without it; CI installs python3, so there it is a failure.
+need_python3()
+{
+	[ -n "${PYTHON3:-}" ] && [ -x "$PYTHON3" ] ||
+	    PYTHON3=$(command -v python3)
+	[ -n "$PYTHON3" ] && return 0
+	[ "${CI:-}" = true ] && bail_out "python3 not found, and CI=true"
+	skip_all "python3 not found"
+}
+
 done_testing()
 {
 	for tap_fn in $tap_at_end; do

@@ -6,8 +6,7 @@
 . "${top_srcdir:-.}/tests/tap.sh"
 . "$top_srcdir/tests/lib.sh"
 
-[ -n "${PYTHON3:-}" ] && [ -x "$PYTHON3" ] || PYTHON3=$(command -v python3)
-[ -n "$PYTHON3" ] || skip_all "python3 not found"
+need_python3
 
 rpcd_start || bail_out "rpcd did not start"
 # Time each ping from the client's side, not the interpreter's start-up:
