@@ -146,11 +146,17 @@ def run(rpcd, env, n, log):
 
 
 def sweep(tap, rpcd, env, numbers, log, what):
-    """Run each n; one check for them all, naming the n that failed."""
-    bad, injected = [], 0
+    """Run each n; one check for them all, naming the n that failed.
+    Return how many allocations the shim failed, and in how many runs
+    none was failed because the run made fewer than n allocations (how
+    many a run makes varies a little with timing: how a request is split
+    over reads, how the select backend grows its sets)."""
+    bad, injected, short = [], 0, 0
     for n in numbers:
         problems, notes, text = run(rpcd, env, n, log)
         injected += notes[2]
+        if notes[2] == 0 and notes[1] is not None and notes[1] < n:
+            short += 1
         if problems:
             bad.append((n, problems, text))
     tap.ok(not bad, "%s: each of %d N (%d..%d) refused or served" %
@@ -161,7 +167,7 @@ def sweep(tap, rpcd, env, numbers, log, what):
     if len(bad) > 5:
         tap.diag("and %d N more: %s" %
                  (len(bad) - 5, " ".join(str(b[0]) for b in bad[5:])))
-    return injected
+    return injected, short
 
 
 def main():
@@ -198,12 +204,15 @@ def main():
     if startup[-1] != start:
         startup.append(start)
     conn = list(range(start + 1, total + 1))
-    injected = sweep(tap, rpcd, env, startup, log, "start-up")
-    injected += sweep(tap, rpcd, env, conn, log,
-                      "connections, replies and exit")
-    tap.ok(injected == len(startup) + len(conn),
-           "the shim failed %d allocations, one per run of %d" %
-           (injected, len(startup) + len(conn)))
+    injected, short = sweep(tap, rpcd, env, startup, log, "start-up")
+    more = sweep(tap, rpcd, env, conn, log, "connections, replies and exit")
+    injected, short = injected + more[0], short + more[1]
+    runs = len(startup) + len(conn)
+    # Every run failed its allocation, but for a few near the end that
+    # allocated less than the counting run did.
+    tap.ok(injected + short == runs and short <= runs // 20,
+           "the shim failed %d allocations, one per run of %d "
+           "(%d runs made fewer than N)" % (injected, runs, short))
     os.rmdir(os.path.dirname(log))
     return tap.done()
 
