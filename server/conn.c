@@ -117,6 +117,26 @@ conn_writing(struct conn *c, int on)
 	c->writing = on;
 }
 
+/* Bytes of replies the kernel has not taken yet. */
+static size_t
+conn_unsent(const struct conn *c)
+{
+	struct evbuffer	*out = bufferevent_get_output(c->bev);
+	size_t		 n = evbuffer_get_length(out);
+
+	return (c->out == out ? n : n + evbuffer_get_length(c->out));
+}
+
+/* Free what conn_new() made. */
+static void
+conn_free(struct conn *c)
+{
+	if (c->out != bufferevent_get_output(c->bev))
+		evbuffer_free(c->out);
+	bufferevent_free(c->bev);
+	free(c);
+}
+
 /*
  * Set up a connection accepted on fd through listener l and start reading
  * from it; NULL (fd closed, logged) if memory ran out.
@@ -153,7 +173,17 @@ conn_new(struct server *srv, struct listener *l, int fd,
 		return (NULL);
 	}
 	c->in = bufferevent_get_input(c->bev);
+	/*
+	 * Replies go to the bufferevent's output, but under TLS to a buffer
+	 * of their own, which the transport sends from (transport_tls_send).
+	 */
 	c->out = bufferevent_get_output(c->bev);
+	if (c->transport->tls && (c->out = evbuffer_new()) == NULL) {
+		log_warnx("accept: out of memory for a connection");
+		bufferevent_free(c->bev);
+		free(c);
+		return (NULL);
+	}
 	TAILQ_INIT(&c->calls);
 	c->accepted = conn_now(c);
 	bufferevent_setcb(c->bev, conn_read_cb, conn_write_cb, conn_event_cb,
@@ -172,8 +202,7 @@ conn_new(struct server *srv, struct listener *l, int fd,
 	/* Watching the socket allocates: unwatched, it would hang. */
 	if (bufferevent_enable(c->bev, EV_READ) != 0) {
 		log_warnx("accept: out of memory for a connection");
-		bufferevent_free(c->bev);
-		free(c);
+		conn_free(c);
 		return (NULL);
 	}
 	log_debug("%s: connected", c->peer);
@@ -248,24 +277,31 @@ conn_close(struct conn *c, const char *reason)
 	if (c->transport->tls && !c->handshaking)
 		tls_close(c->bev);
 	worker_conn_gone(c->srv, c);
-	bufferevent_free(c->bev);
-	free(c);
+	conn_free(c);
 }
 
 /*
- * Send what the kernel takes now; the write event takes the rest.
+ * Send what the kernel takes now; the write event takes the rest.  While
+ * it does, replies of a buffer of their own join the output behind it.
  * Return -1 if the connection was closed.
  */
 static int
 conn_flush(struct conn *c)
 {
-	if (c->writing || evbuffer_get_length(c->out) == 0)
+	struct evbuffer	*out = bufferevent_get_output(c->bev);
+
+	if (c->writing && c->out != out &&
+	    evbuffer_add_buffer(out, c->out) != 0) {
+		conn_close(c, "out of memory for a reply");
+		return (-1);
+	}
+	if (c->writing || conn_unsent(c) == 0)
 		return (0);
-	if (c->transport->send(c->bev) != 0) {
+	if (c->transport->send(c->bev, c->out) != 0) {
 		conn_close(c, strerror(errno));
 		return (-1);
 	}
-	if (evbuffer_get_length(c->out) > 0)
+	if (conn_unsent(c) > 0)
 		conn_writing(c, 1);
 	return (0);
 }
@@ -310,7 +346,7 @@ conn_close_after_flush(struct conn *c, const char *reason)
 		call_cancel_all(c);
 	if (conn_flush(c) != 0)
 		return (-1);
-	if (evbuffer_get_length(c->out) == 0) {
+	if (conn_unsent(c) == 0) {
 		conn_linger(c, reason);
 		return (-1);
 	}
@@ -567,7 +603,7 @@ conn_process_all(struct conn *c)
 		if (conn_process(c) != 0)
 			return (-1);
 	} while (!c->closing && c->frames != before &&
-	    evbuffer_get_length(c->out) <= c->srv->settings->max_output);
+	    conn_unsent(c) <= c->srv->settings->max_output);
 	return (0);
 }
 
@@ -579,7 +615,7 @@ conn_process_all(struct conn *c)
 static void
 conn_throttle(struct conn *c)
 {
-	if (evbuffer_get_length(c->out) <= c->srv->settings->max_output)
+	if (conn_unsent(c) <= c->srv->settings->max_output)
 		return;
 	log_debug("%s: peer not reading its replies: pausing", c->peer);
 	c->throttled = 1;
@@ -606,7 +642,7 @@ conn_drain_step(struct conn *c)
 {
 	if (conn_idle(c))
 		conn_close_after_flush(c, "shutting down");
-	else if (evbuffer_get_length(c->out) > c->srv->settings->max_output)
+	else if (conn_unsent(c) > c->srv->settings->max_output)
 		conn_close_after_flush(c, "shutting down: replies unread");
 }
 
@@ -668,7 +704,7 @@ conn_write_cb(struct bufferevent *bev, void *arg)
 	}
 	if (conn_flush(c) != 0)
 		return;
-	if ((left = evbuffer_get_length(c->out)) == 0) {
+	if ((left = conn_unsent(c)) == 0) {
 		conn_writing(c, 0);
 		if (c->closing) {
 			conn_linger(c, "flushed");
@@ -795,5 +831,5 @@ int
 conn_unanswered(const struct conn *c)
 {
 	return (c->ncalls > 0 || evbuffer_get_length(c->in) > 0 ||
-	    evbuffer_get_length(c->out) > 0);
+	    conn_unsent(c) > 0);
 }

@@ -121,7 +121,7 @@ struct settings {
 struct transport {
 	const char		*name;
 	struct bufferevent	*(*open)(struct event_base *, int);
-	int			 (*send)(struct bufferevent *);
+	int			 (*send)(struct bufferevent *, struct evbuffer *);
 	ssize_t			 (*fill)(struct bufferevent *, size_t);
 	int			 (*pending)(struct bufferevent *);
 	int			 tls;	/* the protocol runs inside TLS */
@@ -284,7 +284,8 @@ struct conn {
 	struct server		*srv;
 	const struct transport	*transport;
 	struct bufferevent	*bev;
-	struct evbuffer		*in, *out;	/* the bufferevent's */
+	struct evbuffer		*in;		/* the bufferevent's */
+	struct evbuffer		*out;		/* replies: see conn_new */
 	int			 fd;
 	int			 ncalls;	/* in calls */
 	const char		*peer;		/* for log lines */

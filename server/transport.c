@@ -56,16 +56,16 @@ transport_plain_open(struct event_base *base, int fd)
 }
 
 /*
- * Write what the kernel takes now: write(2) when the output is one chunk,
- * as a burst of small replies is, else evbuffer_write()'s writev(2).  The
- * bufferevent freezes the start of its output so that only it drains it;
- * this does what its write event would, so it thaws the output meanwhile.
- * Return -1 on an error that ends the connection, with errno set.
+ * Write what the kernel takes now of the replies, which are the
+ * bufferevent's output: write(2) when they are one chunk, as a burst of
+ * small replies is, else evbuffer_write()'s writev(2).  The bufferevent
+ * freezes the start of its output so that only it drains it; this does
+ * what its write event would, so it thaws the output meanwhile.  Return
+ * -1 on an error that ends the connection, with errno set.
  */
 static int
-transport_plain_send(struct bufferevent *bev)
+transport_plain_send(struct bufferevent *bev, struct evbuffer *out)
 {
-	struct evbuffer		*out = bufferevent_get_output(bev);
 	struct evbuffer_iovec	 v;
 	int			 fd = bufferevent_getfd(bev);
 	ssize_t			 n;
@@ -158,38 +158,56 @@ transport_tls_open(struct event_base *base, int fd)
 
 /*
  * Encrypt and write what the kernel takes now, a record at a time, as the
- * plain transport does, so that a reply needs no write event.  What is
- * left stays in the output for the bufferevent's own writes: a record
- * OpenSSL could not send is retried by libevent with at least as many
- * bytes from the same place, as OpenSSL requires, since this writes at
- * most RPCD_TLS_WRITE bytes at once, as libevent does.
+ * plain transport does, so that a reply needs no write event.  The
+ * replies wait in a buffer of the connection's own, not in the
+ * bufferevent's output: bytes landing in that output while it is empty
+ * make libevent arm the write event, enabled or not, which costs two
+ * epoll_ctl() calls and a wake-up for nothing each time.  So the output
+ * holds only what the kernel refused, and the replies after it join it.
+ * A record OpenSSL could not send is retried by libevent with at least
+ * as many bytes from the same place, as OpenSSL requires, since this
+ * writes at most RPCD_TLS_WRITE bytes at once, as libevent does.
  */
 static int
-transport_tls_send(struct bufferevent *bev)
+transport_tls_send(struct bufferevent *bev, struct evbuffer *replies)
 {
 	SSL			*ssl = bufferevent_openssl_get_ssl(bev);
-	struct evbuffer		*out = bufferevent_get_output(bev);
+	struct evbuffer		*out = bufferevent_get_output(bev), *from;
 	struct evbuffer_iovec	 v;
-	int			 n, error;
+	int			 n, error, rc = 0;
 
-	while (evbuffer_peek(out, RPCD_TLS_WRITE, NULL, &v, 1) >= 1) {
+	from = replies;
+	if (evbuffer_get_length(out) > 0) {
+		if (evbuffer_add_buffer(out, replies) != 0) {
+			errno = ENOMEM;
+			return (-1);
+		}
+		from = out;
+	}
+	while (evbuffer_peek(from, RPCD_TLS_WRITE, NULL, &v, 1) >= 1) {
 		if (v.iov_len > RPCD_TLS_WRITE)
 			v.iov_len = RPCD_TLS_WRITE;
 		ERR_clear_error();
 		if ((n = SSL_write(ssl, v.iov_base, v.iov_len)) > 0) {
-			evbuffer_drain(out, n);
+			evbuffer_drain(from, n);
 			continue;
 		}
 		error = SSL_get_error(ssl, n);
-		if (error == SSL_ERROR_WANT_WRITE ||
-		    error == SSL_ERROR_WANT_READ)
-			return (0);
-		if (error != SSL_ERROR_SYSCALL || errno == 0)
-			errno = EPROTO;
-		ERR_clear_error();
-		return (errno_transient(errno) ? 0 : -1);
+		if (error != SSL_ERROR_WANT_WRITE &&
+		    error != SSL_ERROR_WANT_READ) {
+			if (error != SSL_ERROR_SYSCALL || errno == 0)
+				errno = EPROTO;
+			ERR_clear_error();
+			rc = errno_transient(errno) ? 0 : -1;
+		}
+		break;
 	}
-	return (0);
+	if (rc == 0 && from == replies && evbuffer_get_length(replies) > 0 &&
+	    evbuffer_add_buffer(out, replies) != 0) {
+		errno = ENOMEM;
+		rc = -1;
+	}
+	return (rc);
 }
 
 /* Decrypted bytes OpenSSL holds, or bytes on the socket. */

@@ -294,3 +294,23 @@ module_client()
 	PYTHONPATH=$top_srcdir/tests "$top_builddir/libtool" --mode=execute \
 	    "$PYTHON3" "$top_srcdir/tests/$1" "$RPCD" "$TEST_DIR/testmod.so"
 }
+
+# big_batch_check WHAT RPCCTL...: run "RPCCTL -t 10 batch" on 200 pings of
+# 64 KB, past any --max-output the tests set, so that rpcctl must read
+# while it sends; check it exits 0 and every reply comes back in order.
+big_batch_check()
+{
+	bbc_what=$1
+	shift
+	bbc_big=$(head -c 65536 /dev/zero | tr '\0' x)
+	bbc_i=0
+	while [ $bbc_i -lt 200 ]; do
+		echo "{\"in\": \"ping\", \"params\": \"$bbc_big$bbc_i\"}"
+		bbc_i=$((bbc_i + 1))
+	done >"$TEST_DIR/bigbatch"
+	"$@" -t 10 batch <"$TEST_DIR/bigbatch" >"$TEST_DIR/bigbatch.out"
+	ok $? "${bbc_what}batch of 200 replies of 64 KB past --max-output exits 0"
+	sed 's/"in": "ping", "params"/"out": "pong", "result"/' \
+	    "$TEST_DIR/bigbatch" | cmp -s - "$TEST_DIR/bigbatch.out"
+	ok $? "${bbc_what}and every reply came back in order"
+}

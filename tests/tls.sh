@@ -7,8 +7,10 @@
 # dropped at --tls-handshake-timeout; the hostile inputs of
 # server_badinput.sh answered the same inside TLS; SIGHUP reading the
 # certificates again while a connection on the old ones keeps working,
-# and a broken certificate keeping the old ones; with --prefork, a reload
-# rolled back keeping the old ones for the workers respawned after it.
+# and a broken certificate keeping the old ones; replies the kernel holds
+# back arriving whole and in order, and a client that does not read them
+# paused at --max-output; with --prefork, a reload rolled back keeping
+# the old ones for the workers respawned after it.
 
 . "${top_srcdir:-.}/tests/tap.sh"
 . "$top_srcdir/tests/lib.sh"
@@ -140,6 +142,27 @@ kill -HUP "$RPCD_PID"
 wait_for 50 grep -q "keeping the certificates in use" "$RPCD_LOG"
 ok $? "a certificate that cannot be read is logged and not used"
 is "$(subject "$TP")" rpcd-two "the certificates in use stay"
+rpcd_stop
+is $? 0 "rpcd exits 0"
+
+# Replies the kernel holds back: a batch of 200 replies of 64 KB, read
+# while it is sent, is past --max-output, so replies queue behind records
+# TLS could not send yet; and a client that never reads is paused there.
+rpcd_start -v -l 127.0.0.1:0,tls --tls-cert "$D/server.pem" \
+    --tls-key "$D/server.key" --max-output 65536 --max-frame 100000 ||
+    bail_out "rpcd did not start"
+T=$RPCD_ADDR
+big_batch_check "TLS: " "$C" --tls --cacert "$D/ca.pem" -S "$T"
+big=$(printf '%01000d' 0)
+"$WIRE" -T -w -t 30 -r 20000 "$T" \
+    "j:{\"in\": \"ping\", \"params\": \"$big\"}" >/dev/null 2>&1 &
+flood=$!
+wait_for 100 grep -q "not reading its replies: pausing" "$RPCD_LOG"
+ok $? "TLS: a client that does not read its replies is paused"
+is "$("$C" --tls --cacert "$D/ca.pem" -S "$T" call ping 3)" 3 \
+    "TLS: others are served meanwhile"
+kill "$flood"
+wait "$flood" 2>/dev/null
 rpcd_stop
 is $? 0 "rpcd exits 0"
 
