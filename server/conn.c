@@ -18,13 +18,14 @@
  * Connections.  Each is a bufferevent, made by its listener's transport:
  * the bufferevent reads into its input, where half a frame waits for the
  * rest, and holds in its output what the kernel has not taken yet.  The
- * read callback answers every complete frame and has the transport send
- * the replies at once, as Redis does before it sleeps; the bufferevent's
- * write event is enabled only while the kernel holds bytes back, and
- * disabled again once they are gone, so that a request and its reply cost
- * no epoll_ctl().  The idle timeout is the bufferevent's read and write
- * timeouts, one common timeout shared by every connection.  Every way out
- * goes through conn_close().
+ * read callback answers every complete frame into a buffer of replies
+ * (conn_own_output) and has the transport send them at once, as Redis
+ * does before it sleeps; the bufferevent's write event is enabled only
+ * while the kernel holds bytes back, and disabled again once they are
+ * gone, so that a request and its reply cost no epoll_ctl().  The idle
+ * timeout is the bufferevent's read and write timeouts, one common
+ * timeout shared by every connection.  Every way out goes through
+ * conn_close().
  *
  * A call answered later than its handler (rpcd-module(3)) is kept in the
  * connection's queue (call.c), and its reply, when it comes, has the loop
@@ -127,7 +128,27 @@ conn_unsent(const struct conn *c)
 	return (c->out == out ? n : n + evbuffer_get_length(c->out));
 }
 
-/* Free what conn_new() made. */
+/*
+ * Replies go to a buffer of the connection's own, made at its first
+ * request, and the transport sends from it.  Not to the bufferevent's
+ * output: each reply added there runs the output's callbacks, and an
+ * OpenSSL bufferevent arms its write event whenever bytes land in its
+ * empty output, enabled or not (two epoll_ctl() calls and a wake-up for
+ * nothing).  Made at the first request, not at accept, so that an idle
+ * connection costs no more.  Return -1 out of memory.
+ */
+static int
+conn_own_output(struct conn *c)
+{
+	struct evbuffer	*own;
+
+	if ((own = evbuffer_new()) == NULL)
+		return (-1);
+	c->out = own;
+	return (0);
+}
+
+/* Free what conn_new() and conn_own_output() made. */
 static void
 conn_free(struct conn *c)
 {
@@ -173,17 +194,8 @@ conn_new(struct server *srv, struct listener *l, int fd,
 		return (NULL);
 	}
 	c->in = bufferevent_get_input(c->bev);
-	/*
-	 * Replies go to the bufferevent's output, but under TLS to a buffer
-	 * of their own, which the transport sends from (transport_tls_send).
-	 */
+	/* Until its first request: see conn_own_output(). */
 	c->out = bufferevent_get_output(c->bev);
-	if (c->transport->tls && (c->out = evbuffer_new()) == NULL) {
-		log_warnx("accept: out of memory for a connection");
-		bufferevent_free(c->bev);
-		free(c);
-		return (NULL);
-	}
 	TAILQ_INIT(&c->calls);
 	c->accepted = conn_now(c);
 	bufferevent_setcb(c->bev, conn_read_cb, conn_write_cb, conn_event_cb,
@@ -281,29 +293,35 @@ conn_close(struct conn *c, const char *reason)
 }
 
 /*
- * Send what the kernel takes now; the write event takes the rest.  While
- * it does, replies of a buffer of their own join the output behind it.
- * Return -1 if the connection was closed.
+ * Send what the kernel takes now; the write event takes the rest.  The
+ * bufferevent's output holds only what the kernel refused: replies join
+ * it, behind it, while it holds anything.  Return -1 if the connection
+ * was closed.
  */
 static int
 conn_flush(struct conn *c)
 {
-	struct evbuffer	*out = bufferevent_get_output(c->bev);
+	struct evbuffer	*out = bufferevent_get_output(c->bev), *from;
 
-	if (c->writing && c->out != out &&
-	    evbuffer_add_buffer(out, c->out) != 0) {
-		conn_close(c, "out of memory for a reply");
-		return (-1);
-	}
+	if (c->out != out && (c->writing || evbuffer_get_length(out) > 0) &&
+	    evbuffer_add_buffer(out, c->out) != 0)
+		goto nomem;
 	if (c->writing || conn_unsent(c) == 0)
 		return (0);
-	if (c->transport->send(c->bev, c->out) != 0) {
+	from = evbuffer_get_length(out) > 0 ? out : c->out;
+	if (c->transport->send(c->bev, from) != 0) {
 		conn_close(c, strerror(errno));
 		return (-1);
 	}
-	if (conn_unsent(c) > 0)
+	if (from != out && evbuffer_get_length(from) > 0 &&
+	    evbuffer_add_buffer(out, from) != 0)
+		goto nomem;
+	if (evbuffer_get_length(out) > 0)
 		conn_writing(c, 1);
 	return (0);
+nomem:
+	conn_close(c, "out of memory for a reply");
+	return (-1);
 }
 
 /*
@@ -566,7 +584,10 @@ conn_process(struct conn *c)
 			conn_close(c, "out of memory for a frame");
 			return (-1);
 		}
-		c->frames++;
+		if (c->frames++ == 0 && conn_own_output(c) != 0) {
+			conn_close(c, "out of memory for a reply");
+			return (-1);
+		}
 		srv->stats->bytes_in += PROTO_HEADER_SIZE + body;
 		dispatch_frame(c, (char *)frame + PROTO_HEADER_SIZE, body,
 		    c->out);

@@ -18,7 +18,7 @@
  * Transports: how the connections of a listener carry bytes.  Each
  * connection is a bufferevent, and conn.c does everything it can through
  * it.  A transport makes that bufferevent and does the two things a
- * bufferevent cannot be asked to: send its output now, from the read
+ * bufferevent cannot be asked to: send replies now, from the read
  * callback, so that a request and its reply cost one read, one write and
  * no epoll_ctl() (a socket bufferevent writes only from its write event,
  * which must be armed first); read the rest of a large frame at once (a
@@ -56,26 +56,29 @@ transport_plain_open(struct event_base *base, int fd)
 }
 
 /*
- * Write what the kernel takes now of the replies, which are the
- * bufferevent's output: write(2) when they are one chunk, as a burst of
- * small replies is, else evbuffer_write()'s writev(2).  The bufferevent
- * freezes the start of its output so that only it drains it; this does
- * what its write event would, so it thaws the output meanwhile.  Return
- * -1 on an error that ends the connection, with errno set.
+ * Write what the kernel takes now from buf: write(2) when it is one
+ * chunk, as a burst of small replies is, else evbuffer_write()'s
+ * writev(2).  The bufferevent freezes the start of its output so that
+ * only it drains it; this does what its write event would, so it thaws
+ * the output meanwhile.  Return -1 on an error that ends the connection,
+ * with errno set.
  */
 static int
-transport_plain_send(struct bufferevent *bev, struct evbuffer *out)
+transport_plain_send(struct bufferevent *bev, struct evbuffer *buf)
 {
+	struct evbuffer		*out = bufferevent_get_output(bev);
 	struct evbuffer_iovec	 v;
 	int			 fd = bufferevent_getfd(bev);
 	ssize_t			 n;
 
-	evbuffer_unfreeze(out, 1);
-	if (evbuffer_peek(out, -1, NULL, &v, 1) != 1)
-		n = evbuffer_write(out, fd);
+	if (buf == out)
+		evbuffer_unfreeze(out, 1);
+	if (evbuffer_peek(buf, -1, NULL, &v, 1) != 1)
+		n = evbuffer_write(buf, fd);
 	else if ((n = write(fd, v.iov_base, v.iov_len)) > 0)
-		evbuffer_drain(out, n);
-	evbuffer_freeze(out, 1);
+		evbuffer_drain(buf, n);
+	if (buf == out)
+		evbuffer_freeze(out, 1);
 	return (n == -1 && !errno_transient(errno) ? -1 : 0);
 }
 
@@ -162,57 +165,38 @@ transport_tls_open(struct event_base *base, int fd)
 }
 
 /*
- * Encrypt and write what the kernel takes now, a record at a time, as the
- * plain transport does, so that a reply needs no write event.  The
- * replies wait in a buffer of the connection's own, not in the
- * bufferevent's output: bytes landing in that output while it is empty
- * make libevent arm the write event, enabled or not, which costs two
- * epoll_ctl() calls and a wake-up for nothing each time.  So the output
- * holds only what the kernel refused, and the replies after it join it.
- * A record OpenSSL could not send is retried by libevent with at least
- * as many bytes from the same place, as OpenSSL requires, since this
- * writes at most RPCD_TLS_WRITE bytes at once, as libevent does.
+ * Encrypt and write what the kernel takes now from buf, a record at a
+ * time, as the plain transport does, so that a reply needs no write
+ * event.  A record OpenSSL could not send is retried by libevent from the
+ * output (conn_flush moves what is left there) with at least as many
+ * bytes from the same place, as OpenSSL requires, since this writes at
+ * most RPCD_TLS_WRITE bytes at once, as libevent does.
  */
 static int
-transport_tls_send(struct bufferevent *bev, struct evbuffer *replies)
+transport_tls_send(struct bufferevent *bev, struct evbuffer *buf)
 {
 	SSL			*ssl = bufferevent_openssl_get_ssl(bev);
-	struct evbuffer		*out = bufferevent_get_output(bev), *from;
 	struct evbuffer_iovec	 v;
-	int			 n, error, rc = 0;
+	int			 n, error;
 
-	from = replies;
-	if (evbuffer_get_length(out) > 0) {
-		if (evbuffer_add_buffer(out, replies) != 0) {
-			errno = ENOMEM;
-			return (-1);
-		}
-		from = out;
-	}
-	while (evbuffer_peek(from, RPCD_TLS_WRITE, NULL, &v, 1) >= 1) {
+	while (evbuffer_peek(buf, RPCD_TLS_WRITE, NULL, &v, 1) >= 1) {
 		if (v.iov_len > RPCD_TLS_WRITE)
 			v.iov_len = RPCD_TLS_WRITE;
 		ERR_clear_error();
 		if ((n = SSL_write(ssl, v.iov_base, v.iov_len)) > 0) {
-			evbuffer_drain(from, n);
+			evbuffer_drain(buf, n);
 			continue;
 		}
 		error = SSL_get_error(ssl, n);
-		if (error != SSL_ERROR_WANT_WRITE &&
-		    error != SSL_ERROR_WANT_READ) {
-			if (error != SSL_ERROR_SYSCALL || errno == 0)
-				errno = EPROTO;
-			ERR_clear_error();
-			rc = errno_transient(errno) ? 0 : -1;
-		}
-		break;
+		if (error == SSL_ERROR_WANT_WRITE ||
+		    error == SSL_ERROR_WANT_READ)
+			return (0);
+		if (error != SSL_ERROR_SYSCALL || errno == 0)
+			errno = EPROTO;
+		ERR_clear_error();
+		return (errno_transient(errno) ? 0 : -1);
 	}
-	if (rc == 0 && from == replies && evbuffer_get_length(replies) > 0 &&
-	    evbuffer_add_buffer(out, replies) != 0) {
-		errno = ENOMEM;
-		rc = -1;
-	}
-	return (rc);
+	return (0);
 }
 
 /* Decrypted bytes OpenSSL holds, or bytes on the socket. */
