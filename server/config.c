@@ -861,15 +861,6 @@ config_check_tls(const struct settings *s, char *err, size_t len)
 	for (i = 0; i < s->nlisten; i++) {
 		if (!(s->listen_flags[i] & LISTEN_TLS))
 			continue;
-		/*
-		 * A proxy sends its header in clear, before the handshake;
-		 * rpcd would look for it inside TLS, where it never is.
-		 */
-		if (s->listen_flags[i] & LISTEN_PROXY) {
-			snprintf(err, len, "listen %s: tls and proxy together "
-			    "are not supported", s->listen[i].text);
-			return (-1);
-		}
 #ifndef HAVE_TLS
 		snprintf(err, len, "listen %s,tls: built without TLS",
 		    s->listen[i].text);

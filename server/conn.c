@@ -178,7 +178,8 @@ conn_new(struct server *srv, struct listener *l, int fd,
 	c->srv = srv;
 	c->transport = l->transport;
 	c->fd = fd;
-	c->proxy_pending = (l->flags & LISTEN_PROXY) != 0;
+	/* Under TLS the SSL takes the header: conn_handshake_done(). */
+	c->proxy_pending = (l->flags & LISTEN_PROXY) && !c->transport->tls;
 	c->is_tcp = sa->sa_family == AF_INET || sa->sa_family == AF_INET6;
 	/* A Unix peer has no address of its own: name the socket. */
 	c->peer = l->addr.text;
@@ -230,6 +231,21 @@ conn_proxy_bad(struct conn *c, const char *why)
 	c->proxy_pending = 0;
 }
 
+/* The PROXY header h names the client: make it the peer. */
+static void
+conn_proxy_client(struct conn *c, const struct proxy_header *h)
+{
+	char	via[ADDR_TEXT_MAX];
+
+	if (h->local)
+		return;
+	snprintf(via, sizeof via, "%s", c->peer);
+	addr_format((const struct sockaddr *)&h->src, h->srclen, c->peer_ip,
+	    sizeof c->peer_ip);
+	c->peer = c->peer_ip;
+	log_debug("%s: PROXY v%d: client %s", via, h->version, c->peer);
+}
+
 /*
  * A connection on a proxy listener: take the PROXY header off the input
  * and make its client the peer.  Return 0 once it is taken, 1 until it
@@ -241,7 +257,6 @@ conn_proxy(struct conn *c)
 	struct proxy_header	 h;
 	unsigned char		*p;
 	const char		*why;
-	char			 via[ADDR_TEXT_MAX];
 	size_t			 len = evbuffer_get_length(c->in);
 
 	/*
@@ -266,14 +281,7 @@ conn_proxy(struct conn *c)
 	}
 	evbuffer_drain(c->in, h.len);
 	c->proxy_pending = 0;
-	if (!h.local) {
-		snprintf(via, sizeof via, "%s", c->peer);
-		addr_format((struct sockaddr *)&h.src, h.srclen, c->peer_ip,
-		    sizeof c->peer_ip);
-		c->peer = c->peer_ip;
-		log_debug("%s: PROXY v%d: client %s", via, h.version,
-		    c->peer);
-	}
+	conn_proxy_client(c, &h);
 	return (0);
 }
 
@@ -771,13 +779,24 @@ conn_replied(struct conn *c)
 static void
 conn_handshake_done(struct conn *c, short what)
 {
-	struct server	*srv = c->srv;
+	struct server		*srv = c->srv;
+	struct proxy_header	 h;
+	const char		*why;
+	int			 proxy;
 
 	c->handshaking = 0;
+	proxy = tls_proxy_header(c->bev, &h, &why);
+	if (proxy == PROXY_OK)
+		conn_proxy_client(c, &h);
 	if (what & BEV_EVENT_CONNECTED) {
 		log_debug("%s: TLS handshake done", c->peer);
 		bufferevent_set_timeouts(c->bev, srv->idle_timeout,
 		    srv->idle_timeout);
+		return;
+	}
+	if (proxy == PROXY_BAD) {
+		conn_proxy_bad(c, why);
+		conn_close(c, "bad PROXY header");
 		return;
 	}
 	srv->stats->tls_handshake_failures++;

@@ -223,7 +223,9 @@ listener_bind_all(const struct settings *s, struct listener **out)
 			(*out)[n].flags = s->listen_flags[n];
 #ifdef HAVE_TLS
 			if (s->listen_flags[n] & LISTEN_TLS)
-				(*out)[n].transport = &transport_tls;
+				(*out)[n].transport =
+				    s->listen_flags[n] & LISTEN_PROXY ?
+				    &transport_tls_proxy : &transport_tls;
 #endif
 		}
 	}

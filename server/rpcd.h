@@ -352,6 +352,7 @@ void		 listener_unlink_all(struct listener *, int);
 /* transport.c */
 extern const struct transport transport_plain;
 extern const struct transport transport_tls;
+extern const struct transport transport_tls_proxy;
 
 /* tls.c */
 int		 tls_init(const struct settings *);
@@ -361,6 +362,9 @@ void		 tls_rollback(void);
 const char	*tls_error(struct bufferevent *);
 void		 tls_close(struct bufferevent *);
 struct ssl_st	*tls_ssl_new(void);
+struct ssl_st	*tls_ssl_new_proxied(int);
+int		 tls_proxy_header(struct bufferevent *, struct proxy_header *,
+		    const char **);
 
 /* conn.c */
 struct conn	*conn_new(struct server *, struct listener *, int,

@@ -28,6 +28,7 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #ifdef HAVE_TLS
@@ -197,6 +198,201 @@ tls_ssl_new(void)
 }
 
 /*
+ * A TLS listener behind a proxy: the PROXY header comes in clear, before
+ * the handshake.  A filter BIO between the SSL and its socket takes it
+ * off the stream: it reads until proxy_parse() has the whole header, then
+ * gives OpenSSL what came after it, then the socket's bytes as they are.
+ * A bad or truncated header fails the read, so the handshake fails, and
+ * tls_proxy_header() tells why.
+ */
+struct tls_proxy {
+	unsigned char		*buf;	/* the bytes read so far */
+	size_t			 size, len;
+	size_t			 off;	/* once parsed: the next byte to give */
+	int			 state;	/* PROXY_MORE, PROXY_OK, PROXY_BAD */
+	struct proxy_header	 h;
+	const char		*why;
+};
+
+/* Bytes the filter reads at once while it looks for the header. */
+#define TLS_PROXY_READ	512
+
+/* Read from the socket until the header is whole; PROXY_OK once it is. */
+static int
+tls_proxy_fill(BIO *b, struct tls_proxy *tp)
+{
+	unsigned char	*p;
+	size_t		 size;
+	int		 n;
+
+	while (tp->state == PROXY_MORE) {
+		if (tp->len == tp->size) {
+			/* proxy_parse() decides within PROXY_V2_MAX bytes. */
+			size = tp->size + TLS_PROXY_READ;
+			if ((p = realloc(tp->buf, size)) == NULL) {
+				tp->state = PROXY_BAD;
+				tp->why = "out of memory";
+				break;
+			}
+			tp->buf = p;
+			tp->size = size;
+		}
+		n = BIO_read(BIO_next(b), tp->buf + tp->len,
+		    tp->size - tp->len);
+		if (n <= 0) {
+			BIO_copy_next_retry(b);
+			if (!BIO_should_retry(b) && tp->len > 0) {
+				tp->state = PROXY_BAD;
+				tp->why = "truncated";
+			}
+			return (n);
+		}
+		tp->len += n;
+		tp->state = proxy_parse(tp->buf, tp->len, &tp->h, &tp->why);
+		tp->off = tp->h.len;
+	}
+	return (tp->state == PROXY_OK ? 1 : -1);
+}
+
+static int
+tls_proxy_read(BIO *b, char *out, int outl)
+{
+	struct tls_proxy	*tp = BIO_get_data(b);
+	size_t			 n;
+	int			 r;
+
+	BIO_clear_retry_flags(b);
+	if ((r = tls_proxy_fill(b, tp)) != 1)
+		return (r);
+	if (tp->off < tp->len) {
+		n = tp->len - tp->off;
+		if (n > (size_t)outl)
+			n = outl;
+		memcpy(out, tp->buf + tp->off, n);
+		tp->off += n;
+		return (n);
+	}
+	r = BIO_read(BIO_next(b), out, outl);
+	BIO_copy_next_retry(b);
+	return (r);
+}
+
+static int
+tls_proxy_write(BIO *b, const char *in, int inl)
+{
+	int	r;
+
+	BIO_clear_retry_flags(b);
+	r = BIO_write(BIO_next(b), in, inl);
+	BIO_copy_next_retry(b);
+	return (r);
+}
+
+/* The socket's controls, but for what the filter holds back. */
+static long
+tls_proxy_ctrl(BIO *b, int cmd, long num, void *ptr)
+{
+	struct tls_proxy	*tp = BIO_get_data(b);
+	long			 held = 0;
+
+	if (tp->state == PROXY_OK)
+		held = tp->len - tp->off;
+	if (cmd == BIO_CTRL_PENDING && held > 0)
+		return (held);
+	return (BIO_ctrl(BIO_next(b), cmd, num, ptr));
+}
+
+static int
+tls_proxy_create(BIO *b)
+{
+	struct tls_proxy	*tp;
+
+	if ((tp = calloc(1, sizeof *tp)) == NULL)
+		return (0);
+	BIO_set_data(b, tp);
+	BIO_set_init(b, 1);
+	return (1);
+}
+
+static int
+tls_proxy_destroy(BIO *b)
+{
+	struct tls_proxy	*tp = BIO_get_data(b);
+
+	if (tp != NULL) {
+		free(tp->buf);
+		free(tp);
+	}
+	BIO_set_data(b, NULL);
+	return (1);
+}
+
+/* The filter's methods, made once. */
+static BIO_METHOD *
+tls_proxy_method(void)
+{
+	static BIO_METHOD	*m;
+
+	if (m == NULL &&
+	    (m = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_FILTER,
+	    "rpcd PROXY header")) != NULL) {
+		BIO_meth_set_read(m, tls_proxy_read);
+		BIO_meth_set_write(m, tls_proxy_write);
+		BIO_meth_set_ctrl(m, tls_proxy_ctrl);
+		BIO_meth_set_create(m, tls_proxy_create);
+		BIO_meth_set_destroy(m, tls_proxy_destroy);
+	}
+	return (m);
+}
+
+/* An SSL for a connection on fd whose PROXY header comes first. */
+SSL *
+tls_ssl_new_proxied(int fd)
+{
+	BIO_METHOD	*m;
+	BIO		*filter, *sock;
+	SSL		*ssl;
+
+	if ((m = tls_proxy_method()) == NULL || (ssl = SSL_new(tls_ctx)) == NULL)
+		return (NULL);
+	if ((filter = BIO_new(m)) == NULL ||
+	    (sock = BIO_new_socket(fd, BIO_NOCLOSE)) == NULL) {
+		BIO_free(filter);
+		SSL_free(ssl);
+		return (NULL);
+	}
+	BIO_push(filter, sock);
+	SSL_set_bio(ssl, filter, filter);
+	return (ssl);
+}
+
+/*
+ * The PROXY header of a connection made by tls_ssl_new_proxied(): PROXY_OK
+ * with h filled in, PROXY_BAD with why (its handshake failed for it), or
+ * PROXY_MORE (none came, or no filter).  Part of one is a bad header,
+ * truncated: the handshake ended without the rest.
+ */
+int
+tls_proxy_header(struct bufferevent *bev, struct proxy_header *h,
+    const char **why)
+{
+	SSL			*ssl = bufferevent_openssl_get_ssl(bev);
+	BIO			*b = SSL_get_rbio(ssl);
+	struct tls_proxy	*tp;
+
+	if (b == NULL || BIO_method_type(b) == BIO_TYPE_SOCKET ||
+	    (tp = BIO_get_data(b)) == NULL)
+		return (PROXY_MORE);
+	*h = tp->h;
+	*why = tp->why;
+	if (tp->state == PROXY_MORE && tp->len > 0) {
+		*why = "truncated";
+		return (PROXY_BAD);
+	}
+	return (tp->state);
+}
+
+/*
  * Send close_notify, if the socket takes it now, so that the peer can
  * tell the end of the connection from a truncation.
  */
@@ -260,6 +456,13 @@ tls_error(struct bufferevent *bev)
 void
 tls_close(struct bufferevent *bev)
 {
+}
+
+int
+tls_proxy_header(struct bufferevent *bev, struct proxy_header *h,
+    const char **why)
+{
+	return (PROXY_MORE);
 }
 
 #endif /* HAVE_TLS */

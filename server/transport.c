@@ -165,6 +165,25 @@ transport_tls_open(struct event_base *base, int fd)
 }
 
 /*
+ * The same behind a proxy: the SSL reads the PROXY header off the socket
+ * before the handshake (tls_ssl_new_proxied).
+ */
+static struct bufferevent *
+transport_tls_proxy_open(struct event_base *base, int fd)
+{
+	struct bufferevent	*bev;
+	SSL			*ssl;
+
+	if ((ssl = tls_ssl_new_proxied(fd)) == NULL)
+		return (NULL);
+	bev = bufferevent_openssl_socket_new(base, fd, ssl,
+	    BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
+	if (bev != NULL)
+		bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
+	return (bev);
+}
+
+/*
  * Encrypt and write what the kernel takes now from buf, a record at a
  * time, as the plain transport does, so that a reply needs no write
  * event.  A record OpenSSL could not send is retried by libevent from the
@@ -199,17 +218,28 @@ transport_tls_send(struct bufferevent *bev, struct evbuffer *buf)
 	return (0);
 }
 
-/* Decrypted bytes OpenSSL holds, or bytes on the socket. */
+/* Decrypted bytes OpenSSL holds, bytes its BIOs hold, or on the socket. */
 static int
 transport_tls_pending(struct bufferevent *bev)
 {
-	return (SSL_pending(bufferevent_openssl_get_ssl(bev)) > 0 ||
+	SSL	*ssl = bufferevent_openssl_get_ssl(bev);
+
+	return (SSL_pending(ssl) > 0 || BIO_pending(SSL_get_rbio(ssl)) > 0 ||
 	    transport_plain_pending(bev));
 }
 
 const struct transport transport_tls = {
 	"tls",
 	transport_tls_open,
+	transport_tls_send,
+	NULL,
+	transport_tls_pending,
+	1,
+};
+
+const struct transport transport_tls_proxy = {
+	"tls-proxy",
+	transport_tls_proxy_open,
 	transport_tls_send,
 	NULL,
 	transport_tls_pending,

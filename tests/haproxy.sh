@@ -13,7 +13,8 @@
 #   the load, now resending what a close left unanswered, loses nothing,
 #   and each request it resent was executed once (rpcd -v logs each);
 # - the rpcds' logs name the load's own address (127.0.0.2), which the
-#   recipe's send-proxy-v2 carries through HAProxy (127.0.0.1).
+#   recipe's send-proxy-v2 carries through HAProxy (127.0.0.1);
+# - TLS passed through HAProxy to a ,tls,proxy listener is answered.
 # The recipe's check timing is scaled down 10 times (inter 2s -> 200ms);
 # the rest of it is what the Debian package ships.  HAProxy's view comes
 # from the stats socket the recipe enables.  Skipped without haproxy,
@@ -367,4 +368,41 @@ for p in $HAPROXY_PID $PID1 $PID2 $PID3; do
 	wait "$p" 2>/dev/null
 done
 pids=
+
+# TLS passed through HAProxy in TCP mode, to a ,tls,proxy listener: the
+# PROXY header comes in clear before the client's handshake, and rpcd
+# takes it off the stream before OpenSSL reads it.
+if ! grep -q '^#define HAVE_TLS 1' "$top_builddir/config.h"; then
+	skip "built without TLS"
+	skip "built without TLS"
+else
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+	    -keyout "$TEST_DIR/tls.key" -out "$TEST_DIR/tls.pem" -days 1 \
+	    -subj /CN=rpcd -addext subjectAltName=IP:127.0.0.1 2>/dev/null ||
+	    bail_out "openssl cannot make a certificate"
+	rpcd_start -v -l 127.0.0.1:0,tls,proxy --tls-cert "$TEST_DIR/tls.pem" \
+	    --tls-key "$TEST_DIR/tls.key" || bail_out "rpcd did not start"
+	TLSPORT=$(free_port)
+	cat >"$TEST_DIR/tls.cfg" <<EOF_CFG
+defaults
+	mode tcp
+	timeout connect 2s
+	timeout client 10s
+	timeout server 10s
+frontend tls
+	bind 127.0.0.1:$TLSPORT
+	default_backend rpcd
+backend rpcd
+	server rpcd $RPCD_ADDR send-proxy-v2
+EOF_CFG
+	"$HAPROXY" -db -f "$TEST_DIR/tls.cfg" >"$TEST_DIR/haproxy-tls.log" 2>&1 &
+	pids="$pids $!"
+	T="$RPCCTL --tls --cacert $TEST_DIR/tls.pem -S 127.0.0.1:$TLSPORT"
+	wait_for 100 eval '$T ping -c 1 >/dev/null 2>&1'
+	is "$($T call ping '"passed through"')" '"passed through"' \
+	    "TLS through haproxy's send-proxy-v2 to a tls,proxy listener"
+	ok_test "rpcd takes the PROXY header before the handshake" \
+	    grep -q "PROXY v2: client 127\.0\.0\.1:[0-9]*$" "$RPCD_LOG"
+	rpcd_stop
+fi
 done_testing

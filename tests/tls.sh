@@ -166,6 +166,82 @@ wait "$flood" 2>/dev/null
 rpcd_stop
 is $? 0 "rpcd exits 0"
 
+# Behind a proxy (,tls,proxy): the PROXY header comes in clear, then the
+# handshake, as HAProxy sends them in TCP mode.  proxied HEX [split|cut]:
+# send the bytes HEX, in two writes 0.2 s apart with split, then ping over
+# TLS; print the reply, or [failed] if the handshake or the ping did not
+# go.  With cut, send the first 10 bytes only, then end of file.
+proxied()
+{
+	"$PYTHON3" - "$T" "$@" <<'EOF_PY'
+import socket, ssl, struct, sys, time
+host, port = sys.argv[1].rsplit(":", 1)
+header = bytes.fromhex(sys.argv[2])
+s = socket.create_connection((host, int(port)), timeout=5)
+if len(sys.argv) > 3:
+    s.sendall(header[:10])
+    if sys.argv[3] == "cut":
+        s.shutdown(socket.SHUT_WR)
+        print("[closed]" if s.recv(1) == b"" else "[not closed]")
+        sys.exit(0)
+    time.sleep(0.2)
+    header = header[10:]
+s.sendall(header)
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+ctx.check_hostname = False
+ctx.verify_mode = ssl.CERT_NONE
+try:
+    t = ctx.wrap_socket(s)
+    body = b'{"in": "ping", "params": "via proxy"}'
+    t.sendall(struct.pack("<I", len(body)) + body)
+    f = t.makefile("rb")
+    n = struct.unpack("<I", f.read(4))[0]
+    print(f.read(n).decode())
+except (OSError, ssl.SSLError, struct.error):
+    print("[failed]")
+EOF_PY
+}
+# total NAME: the total of counter NAME in the stats of the rpcd on $P.
+total()
+{
+	"$C" -S "$P" --json stats | grep -o '"total": {[^}]*}' |
+	    sed "s/.*\"$1\": \([0-9]*\).*/\1/"
+}
+need_python3
+rpcd_start -v -l 127.0.0.1:0,tls,proxy -l 127.0.0.1:0 \
+    --tls-cert "$D/server.pem" --tls-key "$D/server.key" ||
+    bail_out "rpcd did not start"
+T=$(echo "$RPCD_ADDRS" | sed -n 1p)
+P=$(echo "$RPCD_ADDRS" | sed -n 2p)
+ok_test "a tls,proxy listener is logged as both" \
+    grep -q "listening on $T (TLS) (PROXY protocol header first)" "$RPCD_LOG"
+SIG2=0d0a0d0a000d0a515549540a
+# v2 PROXY TCP4 from 192.0.2.7:4660, with a NOOP and a UNIQUE_ID TLV.
+V2=${SIG2}21110016c00002077f00000112341f9004000361626305000178
+PONG='{"out": "pong", "result": "via proxy"}'
+is "$(proxied "$V2")" "$PONG" "tls,proxy: a v2 header, then TLS: answered"
+wait_for 50 grep -q "PROXY v2: client 192.0.2.7:4660" "$RPCD_LOG"
+ok $? "tls,proxy: the client is the header's"
+V1=$(printf 'PROXY TCP4 192.0.2.9 127.0.0.1 5555 8080\r\n' | od -An -tx1 |
+    tr -d ' \n')
+is "$(proxied "$V1" split)" "$PONG" \
+    "tls,proxy: a v1 header in two pieces: answered"
+wait_for 50 grep -q "PROXY v1: client 192.0.2.9:5555" "$RPCD_LOG"
+ok $? "tls,proxy: the client is the v1 header's"
+is "$(total proxy_errors)" 0 "tls,proxy: good headers: proxy_errors 0"
+is "$(proxied "")" "[failed]" "tls,proxy: TLS with no header: closed"
+is "$(proxied "$(printf 'GET / HTTP/1.0\r\n\r\n' | od -An -tx1 |
+    tr -d ' \n')")" "[failed]" "tls,proxy: a bad header: closed"
+is "$(proxied "$V2" cut)" "[closed]" "tls,proxy: a header cut short: closed"
+is "$(total proxy_errors)" 3 "tls,proxy: all three counted in proxy_errors"
+ok_test "tls,proxy: with a debug line" \
+    grep -q "bad PROXY header: no PROXY signature" "$RPCD_LOG"
+ok_test "tls,proxy: one for the header cut short" \
+    grep -q "bad PROXY header: truncated" "$RPCD_LOG"
+is "$(total tls_handshake_failures)" 0 "tls,proxy: not as failed handshakes"
+rpcd_stop
+is $? 0 "rpcd exits 0"
+
 # Mutual TLS, with --prefork: the master reads the files.
 rpcd_start -P 2 -l 127.0.0.1:0,tls --tls-cert "$D/server.pem" \
     --tls-key "$D/server.key" --tls-ca "$D/ca.pem" --tls-verify require ||
@@ -218,11 +294,6 @@ is $? 0 "rpcd exits 0"
 "$RPCD" -n -l 127.0.0.1:0,tls >/dev/null 2>"$D/err"
 is $? 2 "a TLS listener without a certificate is refused"
 ok_test "saying what it needs" grep -q "needs tls-cert and tls-key" "$D/err"
-"$RPCD" -n -l 127.0.0.1:0,tls,proxy --tls-cert "$D/server.pem" \
-    --tls-key "$D/server.key" >/dev/null 2>"$D/err"
-is $? 2 "tls and proxy on one listener are refused"
-ok_test "saying so" grep -q "tls and proxy together are not supported" \
-    "$D/err"
 "$RPCD" -n -l 127.0.0.1:0,tsl >/dev/null 2>"$D/err"
 ok_test "an unknown listen keyword is refused" grep -q "unknown keyword tsl" \
     "$D/err"
