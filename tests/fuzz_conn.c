@@ -34,7 +34,9 @@
  * the header tells the harness where the frames begin; a ",tls" one,
  * where a client on memory BIOs completes a real handshake first and the
  * chunks are its application data; or a ",tls" one sent the chunks raw,
- * whose replies are not frames and are not checked.  Built without
+ * whose replies are not frames and are not checked, or with the settings'
+ * top bit a ",tls,proxy" one sent them raw: a PROXY header, if they make
+ * one, then TLS records.  Built without
  * OpenSSL, both TLS choices are the plain listener.  The certificate is
  * made when the harness starts, valid for a day.
  *
@@ -177,6 +179,8 @@ static struct event	*fuzz_resume_ev, *fuzz_full_ev;
 static const struct timeval *fuzz_short;	/* FUZZ_SHORT_MS */
 static struct server	 fuzz_srv;
 static struct listener	 fuzz_listeners[FRONT_NUM];
+static struct listener	 fuzz_tls_proxy;	/* FRONT_TLS_RAW, proxied */
+static int		 fuzz_proxied;
 static int		 fuzz_tcp_fd = -1;	/* a loopback listener */
 static int		 fuzz_timers;	/* short timers: they may expire */
 #ifdef HAVE_TLS
@@ -764,7 +768,8 @@ fuzz_connect(struct peer *p, int tcp, int small, int front)
 	fuzz_nonblock(p->fd);
 	p->front = front;
 	p->header = front == FRONT_PROXY ? HDR_MORE : HDR_NONE;
-	worker_accept(&fuzz_srv, &fuzz_listeners[front == FRONT_TLS_RAW ?
+	worker_accept(&fuzz_srv, front == FRONT_TLS_RAW && fuzz_proxied ?
+	    &fuzz_tls_proxy : &fuzz_listeners[front == FRONT_TLS_RAW ?
 	    FRONT_TLS : front], sv[0], (struct sockaddr *)&ss);
 #ifdef HAVE_TLS
 	if (front == FRONT_TLS)
@@ -811,6 +816,7 @@ fuzz_configure(const uint8_t *b)
 		s->frame_timeout = 3600;
 	/* Or short timers, which OP_WAIT lets expire. */
 	fuzz_timers = (b[1] & 0x40) != 0;
+	fuzz_proxied = (b[1] & 0x80) != 0;
 
 	memset(&fuzz_srv, 0, sizeof fuzz_srv);
 	TAILQ_INIT(&fuzz_srv.conns);
@@ -956,6 +962,9 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	fuzz_tls_init();
 	fuzz_listeners[FRONT_TLS].flags = LISTEN_TLS;
 	fuzz_listeners[FRONT_TLS].transport = &transport_tls;
+	fuzz_tls_proxy = fuzz_listeners[FRONT_TLS];
+	fuzz_tls_proxy.flags = LISTEN_TLS | LISTEN_PROXY;
+	fuzz_tls_proxy.transport = &transport_tls_proxy;
 #endif
 
 	memset(&sin, 0, sizeof sin);
