@@ -82,6 +82,7 @@
 #endif
 
 #include <event2/buffer.h>
+#include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <json-c/json.h>
 
@@ -506,15 +507,20 @@ fuzz_check_bounds(void)
 {
 	const struct settings	*s = &fuzz_settings;
 	struct conn		*c;
-	size_t			 in_max, out_max;
+	struct evbuffer		*out;
+	size_t			 in_max, out_max, unsent;
 
 	in_max = PROTO_HEADER_SIZE + s->max_frame + RPCD_READ_SIZE +
 	    RPCD_BEV_READ * 4;
 	out_max = s->max_output + in_max +
 	    (size_t)RPCD_FRAMES_PER_EVENT * FUZZ_REPLY_MAX;
 	TAILQ_FOREACH(c, &fuzz_srv.conns, entry) {
-		if (evbuffer_get_length(c->in) > in_max ||
-		    evbuffer_get_length(c->out) > out_max)
+		/* The replies not sent, and what the kernel refused. */
+		out = bufferevent_get_output(c->bev);
+		unsent = evbuffer_get_length(out);
+		if (c->out != out)
+			unsent += evbuffer_get_length(c->out);
+		if (evbuffer_get_length(c->in) > in_max || unsent > out_max)
 			abort();
 	}
 }
