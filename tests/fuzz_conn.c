@@ -63,6 +63,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -94,6 +95,8 @@
 #define FUZZ_PASSES		4
 /* Steps in a row with nothing read that the end may take. */
 #define FUZZ_END_STEPS		64
+/* Milliseconds each may wait for bytes, with small buffers: see the end. */
+#define FUZZ_STALL_MS		50
 /* Tries to write a chunk the kernel will not take, reading meanwhile. */
 #define FUZZ_WRITE_TRIES	16
 /* Bytes of a reply that echoes nothing: stats, the largest, is < 4 KiB. */
@@ -1059,7 +1062,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 	}
 
-	/* The end: half-close, take the replies, close; it must go. */
+	/*
+	 * The end: half-close, take the replies, close; it must go.  Over
+	 * TCP with small buffers the replies the server has handed to its
+	 * kernel can stall for a while: the peer's window reopens by zero
+	 * window probes, whose timer backs off from 200 ms.  So a step that
+	 * moved nothing waits a little for bytes there.
+	 */
 	if (!reset)
 		fuzz_shutdown(&peer, data[1] & 0x80);
 	for (steps = 0; steps < FUZZ_END_STEPS && !peer.eof && !reset;
@@ -1069,6 +1078,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		fuzz_read(&peer);
 		if (peer.received + peer.pushed > progress)
 			steps = 0;	/* requests or replies are moving */
+		else if (peer.small)
+			poll(&(struct pollfd){ peer.fd, POLLIN, 0 }, 1,
+			    FUZZ_STALL_MS);
 	}
 	if (!reset && !fuzz_finished(&peer, &before))
 		abort();
