@@ -143,18 +143,17 @@ const struct transport transport_plain = {
 
 #ifdef HAVE_TLS
 /*
- * A TLS connection: libevent's OpenSSL bufferevent on the socket, in the
- * accepting state; it runs the handshake, then reads and decrypts into
- * the input.  A peer that closes without close_notify has ended the
- * connection like any other (rpcd frames its own messages).
+ * A TLS connection: libevent's OpenSSL bufferevent on the socket, with
+ * ssl in the accepting state; it runs the handshake, then reads and
+ * decrypts into the input.  A peer that closes without close_notify has
+ * ended the connection like any other (rpcd frames its own messages).
  */
 static struct bufferevent *
-transport_tls_open(struct event_base *base, int fd)
+transport_tls_bev(struct event_base *base, int fd, SSL *ssl)
 {
 	struct bufferevent	*bev;
-	SSL			*ssl;
 
-	if ((ssl = tls_ssl_new()) == NULL)
+	if (ssl == NULL)
 		return (NULL);
 	/* On failure libevent frees ssl (BEV_OPT_CLOSE_ON_FREE). */
 	bev = bufferevent_openssl_socket_new(base, fd, ssl,
@@ -164,6 +163,12 @@ transport_tls_open(struct event_base *base, int fd)
 	return (bev);
 }
 
+static struct bufferevent *
+transport_tls_open(struct event_base *base, int fd)
+{
+	return (transport_tls_bev(base, fd, tls_ssl_new()));
+}
+
 /*
  * The same behind a proxy: the SSL reads the PROXY header off the socket
  * before the handshake (tls_ssl_new_proxied).
@@ -171,16 +176,7 @@ transport_tls_open(struct event_base *base, int fd)
 static struct bufferevent *
 transport_tls_proxy_open(struct event_base *base, int fd)
 {
-	struct bufferevent	*bev;
-	SSL			*ssl;
-
-	if ((ssl = tls_ssl_new_proxied(fd)) == NULL)
-		return (NULL);
-	bev = bufferevent_openssl_socket_new(base, fd, ssl,
-	    BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
-	if (bev != NULL)
-		bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
-	return (bev);
+	return (transport_tls_bev(base, fd, tls_ssl_new_proxied(fd)));
 }
 
 /*
