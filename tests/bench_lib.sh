@@ -26,7 +26,8 @@ listening_port()
 
 # alternate A B ARGS...: ROUNDS rounds of the commands A ARGS and B ARGS,
 # A first in even rounds, B in odd ones; each prints a number, collected
-# in $work/A and $work/B.
+# in $work/A and $work/B.  Print the median of A's, of B's, and their
+# ratio A/B.
 alternate()
 {
 	a=$1
@@ -45,4 +46,7 @@ alternate()
 		fi
 		round=$((round + 1))
 	done
+	a=$(median <"$work/$a")
+	b=$(median <"$work/$b")
+	echo "$a $b $(ratio "$a" "$b")"
 }

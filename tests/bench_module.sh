@@ -54,11 +54,8 @@ echo_rps()
 }
 
 for p in $PIPELINES; do
-	alternate ping_rps echo_rps "$p"
-	r=$(median <"$work/ping_rps")
-	e=$(median <"$work/echo_rps")
-	echo "conns=$CONNS pipeline=$p ping_rps=$r echo_rps=$e" \
-	    "ratio=$(ratio "$e" "$r")"
+	set -- $(alternate echo_rps ping_rps "$p")
+	echo "conns=$CONNS pipeline=$p ping_rps=$2 echo_rps=$1 ratio=$3"
 done
 
 # One connection, one call at a time: the round trip of each way.

@@ -93,15 +93,10 @@ hs_redis()
 }
 
 for p in $PIPELINES; do
-	alternate rpcd_rps redis_rps "$p"
-	r=$(median <"$work/rpcd_rps")
-	s=$(median <"$work/redis_rps")
-	echo "tls conns=$CONNS pipeline=$p rpcd_rps=$r redis_rps=$s" \
-	    "ratio=$(ratio "$r" "$s")"
+	set -- $(alternate rpcd_rps redis_rps "$p")
+	echo "tls conns=$CONNS pipeline=$p rpcd_rps=$1 redis_rps=$2 ratio=$3"
 done
-alternate hs_rpcd hs_redis
-r=$(median <"$work/hs_rpcd")
-s=$(median <"$work/hs_redis")
-echo "tls handshakes/s rpcd=$r redis=$s ratio=$(ratio "$r" "$s")"
+set -- $(alternate hs_rpcd hs_redis)
+echo "tls handshakes/s rpcd=$1 redis=$2 ratio=$3"
 echo "raw runs:"
 cat "$work/raw"
