@@ -19,13 +19,14 @@
  * the bufferevent reads into its input, where half a frame waits for the
  * rest, and holds in its output what the kernel has not taken yet.  The
  * read callback answers every complete frame into a buffer of replies
- * (conn_own_output) and has the transport send them at once, as Redis
- * does before it sleeps; the bufferevent's write event is enabled only
- * while the kernel holds bytes back, and disabled again once they are
- * gone, so that a request and its reply cost no epoll_ctl().  The idle
- * timeout is the bufferevent's read and write timeouts, one common
- * timeout shared by every connection.  Every way out goes through
- * conn_close().
+ * (conn_own_output); once every connection ready in this pass of the loop
+ * has been served, the transport sends each one's replies in one write,
+ * as Redis does before it sleeps (conn_send_later).  The bufferevent's
+ * write event is enabled only while the kernel holds bytes back, and
+ * disabled again once they are gone, so that a request and its reply
+ * cost no epoll_ctl().  The idle timeout is the bufferevent's read and
+ * write timeouts, one common timeout shared by every connection.  Every
+ * way out goes through conn_close().
  *
  * A call answered later than its handler (rpcd-module(3)) is kept in the
  * connection's queue (call.c), and its reply, when it comes, has the loop
@@ -152,6 +153,8 @@ conn_own_output(struct conn *c)
 static void
 conn_free(struct conn *c)
 {
+	if (c->queued)
+		TAILQ_REMOVE(&c->srv->sendq, c, send_entry);
 	if (c->out != bufferevent_get_output(c->bev))
 		evbuffer_free(c->out);
 	bufferevent_free(c->bev);
@@ -675,7 +678,46 @@ conn_drain_step(struct conn *c)
 		conn_close_after_flush(c, "shutting down: replies unread");
 }
 
-/* Answer what has come, send it, and decide what to read next. */
+/*
+ * Have the replies sent once every connection ready in this pass of the
+ * loop has been served, as Redis sends its replies before it sleeps: a
+ * peer woken by the first reply of a burst finds the others there, where
+ * replies sent one read at a time would wake it for each (the waker pays
+ * for the wake-up: an interprocessor interrupt, costly in a VM).
+ */
+static void
+conn_send_later(struct conn *c)
+{
+	struct server	*srv = c->srv;
+
+	if (c->queued || conn_unsent(c) == 0)
+		return;
+	/* Run last in this pass: behind the callbacks already due. */
+	if (TAILQ_EMPTY(&srv->sendq))
+		event_active(srv->send_ev, EV_WRITE, 0);
+	TAILQ_INSERT_TAIL(&srv->sendq, c, send_entry);
+	c->queued = 1;
+}
+
+/* Send the replies of the pass; pause a peer that leaves them unread. */
+void
+conn_send_queued(evutil_socket_t fd, short what, void *arg)
+{
+	struct server	*srv = arg;
+	struct conn	*c;
+
+	while ((c = TAILQ_FIRST(&srv->sendq)) != NULL) {
+		TAILQ_REMOVE(&srv->sendq, c, send_entry);
+		c->queued = 0;
+		if (conn_flush(c) == 0)
+			conn_throttle(c);
+	}
+}
+
+/*
+ * Answer what has come, and have it sent; shutting down, send it now and
+ * decide whether to close.
+ */
 static void
 conn_serve(struct conn *c)
 {
@@ -685,12 +727,12 @@ conn_serve(struct conn *c)
 		rc = conn_process_all(c);
 	else
 		rc = conn_process(c);
-	if (rc != 0 || c->closing || conn_flush(c) != 0)
+	if (rc != 0 || c->closing)
 		return;
-	if (c->srv->draining)
+	if (!c->srv->draining)
+		conn_send_later(c);
+	else if (conn_flush(c) == 0)
 		conn_drain_step(c);
-	else
-		conn_throttle(c);
 }
 
 static void

@@ -26,6 +26,8 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
+#include <event2/util.h>		/* evutil_socket_t, for callbacks */
+
 #include "common.h"
 #include "rpcd/module.h"
 
@@ -114,8 +116,8 @@ struct settings {
 
 /*
  * How a listener's connections carry bytes (transport.c).  A connection is
- * the bufferevent that open() makes; send() writes its output now, from
- * the read callback, instead of arming the write event; fill() reads up
+ * the bufferevent that open() makes; send() writes replies now, at the end
+ * of a pass of the loop, instead of arming the write event; fill() reads up
  * to n bytes into the input now; pending() tells whether the peer sent
  * bytes or end of file not read yet.
  */
@@ -273,6 +275,8 @@ struct server {
 	struct event		*master_ev;
 	struct event		*agent_ev;
 	struct event		*delay_ev;	/* end of --drain-delay */
+	struct event		*send_ev;	/* conn_send_queued() */
+	struct conn_list	 sendq;		/* replies to send this pass */
 	const struct timeval	*idle_timeout;	/* common timeout, or NULL */
 	const struct timeval	*handshake_timeout; /* common timeout */
 	double			 clock;		/* the last request ended */
@@ -304,6 +308,7 @@ struct conn {
 	unsigned int		 handshaking:1;	/* TLS: not yet connected */
 	unsigned int		 proxy_pending:1; /* a PROXY header comes first */
 	unsigned int		 calls_full:1;	/* reading paused: --max-inflight */
+	unsigned int		 queued:1;	/* on the server's sendq */
 	size_t			 buffered;	/* input left when last served;
 						   lingering: bytes discarded */
 	struct call_list	 calls;		/* kept calls, in request order */
@@ -312,6 +317,7 @@ struct conn {
 	time_t			 accepted;
 	struct timeval		 frame_deadline; /* a frame began; 0: none */
 	TAILQ_ENTRY(conn)	 entry;
+	TAILQ_ENTRY(conn)	 send_entry;	/* on the server's sendq */
 };
 
 /* What proxy_parse() found: a whole header, or the start of one. */
@@ -373,6 +379,7 @@ void		 conn_drain(struct conn *);
 void		 conn_reject(struct conn *);
 int		 conn_unanswered(const struct conn *);
 void		 conn_replied(struct conn *);
+void		 conn_send_queued(evutil_socket_t, short, void *);
 void		 conn_close(struct conn *, const char *);
 
 /* proxy.c */

@@ -18,14 +18,14 @@
  * Transports: how the connections of a listener carry bytes.  Each
  * connection is a bufferevent, and conn.c does everything it can through
  * it.  A transport makes that bufferevent and does the two things a
- * bufferevent cannot be asked to: send replies now, from the read
- * callback, so that a request and its reply cost one read, one write and
- * no epoll_ctl() (a socket bufferevent writes only from its write event,
- * which must be armed first); read the rest of a large frame at once (a
- * bufferevent reads 4 KiB per wake-up, each with an ioctl() first); and
- * tell whether the peer has sent anything not read yet, so a drain knows
- * when a connection is idle.  This file is the only one that does I/O on
- * a connection's socket.
+ * bufferevent cannot be asked to: send replies now, in the pass of the
+ * loop that read their requests, so that a request and its reply cost one
+ * read, one write and no epoll_ctl() (a socket bufferevent writes only
+ * from its write event, which must be armed first); read the rest of a
+ * large frame at once (a bufferevent reads 4 KiB per wake-up, each with
+ * an ioctl() first); and tell whether the peer has sent anything not read
+ * yet, so a drain knows when a connection is idle.  This file is the only
+ * one that does I/O on a connection's socket.
  */
 
 #include "config.h"

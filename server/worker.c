@@ -355,6 +355,7 @@ worker_run(const struct settings *s, struct listener *listeners, int n,
 
 	memset(&srv, 0, sizeof srv);
 	TAILQ_INIT(&srv.conns);
+	TAILQ_INIT(&srv.sendq);
 	srv.settings = s;
 	srv.listeners = listeners;
 	srv.nlisteners = n;
@@ -387,7 +388,9 @@ worker_run(const struct settings *s, struct listener *listeners, int n,
 	module_worker_init(&srv);
 	srv.resume_ev = evtimer_new(srv.base, worker_resume_cb, &srv);
 	srv.full_ev = evtimer_new(srv.base, worker_full_cb, &srv);
-	if (srv.resume_ev == NULL || srv.full_ev == NULL)
+	srv.send_ev = event_new(srv.base, -1, 0, conn_send_queued, &srv);
+	if (srv.resume_ev == NULL || srv.full_ev == NULL ||
+	    srv.send_ev == NULL)
 		fatalx("evtimer_new");
 	listener_enable_all(&srv);
 	if (master_fd == -1)
@@ -421,6 +424,7 @@ worker_run(const struct settings *s, struct listener *listeners, int n,
 		event_free(sigev[i]);
 	event_free(srv.resume_ev);
 	event_free(srv.full_ev);
+	event_free(srv.send_ev);
 	if (srv.drain_ev != NULL)
 		event_free(srv.drain_ev);
 	if (srv.master_ev != NULL)

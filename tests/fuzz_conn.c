@@ -179,7 +179,7 @@ static struct settings	 fuzz_settings;
 static struct event_base *fuzz_base;
 static const struct timeval *fuzz_idle;	/* a common timeout of a day */
 static struct stats_slot *fuzz_stats;
-static struct event	*fuzz_resume_ev, *fuzz_full_ev;
+static struct event	*fuzz_resume_ev, *fuzz_full_ev, *fuzz_send_ev;
 static const struct timeval *fuzz_short;	/* FUZZ_SHORT_MS */
 static struct server	 fuzz_srv;
 static struct listener	 fuzz_listeners[FRONT_NUM];
@@ -829,11 +829,13 @@ fuzz_configure(const uint8_t *b)
 
 	memset(&fuzz_srv, 0, sizeof fuzz_srv);
 	TAILQ_INIT(&fuzz_srv.conns);
+	TAILQ_INIT(&fuzz_srv.sendq);
 	fuzz_srv.base = fuzz_base;
 	fuzz_srv.settings = s;
 	fuzz_srv.stats = fuzz_stats;
 	fuzz_srv.resume_ev = fuzz_resume_ev;
 	fuzz_srv.full_ev = fuzz_full_ev;
+	fuzz_srv.send_ev = fuzz_send_ev;
 	fuzz_srv.idle_timeout = fuzz_timers ? fuzz_short :
 	    s->idle_timeout ? fuzz_idle : NULL;
 	fuzz_srv.handshake_timeout = fuzz_timers ? fuzz_short : fuzz_idle;
@@ -957,6 +959,8 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	fuzz_stats->pid = rpcd_pid;
 	fuzz_resume_ev = evtimer_new(fuzz_base, fuzz_timer_cb, NULL);
 	fuzz_full_ev = evtimer_new(fuzz_base, fuzz_timer_cb, NULL);
+	fuzz_send_ev = event_new(fuzz_base, -1, 0, conn_send_queued,
+	    &fuzz_srv);
 	fuzz_srv.base = fuzz_base;
 	module_worker_init(&fuzz_srv);
 	for (i = 0; i < FRONT_NUM; i++) {
