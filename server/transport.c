@@ -73,7 +73,9 @@ transport_plain_send(struct bufferevent *bev, struct evbuffer *buf)
 
 	if (buf == out)
 		evbuffer_unfreeze(out, 1);
-	if (evbuffer_peek(buf, -1, NULL, &v, 1) != 1)
+	/* Asked for the whole buffer, peek fills one vector, not counts. */
+	if (evbuffer_peek(buf, -1, NULL, &v, 1) != 1 ||
+	    v.iov_len != evbuffer_get_length(buf))
 		n = evbuffer_write(buf, fd);
 	else if ((n = write(fd, v.iov_base, v.iov_len)) > 0)
 		evbuffer_drain(buf, n);

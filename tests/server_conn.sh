@@ -2,7 +2,8 @@
 # Connections: large frames read whole and in order however they are cut,
 # a client streaming large frames is never taken for a slow one, the listen
 # backlog is the one rpcd asked for, --max-conns is logged once per
-# episode, and a drain closes idle connections at once.
+# episode, a drain closes idle connections at once, and the replies to a
+# read leave in one write.
 
 . "${top_srcdir:-.}/tests/tap.sh"
 . "$top_srcdir/tests/lib.sh"
@@ -93,6 +94,54 @@ esac
 ok_test "and no frame timed out" \
     sh -c "! grep -q 'frame timed out' '$RPCD_LOG'"
 rpcd_stop
+
+# The replies to what one read brought leave in one write(2), however
+# many they are and however the reply buffer is cut into chunks: rpcd is
+# stopped while a burst arrives, so that one read takes it all, and
+# /proc/PID/io counts rpcd's write system calls.  A reply buffer sent one
+# chunk at a time would leave the rest to the write event: more writes,
+# and two epoll_ctl() calls.
+burst_writes()
+{
+	"$PYTHON3" - "$RPCD_PORT" "$RPCD_PID" "$@" <<'EOF'
+import os, signal, socket, struct, sys
+port, pid, count, size = (int(a) for a in sys.argv[1:])
+def syscw():
+    with open("/proc/%d/io" % pid) as f:
+        return int(dict(l.split(": ") for l in f.read().splitlines())["syscw"])
+def frame(params):
+    body = ('{"in": "ping", "params": %s}' % params).encode()
+    return struct.pack("<I", len(body)) + body
+def replies(s, n):
+    buf = b""
+    for i in range(n):
+        while len(buf) < 4 or len(buf) < 4 + struct.unpack("<I", buf[:4])[0]:
+            d = s.recv(1 << 20)
+            if not d:
+                sys.exit("closed")
+            buf += d
+        buf = buf[4 + struct.unpack("<I", buf[:4])[0]:]
+s = socket.create_connection(("127.0.0.1", port))
+s.sendall(frame(1))
+replies(s, 1)
+before = syscw()
+os.kill(pid, signal.SIGSTOP)
+s.sendall(frame('"' + "x" * size + '"') * count)
+os.kill(pid, signal.SIGCONT)
+replies(s, count)
+print(syscw() - before)
+EOF
+}
+if [ -r /proc/self/io ]; then
+	rpcd_start || bail_out "rpcd did not start"
+	is "$(burst_writes 8 4096)" 1 \
+	    "8 pipelined 4 KiB requests read at once: their replies in one write"
+	is "$(burst_writes 400 16)" 1 \
+	    "400 pipelined pings read at once: their replies in one write"
+	rpcd_stop
+else
+	skip "no /proc/PID/io to count write system calls"
+fi
 
 # The listen backlog is RPCD_BACKLOG, not libevent's 128: ss shows it as
 # the Send-Q of the listening socket.
