@@ -21,7 +21,7 @@
  * read callback answers every complete frame into a buffer of replies
  * (conn_own_output); once every connection ready in this pass of the loop
  * has been served, the transport sends each one's replies in one write,
- * as Redis does before it sleeps (conn_send_later).  The bufferevent's
+ * as Redis does before it sleeps (conn_send).  The bufferevent's
  * write event is enabled only while the kernel holds bytes back, and
  * disabled again once they are gone, so that a request and its reply
  * cost no epoll_ctl().  The idle timeout is the bufferevent's read and
@@ -683,14 +683,23 @@ conn_drain_step(struct conn *c)
  * loop has been served, as Redis sends its replies before it sleeps: a
  * peer woken by the first reply of a burst finds the others there, where
  * replies sent one read at a time would wake it for each (the waker pays
- * for the wake-up: an interprocessor interrupt, costly in a VM).
+ * for the wake-up: an interprocessor interrupt, costly in a VM).  Not
+ * past RPCD_SEND_LATER_MAX bytes: for large replies one write costs more
+ * than a wake-up, and holding every connection's would grow the heap by
+ * megabytes each pass (fresh pages, zeroed by the kernel, trimmed again).
  */
 static void
-conn_send_later(struct conn *c)
+conn_send(struct conn *c)
 {
 	struct server	*srv = c->srv;
+	size_t		 unsent = conn_unsent(c);
 
-	if (c->queued || conn_unsent(c) == 0)
+	if (unsent > RPCD_SEND_LATER_MAX) {
+		if (conn_flush(c) == 0)
+			conn_throttle(c);
+		return;
+	}
+	if (c->queued || unsent == 0)
 		return;
 	/* Run last in this pass: behind the callbacks already due. */
 	if (TAILQ_EMPTY(&srv->sendq))
@@ -730,7 +739,7 @@ conn_serve(struct conn *c)
 	if (rc != 0 || c->closing)
 		return;
 	if (!c->srv->draining)
-		conn_send_later(c);
+		conn_send(c);
 	else if (conn_flush(c) == 0)
 		conn_drain_step(c);
 }
