@@ -439,8 +439,9 @@ conn_contiguous(struct conn *c, struct cursor *cur, size_t n)
  * an ioctl() each, so a 64 KiB frame would take sixteen, and a burst of
  * 4 KiB frames one each.  When a large frame lacks more than that, or the
  * bufferevent's last read was a full one (more is likely waiting), read
- * what the frame lacks and RPCD_READ_SIZE more; the transport reads only
- * what has arrived, so a short read means nothing more is waiting.  Reading moves the input's chains, so the
+ * what the frame lacks and up to RPCD_READ_SIZE more.  A read that brought
+ * bytes past the frame says the peer is sending more, one that did not
+ * says nothing more is waiting.  Reading moves the input's chains, so the
  * cursor starts over.  Return 0 once the input holds need bytes past the
  * cursor, 1 if it does not, -1 if the connection was closed.
  */
@@ -458,14 +459,14 @@ conn_fill(struct conn *c, struct cursor *cur, size_t need)
 	cur->avail = cur->off = 0;
 	cur->total = have;
 	want = need - have + RPCD_READ_SIZE;
-	if ((r = c->transport->fill(c->bev, want)) == -1 &&
+	if ((r = c->transport->fill(c->bev, need - have, want)) == -1 &&
 	    !errno_transient(errno)) {
 		conn_close(c, strerror(errno));
 		return (-1);
 	}
-	c->readahead = r == (ssize_t)want;
 	if (r > 0)
 		cur->total = have += r;
+	c->readahead = have > need;
 	return (have < need);
 }
 

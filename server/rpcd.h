@@ -119,14 +119,15 @@ struct settings {
  * How a listener's connections carry bytes (transport.c).  A connection is
  * the bufferevent that open() makes; send() writes replies now, at the end
  * of a pass of the loop, instead of arming the write event; fill() reads up
- * to n bytes into the input now; pending() tells whether the peer sent
+ * to n bytes into the input now, for a frame that lacks lack bytes;
+ * pending() tells whether the peer sent
  * bytes or end of file not read yet.
  */
 struct transport {
 	const char		*name;
 	struct bufferevent	*(*open)(struct event_base *, int);
 	int			 (*send)(struct bufferevent *, struct evbuffer *);
-	ssize_t			 (*fill)(struct bufferevent *, size_t);
+	ssize_t			 (*fill)(struct bufferevent *, size_t, size_t);
 	int			 (*pending)(struct bufferevent *);
 	int			 tls;	/* the protocol runs inside TLS */
 };
