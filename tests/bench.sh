@@ -3,8 +3,10 @@
 # with the neutral load generator in ../shared/bench (or $LOADGEN), the same
 # client on the same machine in the same run.  Not part of make check.
 #
-# Each configuration runs ROUNDS times, alternating servers; the median of
-# the rounds is printed with the rpcd/redis ratio.  Set PREFORK to a list of
+# Each configuration runs ROUNDS rounds, the servers taking turns to go
+# first; the medians are printed with their rpcd/redis ratio, and with the
+# median of the rounds' own ratios (round_ratio), which the machine's
+# drift over the run moves less.  Set PREFORK to a list of
 # rpcd worker counts ("0 2 auto") to compare the process models, and
 # PAYLOADS to a list of params sizes in bytes (make bench-payload: 4 KiB
 # and 64 KiB) to compare ping with that many bytes against redis's ECHO of
@@ -63,6 +65,18 @@ run()
 	"$LOADGEN" --proto "$1" -p "$2" -c "$CONNS" -P "$3" \
 	    ${4:+--payload "$4"} -d "$SECONDS_PER_RUN" | tee -a "$work/raw" |
 	    sed -n 's/.* rps=\([0-9.]*\).*/\1/p'
+}
+
+# rpcd_run, redis_run PIPELINE [PAYLOAD]: one run against the rpcd on
+# $port, or the redis-server on $redis.
+rpcd_run()
+{
+	run rpc "$port" "$@"
+}
+
+redis_run()
+{
+	run redis "$redis" "$@"
 }
 
 # BENCH=client (make bench-client): rpcctl bench against loadgen on one
@@ -135,21 +149,21 @@ for n in $PREFORK; do
 	for size in ${PAYLOADS:-default}; do
 		[ "$size" = default ] && size=
 		for p in $PIPELINES; do
-			: >"$work/rpcd.rps"
-			: >"$work/redis.rps"
-			i=0
-			while [ "$i" -lt "$ROUNDS" ]; do
-				run rpc "$port" "$p" "$size" >>"$work/rpcd.rps"
-				[ -n "$redis" ] && run redis "$redis" "$p" \
-				    "$size" >>"$work/redis.rps"
-				i=$((i + 1))
-			done
-			r=$(median <"$work/rpcd.rps")
 			line="prefork=$n conns=$CONNS pipeline=$p"
-			line="$line${size:+ payload=$size} rpcd_rps=$r"
+			line="$line${size:+ payload=$size}"
 			if [ -n "$redis" ]; then
-				s=$(median <"$work/redis.rps")
-				line="$line redis_rps=$s ratio=$(ratio "$r" "$s")"
+				set -- $(alternate rpcd_run redis_run "$p" \
+				    "$size")
+				line="$line rpcd_rps=$1 redis_rps=$2 ratio=$3"
+				line="$line round_ratio=$4"
+			else
+				: >"$work/rpcd.rps"
+				i=0
+				while [ "$i" -lt "$ROUNDS" ]; do
+					rpcd_run "$p" "$size" >>"$work/rpcd.rps"
+					i=$((i + 1))
+				done
+				line="$line rpcd_rps=$(median <"$work/rpcd.rps")"
 			fi
 			echo "$line"
 		done

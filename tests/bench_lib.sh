@@ -26,8 +26,10 @@ listening_port()
 
 # alternate A B ARGS...: ROUNDS rounds of the commands A ARGS and B ARGS,
 # A first in even rounds, B in odd ones; each prints a number, collected
-# in $work/A and $work/B.  Print the median of A's, of B's, and their
-# ratio A/B.
+# in $work/A and $work/B.  Print the median of A's, of B's, their ratio
+# A/B, and the median of each round's A/B: the two runs of a round are
+# closer in time than the rounds, so that ratio moves less when the
+# machine's speed drifts during the benchmark.
 alternate()
 {
 	a=$1
@@ -46,7 +48,9 @@ alternate()
 		fi
 		round=$((round + 1))
 	done
+	paired=$(paste "$work/$a" "$work/$b" |
+	    awk '{printf "%.4f\n", $1 / $2}' | median)
 	a=$(median <"$work/$a")
 	b=$(median <"$work/$b")
-	echo "$a $b $(ratio "$a" "$b")"
+	echo "$a $b $(ratio "$a" "$b") $(printf '%.2f' "$paired")"
 }

@@ -55,7 +55,8 @@ echo_rps()
 
 for p in $PIPELINES; do
 	set -- $(alternate echo_rps ping_rps "$p")
-	echo "conns=$CONNS pipeline=$p ping_rps=$2 echo_rps=$1 ratio=$3"
+	echo "conns=$CONNS pipeline=$p ping_rps=$2 echo_rps=$1 ratio=$3" \
+	    "round_ratio=$4"
 done
 
 # One connection, one call at a time: the round trip of each way.

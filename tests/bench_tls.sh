@@ -94,9 +94,10 @@ hs_redis()
 
 for p in $PIPELINES; do
 	set -- $(alternate rpcd_rps redis_rps "$p")
-	echo "tls conns=$CONNS pipeline=$p rpcd_rps=$1 redis_rps=$2 ratio=$3"
+	echo "tls conns=$CONNS pipeline=$p rpcd_rps=$1 redis_rps=$2 ratio=$3" \
+	    "round_ratio=$4"
 done
 set -- $(alternate hs_rpcd hs_redis)
-echo "tls handshakes/s rpcd=$1 redis=$2 ratio=$3"
+echo "tls handshakes/s rpcd=$1 redis=$2 ratio=$3 round_ratio=$4"
 echo "raw runs:"
 cat "$work/raw"
