@@ -21,12 +21,12 @@
  * read callback answers every complete frame into a buffer of replies
  * (conn_own_output); once every connection ready in this pass of the loop
  * has been served, the transport sends each one's replies in one write,
- * as Redis does before it sleeps (conn_send).  The bufferevent's
- * write event is enabled only while the kernel holds bytes back, and
- * disabled again once they are gone, so that a request and its reply
- * cost no epoll_ctl().  The idle timeout is the bufferevent's read and
- * write timeouts, one common timeout shared by every connection.  Every
- * way out goes through conn_close().
+ * as Redis does before it sleeps (conn_send).  The bufferevent's write
+ * event is enabled only while the kernel holds bytes back, and disabled
+ * again once they are gone, so that a request and its reply cost no
+ * epoll_ctl().  The idle timeout is the bufferevent's read and write
+ * timeouts, one common timeout shared by every connection.  Every way out
+ * goes through conn_close().
  *
  * A call answered later than its handler (rpcd-module(3)) is kept in the
  * connection's queue (call.c), and its reply, when it comes, has the loop

@@ -120,8 +120,7 @@ struct settings {
  * the bufferevent that open() makes; send() writes replies now, at the end
  * of a pass of the loop, instead of arming the write event; fill() reads up
  * to n bytes into the input now, for a frame that lacks lack bytes;
- * pending() tells whether the peer sent
- * bytes or end of file not read yet.
+ * pending() tells whether the peer sent bytes or end of file not read yet.
  */
 struct transport {
 	const char		*name;

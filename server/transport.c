@@ -74,7 +74,7 @@ transport_plain_send(struct bufferevent *bev, struct evbuffer *buf)
 
 	if (buf == out)
 		evbuffer_unfreeze(out, 1);
-	/* Asked for the whole buffer, peek fills one vector, not counts. */
+	/* Given one vector, peek returns 1 however many chunks there are. */
 	if (evbuffer_peek(buf, -1, NULL, &v, 1) != 1 ||
 	    v.iov_len != evbuffer_get_length(buf))
 		n = evbuffer_write(buf, fd);
@@ -125,6 +125,11 @@ transport_plain_fill(struct bufferevent *bev, size_t lack, size_t n)
 	nv = lack <= RPCD_BEV_READ ? evbuffer_reserve_space(in, n, v, 2) : 0;
 	if (nv < 1 || (nv == 2 && v[0].iov_len < lack))
 		nv = evbuffer_reserve_space(in, n, v, 1);
+	/* The pieces may hold more than n: read n, no more. */
+	if (nv == 2)
+		v[1].iov_len = n - v[0].iov_len;
+	else if (nv == 1 && v[0].iov_len > n)
+		v[0].iov_len = n;
 	if (nv < 1)
 		errno = ENOMEM;
 	else if ((r = readv(fd, v, nv)) > 0) {
