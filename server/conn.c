@@ -641,14 +641,16 @@ conn_process_all(struct conn *c)
 }
 
 /*
- * Back-pressure: a client that pipelines but does not read would make the
- * output buffer grow without bound.  Past --max-output stop reading it;
- * conn_write_cb resumes once half of the output has drained.
+ * Send what the kernel takes now, with back-pressure: a client that
+ * pipelines but does not read would make the output buffer grow without
+ * bound.  Past --max-output stop reading it; conn_write_cb resumes once
+ * half of the output has drained.
  */
 static void
-conn_throttle(struct conn *c)
+conn_send_now(struct conn *c)
 {
-	if (conn_unsent(c) <= c->srv->settings->max_output)
+	if (conn_flush(c) != 0 ||
+	    conn_unsent(c) <= c->srv->settings->max_output)
 		return;
 	log_debug("%s: peer not reading its replies: pausing", c->peer);
 	c->throttled = 1;
@@ -696,8 +698,7 @@ conn_send(struct conn *c)
 	size_t		 unsent = conn_unsent(c);
 
 	if (unsent > RPCD_SEND_LATER_MAX) {
-		if (conn_flush(c) == 0)
-			conn_throttle(c);
+		conn_send_now(c);
 		return;
 	}
 	if (c->queued || unsent == 0)
@@ -719,8 +720,7 @@ conn_send_queued(evutil_socket_t fd, short what, void *arg)
 	while ((c = TAILQ_FIRST(&srv->sendq)) != NULL) {
 		TAILQ_REMOVE(&srv->sendq, c, send_entry);
 		c->queued = 0;
-		if (conn_flush(c) == 0)
-			conn_throttle(c);
+		conn_send_now(c);
 	}
 }
 
