@@ -358,10 +358,14 @@ try_item(size_t it, const char *filler, size_t len, size_t off, size_t pad,
 }
 
 /*
- * One item at every offset 0..16 and at the end of strings of many lengths
- * of a filler, at every alignment of the buffer and in every place; return
- * the number of failures, printing the first.
+ * One item at every offset 0..EVERY_OFFSET and at the end of strings of
+ * many lengths of a filler, at every alignment of the buffer and in every
+ * place; return the number of failures, printing the first.  The offsets
+ * reach past the scanner's widest step (64 bytes) and the 16-byte one
+ * after it.
  */
+#define EVERY_OFFSET	80
+
 static size_t
 try_everywhere(size_t it, const char *filler, size_t *tries)
 {
@@ -374,7 +378,8 @@ try_everywhere(size_t it, const char *filler, size_t *tries)
 
 	for (l = 0; l < sizeof lens / sizeof lens[0]; l++) {
 		for (off = 0; off <= lens[l];
-		    off = off < 16 || off == lens[l] ? off + 1 : lens[l]) {
+		    off = off < EVERY_OFFSET || off == lens[l] ?
+		    off + 1 : lens[l]) {
 			for (pad = 0; pad < 8; pad++) {
 				for (place = 0; place < NPLACES; place++) {
 					(*tries)++;
