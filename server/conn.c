@@ -686,10 +686,14 @@ conn_drain_step(struct conn *c)
  * loop has been served, as Redis sends its replies before it sleeps: a
  * peer woken by the first reply of a burst finds the others there, where
  * replies sent one read at a time would wake it for each (the waker pays
- * for the wake-up: an interprocessor interrupt, costly in a VM).  Not
- * past RPCD_SEND_LATER_MAX bytes: for large replies one write costs more
- * than a wake-up, and holding every connection's would grow the heap by
- * megabytes each pass (fresh pages, zeroed by the kernel, trimmed again).
+ * for the wake-up: an interprocessor interrupt, costly in a VM).  Once
+ * the queue holds more than held_max bytes (RPCD_SEND_HELD_MAX, counted
+ * as connections join it), send it at once.  That keeps large replies in
+ * bursts too, and the memory they hold across a pass well within what the
+ * heap keeps (worker_tune_malloc: 8 MiB with the default --max-frame).
+ * Holding every connection's 64 KiB replies grew and trimmed the heap by
+ * megabytes each pass (fresh pages, zeroed by the kernel); sending each at
+ * once woke the peer for each.
  */
 static void
 conn_send(struct conn *c)
@@ -697,10 +701,6 @@ conn_send(struct conn *c)
 	struct server	*srv = c->srv;
 	size_t		 unsent = conn_unsent(c);
 
-	if (unsent > RPCD_SEND_LATER_MAX) {
-		conn_send_now(c);
-		return;
-	}
 	if (c->queued || unsent == 0)
 		return;
 	/* Run last in this pass: behind the callbacks already due. */
@@ -708,6 +708,8 @@ conn_send(struct conn *c)
 		event_active(srv->send_ev, EV_WRITE, 0);
 	TAILQ_INSERT_TAIL(&srv->sendq, c, send_entry);
 	c->queued = 1;
+	if ((srv->held += unsent) > srv->held_max)
+		conn_send_queued(-1, 0, srv);
 }
 
 /* Send the replies of the pass; pause a peer that leaves them unread. */
@@ -722,6 +724,7 @@ conn_send_queued(evutil_socket_t fd, short what, void *arg)
 		c->queued = 0;
 		conn_send_now(c);
 	}
+	srv->held = 0;
 }
 
 /*

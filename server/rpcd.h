@@ -51,7 +51,7 @@ struct timeval;
 #define RPCD_BEV_READ		4096		/* bytes a bufferevent reads */
 #define RPCD_FILL_UNASKED	32768		/* bytes read without FIONREAD */
 #define RPCD_QUICKACK_MAX	1024		/* bytes of a partial frame */
-#define RPCD_SEND_LATER_MAX	16384		/* bytes of replies held a pass */
+#define RPCD_SEND_HELD_MAX	(1024 * 1024)	/* bytes of replies held a pass */
 #define RPCD_MALLOC_KEEP	(16 * 1024 * 1024) /* bytes, at most */
 #define RPCD_DRAIN_GRACE	1		/* seconds: a new conn's request */
 #define RPCD_LINGER		2		/* seconds: reading after an error */
@@ -278,6 +278,8 @@ struct server {
 	struct event		*delay_ev;	/* end of --drain-delay */
 	struct event		*send_ev;	/* conn_send_queued() */
 	struct conn_list	 sendq;		/* replies to send this pass */
+	size_t			 held;		/* bytes on sendq when queued */
+	size_t			 held_max;	/* then sent at once */
 	const struct timeval	*idle_timeout;	/* common timeout, or NULL */
 	const struct timeval	*handshake_timeout; /* common timeout */
 	double			 clock;		/* the last request ended */

@@ -363,6 +363,7 @@ worker_run(const struct settings *s, struct listener *listeners, int n,
 	stats->pid = getpid();
 
 	worker_tune_malloc(s);
+	srv.held_max = RPCD_SEND_HELD_MAX;
 	event_set_log_callback(worker_event_log_cb);
 	if ((srv.base = event_base_new()) == NULL)
 		fatalx("event_base_new failed");

@@ -836,6 +836,8 @@ fuzz_configure(const uint8_t *b)
 	fuzz_srv.resume_ev = fuzz_resume_ev;
 	fuzz_srv.full_ev = fuzz_full_ev;
 	fuzz_srv.send_ev = fuzz_send_ev;
+	/* Small, so that replies are also sent before the end of a pass. */
+	fuzz_srv.held_max = RPCD_BEV_READ;
 	fuzz_srv.idle_timeout = fuzz_timers ? fuzz_short :
 	    s->idle_timeout ? fuzz_idle : NULL;
 	fuzz_srv.handshake_timeout = fuzz_timers ? fuzz_short : fuzz_idle;
