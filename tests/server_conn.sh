@@ -2,8 +2,9 @@
 # Connections: large frames read whole and in order however they are cut,
 # a client streaming large frames is never taken for a slow one, the listen
 # backlog is the one rpcd asked for, --max-conns is logged once per
-# episode, a drain closes idle connections at once, and the replies to a
-# read leave in one write.
+# episode, a drain closes idle connections at once, the replies to a read
+# leave in one write, and a pass holding more than 1 MiB of replies sends
+# them all.
 
 . "${top_srcdir:-.}/tests/tap.sh"
 . "$top_srcdir/tests/lib.sh"
@@ -142,6 +143,39 @@ if [ -r /proc/self/io ]; then
 else
 	skip "no /proc/PID/io to count write system calls"
 fi
+
+# A pass holds at most RPCD_SEND_HELD_MAX (1 MiB) of replies, then sends
+# them: 24 connections' 64 KiB pings, arriving while rpcd is stopped, are
+# served in one pass that sends part of its replies early and the rest at
+# its end.  Every connection gets its own reply, whole.
+rpcd_start || bail_out "rpcd did not start"
+out=$("$PYTHON3" - "$RPCD_PORT" "$RPCD_PID" <<'EOF'
+import os, signal, socket, struct, sys
+port, pid = int(sys.argv[1]), int(sys.argv[2])
+socks = [socket.create_connection(("127.0.0.1", port)) for i in range(24)]
+os.kill(pid, signal.SIGSTOP)
+try:
+    for i, s in enumerate(socks):
+        body = ('{"in": "ping", "params": "%d:%s"}' % (i, "x" * 65536)).encode()
+        s.sendall(struct.pack("<I", len(body)) + body)
+finally:
+    os.kill(pid, signal.SIGCONT)
+bad = 0
+for i, s in enumerate(socks):
+    s.settimeout(20)
+    want = ('{"out": "pong", "result": "%d:%s"}' % (i, "x" * 65536)).encode()
+    buf = b""
+    while len(buf) < 4 + len(want):
+        d = s.recv(1 << 20)
+        if not d:
+            break
+        buf += d
+    bad += buf != struct.pack("<I", len(want)) + want
+print("%d of %d wrong" % (bad, len(socks)))
+EOF
+)
+is "$out" "0 of 24 wrong" "1.5 MiB of replies in one pass: each connection's whole"
+rpcd_stop
 
 # The listen backlog is RPCD_BACKLOG, not libevent's 128: ss shows it as
 # the Send-Q of the listening socket.
