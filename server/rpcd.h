@@ -278,8 +278,8 @@ struct server {
 	struct event		*delay_ev;	/* end of --drain-delay */
 	struct event		*send_ev;	/* conn_send_queued() */
 	struct conn_list	 sendq;		/* replies to send this pass */
-	size_t			 held;		/* bytes on sendq when queued */
-	size_t			 held_max;	/* then sent at once */
+	size_t			 held;		/* bytes on sendq, as each joined */
+	size_t			 held_max;	/* past it, sendq is sent at once */
 	const struct timeval	*idle_timeout;	/* common timeout, or NULL */
 	const struct timeval	*handshake_timeout; /* common timeout */
 	double			 clock;		/* the last request ended */
