@@ -635,7 +635,7 @@ bench_prepare(struct bench *b, const char *params, size_t payload)
     "[--csv] [--histogram] [--retry]"
 
 int
-cmd_bench(const struct options *opt, int argc, char **argv)
+cmd_bench(struct options *opt, int argc, char **argv)
 {
 	static const struct option	 longopts[] = {
 		{ "csv",	no_argument,		NULL, 'C' },
@@ -658,8 +658,7 @@ cmd_bench(const struct options *opt, int argc, char **argv)
 	b.nconns = 50;
 	b.pipeline = 1;
 	b.method = "ping";
-	getopt_reset();
-	while ((ch = option_next("bench", argc, argv, "+c:d:n:P:",
+	while ((ch = command_option(opt, "bench", argc, argv, "c:d:n:P:",
 	    longopts)) != -1) {
 		switch (ch) {
 		case 'c':
@@ -699,6 +698,7 @@ cmd_bench(const struct options *opt, int argc, char **argv)
 	if (optind != argc || (b.requests > 0 && b.seconds > 0) ||
 	    (params != NULL && payload != -1))
 		usage_error(BENCH_USAGE);
+	options_finish(opt);
 	if (b.requests == 0 && b.seconds == 0)
 		b.requests = 100000;
 	if (params != NULL && (error = proto_json_check(params,

@@ -133,8 +133,11 @@ call_for_table(struct client *c, const struct options *opt,
 	return (o);
 }
 
+#define PING_USAGE \
+	"usage: rpcctl ping [-c count] [-i interval] [message]"
+
 int
-cmd_ping(const struct options *opt, int argc, char **argv)
+cmd_ping(struct options *opt, int argc, char **argv)
 {
 	struct client		 c;
 	struct json_object	*msg;
@@ -144,8 +147,8 @@ cmd_ping(const struct options *opt, int argc, char **argv)
 	double			 sum = 0, sum2 = 0, avg;
 	int			 ch, status = EXIT_OK;
 
-	getopt_reset();
-	while ((ch = option_next("ping", argc, argv, "+c:i:", NULL)) != -1) {
+	while ((ch = command_option(opt, "ping", argc, argv, "c:i:",
+	    NULL)) != -1) {
 		switch (ch) {
 		case 'c':
 			count = option_number(1, 1000000000);
@@ -154,13 +157,12 @@ cmd_ping(const struct options *opt, int argc, char **argv)
 			interval = option_seconds(0, 3600);
 			break;
 		default:
-			usage_error("usage: rpcctl ping [-c count] "
-			    "[-i interval] [message]");
+			usage_error(PING_USAGE);
 		}
 	}
 	if (argc - optind > 1)
-		usage_error("usage: rpcctl ping [-c count] [-i interval] "
-		    "[message]");
+		usage_error(PING_USAGE);
+	options_finish(opt);
 	msg = json_object_new_string(optind < argc ? argv[optind] : "rpcctl");
 	params = json_object_to_json_string_ext(msg,
 	    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
@@ -236,8 +238,10 @@ read_stdin(size_t *len)
 	return (buf);
 }
 
+#define CALL_USAGE	"usage: rpcctl call method [params | -]"
+
 int
-cmd_call(const struct options *opt, int argc, char **argv)
+cmd_call(struct options *opt, int argc, char **argv)
 {
 	struct client		 c;
 	struct json_object	*o;
@@ -245,13 +249,18 @@ cmd_call(const struct options *opt, int argc, char **argv)
 	size_t			 len = 0;
 	int			 error, status = EXIT_OK;
 
-	if (argc < 2 || argc > 3)
-		usage_error("usage: rpcctl call method [params | -]");
-	if (argc == 3) {
-		if (strcmp(argv[2], "-") == 0)
+	while (command_option(opt, "call", argc, argv, "", NULL) != -1)
+		usage_error(CALL_USAGE);
+	argc -= optind;
+	argv += optind;
+	if (argc < 1 || argc > 2)
+		usage_error(CALL_USAGE);
+	options_finish(opt);
+	if (argc == 2) {
+		if (strcmp(argv[1], "-") == 0)
 			params = input = read_stdin(&len);
 		else {
-			params = argv[2];
+			params = argv[1];
 			len = strlen(params);
 		}
 		if ((error = proto_json_check(params, len, PROTO_DEPTH_MAX)) !=
@@ -260,10 +269,10 @@ cmd_call(const struct options *opt, int argc, char **argv)
 			    proto_strerror(error));
 	}
 	client_connect(&c, opt);
-	client_send(&c, argv[1], params, len);
+	client_send(&c, argv[0], params, len);
 	client_read(&c);
 	if (is_error(&c))
-		status = reply_error(&c, argv[1]);
+		status = reply_error(&c, argv[0]);
 	else if (opt->json)
 		reply_raw(&c);
 	else {
@@ -441,8 +450,10 @@ stats_watch(const struct options *opt, double interval, long long count)
 	return (client_interrupted() ? EXIT_INTERRUPT : status);
 }
 
+#define STATS_USAGE	"usage: rpcctl stats [-i interval [-c count]]"
+
 int
-cmd_stats(const struct options *opt, int argc, char **argv)
+cmd_stats(struct options *opt, int argc, char **argv)
 {
 	struct client		 c;
 	struct json_object	*o, *workers, *v;
@@ -452,8 +463,8 @@ cmd_stats(const struct options *opt, int argc, char **argv)
 	double			 interval = 0;
 	int			 ch, status;
 
-	getopt_reset();
-	while ((ch = option_next("stats", argc, argv, "+c:i:", NULL)) != -1) {
+	while ((ch = command_option(opt, "stats", argc, argv, "c:i:",
+	    NULL)) != -1) {
 		switch (ch) {
 		case 'c':
 			count = option_number(1, 1000000000);
@@ -462,12 +473,12 @@ cmd_stats(const struct options *opt, int argc, char **argv)
 			interval = option_seconds(0.1, 3600);
 			break;
 		default:
-			usage_error("usage: rpcctl stats [-i interval "
-			    "[-c count]]");
+			usage_error(STATS_USAGE);
 		}
 	}
 	if (argc != optind || (count != 0 && interval == 0))
-		usage_error("usage: rpcctl stats [-i interval [-c count]]");
+		usage_error(STATS_USAGE);
+	options_finish(opt);
 	if (interval > 0)
 		return (stats_watch(opt, interval, count));
 	o = call_for_table(&c, opt, "stats", &status);
@@ -499,15 +510,18 @@ cmd_stats(const struct options *opt, int argc, char **argv)
 }
 
 int
-cmd_methods(const struct options *opt, int argc, char **argv)
+cmd_methods(struct options *opt, int argc, char **argv)
 {
 	struct client		 c;
 	struct json_object	*o, *m, *name, *help;
 	size_t			 i;
 	int			 status;
 
-	if (argc != 1)
+	while (command_option(opt, "methods", argc, argv, "", NULL) != -1)
 		usage_error("usage: rpcctl methods");
+	if (argc != optind)
+		usage_error("usage: rpcctl methods");
+	options_finish(opt);
 	o = call_for_table(&c, opt, "methods", &status);
 	client_close(&c);
 	if (o == NULL)
@@ -630,7 +644,7 @@ batch_print(struct batch *bt)
 }
 
 int
-cmd_batch(const struct options *opt, int argc, char **argv)
+cmd_batch(struct options *opt, int argc, char **argv)
 {
 	static const struct option	 longopts[] = {
 		{ "retry",	no_argument,	NULL, 'r' },
@@ -645,14 +659,15 @@ cmd_batch(const struct options *opt, int argc, char **argv)
 	long long			 lineno = 0;
 	int				 ch, error, retry = 0, i;
 
-	getopt_reset();
-	while ((ch = option_next("batch", argc, argv, "+", longopts)) != -1) {
+	while ((ch = command_option(opt, "batch", argc, argv, "",
+	    longopts)) != -1) {
 		if (ch != 'r')
 			usage_error(BATCH_USAGE);
 		retry = 1;
 	}
 	if (optind != argc)
 		usage_error(BATCH_USAGE);
+	options_finish(opt);
 	bt = xcalloc(1, sizeof *bt);
 	client_connect(&bt->c, opt);
 	bt->c.retry = retry;

@@ -27,9 +27,11 @@
 
 #include "rpcctl.h"
 
+static int	command_help(struct options *, int, char **);
+
 static const struct command {
 	const char	*name;
-	int		(*fn)(const struct options *, int, char **);
+	int		(*fn)(struct options *, int, char **);
 	const char	*synopsis;
 	const char	*help;
 } commands[] = {
@@ -58,7 +60,7 @@ static const struct command {
 	    "until -n replies (default 100000) or -d seconds; then throughput\n"
 	    "and latency percentiles, as text, --csv or --json; --retry sends\n"
 	    "the requests a close left unanswered again, on a new connection" },
-	{ "help", NULL, "help [command]", "describe a command" },
+	{ "help", command_help, "help [command]", "describe a command" },
 };
 
 /* getopt_long() values of the options without a short form. */
@@ -70,7 +72,14 @@ enum {
 	OPT_INSECURE
 };
 
-static const struct option long_options[] = {
+/*
+ * The global options.  They come before the command, and may follow its
+ * name too, among its own options (rpcctl ping --json -S host:port): so no
+ * command gives one of these letters or names a meaning of its own.
+ */
+#define GLOBAL_OPTSTRING	"hH:p:S:s:t:V"
+
+static const struct option global_options[] = {
 	{ "cacert",	required_argument,	NULL, OPT_CACERT },
 	{ "cert",	required_argument,	NULL, OPT_CERT },
 	{ "help",	no_argument,		NULL, 'h' },
@@ -86,6 +95,8 @@ static const struct option long_options[] = {
 	{ "version",	no_argument,		NULL, 'V' },
 	{ NULL,		0,			NULL, 0 }
 };
+
+#define NGLOBALS	(sizeof global_options / sizeof global_options[0])
 
 #define SYNOPSIS \
 	"usage: rpcctl [-hV] [--insecure] [--json] [--tls] [--cacert file]\n" \
@@ -131,33 +142,63 @@ server_error(const char *fmt, ...)
 static const char	*option_command;
 static char		 option_typed[64];
 
+/*
+ * Say why getopt_long() refused arg, the word it was reading: an option
+ * unknown or ambiguous, given an argument it takes none of, or without the
+ * one it needs.
+ */
+static void
+option_complain(const char *command, const char *arg, const char *optstring,
+    const struct option *longopts)
+{
+	const struct option	*o;
+	const char		*before = "unknown option ", *after = "";
+	char			 typed[64];
+	int			 matches = 0;
+
+	if (strncmp(arg, "--", 2) == 0) {
+		/* As typed, however abbreviated, without its "=argument". */
+		snprintf(typed, sizeof typed, "%.*s", (int)strcspn(arg, "="),
+		    arg);
+		for (o = longopts; o->name != NULL; o++) {
+			if (strncmp(o->name, typed + 2, strlen(typed + 2)) == 0)
+				matches++;
+			if (optopt != 0 && o->val == optopt) {
+				before = "";
+				after = o->has_arg == no_argument ?
+				    " takes no argument" : " needs an argument";
+			}
+		}
+		if (optopt == 0 && matches > 1)
+			before = "ambiguous option ";
+	} else {
+		/* -x alone or in a cluster such as -cx: optopt is x. */
+		snprintf(typed, sizeof typed, "-%c", optopt);
+		if (optopt != '+' && optopt != ':' &&
+		    strchr(optstring, optopt) != NULL) {
+			before = "";
+			after = " needs an argument";
+		}
+	}
+	fprintf(stderr, "rpcctl: %s%s%s%s%s\n", command ? command : "",
+	    command ? ": " : "", before, typed, after);
+}
+
 /* getopt_long() for rpcctl's options (command NULL) or a command's. */
-int
+static int
 option_next(const char *command, int argc, char **argv,
     const char *optstring, const struct option *longopts)
 {
-	int	ch, longindex = -1;
+	int	ch, longindex = -1, word;
 
 	/* getopt's own messages would name argv[0]: a path, or a command. */
 	opterr = 0;
+	/* The word getopt reads now (0: it starts over, at 1). */
+	word = optind > 0 ? optind : 1;
 	ch = getopt_long(argc, argv, optstring, longopts, &longindex);
 	option_command = command;
-	if (ch != '?')
-		;
-	else if (optopt == 0)
-		fprintf(stderr, "rpcctl: %s%sunknown option %s\n",
-		    command ? command : "", command ? ": " : "",
-		    argv[optind - 1]);
-	else if (strncmp(argv[optind - 1], "--", 2) == 0)
-		fprintf(stderr, "rpcctl: %s%s%s needs an argument\n",
-		    command ? command : "", command ? ": " : "",
-		    argv[optind - 1]);
-	else if (strchr(optstring, optopt) == NULL)
-		fprintf(stderr, "rpcctl: %s%sunknown option -%c\n",
-		    command ? command : "", command ? ": " : "", optopt);
-	else
-		fprintf(stderr, "rpcctl: %s%s-%c needs an argument\n",
-		    command ? command : "", command ? ": " : "", optopt);
+	if (ch == '?')
+		option_complain(command, argv[word], optstring, longopts);
 	if (longindex >= 0)
 		snprintf(option_typed, sizeof option_typed, "--%s",
 		    longopts[longindex].name);
@@ -238,6 +279,8 @@ usage(void)
 	    RPCCTL_TIMEOUT);
 	for (i = 0; i < sizeof commands / sizeof commands[0]; i++)
 		printf("  %s\n", commands[i].synopsis);
+	printf("\nThe options above may also follow the command's name, before "
+	    "its\narguments; after it, -h prints the command's usage.\n");
 	printf("\nexit status: 0 success, 1 error reply, 2 usage error, "
 	    "3 cannot connect,\ntimed out or bad reply, 130 ping, bench or "
 	    "stats -i stopped by SIGINT\n");
@@ -310,17 +353,144 @@ command_find(const char *name)
 	return (NULL);
 }
 
-static int
-command_help(int argc, char **argv)
+/* Print a command's usage and what it does, and exit 0. */
+static __dead void
+command_usage(const char *name)
 {
 	const struct command	*cmd;
 
-	if (argc < 2)
-		usage();
-	if ((cmd = command_find(argv[1])) == NULL)
-		usage_error("no such command: %s", argv[1]);
+	if ((cmd = command_find(name)) == NULL)
+		usage_error("no such command: %s", name);
 	printf("usage: rpcctl %s\n\n%s\n", cmd->synopsis, cmd->help);
-	return (EXIT_OK);
+	exit(EXIT_OK);
+}
+
+/* help [command]: it connects to nothing, so needs no options_finish(). */
+static int
+command_help(struct options *opt, int argc, char **argv)
+{
+	while (command_option(opt, "help", argc, argv, "", NULL) != -1)
+		usage_error("usage: rpcctl help [command]");
+	if (argc - optind > 1)
+		usage_error("usage: rpcctl help [command]");
+	if (argc == optind)
+		usage();
+	command_usage(argv[optind]);
+}
+
+/*
+ * Take global option ch into opt: 0, or -1 if it is none.  -h and --help
+ * print the usage of command, or rpcctl's (NULL), and exit 0.
+ */
+static int
+option_global(struct options *opt, const char *command, int ch)
+{
+	switch (ch) {
+	case 'h':
+		if (command != NULL)
+			command_usage(command);
+		usage();
+	case 'H':
+		opt->host = optarg;
+		break;
+	case 'j':
+		opt->json = 1;
+		break;
+	case 'p':
+		option_number(1, 65535);
+		opt->port = optarg;
+		break;
+	case 'S':
+		opt->server_list = optarg;
+		break;
+	case 's':
+		opt->sockpath = optarg;
+		break;
+	case 't':
+		opt->timeout = option_seconds(0.001, 86400);
+		break;
+	case 'V':
+		printf("rpcctl %s\n", VERSION);
+		exit(EXIT_OK);
+	case OPT_TLS:
+		opt->tls = 1;
+		break;
+	case OPT_CACERT:
+		opt->cacert = optarg;
+		break;
+	case OPT_CERT:
+		opt->cert = optarg;
+		break;
+	case OPT_KEY:
+		opt->key = optarg;
+		break;
+	case OPT_INSECURE:
+		opt->insecure = 1;
+		break;
+	default:
+		return (-1);
+	}
+	return (0);
+}
+
+/*
+ * The next of a command's own options (optstring and longopts, in the
+ * manner of getopt_long()), taking in the global options found among them
+ * as if they came before the command.  Parsing stops at the first operand.
+ */
+int
+command_option(struct options *opt, const char *command, int argc,
+    char **argv, const char *optstring, const struct option *longopts)
+{
+	struct option	all[32];
+	char		shorts[64];
+	size_t		n = 0, i;
+	int		ch;
+
+	snprintf(shorts, sizeof shorts, "+%s%s", optstring, GLOBAL_OPTSTRING);
+	for (i = 0; longopts != NULL && longopts[i].name != NULL; i++) {
+		if (n == sizeof all / sizeof all[0] - NGLOBALS)
+			fatalx("%s: too many options", command);
+		all[n++] = longopts[i];
+	}
+	for (i = 0; i < NGLOBALS; i++)
+		all[n++] = global_options[i];
+	while ((ch = option_next(command, argc, argv, shorts, all)) != -1) {
+		if (option_global(opt, command, ch) == -1)
+			return (ch);
+	}
+	return (-1);
+}
+
+/*
+ * Make the global options ready to connect with, once the command's are
+ * read, or exit 2: the servers (-s, or -H and -p, name one and win over
+ * -S) and TLS.
+ */
+void
+options_finish(struct options *opt)
+{
+	char	one[ADDR_TEXT_MAX + 64];
+
+	if (opt->sockpath != NULL)
+		snprintf(one, sizeof one, "unix:%s", opt->sockpath);
+	else if (opt->host != NULL || opt->port != NULL)
+		snprintf(one, sizeof one, strchr(opt->host ? opt->host : "",
+		    ':') ? "[%s]:%s" : "%s:%s",
+		    opt->host ? opt->host : ADDR_DEFAULT_HOST,
+		    opt->port ? opt->port : ADDR_DEFAULT_PORT);
+	if (opt->sockpath != NULL || opt->host != NULL || opt->port != NULL)
+		servers_parse(opt, one, 0);
+	else
+		servers_parse(opt, opt->server_list, 1);
+	if (!opt->tls && (opt->cacert != NULL || opt->cert != NULL ||
+	    opt->key != NULL || opt->insecure))
+		usage_error("--cacert, --cert, --key and --insecure need "
+		    "--tls");
+	if (opt->key != NULL && opt->cert == NULL)
+		usage_error("--key needs --cert");
+	if (opt->tls)
+		client_tls_init(opt);
 }
 
 int
@@ -328,73 +498,19 @@ main(int argc, char **argv)
 {
 	struct options		 opt = { .timeout = RPCCTL_TIMEOUT };
 	const struct command	*cmd;
-	const char		*host = NULL, *port = NULL, *sockpath = NULL;
-	const char		*server;
-	char			 one[ADDR_TEXT_MAX + 64];
-	int			 ch, list = 1, status;
+	int			 ch, status;
 
 	log_init(1, LOG_INFO, "rpcctl");
-	server = getenv("RPCCTL_SERVER");
-	if (server == NULL || *server == '\0')
-		server = ADDR_DEFAULT;
-	while ((ch = option_next(NULL, argc, argv, "+hH:p:S:s:t:V",
-	    long_options)) != -1) {
-		switch (ch) {
-		case 'h':
-			usage();
-		case 'H':
-			host = optarg;
-			break;
-		case 'j':
-			opt.json = 1;
-			break;
-		case 'p':
-			option_number(1, 65535);
-			port = optarg;
-			break;
-		case 'S':
-			server = optarg;
-			break;
-		case 's':
-			sockpath = optarg;
-			break;
-		case 't':
-			opt.timeout = option_seconds(0.001, 86400);
-			break;
-		case 'V':
-			printf("rpcctl %s\n", VERSION);
-			return (EXIT_OK);
-		case OPT_TLS:
-			opt.tls = 1;
-			break;
-		case OPT_CACERT:
-			opt.cacert = optarg;
-			break;
-		case OPT_CERT:
-			opt.cert = optarg;
-			break;
-		case OPT_KEY:
-			opt.key = optarg;
-			break;
-		case OPT_INSECURE:
-			opt.insecure = 1;
-			break;
-		default:
+	opt.server_list = getenv("RPCCTL_SERVER");
+	if (opt.server_list == NULL || *opt.server_list == '\0')
+		opt.server_list = ADDR_DEFAULT;
+	while ((ch = option_next(NULL, argc, argv, "+" GLOBAL_OPTSTRING,
+	    global_options)) != -1) {
+		if (option_global(&opt, NULL, ch) == -1) {
 			fprintf(stderr, "Try 'rpcctl --help' for more "
 			    "information.\n");
 			return (EXIT_USAGE);
 		}
-	}
-	/* -s, then -H and -p, name one server and win over -S. */
-	if (sockpath != NULL)
-		snprintf(one, sizeof one, "unix:%s", sockpath);
-	else if (host != NULL || port != NULL)
-		snprintf(one, sizeof one, strchr(host ? host : "", ':') ?
-		    "[%s]:%s" : "%s:%s", host ? host : ADDR_DEFAULT_HOST,
-		    port ? port : ADDR_DEFAULT_PORT);
-	if (sockpath != NULL || host != NULL || port != NULL) {
-		server = one;
-		list = 0;
 	}
 	argc -= optind;
 	argv += optind;
@@ -402,16 +518,8 @@ main(int argc, char **argv)
 		usage_error("no command given");
 	if ((cmd = command_find(argv[0])) == NULL)
 		usage_error("no such command: %s", argv[0]);
-	if (cmd->fn == NULL)
-		return (command_help(argc, argv));
-	servers_parse(&opt, server, list);
-	if (!opt.tls && (opt.cacert != NULL || opt.cert != NULL ||
-	    opt.key != NULL || opt.insecure))
-		usage_error("--cacert, --cert, --key and --insecure need --tls");
-	if (opt.key != NULL && opt.cert == NULL)
-		usage_error("--key needs --cert");
-	if (opt.tls)
-		client_tls_init(&opt);
+	/* The command reads its options, through command_option(). */
+	getopt_reset();
 	status = cmd->fn(&opt, argc, argv);
 	client_tls_free(&opt);
 	return (status);

@@ -46,7 +46,13 @@
 #define MSG_NOSIGNAL		0
 #endif
 
+/*
+ * The global options: as typed while the command line is read, then made
+ * ready to connect by options_finish().
+ */
 struct options {
+	const char	*server_list;	/* -S, else $RPCCTL_SERVER */
+	const char	*host, *port, *sockpath;	/* -H, -p, -s */
 	struct addr	servers[RPCCTL_SERVERS_MAX];	/* tried in order */
 	char		hosts[RPCCTL_SERVERS_MAX][256];	/* as typed; "": none */
 	int		nservers;
@@ -81,8 +87,9 @@ struct client {
 /* rpcctl.c */
 __dead void	 usage_error(const char *, ...) printflike(1, 2);
 __dead void	 server_error(const char *, ...) printflike(1, 2);
-int		 option_next(const char *, int, char **, const char *,
-		     const struct option *);
+int		 command_option(struct options *, const char *, int, char **,
+		     const char *, const struct option *);
+void		 options_finish(struct options *);
 long long	 option_number(long long, long long);
 double		 option_seconds(double, double);
 
@@ -114,13 +121,13 @@ void		 client_tls_close(struct client *);
 void		 client_tls_free(struct options *);
 
 /* commands.c */
-int		 cmd_ping(const struct options *, int, char **);
-int		 cmd_call(const struct options *, int, char **);
-int		 cmd_stats(const struct options *, int, char **);
-int		 cmd_methods(const struct options *, int, char **);
-int		 cmd_batch(const struct options *, int, char **);
+int		 cmd_ping(struct options *, int, char **);
+int		 cmd_call(struct options *, int, char **);
+int		 cmd_stats(struct options *, int, char **);
+int		 cmd_methods(struct options *, int, char **);
+int		 cmd_batch(struct options *, int, char **);
 
 /* bench.c */
-int		 cmd_bench(const struct options *, int, char **);
+int		 cmd_bench(struct options *, int, char **);
 
 #endif /* RPCCTL_H */

@@ -29,17 +29,24 @@ want=$("$rpcctl" --help | sed -n '/^commands:/,/^$/p' |
     awk 'NR > 1 && /^  [a-z]/ { print $1 }' | sort)
 is "$(complete_line "rpcctl ")" "$want" "commands are those of rpcctl --help"
 
-want=$("$rpcctl" --help | grep -o -e '^ *-[A-Za-z]' -e '[ ,]--[a-z][a-z-]*' |
-    tr -d ' ,' | sort)
-is "$(complete_line "rpcctl -")" "$want" "global options are those of rpcctl --help"
+"$rpcctl" --help | grep -o -e '^ *-[A-Za-z]' -e '[ ,]--[a-z][a-z-]*' |
+    tr -d ' ,' | sort >"$TEST_DIR/globals"
+is "$(complete_line "rpcctl -")" "$(cat "$TEST_DIR/globals")" \
+    "global options are those of rpcctl --help"
 
-for cmd in ping bench stats; do
+# After the command's name: its own options and the global ones, which
+# rpcctl takes there too.
+for cmd in ping bench stats batch call methods help; do
 	want=$("$rpcctl" help "$cmd" | sed -n '/^usage:/,/^$/p' |
 	    grep -o -e '[[ |]-[A-Za-z]\>' -e '[[ |]--[a-z][a-z-]*' |
-	    tr -d '[ |' | sort)
+	    tr -d '[ |' | sort -u - "$TEST_DIR/globals")
 	is "$(complete_line "rpcctl -t 2 $cmd -")" "$want" \
-	    "$cmd's options are those of rpcctl help $cmd"
+	    "$cmd's options are those of rpcctl help $cmd and the global ones"
 done
+is "$(complete_line "rpcctl ping -c 2 --jso")" "--json" \
+    "a global option after the command and an option of its own"
+is "$(complete_line "rpcctl call ping -")" "-" \
+    "no options after a command's first argument"
 
 is "$(complete_line "rpcctl -S 127.0.0.1:1 hel")" "help" \
     "a host:port argument does not hide the command"
@@ -53,6 +60,8 @@ is "$(complete_line "$rpcctl --port $RPCD_PORT call p")" "ping" \
     "call completes a method's prefix, with the server from --port"
 is "$(complete_line "$rpcctl -S $RPCD_ADDR bench -c 2 --method p")" "ping" \
     "bench --method completes the server's methods"
+is "$(complete_line "$rpcctl call -t 2 -S $RPCD_ADDR ")" "$want" \
+    "call completes the methods of a server given after the command"
 rpcd_stop
 
 done_testing

@@ -59,6 +59,18 @@ is "$(echo "$out" | awk '$1 == "0" || $1 == "total" {print NF}' | tr '\n' ' ')" 
     "a worker row has a pid and restarts, the total row restarts only"
 ok_test "stats --json is the raw reply" sh -c "$C --json stats | grep -q '\"out\": \"stats\"'"
 is "$($C methods | awk '{print $1}' | tr '\n' ' ')" "ping methods stats " "methods"
+# The global options may follow the command's name, before its arguments.
+out=$("$RPCCTL" ping --json -S "$RPCD_ADDR" x 2>&1)
+is "$? $out" '0 {"out": "pong", "result": "x"}' "ping --json -S ADDR"
+out=$("$RPCCTL" ping -c 2 -i 0 --json -t 5 --server="$RPCD_ADDR" 2>&1)
+is "$? $out" "0 $(printf '%s\n' '{"out": "pong", "result": "rpcctl"}' \
+    '{"out": "pong", "result": "rpcctl"}')" "ping -c 2 -i 0 --json -t 5 --server=ADDR"
+out=$($C stats --json 2>&1)
+ok_test "stats --json, after the command" sh -c "echo '$out' | grep -q '^{\"out\": \"stats\"'"
+out=$("$RPCCTL" methods -H "$RPCD_HOST" --port "$RPCD_PORT" --json 2>&1)
+is "$? $(echo "$out" | cut -c1-18)" '0 {"out": "methods",' "methods -H HOST --port PORT --json"
+out=$("$RPCCTL" call --json -S "$RPCD_ADDR" ping '[1]' 2>&1)
+is "$? $out" '0 {"out": "pong", "result": [1]}' "call --json -S ADDR method params"
 
 # batch: 10,000 lines come back in order; bad lines become error lines.
 seq 1 10000 | sed 's/.*/{"in": "ping", "params": &}/' >"$TEST_DIR/batch"
@@ -108,6 +120,9 @@ out=$($C bench -c 2 -d 0.5 --csv)
 is "$(echo "$out" | grep -c ',')" 2 "bench --csv prints a header and a row"
 ok_test "bench -d 0.5 ran" sh -c "echo '$out' | tail -n 1 | grep -q '^[1-9][0-9]*,0,'"
 ok_test "bench --json" sh -c "$C --json bench -n 100 -c 2 | grep -q '\"requests\": 100, \"errors\": 0'"
+out=$($C bench --json -n 100 -c 2 2>&1)
+ok_test "bench --json, after the command as rpcctl(1) shows it" \
+    sh -c "echo '$out' | grep -q '^{\"requests\": 100, \"errors\": 0'"
 $C bench -n 10 -d 1 2>/dev/null
 is $? 2 "bench -n with -d is a usage error"
 
@@ -172,6 +187,25 @@ for o in --server --host --port --socket --timeout --json --version --help \
 	ok_test "--help lists $o" grep -q -e "$o" "$TEST_DIR/help"
 done
 ok_test "help ping describes ping" sh -c "'$RPCCTL' help ping | grep -q 'usage: rpcctl ping'"
+# Each command's -h and --help print what help prints of it, and exit 0.
+for cmd in ping call batch stats methods bench help; do
+	"$RPCCTL" help "$cmd" >"$TEST_DIR/help.want"
+	for h in --help -h; do
+		out=$("$RPCCTL" -S 127.0.0.1:1 "$cmd" $h 2>&1)
+		is "$? $out" "0 $(cat "$TEST_DIR/help.want")" \
+		    "$cmd $h prints its usage, exit 0"
+	done
+done
+# The global options may follow the command's name: none of a command's
+# own options has a letter or name of theirs.
+"$RPCCTL" --help | grep -o -e '^ *-[A-Za-z]' -e '[ ,]--[a-z][a-z-]*' |
+    tr -d ' ,' | sort -u >"$TEST_DIR/globals"
+for cmd in ping call batch stats methods bench help; do
+	is "$("$RPCCTL" help "$cmd" | sed -n '/^usage:/,/^$/p' |
+	    grep -o -e '[[ |]-[A-Za-z]\>' -e '[[ |]--[a-z][a-z-]*' |
+	    tr -d '[ |' | sort -u | comm -12 - "$TEST_DIR/globals" |
+	    tr '\n' ' ')" "" "$cmd has no option of the global ones"
+done
 "$RPCCTL" frobnicate 2>/dev/null
 is $? 2 "an unknown command exits 2"
 "$RPCCTL" ping -c zero 2>/dev/null
@@ -190,6 +224,14 @@ for t in 'bench --payload 2000000|bench --payload 2000000: too large (0 to 10485
     '--timeout 0 ping|--timeout 0: too small (0.001 to 86400)' \
     '-t x ping|-t x: invalid (0.001 to 86400)' \
     '--bogus ping|unknown option --bogus' \
+    '--json=1 ping|--json takes no argument' \
+    'ping --bogus|ping: unknown option --bogus' \
+    'stats --bogus=1|stats: unknown option --bogus' \
+    'batch --retry=3|batch: --retry takes no argument' \
+    'bench --pa 3|bench: ambiguous option --pa' \
+    'ping -S|ping: -S needs an argument' \
+    'ping --server|ping: --server needs an argument' \
+    'call -x ping|call: unknown option -x' \
     'ping -x|ping: unknown option -x' \
     'ping -c|ping: -c needs an argument' \
     'bench --payload|bench: --payload needs an argument' \
