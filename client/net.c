@@ -188,6 +188,7 @@ client_open(struct client *c, const struct options *opt, int first,
     char *err, size_t errlen)
 {
 	const struct addr	*a;
+	const char		*why;
 	char			 tls_err[512];
 	size_t			 off = 0;
 	int			 i, error;
@@ -198,15 +199,20 @@ client_open(struct client *c, const struct options *opt, int first,
 	for (i = 0; i < opt->nservers; i++) {
 		c->index = (first + i) % opt->nservers;
 		a = &opt->servers[c->index];
-		if ((error = client_try(c, a, opt->hosts[c->index], tls_err,
-		    sizeof tls_err)) == 0) {
-			c->server = a->text;
-			return (0);
+		/* A name that did not resolve is not tried. */
+		why = opt->unresolved[c->index];
+		if (*why == '\0') {
+			error = client_try(c, a, opt->hosts[c->index], tls_err,
+			    sizeof tls_err);
+			if (error == 0) {
+				c->server = a->text;
+				return (0);
+			}
+			why = error == -1 ? tls_err : strerror(error);
 		}
 		if (off < errlen)
 			off += snprintf(err + off, errlen - off, "%s%s: %s",
-			    i > 0 ? "; " : "", a->text, error == -1 ? tls_err :
-			    strerror(error));
+			    i > 0 ? "; " : "", a->text, why);
 	}
 	return (-1);
 }

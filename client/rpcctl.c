@@ -312,13 +312,51 @@ servers_host(char host[256], const char *text)
 }
 
 /*
+ * addr_parse() checks an address and resolves its name in one go, but a
+ * name that does not resolve is a server that cannot be reached (exit 3,
+ * and the next of the list is tried), not a bad command line (exit 2).
+ * Tell the two apart: is text well-formed with a literal for its host?
+ */
+static int
+servers_resolvable(const char *text)
+{
+	struct addr	 a;
+	const char	*host = text, *port;
+	char		*literal, err[128];
+	size_t		 n;
+	int		 ok;
+
+	if (strncmp(text, "unix:", 5) == 0)
+		return (0);
+	if (*text == '[') {
+		host = text + 1;
+		if ((port = strchr(host, ']')) == NULL || port[1] != ':')
+			return (0);
+	} else if ((port = strrchr(text, ':')) == NULL)
+		return (0);
+	if (port == host || port - host >= 256)
+		return (0);
+	if (*port == ']')
+		port++;
+	n = strlen(port) + 16;
+	literal = xmalloc(n);
+	snprintf(literal, n, "%s%s", host == text ? "127.0.0.1" : "[::1]",
+	    port);
+	ok = addr_parse(literal, &a, err, sizeof err) == 0;
+	free(literal);
+	return (ok);
+}
+
+/*
  * Parse the -S list into opt->servers, or exit 2; with list 0, the text is
- * one address (a socket path may hold a comma).
+ * one address (a socket path may hold a comma).  A name that does not
+ * resolve is told when connecting, as a server that refuses.
  */
 static void
 servers_parse(struct options *opt, const char *text, int list)
 {
-	char	*copy, *p, *next, err[128];
+	struct addr	*a;
+	char		*copy, *p, *next, err[128];
 
 	p = copy = xstrdup(text);
 	opt->nservers = 0;
@@ -332,9 +370,15 @@ servers_parse(struct options *opt, const char *text, int list)
 		if (opt->nservers == RPCCTL_SERVERS_MAX)
 			usage_error("more than %d servers in %s",
 			    RPCCTL_SERVERS_MAX, text);
-		if (addr_parse(p, &opt->servers[opt->nservers], err,
-		    sizeof err) != 0)
-			usage_error("bad server address %s: %s", p, err);
+		a = &opt->servers[opt->nservers];
+		if (addr_parse(p, a, err, sizeof err) != 0) {
+			if (!servers_resolvable(p))
+				usage_error("bad server address %s: %s", p,
+				    err);
+			snprintf(a->text, sizeof a->text, "%s", p);
+			snprintf(opt->unresolved[opt->nservers],
+			    sizeof opt->unresolved[0], "%s", err);
+		}
 		servers_host(opt->hosts[opt->nservers], p);
 		opt->nservers++;
 	} while ((p = next) != NULL);

@@ -55,6 +55,8 @@ struct options {
 	const char	*host, *port, *sockpath;	/* -H, -p, -s */
 	struct addr	servers[RPCCTL_SERVERS_MAX];	/* tried in order */
 	char		hosts[RPCCTL_SERVERS_MAX][256];	/* as typed; "": none */
+	/* Why a server's name did not resolve; "": it did. */
+	char		unresolved[RPCCTL_SERVERS_MAX][128];
 	int		nservers;
 	double		timeout;
 	int		json;

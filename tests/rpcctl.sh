@@ -274,6 +274,14 @@ rpcd_stop
 is $? 3 "connection refused exits 3"
 is "$(cat "$TEST_DIR/err")" "rpcctl: cannot connect to $dead: Connection refused" \
     "with a message naming the address"
+# A name that does not resolve is a server that cannot be reached, not a
+# bad command line.  (glibc refuses an empty label without asking DNS.)
+out=$(RES_OPTIONS="timeout:1 attempts:1" "$RPCCTL" -S no..such.host:8443 ping 2>&1)
+is "$?" 3 "-S with a name that does not resolve exits 3"
+case $out in
+"rpcctl: cannot connect to no..such.host:8443: "?*) ok 0 "saying so" ;;
+*) ok 1 "saying so: $out" ;;
+esac
 
 # A fake server for each kind of garbage.
 [ -n "${PYTHON3:-}" ] && [ -x "$PYTHON3" ] || PYTHON3=$(command -v python3)

@@ -29,6 +29,10 @@ seq 1 5 | sed 's/.*/{"in": "ping", "params": &}/' |
 is "$(grep -c pong "$TEST_DIR/out")" 5 "batch connects along the list"
 "$RPCCTL" -S "$DEAD,$B" bench -c 3 -n 300 >/dev/null
 ok $? "so does bench, each connection"
+out=$(RES_OPTIONS="timeout:1 attempts:1" "$RPCCTL" -S "no..such.host:1,$B" \
+    ping 2>&1)
+is "$? $(echo "$out" | head -n 1 | cut -d: -f1-2)" "0 pong from $B" \
+    "a name that does not resolve is skipped for the next server"
 out=$("$RPCCTL" -S "$B,,$B" ping 2>&1)
 is "$? $(echo "$out" | head -n 1)" "2 rpcctl: empty address in $B,,$B" \
     "an empty address in the list is a usage error"
