@@ -543,13 +543,17 @@ cmd_methods(struct options *opt, int argc, char **argv)
  * batch: each line of standard input is a request, sent as it is; up to
  * BATCH_WINDOW lines are in flight.  Replies are printed one per line in
  * input order; a line that is not a request gets an error line of its
- * own, in its place, and is not sent.  With --retry, the requests a close
- * left unanswered are sent again on a new connection.
+ * own, in its place, and is not sent; a blank line gets none, but counts
+ * in the line numbers.  A close left the requests from the head on
+ * unanswered: they are sent again on a new connection with --retry, or
+ * after a frame_too_large reply, which the server sends before it closes
+ * (rpc-protocol(7)); else batch ends there.
  */
 struct batch_entry {
-	char	*local;		/* error line for a bad input line */
-	char	*frame;		/* else the request, kept to be resent */
-	size_t	 len, size;
+	char		*local;		/* error line for a bad input line */
+	char		*frame;		/* else the request, kept to resend */
+	size_t		 len, size;
+	long long	 lineno;	/* of standard input, from 1 */
 };
 
 struct batch {
@@ -558,6 +562,8 @@ struct batch {
 	long long		head, tail;	/* next to print, to fill */
 	long long		answered;	/* replies on this connection */
 	int			closes;		/* in a row with no reply */
+	int			retry;		/* --retry */
+	int			too_large;	/* the last reply said so */
 };
 
 #define BATCH_USAGE	"usage: rpcctl batch [--retry] < requests.jsonl"
@@ -582,13 +588,30 @@ batch_error(int error, long long lineno)
 	return (frame);
 }
 
+/* Is the reply read an error reply with this code? */
+static int
+batch_reply_is(const struct client *c, int error)
+{
+	struct json_object	*o, *code;
+	int			 is;
+
+	if (!is_error(c))
+		return (0);
+	o = result_tree(c);
+	is = json_object_object_get_ex(o, "code", &code) &&
+	    strcmp(json_object_get_string(code), proto_errname(error)) == 0;
+	json_object_put(o);
+	return (is);
+}
+
 /*
  * The server closed with the requests from head on unanswered: connect
  * again, to the same server if it answered anything on this connection,
  * else to the next one, and send them again, in order.  When rpcd closes
  * a connection itself it has answered every request it read, so none of
- * these ran (if it died, they may have: --retry is the user's call).
- * Give up after RPCCTL_RETRIES closes in a row with no reply.
+ * these ran (if it died, they may have: --retry is the user's call, but
+ * after frame_too_large the close is the protocol's).  Give up after
+ * RPCCTL_RETRIES closes in a row with no reply.
  */
 static void
 batch_resend(struct batch *bt)
@@ -597,9 +620,14 @@ batch_resend(struct batch *bt)
 	struct batch_entry	*e;
 	const char		*was = c->server;
 	char			 err[1024];
-	long long		 i, n = 0;
-	int			 first = c->index;
+	long long		 i, n = 0, lineno;
+	int			 first = c->index, too_large = bt->too_large;
 
+	lineno = bt->window[bt->head % BATCH_WINDOW].lineno;
+	if (!bt->retry && !too_large)
+		server_error("%s closed the connection%s before answering "
+		    "line %lld", was, c->len > 0 ? " in mid-frame" : "",
+		    lineno);
 	if (bt->answered > 0)
 		bt->closes = 0;
 	else if (++bt->closes > RPCCTL_RETRIES)
@@ -612,6 +640,7 @@ batch_resend(struct batch *bt)
 		server_error("cannot connect to %s", err);
 	c->retry = 1;
 	bt->answered = 0;
+	bt->too_large = 0;
 	for (i = bt->head; i < bt->tail; i++) {
 		e = &bt->window[i % BATCH_WINDOW];
 		if (e->local == NULL) {
@@ -619,8 +648,9 @@ batch_resend(struct batch *bt)
 			n++;
 		}
 	}
-	fprintf(stderr, "rpcctl: %s closed the connection: %lld requests "
-	    "resent to %s\n", was, n, c->server);
+	fprintf(stderr, "rpcctl: %s closed the connection%s: %lld requests "
+	    "from line %lld resent to %s\n", was, too_large ?
+	    " after frame_too_large" : "", n, lineno, c->server);
 }
 
 /* Print the next line in order, reading its reply if it has one. */
@@ -637,10 +667,41 @@ batch_print(struct batch *bt)
 		while (client_read(&bt->c) == CLIENT_CLOSED)
 			batch_resend(bt);
 		reply_raw(&bt->c);
+		bt->too_large = batch_reply_is(&bt->c, PROTO_ETOOLARGE);
 		client_consume(&bt->c);
 		bt->answered++;
 	}
 	bt->head++;
+}
+
+/*
+ * Take line lineno of standard input, its newline cut, into the window: a
+ * request is sent, anything else gets an error line in its place.  A blank
+ * line (spaces, tabs and CRs at most: JSON's white space) is neither.
+ */
+static void
+batch_add(struct batch *bt, const char *line, size_t len, long long lineno)
+{
+	struct batch_entry	*e;
+	struct proto_message	 m;
+	size_t			 n;
+	int			 error;
+
+	if (strspn(line, " \t\r") == len)
+		return;
+	e = &bt->window[bt->tail++ % BATCH_WINDOW];
+	e->lineno = lineno;
+	if ((error = proto_request_parse(line, len, PROTO_DEPTH_MAX, &m)) !=
+	    PROTO_OK) {
+		e->local = batch_error(error, lineno);
+		return;
+	}
+	n = PROTO_HEADER_SIZE + len;
+	if (n > e->size)
+		e->frame = xreallocarray(e->frame, e->size = n, 1);
+	proto_frame_encode(e->frame, n, line, len);
+	e->len = n;
+	client_send_raw(&bt->c, e->frame, n);
 }
 
 int
@@ -651,13 +712,11 @@ cmd_batch(struct options *opt, int argc, char **argv)
 		{ NULL,		0,		NULL, 0 }
 	};
 	struct batch			*bt;
-	struct batch_entry		*e;
-	struct proto_message		 m;
 	char				*line = NULL;
-	size_t				 linesize = 0, n;
+	size_t				 linesize = 0;
 	ssize_t				 len;
 	long long			 lineno = 0;
-	int				 ch, error, retry = 0, i;
+	int				 ch, retry = 0, i;
 
 	while ((ch = command_option(opt, "batch", argc, argv, "",
 	    longopts)) != -1) {
@@ -669,28 +728,15 @@ cmd_batch(struct options *opt, int argc, char **argv)
 		usage_error(BATCH_USAGE);
 	options_finish(opt);
 	bt = xcalloc(1, sizeof *bt);
+	bt->retry = retry;
 	client_connect(&bt->c, opt);
-	bt->c.retry = retry;
+	/* A close is told to batch_resend(), which decides. */
+	bt->c.retry = 1;
 	for (;;) {
-		len = getline(&line, &linesize, stdin);
-		if (len > 0 && line[len - 1] == '\n')
-			line[--len] = '\0';
-		if (len > 0) {
-			lineno++;
-			e = &bt->window[bt->tail++ % BATCH_WINDOW];
-			error = proto_request_parse(line, len, PROTO_DEPTH_MAX,
-			    &m);
-			if (error != PROTO_OK)
-				e->local = batch_error(error, lineno);
-			else {
-				n = PROTO_HEADER_SIZE + len;
-				if (n > e->size)
-					e->frame = xreallocarray(e->frame,
-					    e->size = n, 1);
-				proto_frame_encode(e->frame, n, line, len);
-				e->len = n;
-				client_send_raw(&bt->c, e->frame, n);
-			}
+		if ((len = getline(&line, &linesize, stdin)) != -1) {
+			if (len > 0 && line[len - 1] == '\n')
+				line[--len] = '\0';
+			batch_add(bt, line, len, ++lineno);
 		}
 		/* Print what is in order; wait for replies past the window. */
 		while (bt->head < bt->tail &&

@@ -43,9 +43,9 @@ static const struct command {
 	    "input) and print the result; an error reply exits 1" },
 	{ "batch", cmd_batch, "batch [--retry]",
 	    "read requests as JSON Lines on standard input, pipeline them\n"
-	    "over one connection and print the replies as JSON Lines in order;\n"
-	    "--retry sends the requests a close left unanswered again, on a\n"
-	    "new connection" },
+	    "over one connection and print the replies as JSON Lines in order,\n"
+	    "a line for each line that is not blank; --retry sends the\n"
+	    "requests a close left unanswered again, on a new connection" },
 	{ "stats", cmd_stats, "stats [-i interval [-c count]]",
 	    "print the server's counters per worker; with -i, a line of\n"
 	    "totals and rates every interval seconds until SIGINT, or\n"

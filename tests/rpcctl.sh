@@ -85,6 +85,24 @@ is "$(cut -c1-40 "$TEST_DIR/mixed")" "$(printf '%s\n' \
     '{"out": "error", "result": {"code": "bad' \
     '{"out": "error", "result": {"code": "bad' \
     '{"out": "pong", "result": 2}')" "bad lines become error lines in place"
+# A blank line, white space or nothing, is skipped but counted: an error
+# names the line of the input it stands for, whatever came before it.
+printf '\n\n[1]\n' | $C batch >"$TEST_DIR/out"
+is "$(cat "$TEST_DIR/out")" \
+    '{"out": "error", "result": {"code": "not_object", "message": "line 3: body is not a JSON object"}}' \
+    "batch: an error after two empty lines names line 3"
+printf '%s\n' '{"in": "ping", "params": 1}' '' '   ' "$(printf '\t \r')" \
+    '{"in": "ping", "params": 5}' 'bad' "$(printf '\r')" \
+    '{"in": "ping", "params": 8}' | $C batch >"$TEST_DIR/out"
+is "$? $(cat "$TEST_DIR/out")" "0 $(printf '%s\n' \
+    '{"out": "pong", "result": 1}' '{"out": "pong", "result": 5}' \
+    '{"out": "error", "result": {"code": "bad_json", "message": "line 6: body is not well-formed JSON"}}' \
+    '{"out": "pong", "result": 8}')" \
+    "batch: white-space lines are blank, one output line per other line"
+printf '{"in": "ping", "params": 1}\n  \n{"in": "ping", "params": 3}' |
+    $C batch >"$TEST_DIR/out"
+is "$(cat "$TEST_DIR/out")" "$(printf '%s\n' '{"out": "pong", "result": 1}' \
+    '{"out": "pong", "result": 3}')" "batch: a last line without a newline"
 
 # Replies larger than the window of requests: rpcd stops reading past
 # --max-output until they are taken, so batch must read while it sends.
@@ -92,6 +110,22 @@ rpcd_stop
 rpcd_start --max-output 65536 --max-frame 100000 || bail_out "rpcd did not start"
 C="$RPCCTL -S $RPCD_ADDR"
 big_batch_check "" $C
+
+# A line over --max-frame gets rpcd's frame_too_large in its place; rpcd
+# then closes the connection without reading the lines after it, and
+# batch sends them again: six lines in, six out, in order, exit 0.
+big=$(head -c 100000 /dev/zero | tr '\0' x)
+printf '{"in": "ping", "params": %s}\n' 1 2 3 4 "\"$big\"" 6 >"$TEST_DIR/six"
+{ printf '{"out": "pong", "result": %s}\n' 1 2 3 4
+  echo '{"out": "error", "result": {"code": "frame_too_large", "message": "frame length exceeds the limit"}}'
+  echo '{"out": "pong", "result": 6}'; } >"$TEST_DIR/six.want"
+$C batch <"$TEST_DIR/six" >"$TEST_DIR/out" 2>"$TEST_DIR/err"
+ok $? "batch: a line over --max-frame: exit 0"
+ok_test "six lines out: its error in its place, the line after it answered" \
+    cmp -s "$TEST_DIR/out" "$TEST_DIR/six.want"
+is "$(cat "$TEST_DIR/err")" \
+    "rpcctl: $RPCD_ADDR closed the connection after frame_too_large: 1 requests from line 6 resent to $RPCD_ADDR" \
+    "and a line on stderr tells the resend"
 
 # A request over rpcd's --max-frame: rpcd answers and closes at once, and
 # rpcctl, still sending, shows that answer.

@@ -79,13 +79,17 @@ ok $? "batch --retry: exit 0 though A closed in mid-batch"
 ok_test "all 20,000 replies, in input order, each once" \
     cmp -s "$TEST_DIR/out" "$TEST_DIR/want"
 ok_test "a line on stderr tells the resend, from A to B" \
-    grep -q "^rpcctl: $A closed the connection: [0-9]* requests resent to $B\$" \
+    grep -q "^rpcctl: $A closed the connection: [0-9]* requests from line [0-9]* resent to $B\$" \
     "$TEST_DIR/err"
 rpcd_start -l "$A" || bail_out "rpcd did not restart on $A"
 retry_batch
 is $? 3 "without --retry, the same close exits 3"
-ok_test "saying that A closed the connection" \
-    grep -q "^rpcctl: $A closed the connection" "$TEST_DIR/err"
+# The lines printed are the lines answered, and the message names the
+# first line of the input left unanswered: the one after them.
+first=$(($(wc -l <"$TEST_DIR/out") + 1))
+ok_test "saying that A closed the connection before answering line $first" \
+    grep -qx "rpcctl: $A closed the connection before answering line $first" \
+    "$TEST_DIR/err"
 
 # bench --retry: A is killed in mid-run; its pings in flight go to B.
 # killed_bench [--retry]: a 2 s bench on A then B, A killed after 1 s.
