@@ -514,7 +514,7 @@ command_option(struct options *opt, const char *command, int argc,
 void
 options_finish(struct options *opt)
 {
-	char	one[ADDR_TEXT_MAX + 64];
+	char	one[ADDR_TEXT_MAX + 64], err[512];
 
 	if (opt->sockpath != NULL)
 		snprintf(one, sizeof one, "unix:%s", opt->sockpath);
@@ -533,8 +533,8 @@ options_finish(struct options *opt)
 		    "--tls");
 	if (opt->key != NULL && opt->cert == NULL)
 		usage_error("--key needs --cert");
-	if (opt->tls)
-		client_tls_init(opt);
+	if (opt->tls && client_tls_init(opt, err, sizeof err) == -1)
+		usage_error("%s", err);
 }
 
 int

@@ -113,7 +113,7 @@ void		 client_consume(struct client *);
 void		 client_close(struct client *);
 
 /* tls.c */
-void		 client_tls_init(struct options *);
+int		 client_tls_init(struct options *, char *, size_t);
 int		 client_tls_start(struct client *, const char *, double,
 		     char *, size_t);
 ssize_t		 client_tls_read(struct client *, void *, size_t);

@@ -60,12 +60,13 @@ client_tls_reason(void)
 }
 
 /*
- * Make the SSL_CTX of the TLS options, or exit 2 naming the file that
- * cannot be used.  Without --insecure the server's certificate must chain
- * to --cacert (else the system's CAs) and name the host connected to.
+ * Make the SSL_CTX of the TLS options: 0, or -1 with the option and file
+ * that cannot be used, and why, in err.  Without --insecure the server's
+ * certificate must chain to --cacert (else the system's CAs) and name the
+ * host connected to.
  */
-void
-client_tls_init(struct options *opt)
+int
+client_tls_init(struct options *opt, char *err, size_t len)
 {
 	SSL_CTX		*ctx;
 	const char	*key;
@@ -78,21 +79,32 @@ client_tls_init(struct options *opt)
 	SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE |
 	    SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
 	if (opt->cacert != NULL &&
-	    !SSL_CTX_load_verify_locations(ctx, opt->cacert, NULL))
-		usage_error("--cacert %s: %s", opt->cacert,
+	    !SSL_CTX_load_verify_locations(ctx, opt->cacert, NULL)) {
+		snprintf(err, len, "--cacert %s: %s", opt->cacert,
 		    client_tls_reason());
+		goto fail;
+	}
 	if (opt->cacert == NULL && !opt->insecure)
 		SSL_CTX_set_default_verify_paths(ctx);
 	if (opt->cert != NULL &&
-	    !SSL_CTX_use_certificate_chain_file(ctx, opt->cert))
-		usage_error("--cert %s: %s", opt->cert, client_tls_reason());
+	    !SSL_CTX_use_certificate_chain_file(ctx, opt->cert)) {
+		snprintf(err, len, "--cert %s: %s", opt->cert,
+		    client_tls_reason());
+		goto fail;
+	}
 	key = opt->key != NULL ? opt->key : opt->cert;
 	if (key != NULL && (!SSL_CTX_use_PrivateKey_file(ctx, key,
-	    SSL_FILETYPE_PEM) || !SSL_CTX_check_private_key(ctx)))
-		usage_error("--key %s: %s", key, client_tls_reason());
+	    SSL_FILETYPE_PEM) || !SSL_CTX_check_private_key(ctx))) {
+		snprintf(err, len, "--key %s: %s", key, client_tls_reason());
+		goto fail;
+	}
 	SSL_CTX_set_verify(ctx, opt->insecure ? SSL_VERIFY_NONE :
 	    SSL_VERIFY_PEER, NULL);
 	opt->tls_ctx = ctx;
+	return (0);
+fail:
+	SSL_CTX_free(ctx);
+	return (-1);
 }
 
 /* Is host an IPv4 or IPv6 address, rather than a name? */
@@ -250,12 +262,13 @@ client_tls_close(struct client *c)
 	c->ssl = NULL;
 }
 
-#else /* !HAVE_TLS: main() refuses --tls, so no connection has an SSL. */
+#else /* !HAVE_TLS: --tls is refused, so no connection has an SSL. */
 
-void
-client_tls_init(struct options *opt)
+int
+client_tls_init(struct options *opt, char *err, size_t len)
 {
-	usage_error("--tls: built without TLS");
+	snprintf(err, len, "--tls: built without TLS");
+	return (-1);
 }
 
 int

@@ -276,6 +276,17 @@ for t in 'bench --payload 2000000|bench --payload 2000000: too large (0 to 10485
 	is "$? $(head -n 1 "$TEST_DIR/err")" "2 rpcctl: ${t#*|}" "rpcctl ${t%%|*}"
 done
 is "$("$RPCCTL" -V)" "$("$RPCD" -V | sed 's/rpcd/rpcctl/')" "-V"
+# A TLS file that cannot be used is a usage error naming the option and
+# the file (rpcctl.c says so; tls.c only tells it why).
+for o in --cacert --cert; do
+	out=$("$RPCCTL" --tls $o "$TEST_DIR/none.pem" ping 2>&1)
+	status=$?
+	case $status/$out in
+	"2/rpcctl: $o $TEST_DIR/none.pem: "?*) ok 0 "--tls $o NOFILE: exit 2" ;;
+	"2/rpcctl: --tls: built without TLS") ok 0 "--tls: exit 2, no TLS" ;;
+	*) ok 1 "--tls $o NOFILE: exit 2: $status $out" ;;
+	esac
+done
 
 # Unix socket.
 rpcd_stop
