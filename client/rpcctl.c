@@ -124,13 +124,18 @@ usage_error(const char *fmt, ...)
 	    fmt, ap);
 }
 
+/*
+ * A server failed us; after SIGINT, whatever failed (a connect or a read
+ * cut short by it) is the interruption's doing, and exits as one.
+ */
 void
 server_error(const char *fmt, ...)
 {
 	va_list	ap;
 
 	va_start(ap, fmt);
-	rpcctl_exit(EXIT_SERVER, "", fmt, ap);
+	rpcctl_exit(client_interrupted() ? EXIT_INTERRUPT : EXIT_SERVER, "",
+	    fmt, ap);
 }
 
 /*
