@@ -79,5 +79,6 @@ void		*xreallocarray(void *, size_t, size_t);
 char		*xstrdup(const char *);
 double		 time_monotonic(void);
 int		 errno_transient(int);
+size_t		 str_escape(char *, size_t, const char *);
 
 #endif /* RPCD_COMMON_H */

@@ -20,7 +20,9 @@
  * one prefork worker can be followed.  Every line says its level, and a
  * line below the threshold is not formatted at all.  When stderr is the
  * systemd journal, each line starts with its sd-daemon(3) priority, <N>,
- * and leaves the time to the journal.  errno is preserved.
+ * and leaves the time to the journal.  errno is preserved.  Every message
+ * is escaped (str_escape) before it is written, so that no string in it,
+ * whoever sent it, can forge a line or reach a terminal as control bytes.
  */
 
 #include "config.h"
@@ -143,10 +145,17 @@ log_reopen(void)
 	}
 }
 
+/*
+ * Format and write one line.  The message is escaped here, once, for
+ * every caller: peer names, method names, a module's lines and libevent's
+ * all pass through, and a caller that forgot to escape a string cannot
+ * let it forge a line.  Not at each call site as well, which would escape
+ * twice (a backslash would show as four).
+ */
 static void printflike(2, 0)
 log_vwrite(int priority, const char *fmt, va_list ap, const char *error)
 {
-	char		 msg[1024], stamp[32];
+	char		 raw[1024], msg[4 * sizeof raw], stamp[32];
 	const char	*level = log_level_name(priority);
 	struct tm	 tm;
 	time_t		 now;
@@ -154,7 +163,8 @@ log_vwrite(int priority, const char *fmt, va_list ap, const char *error)
 
 	if (priority > log_level)
 		return;
-	vsnprintf(msg, sizeof msg, fmt, ap);
+	vsnprintf(raw, sizeof raw, fmt, ap);
+	str_escape(msg, sizeof msg, raw);
 	if (!log_foreground) {
 		syslog(priority, "%s%s%s: %s%s%s", log_role,
 		    *log_role ? ": " : "", level, msg,

@@ -16,7 +16,8 @@
 
 /*
  * Bounded number parsing, getopt reset, allocators that cannot fail, the
- * monotonic clock and the errno test every non-blocking loop makes.
+ * monotonic clock, the errno test every non-blocking loop makes, and the
+ * escaping of text for a log line.
  */
 
 #include "config.h"
@@ -27,6 +28,7 @@
 #include <limits.h>
 #include <math.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -146,4 +148,83 @@ int
 errno_transient(int error)
 {
 	return (error == EAGAIN || error == EWOULDBLOCK || error == EINTR);
+}
+
+/*
+ * The length of the UTF-8 character at s, of n bytes at most, if it is a
+ * printable one: 0 for an invalid sequence (overlong, a surrogate, past
+ * U+10FFFF, cut short) and for a C1 control (U+0080 to U+009F, which some
+ * terminals obey as they obey ESC).
+ */
+static size_t
+str_utf8_len(const unsigned char *s, size_t n)
+{
+	unsigned long	cp;
+	size_t		len, i;
+
+	if (s[0] < 0xc2 || s[0] > 0xf4)
+		return (0);
+	len = s[0] < 0xe0 ? 2 : s[0] < 0xf0 ? 3 : 4;
+	if (n < len)
+		return (0);
+	cp = s[0] & (0x7f >> len);
+	for (i = 1; i < len; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return (0);
+		cp = cp << 6 | (s[i] & 0x3f);
+	}
+	if (cp < 0xa0 || (len == 3 && cp < 0x800) ||
+	    (cp >= 0xd800 && cp <= 0xdfff) ||
+	    (len == 4 && (cp < 0x10000 || cp > 0x10ffff)))
+		return (0);
+	return (len);
+}
+
+/*
+ * Copy src into dst, of size bytes, escaped in the C style of vis(3):
+ * \n, \r, \t and \\ for newline, carriage return, tab and backslash, \xNN
+ * for every other control byte (C0, DEL), for each byte of a C1 control
+ * and for a byte that is not valid UTF-8; printable ASCII and valid UTF-8
+ * stay as they are.  So no text, whoever sent it, can end a log line and
+ * forge the next one, or send a terminal its escape sequences, and the
+ * bytes can be told back from the line.  The copy is cut short, at a whole
+ * character, if dst is too small: 4 bytes per byte of src is room enough.
+ * Return its length.
+ */
+size_t
+str_escape(char *dst, size_t size, const char *src)
+{
+	static const char	 cstyle[] = "\n\r\t\\", letter[] = "nrt\\";
+	const unsigned char	*s = (const unsigned char *)src;
+	const char		*piece, *c;
+	char			 e[5];
+	size_t			 n = strlen(src), len = 0, k, plen;
+
+	if (size == 0)
+		return (0);
+	for (; n > 0; s += k, n -= k) {
+		piece = (const char *)s;
+		plen = k = *s >= 0x80 ? str_utf8_len(s, n) : 0;
+		if (k == 0) {
+			k = 1;
+			if (*s >= 0x20 && *s < 0x7f && *s != '\\')
+				plen = 1;
+			else {
+				c = strchr(cstyle, *s);
+				if (c != NULL)
+					snprintf(e, sizeof e, "\\%c",
+					    letter[c - cstyle]);
+				else
+					snprintf(e, sizeof e, "\\x%02x", *s);
+				piece = e;
+				plen = strlen(e);
+			}
+		}
+		if (len + plen >= size)
+			break;
+		memcpy(dst + len, piece, plen);
+		len += plen;
+	}
+	dst[len] = '\0';
+	return (len);
 }
