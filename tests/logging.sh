@@ -58,6 +58,53 @@ ok_test "a Unix connection is logged with the socket's path" \
     grep -q "debug: unix:$TEST_DIR/s: connected" "$RPCD_LOG"
 rpcd_stop
 
+# Strings a peer controls are escaped in the log, vis(3) style: a newline
+# in a PROXY v2 header's Unix address, in a method name ("\u000a" in the
+# JSON) or in a module's error message, which the test module logs, shows
+# as \n and forges no line; ESC, DEL and a C1 control show as \xNN.
+hex()
+{
+	printf '%b' "$1" | od -An -tx1 | tr -d ' \n'
+}
+FORGE='2026-01-01 00:00:00 rpcd[1]: info: FORGED'
+# v2 PROXY, AF_UNIX stream: 216 bytes of addresses, the source first.
+src=$(hex "x\\n$FORGE\\033[31m")
+src=$src$(printf '%0*d' $((216 - ${#src} / 2)) 0 | sed 's/0/00/g')
+V2UNIX=0d0a0d0a000d0a515549540a213100d8$src
+cp "$top_builddir/tests/.libs/testmod.so" "$TEST_DIR/testmod.so" ||
+    bail_out "no testmod.so: make check builds it"
+chmod 0755 "$TEST_DIR/testmod.so"
+rpcd_start -v -l 127.0.0.1:0,proxy -l 127.0.0.1:0 -m "$TEST_DIR/testmod.so" ||
+    bail_out "rpcd -v with a proxy listener did not start"
+P=$(echo "$RPCD_ADDRS" | sed -n 1p)
+PLAIN=$(echo "$RPCD_ADDRS" | sed -n 2p)
+is "$(wire -n 1 "$P" "x:$V2UNIX" "$PING")" '{"out": "pong", "result": 1}' \
+    "a PROXY v2 Unix address with a newline and ESC: answered"
+wire -n 1 "$PLAIN" "j:{\"in\": \"x\\u000a$FORGE\\u001b[31m\", \"params\": 1}" \
+    >/dev/null
+out=$(wire -n 1 "$PLAIN" \
+    "j:{\"in\": \"refuse\", \"params\": \"no\\n$FORGE\\u001b[31m\\u007f\"}")
+case $out in
+*'"code": "nope", "message": "no\u000a2026'*)
+	ok 0 "a module's error message with control bytes is answered" ;;
+*)	ok 1 "a module's error message with control bytes is answered"
+	diag "$out" ;;
+esac
+wait_for 50 grep -q "closed: end of file" "$RPCD_LOG"
+pid=$RPCD_PID
+rpcd_stop
+is "$(grep -c -v "^[0-9-]* [0-9:]* rpcd\[$pid\]: [a-z]*: " \
+    "$RPCD_LOG")" 0 "every line of the log is rpcd's own: none forged"
+is "$(grep -c "$(printf '\033')" "$RPCD_LOG")" 0 "no ESC byte in the log"
+ok_test "the peer's Unix address shows escaped" grep -qF \
+    "PROXY v2: client unix:x\\n$FORGE\\x1b[31m" "$RPCD_LOG"
+ok_test "and so does each line naming that peer" grep -qF \
+    "debug: unix:x\\n$FORGE\\x1b[31" "$RPCD_LOG"
+ok_test "the method name shows escaped" grep -qF \
+    ": x\\n$FORGE\\x1b[31m 1" "$RPCD_LOG"
+ok_test "the module's message shows escaped" grep -qF \
+    "info: testmod: refused: no\\n$FORGE\\x1b[31m\\x7f" "$RPCD_LOG"
+
 # answers ADDR: a ping on ADDR is answered (until it is, it is not a
 # failure of the test client).
 answers()

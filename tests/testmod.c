@@ -112,6 +112,41 @@ testmod_fail(struct rpcd_call *call, void *arg)
 	api->reply_error(call, "nope", "the test module says no");
 }
 
+/*
+ * refuse: an error whose message is the params, a JSON string, decoded
+ * (\n, \uXXXX below 0x80 and the other short escapes), and a log line
+ * saying so, as a module that logs its errors would: a client's text
+ * that reaches the log through a module.
+ */
+static void
+testmod_refuse(struct rpcd_call *call, void *arg)
+{
+	const char	*p, *end;
+	char		 msg[256], *m = msg;
+	unsigned int	 cp;
+	size_t		 len;
+
+	if ((p = api->params(call, &len)) == NULL || len < 2 || *p != '"') {
+		api->reply_error(call, "bad_params", "a string");
+		return;
+	}
+	for (end = p + len - 1, p++; p < end && m < msg + sizeof msg - 1;
+	    p++) {
+		if (*p != '\\' || p + 1 >= end)
+			*m++ = *p;
+		else if (*++p == 'u' && end - p > 4 &&
+		    sscanf(p + 1, "%4x", &cp) == 1 && cp < 0x80) {
+			*m++ = cp;
+			p += 4;
+		} else
+			*m++ = *p == 'n' ? '\n' : *p == 'r' ? '\r' :
+			    *p == 't' ? '\t' : *p;
+	}
+	*m = '\0';
+	api->log(RPCD_LOG_INFO, "testmod: refused: %s", msg);
+	api->reply_error(call, "nope", msg);
+}
+
 /* silent: returns without an answer. */
 static void
 testmod_silent(struct rpcd_call *call, void *arg)
@@ -353,6 +388,8 @@ static const struct rpcd_method testmod_methods[] = {
 	{ "badjson", "a result that is not JSON", testmod_badjson, NULL, 0,
 	    NULL },
 	{ "fail", "an error reply", testmod_fail, NULL, 0, NULL },
+	{ "refuse", "an error whose message is the params string, logged",
+	    testmod_refuse, NULL, 0, NULL },
 	{ "silent", "no answer at all", testmod_silent, NULL, 0, NULL },
 	{ "crash", "abort(3) the worker", testmod_crash, NULL, 0, NULL },
 	{ "pid", "the worker's pid", testmod_pid, NULL, 0, NULL },
