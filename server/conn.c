@@ -181,8 +181,8 @@ conn_new(struct server *srv, struct listener *l, int fd,
 	c->srv = srv;
 	c->transport = l->transport;
 	c->fd = fd;
-	/* Under TLS the SSL takes the header: conn_handshake_done(). */
-	c->proxy_pending = (l->flags & LISTEN_PROXY) && !c->transport->tls;
+	/* Under TLS the SSL takes it off: conn_handshake_done(). */
+	c->proxy_pending = (l->flags & LISTEN_PROXY) != 0;
 	c->is_tcp = sa->sa_family == AF_INET || sa->sa_family == AF_INET6;
 	/* A Unix peer has no address of its own: name the socket. */
 	c->peer = l->addr.text;
@@ -204,9 +204,14 @@ conn_new(struct server *srv, struct listener *l, int fd,
 	c->accepted = conn_now(c);
 	bufferevent_setcb(c->bev, conn_read_cb, conn_write_cb, conn_event_cb,
 	    c);
-	/* A TLS handshake has a deadline of its own, not the idle timeout. */
+	/*
+	 * The opening, a TLS handshake or a PROXY header or both, has a
+	 * deadline of its own, not the idle timeout: a balancer sends its
+	 * header at once, and a peer that sends none would otherwise hold a
+	 * slot for --idle-timeout.
+	 */
 	c->handshaking = c->transport->tls;
-	if (c->handshaking)
+	if (c->handshaking || c->proxy_pending)
 		bufferevent_set_timeouts(c->bev, srv->handshake_timeout,
 		    srv->handshake_timeout);
 	else
@@ -251,8 +256,9 @@ conn_proxy_client(struct conn *c, const struct proxy_header *h)
 
 /*
  * A connection on a proxy listener: take the PROXY header off the input
- * and make its client the peer.  Return 0 once it is taken, 1 until it
- * has all come, -1 if the connection was closed.
+ * and make its client the peer; the idle timeout applies from then on.
+ * Return 0 once it is taken, 1 until it has all come (within the
+ * deadline set by conn_new), -1 if the connection was closed.
  */
 static int
 conn_proxy(struct conn *c)
@@ -284,6 +290,8 @@ conn_proxy(struct conn *c)
 	}
 	evbuffer_drain(c->in, h.len);
 	c->proxy_pending = 0;
+	bufferevent_set_timeouts(c->bev, c->srv->idle_timeout,
+	    c->srv->idle_timeout);
 	conn_proxy_client(c, &h);
 	return (0);
 }
@@ -538,7 +546,7 @@ conn_process(struct conn *c)
 	int			 n, status, partial;
 
 	if (c->proxy_pending && (partial = conn_proxy(c)) != 0)
-		return (partial == -1 ? -1 : conn_check_partial(c, 0));
+		return (partial == -1 ? -1 : 0);
 	cur.total = evbuffer_get_length(c->in);
 	srv->clock = time_monotonic();	/* when dispatch_frame() starts */
 	for (n = 0; n < RPCD_FRAMES_PER_EVENT; n++) {
@@ -841,6 +849,13 @@ conn_handshake_done(struct conn *c, short what)
 
 	c->handshaking = 0;
 	proxy = tls_proxy_header(c->bev, &h, &why);
+	/* No header by the deadline: missing, as on a plain listener. */
+	if (proxy == PROXY_MORE && c->proxy_pending &&
+	    (what & BEV_EVENT_TIMEOUT)) {
+		proxy = PROXY_BAD;
+		why = "timed out";
+	}
+	c->proxy_pending = 0;	/* the SSL took it, or never will */
 	if (proxy == PROXY_OK)
 		conn_proxy_client(c, &h);
 	if (what & BEV_EVENT_CONNECTED) {
@@ -871,7 +886,10 @@ conn_event_cb(struct bufferevent *bev, short what, void *arg)
 	else if (c->lingering)
 		conn_close(c, what & BEV_EVENT_TIMEOUT ? "lingered" :
 		    "closed by the peer after an error");
-	else if (what & BEV_EVENT_TIMEOUT) {
+	else if (c->proxy_pending && (what & BEV_EVENT_TIMEOUT)) {
+		conn_proxy_bad(c, "timed out");
+		conn_close(c, "bad PROXY header");
+	} else if (what & BEV_EVENT_TIMEOUT) {
 		c->srv->stats->timeouts++;
 		conn_close(c, timerisset(&c->frame_deadline) ?
 		    "frame timed out" : "idle timeout");
