@@ -217,7 +217,8 @@ static const struct setting settings[] = {
 	  .type = SETTING_NUMBER, MEMBER(tls_handshake_timeout), .min = 1,
 	  .max = 3600, .def = 10,
 	  .help = "close a TLS connection not through its\n"
-	    "handshake in this time" },
+	    "handshake, or a ,proxy one without its\n"
+	    "PROXY header, in this time" },
 	{ .name = "log-level", .arg = "level", .type = SETTING_LEVEL,
 	  MEMBER(log_level), .def = LOG_INFO, .shown = "info",
 	  .help = "log lines this urgent or more: error,\n"
