@@ -102,6 +102,45 @@ esac
 is "$(proxy_errors "$PLAIN")" 5 "which proxy_errors does not count"
 rpcd_stop
 
+# timeouts NAME: the timeouts counter in the stats of the rpcd on $1.
+timeouts()
+{
+	"$RPCCTL" -S "$1" --json stats | grep -o '"total": {[^}]*}' |
+	    sed 's/.*"timeouts": \([0-9]*\).*/\1/'
+}
+
+# A header has a deadline, --tls-handshake-timeout, not the idle timeout
+# of 300 s: a connection that sends none, or half of one, is closed then
+# and counted in proxy_errors, not in timeouts.  Once the header has come,
+# the idle timeout applies.
+rpcd_start -v --tls-handshake-timeout 1 -l 127.0.0.1:0,proxy -l 127.0.0.1:0 ||
+    bail_out "rpcd did not start"
+P=$(echo "$RPCD_ADDRS" | sed -n 1p)
+PLAIN=$(echo "$RPCD_ADDRS" | sed -n 2p)
+is "$(wire -t 20 "$P")" "[closed]" \
+    "no header at all: closed at the header's deadline"
+is "$(wire -t 20 "$P" "x:$(hex 'PROXY TCP4 192.0.2.9 ')")" "[closed]" \
+    "half a header, then nothing: closed at the deadline"
+is "$(proxy_errors "$PLAIN") $(timeouts "$PLAIN")" "2 0" \
+    "both counted in proxy_errors, not in timeouts"
+is "$(grep -c "bad PROXY header: timed out" "$RPCD_LOG")" 2 \
+    "each logged at the debug level"
+out=$("$PYTHON3" - "${P##*:}" "$V1" <<'EOF_PY'
+import socket, struct, sys, time
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10)
+body = b'{"in": "ping", "params": 1}'
+ping = struct.pack("<I", len(body)) + body
+s.sendall(bytes.fromhex(sys.argv[2]) + ping)
+print(s.recv(100)[4:].decode())
+time.sleep(2)	# past the header's deadline: the idle timeout runs now
+s.sendall(ping)
+print(s.recv(100)[4:].decode() or "[closed]")
+EOF_PY
+)
+is "$out" "$PONG
+$PONG" "a good header: the connection outlives the header's deadline"
+rpcd_stop
+
 # The keyword: bad ones refused; -n prints it back.
 "$RPCD" -l 127.0.0.1:0,proxy,bogus 2>"$TEST_DIR/err"
 is $? 2 "an unknown keyword is a usage error"

@@ -209,7 +209,8 @@ total()
 }
 need_python3
 rpcd_start -v -l 127.0.0.1:0,tls,proxy -l 127.0.0.1:0 \
-    --tls-cert "$D/server.pem" --tls-key "$D/server.key" ||
+    --tls-cert "$D/server.pem" --tls-key "$D/server.key" \
+    --tls-handshake-timeout 2 ||
     bail_out "rpcd did not start"
 T=$(echo "$RPCD_ADDRS" | sed -n 1p)
 P=$(echo "$RPCD_ADDRS" | sed -n 2p)
@@ -239,6 +240,12 @@ ok_test "tls,proxy: with a debug line" \
 ok_test "tls,proxy: one for the header cut short" \
     grep -q "bad PROXY header: truncated" "$RPCD_LOG"
 is "$(total tls_handshake_failures)" 0 "tls,proxy: not as failed handshakes"
+is "$(wire -t 20 "$T")" "[closed]" \
+    "tls,proxy: no header by the handshake's deadline: closed"
+is "$(total proxy_errors) $(total tls_handshake_failures)" "4 0" \
+    "tls,proxy: a missing header, as on a plain listener"
+ok_test "tls,proxy: logged as timed out" \
+    grep -q "bad PROXY header: timed out" "$RPCD_LOG"
 rpcd_stop
 is $? 0 "rpcd exits 0"
 
