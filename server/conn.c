@@ -201,7 +201,7 @@ conn_new(struct server *srv, struct listener *l, int fd,
 	/* Until its first request: see conn_own_output(). */
 	c->out = bufferevent_get_output(c->bev);
 	TAILQ_INIT(&c->calls);
-	c->accepted = conn_now(c);
+	c->since = conn_now(c);
 	bufferevent_setcb(c->bev, conn_read_cb, conn_write_cb, conn_event_cb,
 	    c);
 	/*
@@ -345,17 +345,24 @@ nomem:
 
 /*
  * The replies are sent; close, or linger if the peer may still be
- * sending.  Closing a socket that holds unread input makes the kernel
- * answer RST, and a reset can destroy the error reply before the peer
- * has read it: so, as nginx's lingering close does, send FIN, read and
- * discard what comes (until RPCD_LINGER seconds pass without any, or
- * RPCD_LINGER_BYTES came), and close at the peer's end of file.  Under TLS
- * the close is TLS's own.
+ * sending.  Closing a socket that holds unread input, or that input
+ * reaches after, makes the kernel answer RST, and a reset can destroy
+ * replies not read yet, in flight or in the peer's kernel: so, as nginx's
+ * lingering close does, send FIN, read and discard what comes (until
+ * RPCD_LINGER seconds pass without any, RPCD_LINGER_TIME in all, or
+ * RPCD_LINGER_BYTES came), and close at the peer's end of file.  Every
+ * close rpcd decides with replies to protect lingers (c->linger): after
+ * an error reply, or a drain or a timeout once replies were sent; not a
+ * close at the peer's own end of file, nor one of a connection that had
+ * no reply, or of a peer that is not rpcd's client (a foreign protocol, a
+ * bad PROXY header): nothing is owed to it, and a drain need not wait.
+ * Under TLS the close is TLS's own.
  */
 static void
 conn_linger(struct conn *c, const char *reason)
 {
-	struct timeval	tv = { RPCD_LINGER, 0 };
+	struct timeval	tv = { RPCD_LINGER, 0 }, all = { RPCD_LINGER_TIME, 0 };
+	struct timeval	now;
 
 	if (!c->linger || c->transport->tls ||
 	    shutdown(c->fd, SHUT_WR) != 0) {
@@ -366,6 +373,8 @@ conn_linger(struct conn *c, const char *reason)
 	c->lingering = 1;
 	c->buffered = 0;
 	evbuffer_drain(c->in, evbuffer_get_length(c->in));
+	event_base_gettimeofday_cached(c->srv->base, &now);
+	timeradd(&now, &all, &c->frame_deadline);
 	bufferevent_set_timeouts(c->bev, &tv, NULL);
 	conn_reading(c, 1);
 }
@@ -506,8 +515,8 @@ conn_check_partial(struct conn *c, int completed)
 		timeradd(&now, &timeout, &c->frame_deadline);
 	else if (!timercmp(&now, &c->frame_deadline, <)) {
 		srv->stats->timeouts++;
-		conn_close(c, "frame timed out");
-		return (-1);
+		c->linger = c->frames > 0;
+		return (conn_close_after_flush(c, "frame timed out"));
 	}
 	timersub(&c->frame_deadline, &now, &left);
 	if (srv->settings->idle_timeout == 0 ||
@@ -679,14 +688,30 @@ conn_idle(struct conn *c)
 	    !c->transport->pending(c->bev));
 }
 
-/* Shutting down: close once idle, or once the peer stops reading. */
+/*
+ * Shutting down: close once idle, or once the peer stops reading, or
+ * once a peer still sending RPCD_DRAIN_GRACE seconds after the drain
+ * began (a client that pipelines without a pause is never idle) has every
+ * call it sent so far answered.  The close lingers: what the peer sends
+ * meanwhile is discarded, not answered, for it to send again on another
+ * connection, and no reset destroys the replies it has not read yet.
+ */
 static void
 conn_drain_step(struct conn *c)
 {
+	const char	*reason = NULL;
+
 	if (conn_idle(c))
-		conn_close_after_flush(c, "shutting down");
+		reason = "shutting down";
 	else if (conn_unsent(c) > c->srv->settings->max_output)
-		conn_close_after_flush(c, "shutting down: replies unread");
+		reason = "shutting down: replies unread";
+	else if (c->ncalls == 0 && !(c->last_request && c->frames == 0) &&
+	    conn_now(c) - c->since > RPCD_DRAIN_GRACE)
+		reason = "shutting down: still sending";
+	if (reason != NULL) {
+		c->linger = c->frames > 0;
+		conn_close_after_flush(c, reason);
+	}
 }
 
 /*
@@ -756,16 +781,32 @@ conn_serve(struct conn *c)
 		conn_drain_step(c);
 }
 
+/*
+ * Lingering: discard what came; close past RPCD_LINGER_BYTES, or
+ * RPCD_LINGER_TIME, which a peer sending a byte now and then would
+ * otherwise put off for ever (each read restarts the read timeout).
+ */
+static void
+conn_linger_read(struct conn *c)
+{
+	struct timeval	now;
+
+	c->buffered += evbuffer_get_length(c->in);
+	evbuffer_drain(c->in, evbuffer_get_length(c->in));
+	event_base_gettimeofday_cached(c->srv->base, &now);
+	if (c->buffered > RPCD_LINGER_BYTES)
+		conn_close(c, "lingered over its bytes");
+	else if (!timercmp(&now, &c->frame_deadline, <))
+		conn_close(c, "lingered over its time");
+}
+
 static void
 conn_read_cb(struct bufferevent *bev, void *arg)
 {
 	struct conn	*c = arg;
 
 	if (c->lingering) {
-		c->buffered += evbuffer_get_length(c->in);
-		evbuffer_drain(c->in, evbuffer_get_length(c->in));
-		if (c->buffered > RPCD_LINGER_BYTES)
-			conn_close(c, "lingered over its bytes");
+		conn_linger_read(c);
 		return;
 	}
 	if (c->closing || c->throttled || c->calls_full)
@@ -880,19 +921,31 @@ static void
 conn_event_cb(struct bufferevent *bev, short what, void *arg)
 {
 	struct conn	*c = arg;
+	const char	*reason;
 
 	if (c->handshaking)
 		conn_handshake_done(c, what);
 	else if (c->lingering)
 		conn_close(c, what & BEV_EVENT_TIMEOUT ? "lingered" :
-		    "closed by the peer after an error");
+		    "lingered to the end of file");
 	else if (c->proxy_pending && (what & BEV_EVENT_TIMEOUT)) {
 		conn_proxy_bad(c, "timed out");
 		conn_close(c, "bad PROXY header");
 	} else if (what & BEV_EVENT_TIMEOUT) {
 		c->srv->stats->timeouts++;
-		conn_close(c, timerisset(&c->frame_deadline) ?
-		    "frame timed out" : "idle timeout");
+		reason = timerisset(&c->frame_deadline) ? "frame timed out" :
+		    "idle timeout";
+		/*
+		 * Replies left unread that long: nothing to linger for.  (A
+		 * write timeout has disabled the write event, too.)
+		 */
+		if ((what & BEV_EVENT_WRITING) || c->closing ||
+		    conn_unsent(c) > 0)
+			conn_close(c, reason);
+		else {
+			c->linger = c->frames > 0;
+			conn_close_after_flush(c, reason);
+		}
 	} else if (what & BEV_EVENT_EOF) {
 		/*
 		 * The peer may have half-closed: send what it asked for.  An
@@ -913,8 +966,10 @@ conn_event_cb(struct bufferevent *bev, short what, void *arg)
 
 /*
  * Shutting down: answer what the peer has already sent, reading on
- * through the bufferevent until the connection is idle, then close once
- * the replies are flushed.  An idle connection closes at once.  One
+ * through the bufferevent until the connection is idle, or for
+ * RPCD_DRAIN_GRACE seconds if it never is (conn_drain_step), then close,
+ * lingering, once the replies are flushed.  An idle connection closes at
+ * once.  One
  * accepted just before the shutdown gets its first request answered
  * (within --shutdown-timeout), so that connect-request-close clients lose
  * nothing when workers are replaced.
@@ -922,10 +977,11 @@ conn_event_cb(struct bufferevent *bev, short what, void *arg)
 void
 conn_drain(struct conn *c)
 {
-	if (c->closing)
+	if (c->closing || c->lingering)
 		return;
-	if (c->frames == 0 && conn_now(c) - c->accepted < RPCD_DRAIN_GRACE)
+	if (c->frames == 0 && conn_now(c) - c->since < RPCD_DRAIN_GRACE)
 		c->last_request = 1;
+	c->since = conn_now(c);
 	conn_serve(c);
 }
 

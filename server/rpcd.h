@@ -53,8 +53,10 @@ struct timeval;
 #define RPCD_QUICKACK_MAX	1024		/* bytes of a partial frame */
 #define RPCD_SEND_HELD_MAX	(1024 * 1024)	/* bytes of replies held a pass */
 #define RPCD_MALLOC_KEEP	(16 * 1024 * 1024) /* bytes, at most */
-#define RPCD_DRAIN_GRACE	1		/* seconds: a new conn's request */
-#define RPCD_LINGER		2		/* seconds: reading after an error */
+#define RPCD_DRAIN_GRACE	1		/* seconds: a new conn's request,
+						   and a drain's reading */
+#define RPCD_LINGER		2		/* seconds: reading after a close */
+#define RPCD_LINGER_TIME	5		/* seconds: that, in all */
 #define RPCD_LINGER_BYTES	(1024 * 1024)	/* and discarding at most */
 #define RPCD_ACCEPT_PAUSE	1		/* seconds after EMFILE */
 #define RPCD_PREFORK_MAX	256		/* --prefork workers */
@@ -317,8 +319,10 @@ struct conn {
 	struct call_list	 calls;		/* kept calls, in request order */
 	int64_t			 frames;
 	int64_t			 bad_requests;	/* only the first is logged */
-	time_t			 accepted;
-	struct timeval		 frame_deadline; /* a frame began; 0: none */
+	time_t			 since;		/* accepted; draining: the
+						   drain began */
+	struct timeval		 frame_deadline; /* a frame began; 0: none;
+						   lingering: the end */
 	TAILQ_ENTRY(conn)	 entry;
 	TAILQ_ENTRY(conn)	 send_entry;	/* on the server's sendq */
 };
