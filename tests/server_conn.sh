@@ -224,6 +224,154 @@ ok_test "the timeout counts the half frame, not the idle connection" \
 kill "$idle" "$half" 2>/dev/null
 wait "$idle" "$half" 2>/dev/null
 
+# drain_client PORT PID SIGNAL MODE: a client pipelining pings on one
+# connection, at most 256 unanswered, 16 sent at a time as replies come,
+# which sends SIGNAL to PID once 2000 are answered and goes on until rpcd
+# closes the connection; then sends more requests, as a client that has
+# not noticed yet does, and closes its end.  So requests are still
+# arriving when the close begins, and after.  MODE window: just that;
+# trickle: before the signal, the start of a large frame, then the rest a
+# few bytes at a time, so that the connection is never idle.  Every reply
+# must come whole and right, then end of file, and no reset at any point
+# (ECONNRESET, or EPIPE once the end of file has come): the close must
+# linger, discarding what comes.  Prints the counts, the seconds from the
+# signal to the end of file, and the errors.
+drain_client()
+{
+	"$PYTHON3" - "$@" <<'EOF_PY'
+import os, signal, socket, struct, sys, threading, time
+port, pid = int(sys.argv[1]), int(sys.argv[2])
+sig, mode = getattr(signal, sys.argv[3]), sys.argv[4]
+WINDOW, BATCH, SIGNAL_AT = 256, 16, 2000
+s = socket.create_connection(("127.0.0.1", port))
+s.settimeout(60)
+def frame(i):
+    body = ('{"in": "ping", "params": %d}' % i).encode()
+    return struct.pack("<I", len(body)) + body
+st = {"sent": 0, "got": 0, "eof": False, "signalled": 0}
+errors = []
+cv = threading.Condition()
+def writer():
+    try:
+        while True:
+            with cv:
+                while not st["eof"] and st["sent"] - st["got"] >= WINDOW \
+                    and (st["signalled"] or st["got"] < SIGNAL_AT):
+                    cv.wait()
+                if st["eof"]:
+                    return
+                first = st["sent"]
+                now = not st["signalled"] and st["got"] >= SIGNAL_AT
+                if not now:
+                    st["sent"] += BATCH
+            if not now:
+                s.sendall(b"".join(frame(i)
+                    for i in range(first, first + BATCH)))
+                continue
+            if mode == "trickle":
+                s.sendall(struct.pack("<I", 1000000) + b"x" * 64)
+            os.kill(pid, sig)
+            st["signalled"] = time.monotonic()
+            # A frame of 1 MB, 64 bytes every 20 ms: rpcd reads on.
+            while mode == "trickle":
+                with cv:
+                    if st["eof"]:
+                        return
+                s.sendall(b"x" * 64)
+                time.sleep(0.02)
+    except OSError as e:
+        errors.append("send: %s" % e)
+t = threading.Thread(target=writer)
+t.start()
+buf, bad = b"", 0
+try:
+    while True:
+        d = s.recv(65536)
+        if not d:
+            break
+        buf += d
+        while len(buf) >= 4 and len(buf) >= 4 + struct.unpack("<I", buf[:4])[0]:
+            n = struct.unpack("<I", buf[:4])[0]
+            with cv:
+                want = ('{"out": "pong", "result": %d}' % st["got"]).encode()
+                bad += buf[4:4 + n] != want
+                st["got"] += 1
+                cv.notify_all()
+            buf = buf[4 + n:]
+except OSError as e:
+    errors.append("recv: %s" % e)
+with cv:
+    st["eof"] = True
+    cv.notify_all()
+took = time.monotonic() - st["signalled"] if st["signalled"] else -1
+t.join()
+try:
+    s.sendall(frame(st["sent"]) * 64)
+    s.shutdown(socket.SHUT_WR)
+except OSError as e:
+    errors.append("send after end of file: %s" % e)
+# Await the end of the connection, then ask whether it was a reset.
+end = time.monotonic() + 30
+while time.monotonic() < end and \
+    s.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 8)[0] != 7:
+    time.sleep(0.01)
+err = s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+if err:
+    errors.append("reset: %s" % os.strerror(err))
+print("%d of %d answered, %d wrong, %d bytes cut, end of file after %d s, %s" %
+    (st["got"], st["sent"], bad, len(buf), took,
+    "; ".join(errors) or "no error"))
+EOF_PY
+}
+
+# drain_check WHAT OUT MAX: OUT, drain_client's line, says every request
+# was answered up to the close, each reply whole and right, an end of
+# file within MAX seconds of the signal, and no reset.
+drain_check()
+{
+	case $2 in
+	*" answered, 0 wrong, 0 bytes cut, end of file after "*" s, no error")
+		took=${2##*end of file after }
+		took=${took%% s*}
+		ok_test "$1: whole replies, then end of file, no reset ($2)" \
+		    test "$took" -lt "$3" ;;
+	*)	ok 1 "$1: whole replies, then end of file, no reset"
+		diag "$2" ;;
+	esac
+}
+
+# Every close rpcd starts lingers: a drain's, of a single process at
+# SIGTERM and of the old workers at a reload, with requests arriving as
+# it closes; and that of a connection that is never idle, which the drain
+# closes once it has answered what came in its first second or two,
+# rather than at --shutdown-timeout without lingering.
+rpcd_start -v --shutdown-timeout 30 || bail_out "rpcd did not start"
+drain_check "SIGTERM, requests pipelined as the drain closes" \
+    "$(drain_client "$RPCD_PORT" "$RPCD_PID" SIGTERM window)" 15
+wait "$RPCD_PID"
+is $? 0 "and rpcd exits 0"
+RPCD_PID=
+ok_test "the close lingered" grep -q 'lingering: shutting down' "$RPCD_LOG"
+rpcd_start -v --shutdown-timeout 30 || bail_out "rpcd did not start"
+drain_check "SIGTERM, a connection never idle" \
+    "$(drain_client "$RPCD_PORT" "$RPCD_PID" SIGTERM trickle)" 15
+wait "$RPCD_PID"
+is $? 0 "and rpcd exits 0"
+RPCD_PID=
+ok_test "closed for still sending, lingering" \
+    grep -q 'lingering: shutting down: still sending' "$RPCD_LOG"
+rpcd_start -v -P 2 --shutdown-timeout 30 ||
+    bail_out "rpcd -P 2 did not start"
+drain_check "SIGHUP, the old worker's drain" \
+    "$(drain_client "$RPCD_PORT" "$RPCD_PID" SIGHUP window)" 15
+drain_check "SIGHUP again, a connection never idle" \
+    "$(drain_client "$RPCD_PORT" "$RPCD_PID" SIGHUP trickle)" 15
+ok_test "the old worker closed it for still sending, lingering" \
+    grep -q 'worker [01]: debug: .*lingering: shutting down: still sending' \
+    "$RPCD_LOG"
+rpcd_stop
+is $? 0 "and rpcd -P 2 exits 0"
+
 # 20 clients connecting and closing as fast as they can against
 # --max-conns 10: the limit is reached once per closed connection, but the
 # log says so once per episode, not once per connection.
