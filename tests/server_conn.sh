@@ -345,21 +345,22 @@ drain_check()
 # it closes; and that of a connection that is never idle, which the drain
 # closes once it has answered what came in its first second or two,
 # rather than at --shutdown-timeout without lingering.
-rpcd_start -v --shutdown-timeout 30 || bail_out "rpcd did not start"
-drain_check "SIGTERM, requests pipelined as the drain closes" \
-    "$(drain_client "$RPCD_PORT" "$RPCD_PID" SIGTERM window)" 15
-wait "$RPCD_PID"
-is $? 0 "and rpcd exits 0"
-RPCD_PID=
-ok_test "the close lingered" grep -q 'lingering: shutting down' "$RPCD_LOG"
-rpcd_start -v --shutdown-timeout 30 || bail_out "rpcd did not start"
-drain_check "SIGTERM, a connection never idle" \
-    "$(drain_client "$RPCD_PORT" "$RPCD_PID" SIGTERM trickle)" 15
-wait "$RPCD_PID"
-is $? 0 "and rpcd exits 0"
-RPCD_PID=
-ok_test "closed for still sending, lingering" \
-    grep -q 'lingering: shutting down: still sending' "$RPCD_LOG"
+# sigterm_drain WHAT MODE LINE: drain_client in MODE against a single
+# process, which must exit 0 having logged LINE.
+sigterm_drain()
+{
+	rpcd_start -v --shutdown-timeout 30 || bail_out "rpcd did not start"
+	drain_check "SIGTERM, $1" \
+	    "$(drain_client "$RPCD_PORT" "$RPCD_PID" SIGTERM "$2")" 15
+	wait "$RPCD_PID"
+	is $? 0 "SIGTERM, $1: rpcd exits 0"
+	RPCD_PID=
+	ok_test "SIGTERM, $1: logged $3" grep -q "$3" "$RPCD_LOG"
+}
+sigterm_drain "requests pipelined as the drain closes" window \
+    "lingering: shutting down"
+sigterm_drain "a connection never idle" trickle \
+    "lingering: shutting down: still sending"
 rpcd_start -v -P 2 --shutdown-timeout 30 ||
     bail_out "rpcd -P 2 did not start"
 drain_check "SIGHUP, the old worker's drain" \
