@@ -969,10 +969,9 @@ conn_event_cb(struct bufferevent *bev, short what, void *arg)
  * through the bufferevent until the connection is idle, or for
  * RPCD_DRAIN_GRACE seconds if it never is (conn_drain_step), then close,
  * lingering, once the replies are flushed.  An idle connection closes at
- * once.  One
- * accepted just before the shutdown gets its first request answered
- * (within --shutdown-timeout), so that connect-request-close clients lose
- * nothing when workers are replaced.
+ * once.  One accepted just before the shutdown gets its first request
+ * answered (within --shutdown-timeout), so that connect-request-close
+ * clients lose nothing when workers are replaced.
  */
 void
 conn_drain(struct conn *c)
