@@ -23,6 +23,9 @@
 
 #include <sys/types.h>
 #include <sys/file.h>
+#ifdef HAVE_SYS_PRCTL_H
+#include <sys/prctl.h>
+#endif
 #include <sys/socket.h>
 #include <sys/un.h>
 
@@ -40,6 +43,7 @@
 
 static int	daemon_pidfile_fd = -1;
 static int	daemon_keeper_fd = -1;	/* our end of the keeper's pipe */
+static pid_t	daemon_parent;		/* we die with it, if not 0 */
 
 /* Become a daemon: the parent returns to the shell once we are bound. */
 void
@@ -172,6 +176,30 @@ daemon_cleanup(const char *pidfile, struct listener *l, int n)
 	daemon_pidfile_remove(pidfile);
 }
 
+/*
+ * In a child just forked by parent: die with it.  A worker watches a pipe
+ * whose other end only its master holds, but only once its event loop
+ * runs; before, in a module's worker_init() that hangs for instance, it
+ * would outlive its master and hold the listening sockets.  So on Linux
+ * the kernel kills it when the master dies, from here on: with SIGKILL,
+ * since a worker catches SIGTERM from before its modules' worker_init().
+ * If the parent died before this call, we were reparented already: go at
+ * once.  Elsewhere the pipe is all there is.
+ */
+void
+daemon_die_with_parent(pid_t parent)
+{
+	daemon_parent = parent;
+#if defined(HAVE_PRCTL) && defined(PR_SET_PDEATHSIG)
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0)
+		log_warn("prctl PR_SET_PDEATHSIG");
+	if (getppid() != parent) {
+		log_warnx("parent (pid %ld) is gone: exiting", (long)parent);
+		_exit(0);
+	}
+#endif
+}
+
 /* Switch to user's uid, gid and groups, after binding (httpd order). */
 void
 daemon_drop_privileges(const char *user)
@@ -185,6 +213,9 @@ daemon_drop_privileges(const char *user)
 		fatal("cannot drop privileges to %s", user);
 	if (setuid(0) == 0 && pw->pw_uid != 0)
 		fatalx("still able to regain root after dropping to %s", user);
+	/* A change of credentials clears Linux's parent-death signal. */
+	if (daemon_parent != 0)
+		daemon_die_with_parent(daemon_parent);
 }
 
 /* Send state ("READY=1") to $NOTIFY_SOCKET if systemd set it. */

@@ -137,14 +137,15 @@ master_signal(int sig)
 /*
  * Fork a child, what, with a socket pair to it; pair[1] is the child's
  * end.  Signals are blocked across fork() so the child cannot run the
- * master's handlers before it has reset them (tmux).  Return 0 in the
- * child, the child's pid in the master, or -1 after logging why.
+ * master's handlers before it has reset them (tmux).  The child dies with
+ * the master from the start, where the kernel can tell it.  Return 0 in
+ * the child, the child's pid in the master, or -1 after logging why.
  */
 static pid_t
 master_fork(struct master *m, int pair[2], const char *what)
 {
 	sigset_t	 all, old;
-	pid_t		 pid;
+	pid_t		 pid, master = getpid();
 	int		 i;
 
 	if (socketpair(AF_UNIX, SOCK_STREAM, 0, pair) != 0) {
@@ -161,6 +162,7 @@ master_fork(struct master *m, int pair[2], const char *what)
 		close(pair[1]);
 		return (-1);
 	case 0:
+		daemon_die_with_parent(master);
 		/* Only the master may hold the other ends, or EOF is lost. */
 		for (i = 0; i < m->nworkers; i++) {
 			if (m->workers[i].pid != 0)

@@ -489,6 +489,7 @@ int		 master_run(const struct settings *, struct listener *, int);
 void		 daemon_detach(void);
 void		 daemon_pidfile_lock(const char *);
 void		 daemon_pidfile_write(const char *);
+void		 daemon_die_with_parent(pid_t);
 void		 daemon_drop_privileges(const char *);
 void		 daemon_notify(const char *);
 void		 daemon_notify_reloading(void);

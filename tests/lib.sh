@@ -39,6 +39,20 @@ wait_for()
 	return 1
 }
 
+# pids_gone PID...: true once none of the processes is left: no such
+# process, or a zombie that an init which does not reap (as in some
+# containers) leaves behind.
+pids_gone()
+{
+	for pids_gone_pid in "$@"; do
+		case $(ps -o stat= -p "$pids_gone_pid" 2>/dev/null) in
+		""|Z*) ;;
+		*) return 1 ;;
+		esac
+	done
+	return 0
+}
+
 rpcd_start()
 {
 	case " $* " in

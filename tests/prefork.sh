@@ -196,19 +196,7 @@ kids=$(pgrep -P "$RPCD_PID" | tr '\n' ' ')
 kill -9 "$RPCD_PID"
 wait "$RPCD_PID" 2>/dev/null
 RPCD_PID=
-# Gone: no such process, or a zombie that an init which does not reap
-# (as in some containers) leaves behind.
-gone()
-{
-	for k in $kids; do
-		case $(ps -o stat= -p "$k" 2>/dev/null) in
-		""|Z*) ;;
-		*) return 1 ;;
-		esac
-	done
-	return 0
-}
-wait_for 20 gone
+wait_for 20 pids_gone $kids
 ok $? "workers $kids exit within 2 s of their master's kill -9"
 
 # A second rpcd --reuseport on the same address is refused: the option
