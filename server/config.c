@@ -984,11 +984,12 @@ config_value(const struct settings *s, const struct setting *row,
 }
 
 /*
- * -n: check that each address can be bound here (a TCP one on port 0, so
- * that a running rpcd does not fail the check), print the settings as
- * directives (unset ones commented out) and exit 0.
+ * -n, once the certificates and modules are loaded as for a start: check
+ * that each address can be bound here (a TCP one on port 0, so that a
+ * running rpcd does not fail the check), print the settings as directives
+ * (unset ones commented out) and exit 0.
  */
-static __dead void
+__dead void
 config_check(const struct settings *s)
 {
 	struct sockaddr_storage	 ss;
@@ -1013,7 +1014,6 @@ config_check(const struct settings *s)
 		}
 		close(fd);
 	}
-	module_load_all(s);
 	for (i = 0; i < NSETTINGS; i++) {
 		row = &settings[i];
 		if (row->flags & SETTING_CMDLINE)
@@ -1122,8 +1122,6 @@ config_init(int argc, char **argv, struct settings *s)
 		fprintf(stderr, "rpcd: %s\n", err);
 		exit(s->config != NULL ? 1 : 2);
 	}
-	if (s->check)
-		config_check(s);
 }
 
 /*

@@ -55,7 +55,7 @@ listener_clear_stale(const struct addr *a)
 	if (lstat(sun->sun_path, &sb) != 0)
 		return (0);
 	if (!S_ISSOCK(sb.st_mode)) {
-		log_warnx("cannot listen on %s: file exists and is not a "
+		log_errorx("cannot listen on %s: file exists and is not a "
 		    "socket", a->text);
 		return (-1);
 	}
@@ -64,7 +64,7 @@ listener_clear_stale(const struct addr *a)
 	error = connect(fd, (const struct sockaddr *)sun, a->len);
 	close(fd);
 	if (error == 0) {
-		log_warnx("cannot listen on %s: a server is running there",
+		log_errorx("cannot listen on %s: a server is running there",
 		    a->text);
 		return (-1);
 	}
@@ -107,14 +107,14 @@ listener_bind(const struct addr *a, struct listener *l, int reuseport,
 	if (l->is_unix && listener_clear_stale(a) != 0)
 		return (-1);
 	if ((fd = socket(a->ss.ss_family, SOCK_STREAM, 0)) == -1) {
-		log_warn("cannot listen on %s: socket", a->text);
+		log_error("cannot listen on %s: socket", a->text);
 		return (-1);
 	}
 	if (!l->is_unix)
 		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
 	if (!l->is_unix && reuseport && setsockopt(fd, SOL_SOCKET,
 	    listener_reuseport_option(), &on, sizeof on) != 0) {
-		log_warn("cannot listen on %s: SO_REUSEPORT", a->text);
+		log_error("cannot listen on %s: SO_REUSEPORT", a->text);
 		close(fd);
 		return (-1);
 	}
@@ -126,7 +126,7 @@ listener_bind(const struct addr *a, struct listener *l, int reuseport,
 	if (l->is_unix && unix_mode != -1)
 		umask(mask);
 	if (error != 0 || listen(fd, RPCD_BACKLOG) != 0) {
-		log_warn("cannot listen on %s", a->text);
+		log_error("cannot listen on %s", a->text);
 		close(fd);
 		return (-1);
 	}

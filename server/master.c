@@ -745,7 +745,7 @@ master_handle_signals(struct master *m)
 	if (master_sig_chld) {
 		master_sig_chld = 0;
 		if (master_reap(m) != 0) {
-			log_warnx("a worker keeps dying at start (%d times in "
+			log_errorx("a worker keeps dying at start (%d times in "
 			    "%ds): giving up", RPCD_FAILURES_MAX,
 			    RPCD_FAILURE_WINDOW);
 			m->status = FATAL_STATUS;
@@ -822,7 +822,7 @@ master_tick(struct master *m, double now)
 		}
 	}
 	if (master_count(m, 0) == 0 && !master_respawning(m)) {
-		log_warnx("no worker left");
+		log_errorx("no worker left");
 		m->status = FATAL_STATUS;
 		return (1);
 	}

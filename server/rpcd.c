@@ -44,6 +44,9 @@ main(int argc, char **argv)
 		exit(1);
 	/* Before any fork: a bad module stops the start, not a worker. */
 	module_load_all(&s);
+	/* -n: what a start would load is loaded; nothing is bound. */
+	if (s.check)
+		config_check(&s);
 
 	/*
 	 * Lock the pid file and bind first, so errors reach the terminal

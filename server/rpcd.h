@@ -342,6 +342,7 @@ struct proxy_header {
 #define PROXY_BAD	(-1)
 
 /* config.c */
+__dead void	 config_check(const struct settings *);
 void		 config_init(int, char **, struct settings *);
 void		 config_free(struct settings *);
 struct settings	*config_reload(const struct settings *);

@@ -59,16 +59,28 @@ tls_wanted(const struct settings *s)
 	return (0);
 }
 
-/* Write "what: OpenSSL's reason" into err, emptying OpenSSL's queue. */
+/*
+ * Write "what file: why" into err, emptying OpenSSL's queue.  A file that
+ * cannot be opened leaves its errno in the queue as a system error, under
+ * OpenSSL's own "system lib" one: say strerror() of it, which names the
+ * problem, and OpenSSL's last reason otherwise.
+ */
 static void
 tls_fail(char *err, size_t len, const char *what, const char *file)
 {
 	char		reason[256] = "unknown error";
-	unsigned long	e;
+	unsigned long	e, last = 0;
+	int		sys = 0;
 
-	if ((e = ERR_peek_last_error()) != 0)
-		ERR_error_string_n(e, reason, sizeof reason);
-	ERR_clear_error();
+	while ((e = ERR_get_error()) != 0) {
+		if (sys == 0 && ERR_GET_LIB(e) == ERR_LIB_SYS)
+			sys = ERR_GET_REASON(e);
+		last = e;
+	}
+	if (sys != 0)
+		snprintf(reason, sizeof reason, "%s", strerror(sys));
+	else if (last != 0)
+		ERR_error_string_n(last, reason, sizeof reason);
 	snprintf(err, len, "%s%s%s: %s", what, file != NULL ? " " : "",
 	    file != NULL ? file : "", reason);
 }
@@ -141,7 +153,7 @@ tls_init(const struct settings *s)
 	if (!tls_wanted(s))
 		return (0);
 	if ((tls_ctx = tls_ctx_new(s, err, sizeof err)) == NULL) {
-		log_warnx("TLS: %s", err);
+		log_errorx("TLS: %s", err);
 		return (-1);
 	}
 	return (0);

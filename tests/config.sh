@@ -52,6 +52,11 @@ verbose"
 RPCD_ABS=$(cd "$(dirname "$RPCD")" && pwd)/$(basename "$RPCD")
 cp "$top_builddir/tests/.libs/testmod.so" "$TEST_DIR/rel.so" &&
     chmod 0755 "$TEST_DIR/rel.so" || bail_out "no testmod.so: make check builds it"
+# -n reads the certificates and key as a start does: real ones.
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+    -keyout "$TEST_DIR/rel.key" -out "$TEST_DIR/rel.pem" -days 2 \
+    -subj /CN=rel 2>/dev/null && cp "$TEST_DIR/rel.pem" "$TEST_DIR/rel-ca.pem" ||
+    bail_out "openssl cannot make the test certificate"
 (cd "$TEST_DIR" && "$RPCD_ABS" -n -f rpcd.conf) >"$TEST_DIR/out" 2>"$TEST_DIR/err"
 is $? 0 "-n on a file with every directive exits 0"
 is "$(cat "$TEST_DIR/out")" "$(echo "$every" | sed "s| rel| $TEST_DIR/rel|;

@@ -90,6 +90,11 @@ rpcd_start || bail_out "rpcd did not start"
 is $? 1 "a port in use exits 1"
 ok_test "with a message naming the address" \
     grep -q "cannot listen on $RPCD_ADDR" "$TEST_DIR/err"
+# An error that stops rpcd is printed whatever --log-level says.
+"$RPCD" --log-level error -l "$RPCD_ADDR" 2>"$TEST_DIR/err"
+is "$? $(sed 's/.*rpcd\[[0-9]*\]: //' "$TEST_DIR/err")" \
+    "1 error: cannot listen on $RPCD_ADDR: Address already in use" \
+    "--log-level error: a port in use exits 1 with the error, one line"
 
 kill -HUP "$RPCD_PID"
 wait_for 50 grep -q "logs reopened" "$RPCD_LOG"

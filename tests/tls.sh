@@ -301,6 +301,24 @@ is $? 0 "rpcd exits 0"
 "$RPCD" -n -l 127.0.0.1:0,tls >/dev/null 2>"$D/err"
 is $? 2 "a TLS listener without a certificate is refused"
 ok_test "saying what it needs" grep -q "needs tls-cert and tls-key" "$D/err"
+# A certificate or key that cannot be read stops rpcd with an error that
+# names the file and why, whatever --log-level says; -n loads them too.
+for n in "" -n; do
+	"$RPCD" $n --log-level error -l 127.0.0.1:0,tls \
+	    --tls-cert "$D/server.pem" --tls-key "$D/nonexistent.key" \
+	    >/dev/null 2>"$D/err"
+	is "$? $(sed 's/.*rpcd\[[0-9]*\]: //' "$D/err")" \
+	    "1 error: TLS: tls-key $D/nonexistent.key: No such file or directory" \
+	    "rpcd${n:+ $n} --log-level error: a missing key is an error naming it"
+	"$RPCD" $n -l 127.0.0.1:0,tls --tls-key "$D/server.key" \
+	    --tls-cert "$D/nonexistent.pem" >/dev/null 2>"$D/err"
+	is "$? $(sed 's/.*rpcd\[[0-9]*\]: //' "$D/err")" \
+	    "1 error: TLS: tls-cert $D/nonexistent.pem: No such file or directory" \
+	    "rpcd${n:+ $n}: and so is a missing certificate"
+done
+"$RPCD" -n -l 127.0.0.1:0,tls --tls-cert "$D/server.pem" \
+    --tls-key "$D/client.key" >/dev/null 2>"$D/err"
+is $? 1 "rpcd -n: a key that is not the certificate's is refused"
 "$RPCD" -n -l 127.0.0.1:0,tsl >/dev/null 2>"$D/err"
 ok_test "an unknown listen keyword is refused" grep -q "unknown keyword tsl" \
     "$D/err"

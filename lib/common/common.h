@@ -56,6 +56,8 @@ void		 log_init(int, int, const char *);
 int		 log_enabled(int);
 void		 log_procinit(const char *);
 void		 log_reopen(void);
+void		 log_error(const char *, ...) printflike(1, 2);
+void		 log_errorx(const char *, ...) printflike(1, 2);
 void		 log_warn(const char *, ...) printflike(1, 2);
 void		 log_warnx(const char *, ...) printflike(1, 2);
 void		 log_info(const char *, ...) printflike(1, 2);

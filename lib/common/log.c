@@ -185,6 +185,32 @@ log_vwrite(int priority, const char *fmt, va_list ap, const char *error)
 	errno = saved_errno;
 }
 
+/*
+ * Log an error that stops the program, with strerror(errno) appended:
+ * logged at every level a user may choose, "error" included.
+ */
+void
+log_error(const char *fmt, ...)
+{
+	va_list	ap;
+	char	error[128];
+
+	snprintf(error, sizeof error, "%s", strerror(errno));
+	va_start(ap, fmt);
+	log_vwrite(LOG_ERR, fmt, ap, error);
+	va_end(ap);
+}
+
+void
+log_errorx(const char *fmt, ...)
+{
+	va_list	ap;
+
+	va_start(ap, fmt);
+	log_vwrite(LOG_ERR, fmt, ap, NULL);
+	va_end(ap);
+}
+
 /* Log a warning with strerror(errno) appended. */
 void
 log_warn(const char *fmt, ...)
