@@ -429,13 +429,23 @@ module_worker_exit(void)
 	module_server = NULL;
 }
 
-/* A module's method was called: run its handler. */
+/*
+ * A module's method was called: run its handler.  One that returns
+ * without answering or keeping the call (defer, offload) is a bug of the
+ * module: it is answered internal_error and logged, as a result that is
+ * not JSON is.
+ */
 static void
 module_call(struct call *call)
 {
 	const struct rpcd_method	*def = &call->method->def;
 
 	def->handler((struct rpcd_call *)call, def->arg);
+	if (!call->answered && !call->deferred) {
+		log_warnx("module %s: method %s returned without an answer",
+		    module_name(call->method->module), call->method->name);
+		call_error(call, PROTO_EINTERNAL);
+	}
 }
 
 static int

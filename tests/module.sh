@@ -1,8 +1,8 @@
 #!/bin/sh
 # Modules: rpcd -m loads a shared object whose methods answer like the
 # built-in ones, through the same registry and the same statistics; a
-# result that is not JSON becomes internal_error; and every module rpcd
-# must refuse stops the start with one line and exit 1.
+# result that is not JSON, or none, becomes internal_error, logged; and
+# every module rpcd must refuse stops the start with one line and exit 1.
 
 . "${top_srcdir:-.}/tests/tap.sh"
 . "$top_srcdir/tests/lib.sh"
@@ -39,6 +39,16 @@ is "$("$WIRE" -n 1 "$RPCD_ADDR" 'j:{"in": "fail"}')" \
 is "$("$WIRE" -n 1 "$RPCD_ADDR" 'j:{"in": "silent"}')" \
     '{"out": "error", "result": {"code": "internal_error", "message": "internal server error"}}' \
     "a handler that does not answer is answered internal_error"
+ok_test "and logged, naming the module and the method" grep -q \
+    "warning: module test: method silent returned without an answer" \
+    "$RPCD_LOG"
+# Behind a call not answered yet, its handler runs on a kept call.
+is "$("$WIRE" -n 2 "$RPCD_ADDR" 'j:{"in": "later", "params": 50}' \
+    'j:{"in": "silent"}')" "$(printf '%s\n' '{"out": "later", "result": 50}' \
+    '{"out": "error", "result": {"code": "internal_error", "message": "internal server error"}}')" \
+    "behind a deferred call too, in its turn"
+is "$(grep -c "method silent returned without an answer" "$RPCD_LOG")" 2 \
+    "and logged"
 "$C" -S "$RPCD_ADDR" --json stats | grep -q '"name": "fail", "calls": 1, "errors": 1'
 ok $? "a module's method has its statistics"
 # bench --method loads a module's method as it does ping.
