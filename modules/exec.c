@@ -399,6 +399,19 @@ exec_job_result(struct exec_job *job)
 	free(s);
 }
 
+/* How the job's program ended: "exit status 3", "killed by signal 15". */
+static void
+exec_job_status(const struct exec_job *job, char *buf, size_t len)
+{
+	int	st = job->status;
+
+	if (WIFEXITED(st))
+		snprintf(buf, len, "exit status %d", WEXITSTATUS(st));
+	else
+		snprintf(buf, len, "killed by signal %d (%s)", WTERMSIG(st),
+		    strsignal(WTERMSIG(st)));
+}
+
 /*
  * Once the program has exited and both its output pipes are closed,
  * answer its call (unless that was done already) and free the job.
@@ -406,7 +419,7 @@ exec_job_result(struct exec_job *job)
 static void
 exec_job_check(struct exec_job *job)
 {
-	char	what[128];
+	char	what[128], how[64];
 	int	st = job->status;
 
 	if (job->pid != 0 || job->out_fd != -1 || job->err_fd != -1)
@@ -416,13 +429,8 @@ exec_job_check(struct exec_job *job)
 	else if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
 		exec_job_result(job);
 	else {
-		if (WIFEXITED(st))
-			snprintf(what, sizeof what, "%s: exit status %d",
-			    job->prog->argv[0], WEXITSTATUS(st));
-		else
-			snprintf(what, sizeof what, "%s: killed by signal "
-			    "%d (%s)", job->prog->argv[0], WTERMSIG(st),
-			    strsignal(WTERMSIG(st)));
+		exec_job_status(job, how, sizeof how);
+		snprintf(what, sizeof what, "%s: %s", job->prog->argv[0], how);
 		exec_job_fail(job, "program_failed", what);
 	}
 	exec_job_free(job);
@@ -516,46 +524,69 @@ exec_stderr_cb(evutil_socket_t fd, short events, void *arg)
 	job->err_len += n;
 }
 
-/* The deadline: kill the program and whatever it started. */
+/*
+ * Reap the job's program if it has exited.  It is reaped by its own pid,
+ * so that other children of rpcd's are left to their owners; and first
+ * seen with WNOWAIT, so that its group is killed (whatever it left
+ * running) while the zombie still holds the group's id, which no new
+ * process can take until the zombie is reaped.  This is portable, where
+ * a pidfd is Linux's.  Return 1 if it was reaped now.
+ */
+static int
+exec_job_reap(struct exec_job *job)
+{
+	siginfo_t	si;
+
+	if (job->pid == 0)
+		return (0);
+	memset(&si, 0, sizeof si);
+	if (waitid(P_PID, job->pid, &si, WEXITED | WNOHANG | WNOWAIT) != 0 ||
+	    si.si_pid == 0)
+		return (0);
+	kill(-job->pid, SIGKILL);
+	if (waitpid(job->pid, &job->status, 0) == job->pid)
+		job->pid = 0;
+	return (1);
+}
+
+/*
+ * The deadline: kill the program and whatever it started.  A program that
+ * has exited (its SIGCHLD may wait behind this timer in the loop) but
+ * whose output is still open was not slow: a process it started outside
+ * its group, which the kill at its exit did not reach, holds the pipe.
+ * Say so, rather than that it still runs.
+ */
 static void
 exec_timer_cb(evutil_socket_t fd, short events, void *arg)
 {
 	struct exec_job	*job = arg;
-	char		 what[128];
+	char		 what[256], how[64];
 
-	snprintf(what, sizeof what, "%s: still running after %d ms: killed",
-	    job->prog->argv[0], job->prog->conf->timeout);
+	exec_job_reap(job);
+	if (job->pid == 0) {
+		exec_job_status(job, how, sizeof how);
+		snprintf(what, sizeof what, "%s: %s, but its output was "
+		    "still held open after %d ms, by a process it left "
+		    "running outside its process group", job->prog->argv[0],
+		    how, job->prog->conf->timeout);
+	} else
+		snprintf(what, sizeof what, "%s: still running after %d ms: "
+		    "killed", job->prog->argv[0], job->prog->conf->timeout);
 	exec_job_fail(job, "timeout", what);
 	exec_job_kill(job);
 	exec_job_check(job);
 }
 
-/*
- * SIGCHLD: reap the children that have exited.  Each is reaped by its own
- * pid, so that other children of rpcd's are left to their owners; and
- * each is first seen with WNOWAIT, so that its group is killed (whatever
- * it left running) while the zombie still holds the group's id, which no
- * new process can take until the zombie is reaped.  This is portable,
- * where a pidfd is Linux's; a libevent signal event runs it in the loop.
- */
+/* SIGCHLD, from a libevent signal event: reap what has exited. */
 static void
 exec_sigchld_cb(evutil_socket_t sig, short events, void *arg)
 {
 	struct exec_job	*job, *next;
-	siginfo_t	 si;
 
 	for (job = TAILQ_FIRST(&exec_jobs); job != NULL; job = next) {
 		next = TAILQ_NEXT(job, entry);
-		if (job->pid == 0)
-			continue;
-		memset(&si, 0, sizeof si);
-		if (waitid(P_PID, job->pid, &si, WEXITED | WNOHANG |
-		    WNOWAIT) != 0 || si.si_pid == 0)
-			continue;
-		kill(-job->pid, SIGKILL);
-		if (waitpid(job->pid, &job->status, 0) == job->pid)
-			job->pid = 0;
-		exec_job_check(job);
+		if (exec_job_reap(job))
+			exec_job_check(job);
 	}
 }
 

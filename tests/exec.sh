@@ -79,6 +79,12 @@ prog hang "echo \$\$ >$D/hang.pid; sleep 30 & echo \$! >$D/hang.child
 echo started >&2; wait"
 prog orphan "sleep 60 & echo \$! >$D/orphan.child; echo '\"left\"'"
 prog spew "echo \$\$ >$D/spew.pid; exec yes"
+# It exits once the process it starts has left its group, which the kill
+# at its exit would reach otherwise.
+prog detached "setsid sh -c 'echo \$\$ >$D/detached.tmp
+mv $D/detached.tmp $D/detached.child; exec sleep 30' &
+while [ ! -s $D/detached.child ]; do sleep 0.01; done
+exit 0"
 
 # Three instances of the module, each with its own limits: the scripts by
 # their name in $D, and two programs with arguments.
@@ -90,7 +96,7 @@ export EXEC_SECRET=hush
 rpcd_start -m "$D/exec.so --timeout=60000 --max-procs=2 $methods \
 env=/usr/bin/env args=/bin/echo,-n,a,b" \
     -m "$D/exec.so --timeout=1000 --max-output=65536 hang=$D/hang \
-spew=$D/spew" \
+spew=$D/spew detached=$D/detached" \
     -m "$D/exec.so --env=EXEC_SECRET,NONE envsecret=/usr/bin/env" ||
     bail_out "rpcd -m exec did not start"
 
@@ -133,6 +139,19 @@ ok_test "and so is the child it started" wait_for 100 gone "$D/hang.child"
 is "$(call orphan)" '{"out": "orphan", "result": "left"}' \
     "a program that exits leaving a child behind is answered"
 ok_test "that child is killed" wait_for 100 gone "$D/orphan.child"
+# One that left its group holds the output open past the deadline: the
+# error says the program exited, not that it still runs.
+if command -v setsid >/dev/null; then
+	is "$(call detached)" "{\"out\": \"error\", \"result\": {\"code\": \"timeout\", \"message\": \"$D/detached: exit status 0, but its output was still held open after 1000 ms, by a process it left running outside its process group\"}}" \
+	    "a program that exits, its output held open by a process of another group, is answered so at the deadline"
+	wait_for 50 test -s "$D/detached.child" &&
+	    kill "$(cat "$D/detached.child")"
+	ok_test "that process, out of reach of rpcd, is stopped here" \
+	    wait_for 100 gone "$D/detached.child"
+else
+	skip "no setsid(1): a program leaving a process outside its group"
+	skip "no setsid(1): a program leaving a process outside its group"
+fi
 
 # Unbounded output: a clear error, the program killed, memory bounded.
 before=$(peak)
