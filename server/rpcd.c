@@ -44,7 +44,7 @@ main(int argc, char **argv)
 		exit(1);
 	/* Before any fork: a bad module stops the start, not a worker. */
 	module_load_all(&s);
-	/* -n: what a start would load is loaded; nothing is bound. */
+	/* -n: checked once what a start would load is loaded. */
 	if (s.check)
 		config_check(&s);
 
