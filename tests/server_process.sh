@@ -278,6 +278,7 @@ print("127.0.0.1:%d" % s.getsockname()[1], flush=True)
 pid = os.fork()
 if pid == 0:
     os.dup2(s.fileno(), 3)
+    os.set_inheritable(3, True)  # dup2 onto itself leaves close-on-exec
     os.environ["LISTEN_FDS"] = "1"
     os.environ["LISTEN_PID"] = str(os.getpid())
     os.execv(sys.argv[1], [sys.argv[1], "-l", "127.0.0.1:1"])
