@@ -184,16 +184,18 @@ daemon_cleanup(const char *pidfile, struct listener *l, int n)
  * the kernel kills it when the master dies, from here on: with SIGKILL,
  * since a worker catches SIGTERM from before its modules' worker_init().
  * If the parent died before this call, we were reparented already: go at
- * once.  Elsewhere the pipe is all there is.
+ * once.  Elsewhere the pipe is all there is.  A parent of 0 ends this,
+ * once the loop watches the pipe: a worker whose master is gone then
+ * drains, answering what it has read, instead of dying with it.
  */
 void
 daemon_die_with_parent(pid_t parent)
 {
 	daemon_parent = parent;
 #if defined(HAVE_PRCTL) && defined(PR_SET_PDEATHSIG)
-	if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0)
+	if (prctl(PR_SET_PDEATHSIG, parent != 0 ? SIGKILL : 0) != 0)
 		log_warn("prctl PR_SET_PDEATHSIG");
-	if (getppid() != parent) {
+	if (parent != 0 && getppid() != parent) {
 		log_warnx("parent (pid %ld) is gone: exiting", (long)parent);
 		_exit(0);
 	}

@@ -401,6 +401,8 @@ worker_run(const struct settings *s, struct listener *listeners, int n,
 		    EV_READ | EV_PERSIST, worker_master_cb, &srv);
 		if (srv.master_ev == NULL || event_add(srv.master_ev, NULL) != 0)
 			fatalx("cannot watch the master");
+		/* The pipe tells now: a master's death drains us. */
+		daemon_die_with_parent(0);
 		if (write(master_fd, "R", 1) != 1)
 			fatal("cannot tell the master we are ready");
 	}

@@ -8,6 +8,7 @@
 
 . "${top_srcdir:-.}/tests/tap.sh"
 . "$top_srcdir/tests/lib.sh"
+need_python3
 
 for m in a hang; do
 	cp "$top_builddir/tests/.libs/testmod.so" "$TEST_DIR/$m.so" &&
@@ -66,6 +67,42 @@ wait_for 100 children 4
 ok $? "SIGHUP: two new workers, which hang at start, beside the old two"
 ok_test "the old ones serve meanwhile" ping_ok "$RPCD_ADDR"
 master_killed "kill -9 during the reload"
+
+# A worker whose loop runs drains instead: a call in flight when the
+# master is killed is answered, then the connection ends.
+rpcd_start -v -P 1 -m "$TEST_DIR/a.so" || bail_out "rpcd -P 1 did not start"
+wait_for 100 children 1
+"$PYTHON3" - "$RPCD_HOST" "$RPCD_PORT" "$RPCD_PID" "$RPCD_LOG" \
+    >"$TEST_DIR/drain.out" 2>&1 <<'PY' &
+import json, os, signal, sys, time
+sys.path.insert(0, os.path.join(os.environ["top_srcdir"], "tests"))
+import rpcdtest
+host, port, master, log = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+s = rpcdtest.connect((host, port))
+s.sendall(rpcdtest.request("later", [1000, "x"]))
+# Read by the worker: its -v line names the call.
+deadline = time.time() + 10
+while "later [1000" not in open(log).read():
+    if time.time() > deadline:
+        sys.exit("the worker never read the call")
+    time.sleep(0.05)
+os.kill(master, signal.SIGKILL)
+print(json.dumps(rpcdtest.recv_reply(s)))
+print(s.recv(1) == b"")
+PY
+DRAIN_PID=$!
+KIDS=$(echo $(pgrep -P "$RPCD_PID"))
+wait "$DRAIN_PID"
+ok $? "-P 1: a call in flight when the master is killed"
+kill -9 "$RPCD_PID" 2>/dev/null	# killed already, unless the client failed
+is "$(head -n 1 "$TEST_DIR/drain.out")" '{"out": "later", "result": "x"}' \
+    "is answered by the worker, which drains"
+is "$(sed -n 2p "$TEST_DIR/drain.out")" True "then the connection ends"
+wait "$RPCD_PID" 2>/dev/null
+RPCD_PID=
+wait_for 50 pids_gone $KIDS
+ok $? "and the worker exits"
+kill_kids
 
 # At start, with -u nobody: every worker hangs in worker_init() once it
 # has dropped its privileges.
