@@ -108,7 +108,7 @@ for name in rpcd_build_info rpcd_requests_total rpcd_request_duration_seconds \
 done
 is "${missing:-}" "" "every metric rpcd(8) lists is there"
 is "$(http /other)" 404 "any other path: 404"
-is "$(http /metrics POST)" 501 "POST: refused, 501 as libevent answers"
+is "$(http /metrics POST)" 405 "POST: refused, 405"
 
 wire -n 50 -r 50 "$RPCD_ADDR" "$PING" >/dev/null
 wire -n 2 "$RPCD_ADDR" 'j:{"in": "nosuch"}' 'j:{"in": "stats"}' >/dev/null
