@@ -287,11 +287,13 @@ def exhaust(mode, args):
         s.setblocking(False)
         s.connect_ex(maddr)
         socks.append(s)
-    pattern = "metrics: out of file descriptors"
-    for _ in range(100):
-        if any(pattern in line for line in list(r.lines)):
+    # Any line on accept(2) failing: the old code's said "accept" too.
+    lines0 = len(r.lines)
+    for _ in range(50):
+        if any("accept" in line for line in r.lines[lines0:]):
             break
         time.sleep(0.1)
+    pattern = "metrics: out of file descriptors"
     t.ok(any(pattern in line for line in list(r.lines)),
          "%s, %d descriptors: accept fails with EMFILE" % (mode, LOW_NOFILE))
     lines0, cpu0, start = len(r.lines), cpu_seconds(mpid), time.monotonic()
@@ -306,7 +308,7 @@ def exhaust(mode, args):
     t.diag("%s, %d descriptors: %.2f s of CPU and %d log lines in %.1f s; "
            "pings max %.1f ms" % (mode, LOW_NOFILE, cpu, lines, spent,
                                   1000 * max(times)))
-    t.ok(cpu < 0.25 * spent, "%s: no spin: %.2f s of CPU in %.1f s" %
+    t.ok(cpu < 0.1 * spent, "%s: no spin: %.2f s of CPU in %.1f s" %
          (mode, cpu, spent))
     t.ok(lines < 10 * spent, "%s: the log grew by %d lines in %.1f s" %
          (mode, lines, spent))
