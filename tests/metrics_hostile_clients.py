@@ -7,8 +7,9 @@ In a single process and under -P 2:
     one with a body 413, and a client that sends a byte a second is
     closed at the RPCD_METRICS_TIMEOUT deadline, not held for ever;
   - while 1,000 slow and 1,000 over-limit clients are held, RPC pings are
-    answered within 50 ms (95% of them: the machine is shared), new RPC connections are accepted and the log
-    grows by less than 100 lines a second;
+    answered within 50 ms (95% of them: the machine is shared), new RPC
+    connections are accepted and the log grows by less than 100 lines a
+    second;
   - with rpcd's descriptors limited to fewer than the metrics clients,
     accept(2) fails with EMFILE: the process pauses instead of spinning
     (its CPU time stays low) and logs at most a few lines a second.
