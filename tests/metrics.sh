@@ -243,19 +243,20 @@ is "$? $(head -n 1 "$TEST_DIR/err")" \
     "a Unix socket: a usage error"
 
 # A call in flight, seen from the metrics process: the test module's
-# block method holds a worker for 4 seconds (a scrape, python3 started
-# anew, may take a second on a loaded machine).
+# block method holds a worker for 8 seconds (a scrape, python3 started
+# anew, may take a second or more on a loaded machine).
 cp "$top_builddir/tests/.libs/testmod.so" "$TEST_DIR/testmod.so" ||
     bail_out "no testmod.so: make check builds it"
 chmod 0755 "$TEST_DIR/testmod.so"
 rpcd_start -P 2 -m "$TEST_DIR/testmod.so" --metrics-listen 127.0.0.1:0 \
     --offload-threads 1 || bail_out "rpcd -P 2 -m did not start"
 metrics_addr
-"$WIRE" -n 1 -t 10 "$RPCD_ADDR" 'j:{"in": "block", "params": 4000}' >/dev/null &
+"$WIRE" -n 1 -t 20 "$RPCD_ADDR" 'j:{"in": "block", "params": 8000}' >/dev/null &
 blocker=$!
 wait_for 100 eval 'scrape "$TEST_DIR/b0" && [ "$(value "$TEST_DIR/b0" \
     "rpcd_requests_in_flight{method=\"block\"}")" = 1 ]'
 ok $? "a call being answered: rpcd_requests_in_flight{method=\"block\"} 1"
+grep 'method="block"' "$TEST_DIR/b0" | diag_file
 promtool_check "$TEST_DIR/b0" "promtool check metrics passes, with a module"
 wait "$blocker"
 wire_status $? -n 1 block
