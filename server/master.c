@@ -55,6 +55,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <event2/event.h>
+
 #include "rpcd.h"
 
 /* A worker process: one per slot, two while a reload drains the old one. */
@@ -887,6 +889,8 @@ master_run(const struct settings *s, struct listener *listeners, int n)
 	int		i;
 
 	log_procinit("master");
+	/* Set before any fork: every child logs libevent's lines so too. */
+	event_set_log_callback(log_libevent_cb);
 	master_init(&m, s, listeners, n);
 	for (i = 0; i < s->prefork; i++)
 		master_spawn_or_retry(&m, i);

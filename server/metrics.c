@@ -17,36 +17,84 @@
 /*
  * Prometheus metrics (--metrics-listen): GET /metrics answers the counters
  * of the shared statistics region in the text exposition format 0.0.4;
- * any other path is 404.  libevent's evhttp serves it.  In a single
- * process it runs on the worker's own event loop.  With --prefork it runs
+ * any other path is 404.  In a single process it runs on the worker's own
+ * event loop.  With --prefork it runs
  * in a process of its own that the master forks and supervises (master.c
  * says why), reading the region the workers write as the stats method
  * does: a snapshot under the master's sequence counter, while the workers
  * count with no lock.  The master binds the socket before any fork and
  * holds it, so a scrape waits in the listen queue while the process is
  * replaced instead of being refused.
+ *
+ * The HTTP/1.x server is ours, one request per connection, not libevent
+ * 2.1's evhttp: a scrape shares the loop of the RPC connections in a
+ * single process, so each connection must be bounded, and evhttp bounds
+ * none.  It has no cap on connections, restarts its timeout at every byte
+ * read, has no hook to end a connection at a deadline, answers 400 to
+ * headers over its limit, and scans all it buffered again at each read.
+ * Here a connection has RPCD_METRICS_TIMEOUT seconds in all; its request
+ * line and headers at most RPCD_METRICS_HEAD_MAX bytes (431 past that);
+ * a request body is refused (413); at most RPCD_METRICS_CONNS_MAX are
+ * open (the listener waits for one to close), and out of descriptors the
+ * listener pauses RPCD_ACCEPT_PAUSE seconds, as the RPC listeners do.
  */
 
 #include "config.h"
 
 #include <sys/types.h>
+#include <sys/queue.h>
+#include <sys/socket.h>
 
+#include <errno.h>
 #include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <event2/buffer.h>
+#include <event2/bufferevent.h>
 #include <event2/event.h>
-#include <event2/http.h>
+#include <event2/listener.h>
 
 #include "rpcd.h"
 
+/* A metrics connection's life. */
+enum metrics_state {
+	METRICS_READING,	/* the request line and headers */
+	METRICS_WRITING,	/* the reply, then close */
+	METRICS_LINGERING,	/* reading to discard until the peer closes */
+};
+
+/* One metrics connection. */
+struct metrics_conn {
+	struct bufferevent		*bev;
+	struct event			*deadline;
+	enum metrics_state		 state;
+	size_t				 discarded;	/* lingering */
+	TAILQ_ENTRY(metrics_conn)	 entry;
+};
+TAILQ_HEAD(metrics_conns, metrics_conn);
+
+static void		 metrics_conn_close(struct metrics_conn *);
+
 static struct listener	 metrics_listener;
 static int		 metrics_bound;
-static struct evhttp	*metrics_http;
+
+/* The server on an event loop, from metrics_start() to metrics_stop(). */
+static struct {
+	struct event_base	*base;
+	struct evconnlistener	*evl;
+	struct metrics_conns	 conns;
+	int			 nconns;
+	int			 paused;	/* PAUSE_* */
+	int64_t			 full;		/* cap reached, this episode */
+	struct event		*resume_ev;	/* after PAUSE_FDS */
+	struct event		*full_ev;	/* end of a PAUSE_FULL episode */
+} metrics;
 
 /* A snapshot's copies: too large for the stack of a small process. */
 static struct stats_slot	metrics_rows[RPCD_PREFORK_MAX];
@@ -95,6 +143,31 @@ static const struct metrics_total metrics_workers[] = {
 	  offsetof(struct stats_slot, proxy_errors) },
 	{ "tls_handshake", NULL, NULL,
 	  offsetof(struct stats_slot, tls_handshake_failures) },
+};
+
+/* The gauges of a worker's process, per worker slot: its newest's. */
+static const struct metrics_total metrics_processes[] = {
+	{ "process_resident_memory_bytes", "gauge",
+	  "Resident memory of the worker's process, in bytes.",
+	  offsetof(struct stats_slot, rss) },
+	{ "process_open_fds", "gauge",
+	  "Open file descriptors of the worker's process.",
+	  offsetof(struct stats_slot, open_fds) },
+	{ "process_max_fds", "gauge",
+	  "The worker process's limit of open file descriptors.",
+	  offsetof(struct stats_slot, max_fds) },
+	{ "process_start_time_seconds", "gauge",
+	  "When the worker's process started, in seconds since the epoch.",
+	  offsetof(struct stats_slot, start_time) },
+	{ "rpcd_max_connections", "gauge",
+	  "The worker's --max-conns: connections it serves at once.",
+	  offsetof(struct stats_slot, max_conns) },
+	{ "rpcd_max_inflight", "gauge",
+	  "The worker's --max-inflight: calls unanswered per connection.",
+	  offsetof(struct stats_slot, max_inflight) },
+	{ "rpcd_offload_queued", "gauge",
+	  "Calls waiting for a thread of the worker's offload pool.",
+	  offsetof(struct stats_slot, offload_queued) },
 };
 
 #define NITEMS(a)	(sizeof (a) / sizeof (a)[0])
@@ -201,7 +274,7 @@ metrics_format_methods(struct evbuffer *b)
 			    "{method=\"") < 0;
 			failed |= metrics_label(b, name);
 			if (j < RPCD_BUCKETS)
-				failed |= evbuffer_add_printf(b, "\",le=\"%g\"}"
+				failed |= evbuffer_add_printf(b, "\",le=\"%.9g\"}"
 				    " %lld\n", stats_bucket_ns[j] / 1e9,
 				    (long long)cumulative) < 0;
 			else
@@ -217,6 +290,42 @@ metrics_format_methods(struct evbuffer *b)
 		failed |= metrics_label(b, name);
 		failed |= evbuffer_add_printf(b, "\"} %lld\n",
 		    (long long)m->calls) < 0;
+	}
+	return (failed);
+}
+
+/*
+ * Print the gauges each worker publishes of its process (stats.c), for
+ * the n worker slots with a process that published them; and the CPU
+ * time of each slot's processes, the dead ones' included.
+ */
+static int
+metrics_format_processes(struct evbuffer *b, int n)
+{
+	const struct metrics_total	*t;
+	const struct stats_slot		*st;
+	int64_t				 v;
+	size_t				 k;
+	int				 i, failed;
+
+	failed = metrics_family(b, "process_cpu_seconds_total", "counter",
+	    "User and system CPU time of the processes of each worker slot, "
+	    "in seconds.");
+	for (i = 0; i < n; i++)
+		failed |= evbuffer_add_printf(b, "process_cpu_seconds_total"
+		    "{worker=\"%d\"} %.6f\n", i,
+		    metrics_rows[i].cpu_us / 1e6) < 0;
+	for (k = 0; k < NITEMS(metrics_processes); k++) {
+		t = &metrics_processes[k];
+		failed |= metrics_family(b, t->name, t->type, t->help);
+		for (i = 0; i < n; i++) {
+			st = &metrics_rows[i];
+			v = metrics_value(st, t);
+			if (st->pid <= 0 || st->start_time == 0 || v < 0)
+				continue;
+			failed |= evbuffer_add_printf(b, "%s{worker=\"%d\"} "
+			    "%lld\n", t->name, i, (long long)v) < 0;
+		}
 	}
 	return (failed);
 }
@@ -272,29 +381,331 @@ metrics_format(struct evbuffer *b)
 			    "%lld\n", t->name, i,
 			    (long long)metrics_value(&metrics_rows[i], t)) < 0;
 	}
+	failed |= metrics_format_processes(b, n);
 	return (failed ? -1 : 0);
 }
 
-/* Answer a request: /metrics, or 404. */
-static void
-metrics_request_cb(struct evhttp_request *req, void *arg)
+/* The reason phrase of a status we answer. */
+static const char *
+metrics_reason(int status)
 {
-	const struct evhttp_uri	*uri = evhttp_request_get_evhttp_uri(req);
-	const char		*path = evhttp_uri_get_path(uri);
-	struct evbuffer		*b;
+	switch (status) {
+	case 200:
+		return ("OK");
+	case 400:
+		return ("Bad Request");
+	case 404:
+		return ("Not Found");
+	case 405:
+		return ("Method Not Allowed");
+	case 413:
+		return ("Content Too Large");
+	case 431:
+		return ("Request Header Fields Too Large");
+	default:
+		return ("Internal Server Error");
+	}
+}
 
-	if (path == NULL || strcmp(path, "/metrics") != 0) {
-		evhttp_send_error(req, HTTP_NOTFOUND, NULL);
+/*
+ * The end of a request's head in the n bytes at p, past its blank line
+ * (CRLF or LF); 0 if it has not all come yet.
+ */
+static size_t
+metrics_head_end(const char *p, size_t n)
+{
+	const char	*nl;
+
+	for (nl = p; (nl = memchr(nl, '\n', n - (nl - p))) != NULL; nl++) {
+		if (nl + 1 < p + n && nl[1] == '\n')
+			return (nl + 2 - p);
+		if (nl + 2 < p + n && nl[1] == '\r' && nl[2] == '\n')
+			return (nl + 3 - p);
+	}
+	return (0);
+}
+
+/*
+ * Parse a request's head, NUL-terminated, in place: the status to answer,
+ * and whether to send the head of the reply only (HEAD).  Only GET and
+ * HEAD of /metrics, with no body, are served.
+ */
+static int
+metrics_parse(char *head, int *head_only)
+{
+	char	*line, *method, *target, *version, *name, *value;
+
+	line = strsep(&head, "\n");
+	line[strcspn(line, "\r")] = '\0';
+	method = strsep(&line, " ");
+	target = strsep(&line, " ");
+	version = line;
+	if (*method == '\0' || target == NULL || *target == '\0' ||
+	    version == NULL || (strcmp(version, "HTTP/1.0") != 0 &&
+	    strcmp(version, "HTTP/1.1") != 0))
+		return (400);
+	while ((line = strsep(&head, "\n")) != NULL) {
+		line[strcspn(line, "\r")] = '\0';
+		if (*line == '\0')
+			break;
+		name = strsep(&line, ":");
+		if (line == NULL || *name == '\0' ||
+		    name[strcspn(name, " \t")] != '\0')
+			return (400);
+		value = line + strspn(line, " \t");
+		value[strcspn(value, " \t")] = '\0';
+		if (strcasecmp(name, "Transfer-Encoding") == 0 ||
+		    (strcasecmp(name, "Content-Length") == 0 &&
+		    strcmp(value, "0") != 0))
+			return (413);
+	}
+	*head_only = strcmp(method, "HEAD") == 0;
+	if (!*head_only && strcmp(method, "GET") != 0)
+		return (405);
+	if (strcmp(target, "/metrics") != 0 &&
+	    strncmp(target, "/metrics?", 9) != 0)
+		return (404);
+	return (200);
+}
+
+/*
+ * Queue the reply, status and body (the metrics for 200), and close once
+ * it is sent.  Reading stops: what else the peer sends is discarded then.
+ */
+static void
+metrics_reply(struct metrics_conn *mc, int status, int head_only)
+{
+	struct evbuffer	*out = bufferevent_get_output(mc->bev);
+	struct evbuffer	*body;
+	const char	*type = "text/plain; charset=utf-8";
+	int		 failed;
+
+	if ((body = evbuffer_new()) == NULL)
+		status = 500;
+	else if (status == 200) {
+		type = "text/plain; version=0.0.4; charset=utf-8";
+		if (metrics_format(body) != 0) {
+			status = 500;
+			type = "text/plain; charset=utf-8";
+			evbuffer_drain(body, evbuffer_get_length(body));
+		}
+	}
+	if (status != 200 && body != NULL)
+		evbuffer_add_printf(body, "%s\n", metrics_reason(status));
+	if (status != 200)
+		log_debug("metrics: answering %d %s", status,
+		    metrics_reason(status));
+	failed = evbuffer_add_printf(out, "HTTP/1.1 %d %s\r\n"
+	    "Content-Type: %s\r\nContent-Length: %zu\r\n%s"
+	    "Connection: close\r\n\r\n", status, metrics_reason(status), type,
+	    body != NULL ? evbuffer_get_length(body) : 0,
+	    status == 405 ? "Allow: GET, HEAD\r\n" : "") < 0;
+	if (body != NULL && !head_only)
+		failed |= evbuffer_add_buffer(out, body);
+	if (body != NULL)
+		evbuffer_free(body);
+	mc->state = METRICS_WRITING;
+	bufferevent_disable(mc->bev, EV_READ);
+	if (failed || bufferevent_enable(mc->bev, EV_WRITE) != 0)
+		metrics_conn_close(mc);
+}
+
+/* Read the request's head; answer once it is whole, or too long. */
+static void
+metrics_read_cb(struct bufferevent *bev, void *arg)
+{
+	struct metrics_conn	*mc = arg;
+	struct evbuffer		*in = bufferevent_get_input(bev);
+	char			 head[RPCD_METRICS_HEAD_MAX + 1];
+	const char		*p;
+	size_t			 len = evbuffer_get_length(in), n, end;
+	int			 head_only = 0;
+
+	if (mc->state == METRICS_LINGERING) {
+		mc->discarded += len;
+		evbuffer_drain(in, len);
+		if (mc->discarded > RPCD_LINGER_BYTES)
+			metrics_conn_close(mc);
 		return;
 	}
-	if ((b = evbuffer_new()) == NULL || metrics_format(b) != 0 ||
-	    evhttp_add_header(evhttp_request_get_output_headers(req),
-	    "Content-Type", "text/plain; version=0.0.4; charset=utf-8") != 0)
-		evhttp_send_error(req, HTTP_INTERNAL, NULL);
-	else
-		evhttp_send_reply(req, HTTP_OK, "OK", b);
-	if (b != NULL)
-		evbuffer_free(b);
+	n = len < RPCD_METRICS_HEAD_MAX ? len : RPCD_METRICS_HEAD_MAX;
+	if ((p = (const char *)evbuffer_pullup(in, n)) == NULL) {
+		metrics_conn_close(mc);
+		return;
+	}
+	if ((end = metrics_head_end(p, n)) == 0) {
+		if (len >= RPCD_METRICS_HEAD_MAX)
+			metrics_reply(mc, 431, 0);
+		return;
+	}
+	if (memchr(p, '\0', end) != NULL) {
+		metrics_reply(mc, 400, 0);
+		return;
+	}
+	memcpy(head, p, end);
+	head[end] = '\0';
+	metrics_reply(mc, metrics_parse(head, &head_only), head_only);
+}
+
+/*
+ * The reply is sent: close our side and read on until the peer closes,
+ * so that what it sent unread does not make the kernel reset the
+ * connection and lose the reply before the peer has read it.
+ */
+static void
+metrics_write_cb(struct bufferevent *bev, void *arg)
+{
+	struct metrics_conn	*mc = arg;
+	struct timeval		 tv = { RPCD_LINGER, 0 };
+
+	if (mc->state != METRICS_WRITING)
+		return;
+	mc->state = METRICS_LINGERING;
+	if (shutdown(bufferevent_getfd(bev), SHUT_WR) != 0 ||
+	    bufferevent_enable(bev, EV_READ) != 0) {
+		metrics_conn_close(mc);
+		return;
+	}
+	evtimer_add(mc->deadline, &tv);
+	/* What came while the reply was written. */
+	metrics_read_cb(bev, mc);
+}
+
+static void
+metrics_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	metrics_conn_close(arg);
+}
+
+/* The connection's time is up: RPCD_METRICS_TIMEOUT, or the linger. */
+static void
+metrics_deadline_cb(evutil_socket_t fd, short events, void *arg)
+{
+	struct metrics_conn	*mc = arg;
+
+	if (mc->state == METRICS_READING)
+		log_debug("metrics: no whole request in %ds: closing",
+		    RPCD_METRICS_TIMEOUT);
+	metrics_conn_close(mc);
+}
+
+/* Stop accepting for a reason (PAUSE_*). */
+static void
+metrics_pause(int reason)
+{
+	if (metrics.paused == 0)
+		evconnlistener_disable(metrics.evl);
+	metrics.paused |= reason;
+}
+
+/* Clear a reason to pause; accept again when none is left. */
+static void
+metrics_resume(int reason)
+{
+	if ((metrics.paused & reason) == 0)
+		return;
+	metrics.paused &= ~reason;
+	if (metrics.paused == 0)
+		evconnlistener_enable(metrics.evl);
+}
+
+static void
+metrics_resume_cb(evutil_socket_t fd, short events, void *arg)
+{
+	metrics_resume(PAUSE_FDS);
+}
+
+/* The cap's episode is over: say how often it was reached. */
+static void
+metrics_full_cb(evutil_socket_t fd, short events, void *arg)
+{
+	log_info("metrics connections below the limit again (it was reached "
+	    "%lld time(s))", (long long)metrics.full);
+	metrics.full = 0;
+}
+
+/*
+ * The only end of a connection: free it, and accept again below the cap.
+ * Freeing the bufferevent from its own callback is safe: libevent holds a
+ * reference while it runs one.
+ */
+static void
+metrics_conn_close(struct metrics_conn *mc)
+{
+	struct timeval	tv = { RPCD_ACCEPT_PAUSE, 0 };
+
+	TAILQ_REMOVE(&metrics.conns, mc, entry);
+	metrics.nconns--;
+	event_free(mc->deadline);
+	bufferevent_free(mc->bev);
+	free(mc);
+	if (metrics.paused & PAUSE_FULL) {
+		metrics_resume(PAUSE_FULL);
+		evtimer_add(metrics.full_ev, &tv);
+	}
+}
+
+/*
+ * A connection came: serve it, for RPCD_METRICS_TIMEOUT seconds at most.
+ * At RPCD_METRICS_CONNS_MAX the listener waits for one to close; the log
+ * says so once per episode, which ends once the cap has not been reached
+ * for RPCD_ACCEPT_PAUSE seconds (metrics_full_cb).
+ */
+static void
+metrics_accept_cb(struct evconnlistener *evl, evutil_socket_t fd,
+    struct sockaddr *sa, int socklen, void *arg)
+{
+	struct metrics_conn	*mc;
+	struct timeval		 tv = { RPCD_METRICS_TIMEOUT, 0 };
+
+	if ((mc = calloc(1, sizeof *mc)) == NULL ||
+	    (mc->bev = bufferevent_socket_new(metrics.base, fd,
+	    BEV_OPT_CLOSE_ON_FREE)) == NULL ||
+	    (mc->deadline = evtimer_new(metrics.base, metrics_deadline_cb,
+	    mc)) == NULL || evtimer_add(mc->deadline, &tv) != 0 ||
+	    bufferevent_enable(mc->bev, EV_READ) != 0) {
+		log_debug("metrics: no memory for a connection");
+		if (mc != NULL && mc->deadline != NULL)
+			event_free(mc->deadline);
+		if (mc != NULL && mc->bev != NULL)
+			bufferevent_free(mc->bev);
+		else
+			evutil_closesocket(fd);
+		free(mc);
+		return;
+	}
+	bufferevent_setcb(mc->bev, metrics_read_cb, metrics_write_cb,
+	    metrics_event_cb, mc);
+	TAILQ_INSERT_TAIL(&metrics.conns, mc, entry);
+	if (++metrics.nconns < RPCD_METRICS_CONNS_MAX)
+		return;
+	evtimer_del(metrics.full_ev);
+	if (metrics.full++ == 0)
+		log_warnx("%d metrics connections open: accepting no more "
+		    "until one closes", metrics.nconns);
+	metrics_pause(PAUSE_FULL);
+}
+
+/*
+ * accept(2) failed.  Out of descriptors, the connection stays queued and
+ * the listener would fire again at once: pause instead of spinning.
+ */
+static void
+metrics_accept_error_cb(struct evconnlistener *evl, void *arg)
+{
+	struct timeval	tv = { RPCD_ACCEPT_PAUSE, 0 };
+	int		error = EVUTIL_SOCKET_ERROR();
+
+	if (error != EMFILE && error != ENFILE && error != ENOBUFS &&
+	    error != ENOMEM) {
+		log_warnx("metrics: accept: %s",
+		    evutil_socket_error_to_string(error));
+		return;
+	}
+	log_warnx("metrics: out of file descriptors: not accepting for %ds",
+	    RPCD_ACCEPT_PAUSE);
+	metrics_pause(PAUSE_FDS);
+	evtimer_add(metrics.resume_ev, &tv);
 }
 
 /*
@@ -330,30 +741,40 @@ metrics_close(void)
 	metrics_bound = 0;
 }
 
-/* Serve /metrics on base, if it was asked for. */
+/*
+ * Serve /metrics on base, if it was asked for.  The backlog passed is 0
+ * so that libevent does not listen(2) again: the socket listens already.
+ */
 void
 metrics_start(struct event_base *base)
 {
 	if (!metrics_bound)
 		return;
-	if ((metrics_http = evhttp_new(base)) == NULL)
-		fatalx("evhttp_new failed");
-	evhttp_set_allowed_methods(metrics_http,
-	    EVHTTP_REQ_GET | EVHTTP_REQ_HEAD);
-	evhttp_set_timeout(metrics_http, RPCD_METRICS_TIMEOUT);
-	evhttp_set_gencb(metrics_http, metrics_request_cb, NULL);
-	if (evhttp_accept_socket(metrics_http, metrics_listener.fd) != 0)
+	metrics.base = base;
+	TAILQ_INIT(&metrics.conns);
+	metrics.resume_ev = evtimer_new(base, metrics_resume_cb, NULL);
+	metrics.full_ev = evtimer_new(base, metrics_full_cb, NULL);
+	metrics.evl = evconnlistener_new(base, metrics_accept_cb, NULL,
+	    LEV_OPT_CLOSE_ON_EXEC | LEV_OPT_DISABLED, 0, metrics_listener.fd);
+	if (metrics.resume_ev == NULL || metrics.full_ev == NULL ||
+	    metrics.evl == NULL || evconnlistener_enable(metrics.evl) != 0)
 		fatalx("cannot serve metrics on %s",
 		    metrics_listener.addr.text);
+	evconnlistener_set_error_cb(metrics.evl, metrics_accept_error_cb);
 }
 
-/* Stop serving; the socket is closed with the server. */
+/* Stop serving: close every connection; the socket stays. */
 void
 metrics_stop(void)
 {
-	if (metrics_http != NULL)
-		evhttp_free(metrics_http);
-	metrics_http = NULL;
+	if (metrics.evl == NULL)
+		return;
+	while (!TAILQ_EMPTY(&metrics.conns))
+		metrics_conn_close(TAILQ_FIRST(&metrics.conns));
+	evconnlistener_free(metrics.evl);
+	event_free(metrics.resume_ev);
+	event_free(metrics.full_ev);
+	memset(&metrics, 0, sizeof metrics);
 }
 
 static void

@@ -62,6 +62,7 @@ static struct {
 	/* The loop's. */
 	int		 started;
 	int		 max;		/* --offload-queue */
+	struct stats_slot *stats;	/* njobs is published there */
 	pthread_t	*threads;
 	int		 nthreads;
 	int		 pipe[2];	/* a done call wakes the loop */
@@ -91,7 +92,7 @@ pool_main(void *arg)
 			break;
 		call = TAILQ_FIRST(&pool.jobs);
 		TAILQ_REMOVE(&pool.jobs, call, job);
-		pool.njobs--;
+		pool.stats->offload_queued = --pool.njobs;
 		pthread_mutex_unlock(&pool.lock);
 
 		/* A call cancelled while it waited is not worth starting. */
@@ -162,6 +163,7 @@ pool_start(struct server *srv)
 	if (pool.ev == NULL || event_add(pool.ev, NULL) != 0)
 		fatalx("cannot watch the thread pool's pipe");
 	pool.max = s->offload_queue;
+	pool.stats = srv->stats;
 	pool.threads = xcalloc(s->offload_threads, sizeof *pool.threads);
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
@@ -218,7 +220,7 @@ pool_push(struct call *call)
 	pthread_mutex_lock(&pool.lock);
 	if (pool.started && pool.njobs < pool.max) {
 		TAILQ_INSERT_TAIL(&pool.jobs, call, job);
-		pool.njobs++;
+		pool.stats->offload_queued = ++pool.njobs;
 		pthread_cond_signal(&pool.wake);
 		rc = 0;
 	}

@@ -72,8 +72,11 @@ struct timeval;
 #define LISTEN_PROXY	0x2		/* ,proxy: a PROXY protocol header first */
 #define RPCD_METHODS_MAX	64		/* of the registry */
 #define RPCD_METHOD_ROWS	128		/* method names since start */
-#define RPCD_BUCKETS		20		/* request durations, finite */
-#define RPCD_METRICS_TIMEOUT	10		/* seconds: a scrape's request */
+#define RPCD_BUCKETS		24		/* request durations: 1 us * 2^i */
+#define RPCD_PROCESS_INTERVAL	1		/* seconds: process gauges kept */
+#define RPCD_METRICS_TIMEOUT	10		/* seconds: a scrape, in all */
+#define RPCD_METRICS_CONNS_MAX	64		/* metrics connections open */
+#define RPCD_METRICS_HEAD_MAX	8192		/* bytes: request line, headers */
 #define RPCD_METRICS_RESPAWN	1		/* seconds after its death */
 
 /* Configuration from the command line; config.c has a row for each. */
@@ -169,13 +172,28 @@ struct stats_slot {
 	int64_t		foreign;	/* TLS or HTTP spoken to us */
 	int64_t		timeouts;	/* idle, or a frame too slow */
 	int64_t		running;	/* the method called; -1: none */
+	/*
+	 * The process's own gauges, written by it every
+	 * RPCD_PROCESS_INTERVAL (stats_process_start); a report takes them
+	 * from the newest process of a worker slot, but for the CPU time, a
+	 * counter, which it adds up as the others, dead processes' too.
+	 */
+	int64_t		start_time;	/* seconds since the epoch */
+	int64_t		cpu_us;		/* user and system CPU time */
+	int64_t		rss;		/* bytes resident */
+	int64_t		open_fds;
+	int64_t		max_fds;	/* RLIMIT_NOFILE, soft */
+	int64_t		max_conns;	/* its --max-conns */
+	int64_t		max_inflight;	/* its --max-inflight */
+	int64_t		offload_queued;	/* calls waiting for a pool thread */
 };
 
 /*
  * The calls of one method by one process, or a worker slot's retired
  * ones: beside the slots in shared memory, written by their process only.
  * buckets[i] counts the calls that took at most stats_bucket_ns[i]
- * nanoseconds and more than the bound before; the last, longer ones.
+ * nanoseconds (1 us * 2^i) and more than the bound before; the last,
+ * longer ones.
  */
 struct stats_method {
 	int64_t		calls;
@@ -466,6 +484,9 @@ void		 stats_snapshot(struct stats_slot *, struct stats_method *);
 extern const int64_t stats_bucket_ns[RPCD_BUCKETS];
 struct json_object *stats_to_json(void);
 int		 stats_room_elsewhere(const struct stats_slot *, int);
+void		 stats_process_start(struct event_base *, struct stats_slot *,
+		     const struct settings *);
+void		 stats_process_stop(void);
 
 /* worker.c */
 void		 worker_accept(struct server *, struct listener *, int,

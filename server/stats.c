@@ -42,13 +42,17 @@
 
 #include <sys/types.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/time.h>
 
+#include <dirent.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
+#include <event2/event.h>
 #include <json-c/json.h>
 
 #include "rpcd/proto.h"
@@ -81,19 +85,23 @@ static struct stats_method	*stats_procs_methods;
 static int			 stats_nslots;
 static int			 stats_nprocs;
 static int64_t			 stats_serial;	/* claims so far */
+static struct event		*stats_process_ev;
 
 /*
- * Upper bounds of the request duration buckets, in nanoseconds: 1, 2.5, 5
- * per decade from 5 us to 10 s, so that a fast ping and a slow module's
- * call both fall where they can be told apart.  Every process has the
- * same, so the buckets of workers add up.
+ * Upper bounds of the request duration buckets, in nanoseconds: powers of
+ * two from 1 us to 2^23 us (8.4 s).  A ping takes one to a few
+ * microseconds, a module's call up to seconds: each falls where it can be
+ * told from a call twice as fast or slow, and stats_bucket() finds the
+ * bucket without a search.  Every process has the same, so the buckets of
+ * workers add up.
  */
+#define B(i)	(1000LL << (i))
 const int64_t	stats_bucket_ns[RPCD_BUCKETS] = {
-	5000, 10000, 25000, 50000, 100000, 250000, 500000,
-	1000000, 2500000, 5000000, 10000000, 25000000, 50000000,
-	100000000, 250000000, 500000000, 1000000000, 2500000000LL,
-	5000000000LL, 10000000000LL
+	B(0), B(1), B(2), B(3), B(4), B(5), B(6), B(7), B(8), B(9), B(10),
+	B(11), B(12), B(13), B(14), B(15), B(16), B(17), B(18), B(19), B(20),
+	B(21), B(22), B(23)
 };
+#undef B
 
 /*
  * Map a zeroed region for nprocs processes in nslots worker slots, shared
@@ -227,6 +235,7 @@ stats_sum(struct stats_slot *a, const struct stats_slot *b, int with_gauge)
 	a->bad_requests += b->bad_requests;
 	a->foreign += b->foreign;
 	a->timeouts += b->timeouts;
+	a->cpu_us += b->cpu_us;
 }
 
 /*
@@ -258,6 +267,22 @@ stats_methods_of(const struct stats_slot *st)
 	return (&stats_procs_methods[(st - stats_procs) * RPCD_METHOD_ROWS]);
 }
 
+/*
+ * The bucket of a call that took ns: the first whose bound, 1 us * 2^i, is
+ * not below ns, from the number of bits of the microseconds begun past
+ * the first; RPCD_BUCKETS past the last bound.
+ */
+static int
+stats_bucket(int64_t ns)
+{
+	int	i;
+
+	if (ns <= stats_bucket_ns[0])
+		return (0);
+	i = 64 - __builtin_clzll((unsigned long long)(ns - 1) / 1000);
+	return (i < RPCD_BUCKETS ? i : RPCD_BUCKETS);
+}
+
 /* A call of method (its index in the registry) starts, in st. */
 void
 stats_method_begin(struct stats_slot *st, int method)
@@ -274,16 +299,13 @@ stats_method_done(struct stats_slot *st, int method, int failed,
     int64_t ns)
 {
 	struct stats_method	*m;
-	int			 i;
 
 	m = &stats_methods_of(st)[method];
 	m->in_flight--;
 	m->calls++;
 	m->errors += failed != 0;
 	m->nanoseconds += ns;
-	for (i = 0; i < RPCD_BUCKETS && ns > stats_bucket_ns[i]; i++)
-		;
-	m->buckets[i]++;
+	m->buckets[stats_bucket(ns)]++;
 }
 
 /* A call of method was answered timeout, past its deadline. */
@@ -333,9 +355,23 @@ stats_slot_newest(struct stats_slot *st)
 	st->serial = ++stats_serial;
 }
 
+/* Copy the process gauges of b into a. */
+static void
+stats_copy_process(struct stats_slot *a, const struct stats_slot *b)
+{
+	a->start_time = b->start_time;
+	a->rss = b->rss;
+	a->open_fds = b->open_fds;
+	a->max_fds = b->max_fds;
+	a->max_conns = b->max_conns;
+	a->max_inflight = b->max_inflight;
+	a->offload_queued = b->offload_queued;
+}
+
 /*
  * Copy each worker slot's totals into rows (nslots of them): its retired
- * entry plus its live processes, with the pid of the newest; and, unless
+ * entry plus its live processes, with the pid and process gauges of the
+ * newest; and, unless
  * methods is NULL, the calls of each method summed over every process
  * into methods (RPCD_METHOD_ROWS of them).  Retry while the master folds,
  * so the copy is of one moment.
@@ -374,6 +410,7 @@ stats_snapshot(struct stats_slot *rows, struct stats_method *methods)
 			if (newest == 0 || p->serial > newest) {
 				rows[p->index].serial = p->serial;
 				rows[p->index].pid = p->pid;
+				stats_copy_process(&rows[p->index], p);
 			}
 		}
 		atomic_thread_fence(memory_order_acquire);
@@ -526,4 +563,98 @@ stats_to_json(void)
 		return (NULL);
 	}
 	return (o);
+}
+
+/*
+ * The open descriptors of this process, the one reading the list aside;
+ * -1 where the system does not list them.
+ */
+static int64_t
+stats_count_fds(void)
+{
+	DIR		*d;
+	struct dirent	*de;
+	int64_t		 n = 0;
+
+	if ((d = opendir("/proc/self/fd")) == NULL &&
+	    (d = opendir("/dev/fd")) == NULL)
+		return (-1);
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] != '.')
+			n++;
+	}
+	closedir(d);
+	return (n - 1);
+}
+
+/* Bytes of this process resident in memory; -1 where unknown. */
+static int64_t
+stats_rss(void)
+{
+	FILE		*f;
+	long long	 size, resident;
+	int		 n;
+
+	if ((f = fopen("/proc/self/statm", "r")) == NULL)
+		return (-1);
+	n = fscanf(f, "%lld %lld", &size, &resident);
+	fclose(f);
+	if (n != 2)
+		return (-1);
+	return (resident * sysconf(_SC_PAGESIZE));
+}
+
+/* Write this process's gauges into st, for the metrics to read. */
+static void
+stats_process_update(struct stats_slot *st)
+{
+	struct rusage	ru;
+	struct rlimit	rl;
+
+	if (getrusage(RUSAGE_SELF, &ru) == 0)
+		st->cpu_us = (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) *
+		    1000000LL + ru.ru_utime.tv_usec + ru.ru_stime.tv_usec;
+	st->rss = stats_rss();
+	st->open_fds = stats_count_fds();
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
+		st->max_fds = rl.rlim_cur;
+	else
+		st->max_fds = -1;
+}
+
+static void
+stats_process_cb(evutil_socket_t fd, short events, void *arg)
+{
+	stats_process_update(arg);
+}
+
+/*
+ * Publish this process's gauges in st now and every
+ * RPCD_PROCESS_INTERVAL from base: the metrics process of --prefork
+ * cannot read them itself (once privileges are dropped, another
+ * process's descriptors are not its to list).
+ */
+void
+stats_process_start(struct event_base *base, struct stats_slot *st,
+    const struct settings *s)
+{
+	struct timeval	tv = { RPCD_PROCESS_INTERVAL, 0 };
+
+	st->start_time = time(NULL);
+	st->max_conns = s->max_conns;
+	st->max_inflight = s->max_inflight;
+	stats_process_update(st);
+	stats_process_ev = event_new(base, -1, EV_PERSIST, stats_process_cb,
+	    st);
+	if (stats_process_ev == NULL || event_add(stats_process_ev, &tv) != 0)
+		fatalx("cannot start the process gauges' timer");
+}
+
+/* Stop publishing, before base is freed. */
+void
+stats_process_stop(void)
+{
+	if (stats_process_ev != NULL)
+		event_free(stats_process_ev);
+	stats_process_ev = NULL;
 }

@@ -301,21 +301,6 @@ worker_master_cb(evutil_socket_t fd, short events, void *arg)
 }
 
 /*
- * Route libevent's own messages into our log.  A prefork worker's new
- * event_base takes signals over from the master's, which libevent warns
- * about; that hand-over is intended, so it is only a debug line.
- */
-static void
-worker_event_log_cb(int severity, const char *msg)
-{
-	if (severity >= EVENT_LOG_WARN &&
-	    strncmp(msg, "Added a signal to event base", 28) != 0)
-		log_warnx("libevent: %s", msg);
-	else
-		log_debug("libevent: %s", msg);
-}
-
-/*
  * A frame larger than one read is pulled up into one buffer and freed once
  * answered.  glibc would return that memory to the kernel and take it back
  * for the next frame, two brk() calls per request and fresh pages for the
@@ -364,7 +349,7 @@ worker_run(const struct settings *s, struct listener *listeners, int n,
 
 	worker_tune_malloc(s);
 	srv.held_max = RPCD_SEND_HELD_MAX;
-	event_set_log_callback(worker_event_log_cb);
+	event_set_log_callback(log_libevent_cb);
 	if ((srv.base = event_base_new()) == NULL)
 		fatalx("event_base_new failed");
 	log_debug("event backend: %s", event_base_get_method(srv.base));
@@ -394,6 +379,7 @@ worker_run(const struct settings *s, struct listener *listeners, int n,
 	    srv.send_ev == NULL)
 		fatalx("evtimer_new");
 	listener_enable_all(&srv);
+	stats_process_start(srv.base, stats, s);
 	if (master_fd == -1)
 		metrics_start(srv.base);
 	else {
@@ -437,6 +423,7 @@ worker_run(const struct settings *s, struct listener *listeners, int n,
 	if (srv.delay_ev != NULL)
 		event_free(srv.delay_ev);
 	metrics_stop();
+	stats_process_stop();
 	event_base_free(srv.base);
 	log_info("exiting");
 	return (0);

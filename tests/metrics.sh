@@ -90,7 +90,8 @@ metrics_addr()
 }
 
 # A single process serves /metrics from its own loop.
-rpcd_start --metrics-listen 127.0.0.1:0 --max-frame 64 ||
+rpcd_start --metrics-listen 127.0.0.1:0 --max-frame 64 --max-conns 77 \
+    --max-inflight 9 ||
     bail_out "rpcd did not start"
 ok_test "the metrics address is logged" metrics_addr
 http /metrics >"$TEST_DIR/first"
@@ -103,12 +104,15 @@ for name in rpcd_build_info rpcd_requests_total rpcd_request_duration_seconds \
     rpcd_connections rpcd_connections_total rpcd_rejected_connections_total \
     rpcd_bytes_received_total rpcd_bytes_sent_total \
     rpcd_worker_restarts_total rpcd_client_errors_total \
-    rpcd_request_timeouts_total rpcd_requests_in_flight; do
+    rpcd_request_timeouts_total rpcd_requests_in_flight \
+    process_cpu_seconds_total process_resident_memory_bytes \
+    process_open_fds process_max_fds process_start_time_seconds \
+    rpcd_max_connections rpcd_max_inflight rpcd_offload_queued; do
 	grep -q "^# TYPE $name " "$TEST_DIR/s0" || missing="$missing $name"
 done
 is "${missing:-}" "" "every metric rpcd(8) lists is there"
 is "$(http /other)" 404 "any other path: 404"
-is "$(http /metrics POST)" 501 "POST: refused, 501 as libevent answers"
+is "$(http /metrics POST)" 405 "POST: refused, 405"
 
 wire -n 50 -r 50 "$RPCD_ADDR" "$PING" >/dev/null
 wire -n 2 "$RPCD_ADDR" 'j:{"in": "nosuch"}' 'j:{"in": "stats"}' >/dev/null
@@ -129,6 +133,44 @@ ok_test "bytes were received and sent" test \
     "$(value "$TEST_DIR/s1" rpcd_bytes_received_total)" -gt 1000 -a \
     "$(value "$TEST_DIR/s1" rpcd_bytes_sent_total)" -gt 1000
 ok_test "no counter fell" not_less "$TEST_DIR/s0" "$TEST_DIR/s1"
+
+# The buckets resolve rpcd's own range: 1 us, 2 us ... 2^23 us.
+bounds=$(sed -n 's/^rpcd_request_duration_seconds_bucket{method="ping",le="\([^"]*\)"}.*/\1/p' \
+    "$TEST_DIR/s1" | tr '\n' ' ')
+is "$bounds" "1e-06 2e-06 4e-06 8e-06 1.6e-05 3.2e-05 6.4e-05 0.000128 \
+0.000256 0.000512 0.001024 0.002048 0.004096 0.008192 0.016384 0.032768 \
+0.065536 0.131072 0.262144 0.524288 1.048576 2.097152 4.194304 8.388608 +Inf " \
+    "duration buckets: powers of two from 1 us to 8.4 s"
+
+# The process's own gauges, published every second.
+is "$(value "$TEST_DIR/s1" 'rpcd_max_connections{worker="0"}') $(value "$TEST_DIR/s1" 'rpcd_max_inflight{worker="0"}') $(value "$TEST_DIR/s1" 'rpcd_offload_queued{worker="0"}')" \
+    "77 9 0" "the limits: --max-conns 77, --max-inflight 9; no pool queue"
+is "$(value "$TEST_DIR/s1" 'process_max_fds{worker="0"}')" "$(ulimit -n)" \
+    "process_max_fds is the descriptors limit"
+now=$(date +%s)
+ok_test "process_start_time_seconds is about now" test \
+    "$(value "$TEST_DIR/s1" 'process_start_time_seconds{worker="0"}')" \
+    -gt $((now - 60)) -a \
+    "$(value "$TEST_DIR/s1" 'process_start_time_seconds{worker="0"}')" -le "$now"
+ok_test "process_resident_memory_bytes is over 1 MB" test \
+    "$(value "$TEST_DIR/s1" 'process_resident_memory_bytes{worker="0"}')" \
+    -gt 1000000
+fds0=$(value "$TEST_DIR/s1" 'process_open_fds{worker="0"}')
+"$PYTHON3" -c '
+import socket, sys, time
+host, port = sys.argv[1].rsplit(":", 1)
+held = [socket.create_connection((host, int(port))) for i in range(20)]
+time.sleep(60)' "$RPCD_ADDR" &
+holder=$!
+wait_for 50 eval 'scrape "$TEST_DIR/s2" && [ "$(value "$TEST_DIR/s2" \
+    "process_open_fds{worker=\"0\"}")" -ge $((fds0 + 20)) ]'
+ok $? "20 connections more: process_open_fds from $fds0 to $(value "$TEST_DIR/s2" 'process_open_fds{worker="0"}')"
+kill "$holder"
+wait "$holder" 2>/dev/null
+cpu=$(value "$TEST_DIR/s2" 'process_cpu_seconds_total{worker="0"}')
+ok_test "process_cpu_seconds_total is a number: $cpu" \
+    "$PYTHON3" -c 'import sys; float(sys.argv[1])' "$cpu"
+promtool_check "$TEST_DIR/s2" "promtool check metrics passes, process gauges"
 rpcd_stop
 is $? 0 "rpcd with --metrics-listen exits 0 on SIGTERM"
 
@@ -149,6 +191,8 @@ is "$(value "$TEST_DIR/p1" 'rpcd_requests_total{method="ping",outcome="ok"}')" \
     100 "100 pings over 4 connections, whichever worker took them"
 is "$(grep -c '^rpcd_worker_requests_total{worker="[01]"}' "$TEST_DIR/p1")" 2 \
     "a series per worker"
+is "$(grep -c '^process_open_fds{worker="[01]"}' "$TEST_DIR/p1")" 2 \
+    "-P 2: each worker's process gauges"
 
 victim=$("$RPCCTL" -S "$RPCD_ADDR" --json stats |
     grep -o '"index": 0, "pid": [0-9]*' | sed 's/.*: //')
@@ -199,24 +243,37 @@ is "$? $(head -n 1 "$TEST_DIR/err")" \
     "a Unix socket: a usage error"
 
 # A call in flight, seen from the metrics process: the test module's
-# block method holds a worker for 2 seconds.
+# block method holds a worker for 8 seconds (a scrape, python3 started
+# anew, may take a second or more on a loaded machine).
 cp "$top_builddir/tests/.libs/testmod.so" "$TEST_DIR/testmod.so" ||
     bail_out "no testmod.so: make check builds it"
 chmod 0755 "$TEST_DIR/testmod.so"
-rpcd_start -P 2 -m "$TEST_DIR/testmod.so" --metrics-listen 127.0.0.1:0 ||
-    bail_out "rpcd -P 2 -m did not start"
+rpcd_start -P 2 -m "$TEST_DIR/testmod.so" --metrics-listen 127.0.0.1:0 \
+    --offload-threads 1 || bail_out "rpcd -P 2 -m did not start"
 metrics_addr
-"$WIRE" -n 1 -t 10 "$RPCD_ADDR" 'j:{"in": "block", "params": 2000}' >/dev/null &
+"$WIRE" -n 1 -t 20 "$RPCD_ADDR" 'j:{"in": "block", "params": 8000}' >/dev/null &
 blocker=$!
 wait_for 100 eval 'scrape "$TEST_DIR/b0" && [ "$(value "$TEST_DIR/b0" \
     "rpcd_requests_in_flight{method=\"block\"}")" = 1 ]'
 ok $? "a call being answered: rpcd_requests_in_flight{method=\"block\"} 1"
+grep 'method="block"' "$TEST_DIR/b0" | diag_file
 promtool_check "$TEST_DIR/b0" "promtool check metrics passes, with a module"
 wait "$blocker"
 wire_status $? -n 1 block
 scrape "$TEST_DIR/b1"
 is "$(value "$TEST_DIR/b1" 'rpcd_requests_in_flight{method="block"}') $(value "$TEST_DIR/b1" 'rpcd_requests_total{method="block",outcome="ok"}')" \
     "0 1" "once answered: none in flight, one call"
+# Three calls offloaded on one connection, so to one worker, with one
+# thread: one runs, two wait in its queue.
+"$WIRE" -n 3 -t 10 "$RPCD_ADDR" 'j:{"in": "work", "params": 4000}' \
+    'j:{"in": "work", "params": 100}' 'j:{"in": "work", "params": 100}' \
+    >/dev/null &
+worker=$!
+wait_for 100 eval 'scrape "$TEST_DIR/q0" && grep -q \
+    "^rpcd_offload_queued{worker=\"[01]\"} 2$" "$TEST_DIR/q0"'
+ok $? "two calls wait for the pool's thread: rpcd_offload_queued 2"
+wait "$worker"
+wire_status $? -n 3 work
 rpcd_stop
 
 done_testing

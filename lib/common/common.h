@@ -64,6 +64,7 @@ void		 log_info(const char *, ...) printflike(1, 2);
 void		 log_debug(const char *, ...) printflike(1, 2);
 __dead void	 fatal(const char *, ...) printflike(1, 2);
 __dead void	 fatalx(const char *, ...) printflike(1, 2);
+void		 log_libevent_cb(int, const char *);
 
 /* addr.c */
 int		 addr_parse(const char *, struct addr *, char *, size_t);

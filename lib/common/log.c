@@ -38,13 +38,26 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <event2/event.h>	/* EVENT_LOG_*, not a call: no library */
+
 #include "common.h"
+
+/*
+ * libevent logs from deep inside its loop, where one cause can repeat at
+ * the loop's speed (an accept(2) failing with EMFILE wrote millions of
+ * lines a minute): at most this many of its lines a second reach the log,
+ * and the next line after says how many were left out.
+ */
+#define LOG_LIBEVENT_RATE	10	/* lines a second */
 
 static int		 log_foreground = 1;
 static int		 log_level = LOG_INFO;	/* the least urgent logged */
 static int		 log_journal;	/* stderr is the journal's stream */
 static const char	*log_name = "rpcd";
 static char		 log_role[32];
+static double		 log_libevent_second;	/* the second counted */
+static int		 log_libevent_lines;	/* logged in it */
+static long long	 log_libevent_dropped;	/* left out since */
 
 /* The levels a user may choose, and the word each line says. */
 static const struct {
@@ -280,4 +293,41 @@ fatalx(const char *fmt, ...)
 	log_vwrite(LOG_CRIT, fmt, ap, NULL);
 	va_end(ap);
 	exit(FATAL_STATUS);
+}
+
+/*
+ * libevent's log callback (event_set_log_callback), in every process:
+ * its warnings and errors as warnings, the rest at debug level, at most
+ * LOG_LIBEVENT_RATE lines a second.  A new event_base taking signals
+ * over from another (a prefork worker's from the master's) is intended,
+ * so that warning is only a debug line.
+ */
+void
+log_libevent_cb(int severity, const char *msg)
+{
+	double	now = time_monotonic();
+	int	priority = LOG_DEBUG;
+
+	if (severity >= EVENT_LOG_WARN &&
+	    strncmp(msg, "Added a signal to event base", 28) != 0)
+		priority = LOG_WARNING;
+	if (!log_enabled(priority))
+		return;
+	if (now >= log_libevent_second + 1) {
+		log_libevent_second = now;
+		log_libevent_lines = 0;
+		if (log_libevent_dropped > 0)
+			log_warnx("libevent: %lld more line(s) left out, over "
+			    "%d a second", log_libevent_dropped,
+			    LOG_LIBEVENT_RATE);
+		log_libevent_dropped = 0;
+	}
+	if (log_libevent_lines++ >= LOG_LIBEVENT_RATE) {
+		log_libevent_dropped++;
+		return;
+	}
+	if (priority == LOG_WARNING)
+		log_warnx("libevent: %s", msg);
+	else
+		log_debug("libevent: %s", msg);
 }
