@@ -46,6 +46,9 @@ step() { echo "== build-deb: $*"; }
 die() { echo "== build-deb: FAILED: $*" >&2; exit 1; }
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/build-deb.XXXXXX") || die "mktemp"
+# mktemp makes it 0700; as root, the package's test suite runs the build
+# tree's programs as nobody too (rpcd -u), who must reach them.
+chmod 711 "$work" || die "chmod $work"
 rpcd_pid=
 installed=0
 cleanup()
