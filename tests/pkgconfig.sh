@@ -1,14 +1,16 @@
 #!/bin/sh
 # Install into a staging DESTDIR and build a small program against the
 # staged libproto through pkg-config: the header, the library and the .pc
-# file must all be installed and agree.
+# file must all be installed and agree.  Then a module that uses the worker's
+# event loop builds through the staged rpcd-module.pc alone, links libevent
+# and answers from a timer in rpcd.
 
 . "${top_srcdir:-.}/tests/tap.sh"
+. "$top_srcdir/tests/lib.sh"
 
 command -v pkg-config >/dev/null 2>&1 || skip_all "pkg-config not found"
 
-stage=$(mktemp -d) || bail_out "mktemp"
-trap 'rm -rf "$stage"' EXIT
+stage=$TEST_DIR
 
 $MAKE -C "$top_builddir" install DESTDIR="$stage/root" >"$stage/install.log" 2>&1
 ok $? "make install DESTDIR=... succeeds"
@@ -49,6 +51,35 @@ if command -v nm >/dev/null 2>&1 && test -f "$libdir/libproto.so"; then
 	ok_test "only proto_* symbols are exported" test -z "$syms"
 else
 	skip "no nm or no libproto.so to inspect"
+fi
+
+# rpcd-module.pc: module.h hands a module an event_base, so the flags of
+# libevent come with it; tests/testmod.c arms timers on it.
+export PKG_CONFIG_PATH="$pcdir" PKG_CONFIG_SYSROOT_DIR="$stage/root"
+mflags=$(pkg-config --cflags --libs rpcd-module)
+ok $? "pkg-config --cflags --libs rpcd-module: $mflags"
+eflags=$(pkg-config --cflags --libs libevent)
+missing=
+for f in $eflags; do
+	case " $mflags " in
+	*" $f "*) ;;
+	*) missing="$missing $f" ;;
+	esac
+done
+ok_test "they include libevent's: $eflags" test -z "$missing"
+# shellcheck disable=SC2086
+$CC $CFLAGS -shared -fPIC -o "$stage/mod.so" "$top_srcdir/tests/testmod.c" \
+    $mflags $LDFLAGS 2>"$stage/mod.log"
+ok $? "a module calling event_* builds with them" || diag_file <"$stage/mod.log"
+ok_test "and links libevent" sh -c \
+    "readelf -d '$stage/mod.so' | grep -q 'NEEDED.*libevent'"
+chmod 0755 "$stage/mod.so"
+if rpcd_start -m "$stage/mod.so"; then
+	is "$("$RPCCTL" -S "$RPCD_ADDR" --json call later '[20, "timer"]')" \
+	    '{"out": "later", "result": "timer"}' "rpcd loads it; it answers from a timer of its event_base"
+	rpcd_stop
+else
+	ok 1 "rpcd loads it"
 fi
 
 done_testing
