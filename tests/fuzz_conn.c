@@ -262,7 +262,7 @@ enum {
 	EXPECT_ECHO,		/* its params, or null */
 	EXPECT_ANY,		/* a result of its own */
 	EXPECT_ERROR,		/* an error with its code */
-	EXPECT_LATER,		/* the test module's later: VALUE of its params */
+	EXPECT_LATER,		/* later: the VALUE of its params */
 	EXPECT_WORK		/* its work: VALUE, or nope for "fail" */
 };
 
@@ -1237,9 +1237,9 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	 * the loop.
 	 */
 	static char		 a3[] = "-m";
-	static char		 a4[] = FUZZ_TESTMOD
-				    " only=echo,badjson,fail,silent,hold,release,"
-				    "later,later_nc,deadline,work,work_deadline";
+	static char		 a4[] = FUZZ_TESTMOD " only=echo,badjson,"
+				    "fail,silent,hold,release,later,later_nc,"
+				    "deadline,work,work_deadline";
 	static char		*args[] = { a0, a1, a2, a3, a4, NULL };
 	struct sockaddr_in	 sin;
 	struct timeval		 day = { 86400, 0 };
