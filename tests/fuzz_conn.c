@@ -24,10 +24,22 @@
  * The input is two bytes of settings, then records: an op byte and, for
  * the ops that write, a two-byte little-endian length and that many bytes
  * (fewer if the input ends first).  The ops write a chunk, read the
- * replies, step the loop, begin a drain, half-close, reset, or wait for
- * the short timers.  At the end the peer half-closes, reads, and closes;
- * the connection must then be gone, and unless it had a reason to stop,
- * every request answered.
+ * replies, step the loop, begin a drain, half-close, reset, wait for the
+ * short timers, have the deadlines of the calls kept pass, or have the
+ * test module's timers fire.  At the end the peer half-closes, reads, and
+ * closes; the connection must then be gone, and unless it had a reason to
+ * stop, every request answered up to the first one still kept by the
+ * module (the server cancels it and the calls after it).
+ *
+ * The test module's calls answered later come from the input too: hold
+ * (until release), later and deadline (from a timer of the loop, or a
+ * deadline), and work (offloaded to the thread pool).  A timer of 0 ms
+ * fires on the next pass of the loop, and OP_TIMERS and OP_DEADLINE fire
+ * the others at once, where the input says: the harness does not wait
+ * for them.  It does wait for the pool to answer work due within
+ * FUZZ_WORK_MS, as a client would wait for its reply, so that where that
+ * reply comes does not depend on the threads' speed; longer work runs
+ * until its deadline or its connection's end cancels it.
  *
  * The settings choose the front end too: a plain listener; a ",proxy"
  * one, where the input's bytes are the PROXY header and then frames, and
@@ -109,6 +121,14 @@
 #define FUZZ_HANDSHAKE_STEPS	16
 /* Waits for the short timers a run may take. */
 #define FUZZ_WAITS		4
+/* Milliseconds of work (the test module's) the harness waits for. */
+#define FUZZ_WORK_MS		10
+/* Milliseconds a run may wait for the thread pool, in all. */
+#define FUZZ_POOL_MS		100
+/* Threads of the pool: few, so that work queues behind work. */
+#define FUZZ_THREADS		2
+/* Timers OP_TIMERS fires at once; more wait for the next. */
+#define FUZZ_TIMERS_MAX		256
 
 /* Front ends: the listener the connection is accepted on. */
 enum {
@@ -138,6 +158,8 @@ enum {
 	OP_SHUTDOWN,		/* half-close */
 	OP_RESET,		/* close at once, a reset on TCP; the end */
 	OP_WAIT,		/* let the short timers expire, step */
+	OP_DEADLINE,		/* the deadlines of the calls kept pass, step */
+	OP_TIMERS,		/* the module's timers fire, step */
 	OP_NOPS
 };
 
@@ -187,6 +209,8 @@ static struct listener	 fuzz_tls_proxy;	/* FRONT_TLS_RAW, proxied */
 static int		 fuzz_proxied;
 static int		 fuzz_tcp_fd = -1;	/* a loopback listener */
 static int		 fuzz_timers;	/* short timers: they may expire */
+static struct event	*fuzz_wait_ev;	/* bounds a wait for the pool */
+static double		 fuzz_pool_left; /* seconds of FUZZ_POOL_MS left */
 #ifdef HAVE_TLS
 static SSL_CTX		*fuzz_client_ctx;
 #endif
@@ -194,7 +218,10 @@ static SSL_CTX		*fuzz_client_ctx;
 static void
 fuzz_timer_cb(evutil_socket_t fd, short events, void *arg)
 {
-	/* Timers are a second or more: a run never waits that long. */
+	/*
+	 * The server's pauses are a second or more: a run never waits that
+	 * long.  The harness's bound of a wait for the pool ends the wait.
+	 */
 }
 
 /* Append n bytes to *buf, growing it. */
@@ -230,24 +257,44 @@ fuzz_error_code(const struct proto_message *m)
 	return (name);
 }
 
+/* How a method answers. */
+enum {
+	EXPECT_ECHO,		/* its params, or null */
+	EXPECT_ANY,		/* a result of its own */
+	EXPECT_ERROR,		/* an error with its code */
+	EXPECT_LATER,		/* later: the VALUE of its params */
+	EXPECT_WORK		/* its work: VALUE, or nope for "fail" */
+};
+
 /*
  * What each method answers: the built-in ones and the test module's
- * (tests/testmod.c).  A result's "out", or an error's code, and whether
- * the result is the params echoed.
+ * (tests/testmod.c).  A result's "out", or an error's code; and for the
+ * calls the module keeps, the errors they may be answered instead (a
+ * deadline, a full hold list, a full pool queue).  Those are the calls
+ * that may be left unanswered at the end.
  */
 static const struct expect {
 	const char	*method;
 	const char	*out;
 	const char	*code;
-	int		 echo;
+	int		 kind;		/* EXPECT_* */
+	const char	*may;		/* kept: codes separated by spaces */
 } fuzz_expects[] = {
-	{ "ping", "pong", NULL, 1 },
-	{ "methods", "methods", NULL, 0 },
-	{ "stats", "stats", NULL, 0 },
-	{ "echo", "echo", NULL, 1 },
-	{ "badjson", NULL, "internal_error", 0 },
-	{ "fail", NULL, "nope", 0 },
-	{ "silent", NULL, "internal_error", 0 },
+	{ "ping", "pong", NULL, EXPECT_ECHO, NULL },
+	{ "methods", "methods", NULL, EXPECT_ANY, NULL },
+	{ "stats", "stats", NULL, EXPECT_ANY, NULL },
+	{ "echo", "echo", NULL, EXPECT_ECHO, NULL },
+	{ "badjson", NULL, "internal_error", EXPECT_ERROR, NULL },
+	{ "fail", NULL, "nope", EXPECT_ERROR, NULL },
+	{ "silent", NULL, "internal_error", EXPECT_ERROR, NULL },
+	{ "hold", "hold", NULL, EXPECT_ECHO, "timeout full" },
+	{ "release", "release", NULL, EXPECT_ANY, NULL },
+	{ "later", "later", NULL, EXPECT_LATER, "timeout" },
+	{ "later_nc", "later_nc", NULL, EXPECT_LATER, "timeout" },
+	{ "deadline", "deadline", NULL, EXPECT_LATER, "timeout" },
+	{ "work", "work", NULL, EXPECT_WORK, "timeout busy" },
+	{ "work_deadline", "work_deadline", NULL, EXPECT_WORK,
+	    "timeout busy" },
 };
 
 static const struct expect *
@@ -260,6 +307,101 @@ fuzz_expect(const char *method)
 			return (&fuzz_expects[i]);
 	}
 	return (NULL);
+}
+
+/* May a kept call of e be answered an error with code instead? */
+static int
+fuzz_may(const struct expect *e, const char *code)
+{
+	const char	*p;
+	size_t		 len = strlen(code);
+
+	for (p = e->may; p != NULL && *p != '\0'; p += strcspn(p, " ")) {
+		p += strspn(p, " ");
+		if (strncmp(p, code, len) == 0 &&
+		    (p[len] == ' ' || p[len] == '\0'))
+			return (1);
+	}
+	return (0);
+}
+
+/*
+ * The params of the test module's later and work methods, N or [N,
+ * VALUE] (testmod_later_params()): the milliseconds they wait, and in
+ * *value the result they answer; -1 for params they refuse.
+ */
+static int
+fuzz_later_params(const char *params, size_t len, const char **value,
+    size_t *vlen)
+{
+	const char	*comma, *end;
+	char		 text[64];
+	int		 ms;
+
+	if (params == NULL || len == 0 || len >= sizeof text)
+		return (-1);
+	memcpy(text, params, len);
+	text[len] = '\0';
+	if (params[0] != '[') {
+		*value = params;
+		*vlen = len;
+		ms = atoi(text);
+	} else {
+		if ((comma = memchr(params, ',', len)) == NULL ||
+		    (end = memchr(params, ']', len)) == NULL || end < comma)
+			return (-1);
+		while (comma + 1 < end && comma[1] == ' ')
+			comma++;
+		*value = comma + 1;
+		*vlen = end - comma - 1;
+		ms = atoi(text + 1);
+	}
+	return (ms < 0 ? -1 : ms);
+}
+
+/*
+ * Check a reply to a call of a method that answers a result: the result
+ * it must be, or an error it may be instead.  Return whether the result
+ * echoes the params.
+ */
+static int
+fuzz_check_result(const struct expect *e, const struct proto_message *req,
+    const struct proto_message *m)
+{
+	const char	*want = NULL, *value = req->value;
+	char		*code;
+	size_t		 len = req->value_len;
+	int		 ok;
+
+	if (e->kind == EXPECT_LATER || e->kind == EXPECT_WORK) {
+		if (fuzz_later_params(req->value, req->value_len, &value,
+		    &len) == -1)
+			want = "bad_params";
+		else if (e->kind == EXPECT_WORK && len == 6 &&
+		    memcmp(value, "\"fail\"", 6) == 0)
+			want = "nope";
+		else if (proto_json_check(value, len, PROTO_DEPTH_MAX) != 0)
+			want = proto_errname(PROTO_EINTERNAL);
+	} else if (e->kind == EXPECT_ECHO && value == NULL) {
+		value = "null";
+		len = 4;
+	}
+	if (strcmp(m->name, "error") == 0) {
+		if ((code = fuzz_error_code(m)) == NULL)
+			abort();
+		ok = (want != NULL && strcmp(code, want) == 0) ||
+		    fuzz_may(e, code);
+		free(code);
+		if (!ok)
+			abort();	/* an error it does not deserve */
+		return (0);
+	}
+	if (want != NULL || strcmp(m->name, e->out) != 0)
+		abort();
+	if (e->kind != EXPECT_ANY && (m->value_len != len ||
+	    memcmp(m->value, value, len) != 0))
+		abort();	/* not the result of its params */
+	return (e->kind == EXPECT_ECHO);
 }
 
 /*
@@ -303,8 +445,8 @@ fuzz_check_reply(struct peer *p, const char *body, size_t len)
 	uint32_t		 reqlen;
 	char			*code;
 	const struct expect	*e;
-	const char		*want = NULL, *kind = NULL;
-	int			 status, error;
+	const char		*want = NULL;
+	int			 status, error, echo = 0;
 
 	if (p->ended)
 		abort();	/* a reply after the last one */
@@ -331,16 +473,10 @@ fuzz_check_reply(struct peer *p, const char *body, size_t len)
 			want = proto_errname(error);
 		else if ((e = fuzz_expect(req.name)) == NULL)
 			want = proto_errname(PROTO_EMETHOD);
-		else if (e->code != NULL)
+		else if (e->kind == EXPECT_ERROR)
 			want = e->code;
-		else {
-			kind = e->out;
-			if (e->echo && (req.value == NULL ?
-			    m.value_len != 4 || memcmp(m.value, "null", 4) != 0 :
-			    m.value_len != req.value_len ||
-			    memcmp(m.value, req.value, req.value_len) != 0))
-				abort();	/* not the params echoed */
-		}
+		else
+			echo = fuzz_check_result(e, &req, &m);
 		p->answered += PROTO_HEADER_SIZE + reqlen;
 	}
 	if (want != NULL) {
@@ -349,9 +485,8 @@ fuzz_check_reply(struct peer *p, const char *body, size_t len)
 		    strcmp(code, want) != 0)
 			abort();
 		free(code);
-	} else if (strcmp(m.name, kind) != 0)
-		abort();
-	if (strcmp(m.name, "pong") != 0 && len > FUZZ_REPLY_MAX)
+	}
+	if (!echo && len > FUZZ_REPLY_MAX)
 		abort();	/* the bound of fuzz_check_bounds() */
 	p->replies++;
 }
@@ -503,20 +638,27 @@ fuzz_read(struct peer *p)
  * and what one more read brought.  The output holds at most --max-output
  * and one round of replies (conn.c answers up to RPCD_FRAMES_PER_EVENT
  * frames, then pauses reading if the output is over): pongs as large as
- * the input they echo, and other replies of at most FUZZ_REPLY_MAX bytes.
+ * the input they echo, and other replies of at most FUZZ_REPLY_MAX bytes;
+ * and the replies of the calls kept behind one not answered yet, which
+ * come in at once when it is.  Those are at most --max-inflight, one
+ * reply each (call.c).
  */
 static void
 fuzz_check_bounds(void)
 {
 	const struct settings	*s = &fuzz_settings;
 	struct conn		*c;
+	struct call		*call;
 	struct evbuffer		*out;
-	size_t			 in_max, out_max, unsent;
+	size_t			 in_max, out_max, reply_max, unsent;
+	int			 n;
 
 	in_max = PROTO_HEADER_SIZE + s->max_frame + RPCD_READ_SIZE +
 	    RPCD_BEV_READ * 4;
+	reply_max = s->max_frame + FUZZ_REPLY_MAX;
 	out_max = s->max_output + in_max +
-	    (size_t)RPCD_FRAMES_PER_EVENT * FUZZ_REPLY_MAX;
+	    (size_t)RPCD_FRAMES_PER_EVENT * FUZZ_REPLY_MAX +
+	    (size_t)s->max_inflight * reply_max;
 	TAILQ_FOREACH(c, &fuzz_srv.conns, entry) {
 		/* The replies not sent, and what the kernel refused. */
 		out = bufferevent_get_output(c->bev);
@@ -524,6 +666,15 @@ fuzz_check_bounds(void)
 		if (c->out != out)
 			unsent += evbuffer_get_length(c->out);
 		if (evbuffer_get_length(c->in) > in_max || unsent > out_max)
+			abort();
+		n = 0;
+		TAILQ_FOREACH(call, &c->calls, entry) {
+			if (call->out != NULL &&
+			    evbuffer_get_length(call->out) > reply_max)
+				abort();
+			n++;
+		}
+		if (n != c->ncalls || n > s->max_inflight)
 			abort();
 	}
 }
@@ -558,6 +709,26 @@ fuzz_unanswered(const struct peer *p)
 }
 
 /*
+ * Is the first request not answered one the module may keep?  The server
+ * cancels such a call at the end, and sends no reply of those after it.
+ */
+static int
+fuzz_first_kept(const struct peer *p)
+{
+	struct proto_message	 req;
+	const struct expect	*e;
+	uint32_t		 body;
+
+	if (proto_frame_decode(p->sent + p->answered, p->nsent - p->answered,
+	    fuzz_settings.max_frame, &body) != PROTO_FRAME_COMPLETE ||
+	    proto_request_parse((const char *)p->sent + p->answered +
+	    PROTO_HEADER_SIZE, body, fuzz_settings.max_depth, &req) !=
+	    PROTO_OK)
+		return (0);
+	return ((e = fuzz_expect(req.name)) != NULL && e->may != NULL);
+}
+
+/*
  * Has a short timer expired, in this run?  Any of them: the busy peer's
  * connection may have held the only slot.
  */
@@ -572,8 +743,9 @@ fuzz_expired(void)
  * After the peer's half-close, has the server answered every request and
  * closed?  It may stop early for a reason: a frame too large, a foreign
  * protocol (closed with no reply and an error counted), a drain, replies
- * left unread (small buffers fill while a round is answered), or a short
- * timer that expired.  Raw bytes to a TLS listener get no frames.
+ * left unread (small buffers fill while a round is answered), a short
+ * timer that expired, or a call the module kept.  Raw bytes to a TLS
+ * listener get no frames.
  */
 static int
 fuzz_finished(const struct peer *p, const struct stats_slot *before)
@@ -587,10 +759,61 @@ fuzz_finished(const struct peer *p, const struct stats_slot *before)
 	    (p->replies == 0 && now->errors > before->errors) ||
 	    fuzz_expired())
 		return (1);
-	return (fuzz_unanswered(p) == 0);
+	return (fuzz_unanswered(p) == 0 || fuzz_first_kept(p));
 }
 
-/* Let the loop run what is ready, without waiting. */
+/*
+ * Is a call offloaded to the pool whose work is due within FUZZ_WORK_MS
+ * still there?  Its params say how long the test module works.
+ */
+static int
+fuzz_pool_due(void)
+{
+	struct conn	*c;
+	struct call	*call;
+	const char	*value;
+	size_t		 len;
+	int		 ms;
+
+	TAILQ_FOREACH(c, &fuzz_srv.conns, entry) {
+		TAILQ_FOREACH(call, &c->calls, entry) {
+			if (!call->working || atomic_load(&call->cancelled))
+				continue;
+			ms = fuzz_later_params(call->params, call->params_len,
+			    &value, &len);
+			if (ms <= FUZZ_WORK_MS)
+				return (1);
+		}
+	}
+	return (0);
+}
+
+/*
+ * Wait for the pool to answer the work due, as a client waits for its
+ * replies: the loop sleeps until the pool's pipe wakes it, or the time the
+ * run has left for this (work queued behind longer work may not come).
+ */
+static void
+fuzz_pool_wait(void)
+{
+	struct timeval	tv;
+	double		start;
+	int		i;
+
+	while (fuzz_pool_left > 0 && fuzz_pool_due()) {
+		tv.tv_sec = 0;
+		tv.tv_usec = fuzz_pool_left * 1e6;
+		start = time_monotonic();
+		evtimer_add(fuzz_wait_ev, &tv);
+		event_base_loop(fuzz_base, EVLOOP_ONCE);
+		evtimer_del(fuzz_wait_ev);
+		for (i = 0; i < FUZZ_PASSES; i++)
+			event_base_loop(fuzz_base, EVLOOP_NONBLOCK);
+		fuzz_pool_left -= time_monotonic() - start;
+	}
+}
+
+/* Let the loop run what is ready, and the pool the work due. */
 static void
 fuzz_step(void)
 {
@@ -598,7 +821,82 @@ fuzz_step(void)
 
 	for (i = 0; i < FUZZ_PASSES; i++)
 		event_base_loop(fuzz_base, EVLOOP_NONBLOCK);
+	fuzz_pool_wait();
 	fuzz_check_bounds();
+}
+
+/*
+ * The deadlines of the calls kept pass (--call-timeout, a method's
+ * timeout_ms), at once: each is answered timeout and cancelled.
+ */
+static void
+fuzz_deadlines(void)
+{
+	struct conn	*c;
+	struct call	*call;
+
+	TAILQ_FOREACH(c, &fuzz_srv.conns, entry) {
+		TAILQ_FOREACH(call, &c->calls, entry) {
+			if (call->timer != NULL &&
+			    evtimer_pending(call->timer, NULL))
+				event_active(call->timer, EV_TIMEOUT, 1);
+		}
+	}
+}
+
+/* Is ev the deadline of a call of a connection? */
+static int
+fuzz_is_deadline(const struct event *ev)
+{
+	struct conn	*c;
+	struct call	*call;
+
+	TAILQ_FOREACH(c, &fuzz_srv.conns, entry) {
+		TAILQ_FOREACH(call, &c->calls, entry) {
+			if (call->timer == ev)
+				return (1);
+		}
+	}
+	return (0);
+}
+
+struct fuzz_timers {
+	struct event	*ev[FUZZ_TIMERS_MAX];
+	int		 n;
+};
+
+/* Collect the module's timers: pending, with no descriptor, not ours. */
+static int
+fuzz_timer_collect(const struct event_base *base, const struct event *ev,
+    void *arg)
+{
+	struct fuzz_timers	*t = arg;
+
+	if (event_get_fd(ev) != -1 ||
+	    (event_get_events(ev) & (EV_READ | EV_WRITE | EV_SIGNAL)) != 0 ||
+	    event_get_callback(ev) == fuzz_timer_cb ||
+	    !event_pending(ev, EV_TIMEOUT, NULL) || fuzz_is_deadline(ev))
+		return (0);
+	/* The walk hands out const pointers; activated after it ends. */
+	t->ev[t->n++] = (struct event *)(uintptr_t)ev;
+	return (t->n == FUZZ_TIMERS_MAX);
+}
+
+/*
+ * The timers of the test module fire at once, as if their time had come:
+ * later's replies, those of calls already cancelled too.  Collected
+ * first: a callback must not change the base while it is walked.
+ */
+static void
+fuzz_module_timers(void)
+{
+	struct fuzz_timers	t;
+	int			i;
+
+	t.n = 0;
+	event_base_foreach_event(fuzz_base, fuzz_timer_collect, &t);
+	for (i = 0; i < t.n; i++)
+		event_active(t.ev[i], EV_TIMEOUT, 1);
 }
 
 /*
@@ -842,6 +1140,7 @@ fuzz_configure(const uint8_t *b)
 	    s->idle_timeout ? fuzz_idle : NULL;
 	fuzz_srv.handshake_timeout = fuzz_timers ? fuzz_short : fuzz_idle;
 	memset(fuzz_stats, 0, sizeof *fuzz_stats);
+	fuzz_pool_left = FUZZ_POOL_MS / 1e3;
 #ifdef HAVE_TLS
 	return (b[1] >> 4 & 3);
 #else
@@ -933,10 +1232,14 @@ int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	static char		 a0[] = "rpcd", a1[] = "-f", a2[] = "/dev/null";
-	/* Only the methods that fuzz_expects knows: none crashes or waits. */
+	/*
+	 * Only the methods that fuzz_expects knows: none crashes or blocks
+	 * the loop.
+	 */
 	static char		 a3[] = "-m";
-	static char		 a4[] = FUZZ_TESTMOD
-				    " only=echo,badjson,fail,silent";
+	static char		 a4[] = FUZZ_TESTMOD " only=echo,badjson,"
+				    "fail,silent,hold,release,later,later_nc,"
+				    "deadline,work,work_deadline";
 	static char		*args[] = { a0, a1, a2, a3, a4, NULL };
 	struct sockaddr_in	 sin;
 	struct timeval		 day = { 86400, 0 };
@@ -963,7 +1266,12 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	fuzz_full_ev = evtimer_new(fuzz_base, fuzz_timer_cb, NULL);
 	fuzz_send_ev = event_new(fuzz_base, -1, 0, conn_send_queued,
 	    &fuzz_srv);
+	fuzz_wait_ev = evtimer_new(fuzz_base, fuzz_timer_cb, NULL);
 	fuzz_srv.base = fuzz_base;
+	fuzz_srv.settings = &fuzz_defaults;
+	/* As worker_run() does; the pool lives as long as the process. */
+	fuzz_defaults.offload_threads = FUZZ_THREADS;
+	pool_start(&fuzz_srv);
 	module_worker_init(&fuzz_srv);
 	for (i = 0; i < FRONT_NUM; i++) {
 		l = &fuzz_listeners[i];
@@ -1065,6 +1373,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				nanosleep(&wait, NULL);
 			fuzz_step();
 			break;
+		case OP_DEADLINE:
+			fuzz_deadlines();
+			fuzz_step();
+			break;
+		case OP_TIMERS:
+			fuzz_module_timers();
+			fuzz_step();
+			break;
 		}
 	}
 
@@ -1103,6 +1419,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		fuzz_step();
 	if (fuzz_srv.nconns != 0)
 		abort();	/* a connection outlived its peer */
+	/* Calls later_nc keeps past their cancel go once their timer fires. */
+	fuzz_module_timers();
+	fuzz_step();
 	evtimer_del(fuzz_full_ev);
 	evtimer_del(fuzz_resume_ev);
 	return (0);

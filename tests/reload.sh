@@ -30,12 +30,15 @@ logged()
 }
 
 # systemd's notification socket, if python3 is here to play systemd.
+# The listener goes once rpcd has been silent for 10 minutes, should the
+# test die first: not 30 s, which the load between two SIGHUPs outlasts on
+# a loaded machine (the later datagrams were lost).
 notify=
 if command -v python3 >/dev/null 2>&1; then
 	python3 -c '
 import socket, sys
 s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-s.bind(sys.argv[1]); s.settimeout(30)
+s.bind(sys.argv[1]); s.settimeout(600)
 print("bound", flush=True)
 try:
     while True:

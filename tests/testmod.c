@@ -200,7 +200,9 @@ testmod_later_params(struct rpcd_call *call, struct testmod_later *l)
 	    len >= sizeof l->value)
 		return (-1);
 	if (params[0] != '[') {
+		/* Ended, for atoi(3): work's l is on the stack, not zeroed. */
 		memcpy(l->value, params, len);
+		l->value[len] = '\0';
 		l->len = len;
 		return (atoi(l->value));
 	}
