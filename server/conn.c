@@ -403,6 +403,24 @@ conn_close_after_flush(struct conn *c, const char *reason)
 }
 
 /*
+ * Stop reading; close once every call read so far is answered and its
+ * reply sent, the error that ends the connection queued behind them: the
+ * requests read before it ran, so their replies are owed.  A call's
+ * deadline bounds the wait.  Return -1 if the connection is closed.
+ */
+static int
+conn_close_after_calls(struct conn *c, const char *reason)
+{
+	if (c->ncalls == 0)
+		return (conn_close_after_flush(c, reason));
+	log_debug("%s: closing once %d call(s) are answered: %s", c->peer,
+	    c->ncalls, reason);
+	c->closing = 1;
+	conn_reading(c, 0);
+	return (conn_flush(c));
+}
+
+/*
  * Ask the kernel to ACK now.  A peer that sent the start of a small frame
  * and holds the rest back for Nagle's algorithm waits for that ACK, which
  * the delayed-ACK timer would hold for 40 ms; a peer streaming a large
@@ -599,8 +617,12 @@ conn_process(struct conn *c)
 			srv->stats->too_large++;
 			dispatch_error(c, c->out, PROTO_ETOOLARGE);
 			evbuffer_drain(c->in, cur.total);
+			if (c->failed) {
+				conn_close(c, "out of memory for a reply");
+				return (-1);
+			}
 			c->linger = 1;
-			return (conn_close_after_flush(c, "frame too large"));
+			return (conn_close_after_calls(c, "frame too large"));
 		}
 		if (status == PROTO_FRAME_NEED_MORE &&
 		    (partial = conn_fill(c, &cur, PROTO_HEADER_SIZE + body)) != 0) {
@@ -839,7 +861,7 @@ conn_write_cb(struct bufferevent *bev, void *arg)
 		return;
 	if ((left = conn_unsent(c)) == 0) {
 		conn_writing(c, 0);
-		if (c->closing) {
+		if (c->closing && c->ncalls == 0) {
 			conn_linger(c, "flushed");
 			return;
 		}

@@ -60,11 +60,28 @@ dispatch_json_add(struct json_object *o, const char *key,
 	return (rc);
 }
 
-/* Append an error reply for a libproto error code to out. */
+/*
+ * Append an error reply for a libproto error code to out, or, behind
+ * calls of the connection not answered yet, queue it to wait its turn.
+ */
 void
 dispatch_error(struct conn *c, struct evbuffer *out, int error)
 {
-	call_error_frame(c, out, proto_errname(error), proto_strerror(error));
+	struct call	 from, *call;
+
+	if (c->ncalls == 0) {
+		call_error_frame(c, out, proto_errname(error),
+		    proto_strerror(error));
+		return;
+	}
+	memset(&from, 0, sizeof from);
+	from.conn = c;
+	if ((call = call_queue(&from)) == NULL) {
+		c->failed = 1;
+		return;
+	}
+	call_error(call, error);
+	call_handled(call);
 }
 
 static void
@@ -133,25 +150,11 @@ dispatch_init(void)
 static void
 dispatch_bad_request(struct conn *c, struct evbuffer *out, int error)
 {
-	struct call	 from, *call;
-
 	if (c->bad_requests++ == 0)
 		log_debug("%s: bad request: %s (only the first of a "
 		    "connection is logged)", c->peer, proto_strerror(error));
 	c->srv->stats->bad_requests++;
-	if (c->ncalls == 0) {
-		dispatch_error(c, out, error);
-		return;
-	}
-	/* Its error waits its turn behind the calls not answered yet. */
-	memset(&from, 0, sizeof from);
-	from.conn = c;
-	if ((call = call_queue(&from)) == NULL) {
-		c->failed = 1;
-		return;
-	}
-	call_error(call, error);
-	call_handled(call);
+	dispatch_error(c, out, error);
 }
 
 /*

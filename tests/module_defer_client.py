@@ -11,6 +11,7 @@ that goes away; the module's counts method tells what it was told.
 
 import re
 import select
+import struct
 import sys
 import time
 import urllib.request
@@ -317,6 +318,25 @@ def inflight(tap, server):
     b.close()
 
 
+def too_large(tap, server):
+    """A frame over --max-frame behind a held call: the calls read before it
+    ran, so their replies come first, in order, once the held one is
+    answered; then frame_too_large, then the end."""
+    a = rpcdtest.connect(server.addr)
+    b = rpcdtest.connect(server.addr)
+    a.sendall(rpcdtest.request("hold", 1) + rpcdtest.request("ping", 2) +
+              struct.pack("<I", 100000))
+    tap.ok(wait_stats(b, "ping", "calls", 1) == 1,
+           "a held call, a ping, then a frame over --max-frame")
+    tap.ok(not readable(a, 0.2), "nothing is answered while the call is held")
+    tap.ok(call(b, "release") == reply("release", 1), "release answers it")
+    tap.ok([strip(rpcdtest.recv_reply(a)) for _ in range(4)] ==
+           [reply("hold", 1), reply("pong", 2), error("frame_too_large"),
+            None], "then both replies, in order, frame_too_large and the end")
+    a.close()
+    b.close()
+
+
 # Each part: its function, what it is called, and rpcd's options.
 PARTS = [
     (order, "deferred calls", []),
@@ -326,6 +346,7 @@ PARTS = [
                             "1"]),
     (many, "four threads", ["--offload-threads", "4"]),
     (inflight, "--max-inflight", ["--max-inflight", "2"]),
+    (too_large, "frame too large", ["--max-frame", "64"]),
 ]
 
 
