@@ -1269,6 +1269,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	fuzz_wait_ev = evtimer_new(fuzz_base, fuzz_timer_cb, NULL);
 	fuzz_srv.base = fuzz_base;
 	fuzz_srv.settings = &fuzz_defaults;
+	fuzz_srv.stats = fuzz_stats;	/* the pool counts its queue there */
 	/* As worker_run() does; the pool lives as long as the process. */
 	fuzz_defaults.offload_threads = FUZZ_THREADS;
 	pool_start(&fuzz_srv);
