@@ -844,6 +844,22 @@ fuzz_deadlines(void)
 	}
 }
 
+/*
+ * Does a connection wait for calls kept to close (a frame too large behind
+ * them)?  Only their deadlines end the wait then.
+ */
+static int
+fuzz_closing_waits(void)
+{
+	struct conn	*c;
+
+	TAILQ_FOREACH(c, &fuzz_srv.conns, entry) {
+		if (c->closing && c->ncalls > 0)
+			return (1);
+	}
+	return (0);
+}
+
 /* Is ev the deadline of a call of a connection? */
 static int
 fuzz_is_deadline(const struct event *ev)
@@ -1401,6 +1417,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		fuzz_read(&peer);
 		if (peer.received + peer.pushed > progress)
 			steps = 0;	/* requests or replies are moving */
+		else if (fuzz_closing_waits())
+			fuzz_deadlines();	/* time passes, as for a client */
 		else if (peer.small)
 			poll(&(struct pollfd){ peer.fd, POLLIN, 0 }, 1,
 			    FUZZ_STALL_MS);
