@@ -1,7 +1,7 @@
 #!/bin/sh
 # Paths the documents give, against where the files are: the module
-# directory of rpcd(8) and rpcd-module(3) against make install's and the
-# Debian package's; README's table of packages against what libproto-dev
+# directory of rpcd(8), rpcd-module(3) and rpcd-exec(8) against make
+# install's and the Debian package's; README's table of packages against what libproto-dev
 # ships; README's exec example for the build tree, run from it.
 
 . "${top_srcdir:-.}/tests/tap.sh"
@@ -15,7 +15,7 @@
 debdir=$(sed -n 's|^\(usr/lib/\)${DEB_HOST_MULTIARCH}\(/rpcd/modules\)/.*|/\1triplet\2|p' \
     "$top_srcdir/packaging/debian/rpcd.install")
 ok_test "the Debian package has a module directory: $debdir" test -n "$debdir"
-for page in rpcd.8 rpcd-module.3; do
+for page in rpcd.8 rpcd-module.3 rpcd-exec.8; do
 	if [ -z "$MANDOC" ]; then
 		skip "no mandoc: $page not rendered"
 		skip "no mandoc: $page not rendered"
