@@ -190,6 +190,11 @@ def main():
     sampler.start()
     actions = []
     chaos(server, seconds, actions)
+    # A slow machine (a sanitizer build under load) takes fewer samples
+    # in the time: wait for enough of them, not for luck.
+    deadline = time.monotonic() + 60
+    while len(sampler.samples) <= 10 and time.monotonic() < deadline:
+        time.sleep(0.1)
     sampler.pids |= children(server.proc.pid)
     sampler.stop.set()
     sampler.join()
