@@ -708,8 +708,7 @@ cmd_bench(struct options *opt, int argc, char **argv)
 	b.ping = strcmp(b.method, "ping") == 0;
 
 	bench_prepare(&b, params, payload != -1 ? payload : 16);
-	if ((b.base = event_base_new()) == NULL)
-		fatalx("event_base_new");
+	b.base = loop_new();
 	b.tty = isatty(STDERR_FILENO) && isatty(STDOUT_FILENO);
 	b.conns = xcalloc(b.nconns, sizeof *b.conns);
 	for (i = 0; i < b.nconns; i++) {

@@ -350,8 +350,7 @@ worker_run(const struct settings *s, struct listener *listeners, int n,
 	worker_tune_malloc(s);
 	srv.held_max = RPCD_SEND_HELD_MAX;
 	event_set_log_callback(log_libevent_cb);
-	if ((srv.base = event_base_new()) == NULL)
-		fatalx("event_base_new failed");
+	srv.base = loop_new();
 	log_debug("event backend: %s", event_base_get_method(srv.base));
 	/* Every connection has the same timeout: a queue, not a heap. */
 	if (s->idle_timeout > 0 && (srv.idle_timeout =

@@ -1,10 +1,10 @@
 #!/bin/sh
 # Connections: large frames read whole and in order however they are cut,
 # a client streaming large frames is never taken for a slow one, the listen
-# backlog is the one rpcd asked for, --max-conns is logged once per
-# episode, a drain closes idle connections at once, the replies to a read
-# leave in one write, and a pass holding more than 1 MiB of replies sends
-# them all.
+# backlog is the one rpcd asked for, the select(2) backend survives more
+# clients than it can watch, --max-conns is logged once per episode, a
+# drain closes idle connections at once, the replies to a read leave in one
+# write, and a pass holding more than 1 MiB of replies sends them all.
 
 . "${top_srcdir:-.}/tests/tap.sh"
 . "$top_srcdir/tests/lib.sh"
@@ -372,6 +372,49 @@ ok_test "the old worker closed it for still sending, lingering" \
     "$RPCD_LOG"
 rpcd_stop
 is $? 0 "and rpcd -P 2 exits 0"
+
+# select(2) cannot watch descriptor 1024 (FD_SETSIZE) or above: glibc
+# aborts the process that tries.  With that backend rpcd lowers its
+# descriptor limit to FD_SETSIZE, so 1100 clients meet the out-of-descriptors
+# pause instead of a crash, and those it took are still served.
+if [ "$(ulimit -Hn)" = unlimited ] || [ "$(ulimit -Hn)" -ge 2048 ]; then
+	soft=$(ulimit -Sn)
+	ulimit -Sn 2048
+	EVENT_NOEPOLL=1 EVENT_NOPOLL=1 rpcd_start ||
+	    bail_out "rpcd with select(2) did not start"
+	is "$("$PYTHON3" - "$RPCD_PORT" <<'EOF'
+import socket, struct, sys
+port = int(sys.argv[1])
+body = b'{"in": "ping", "params": 1}'
+frame = struct.pack("<I", len(body)) + body
+reply = b'{"out": "pong", "result": 1}'
+socks = [socket.create_connection(("127.0.0.1", port)) for i in range(1100)]
+# The first connections were accepted before the limit: they are served.
+for s in socks[:100]:
+    s.sendall(frame)
+n = 0
+for s in socks[:100]:
+    s.settimeout(30)
+    if s.recv(100) == struct.pack("<I", len(reply)) + reply:
+        n += 1
+print(n, "of the first 100 answered")
+EOF
+)" "100 of the first 100 answered" \
+	    "select(2): 1100 clients, the first 100 of them answered"
+	ok_test "rpcd is still running" kill -0 "$RPCD_PID"
+	ok_test "and it paused for want of descriptors" \
+	    grep -q 'out of file descriptors: not accepting' "$RPCD_LOG"
+	is "$(wire -n 1 "$RPCD_ADDR" 'j:{"in": "ping", "params": 2}')" \
+	    '{"out": "pong", "result": 2}' \
+	    "once they are gone, a new client is served"
+	rpcd_stop
+	is $? 0 "rpcd with select(2) exits 0"
+	ulimit -Sn "$soft"
+else
+	for i in 1 2 3 4 5; do
+		skip "the descriptor limit cannot be raised past 1024 (ulimit -Hn)"
+	done
+fi
 
 # 20 clients connecting and closing as fast as they can against
 # --max-conns 10: the limit is reached once per closed connection, but the

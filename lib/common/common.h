@@ -28,6 +28,8 @@
 #include <stdarg.h>
 #include <stddef.h>
 
+struct event_base;
+
 #ifndef __unused
 #define __unused __attribute__((__unused__))
 #endif
@@ -83,5 +85,6 @@ char		*xstrdup(const char *);
 double		 time_monotonic(void);
 int		 errno_transient(int);
 size_t		 str_escape(char *, size_t, const char *);
+struct event_base *loop_new(void);
 
 #endif /* RPCD_COMMON_H */

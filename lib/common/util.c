@@ -16,11 +16,14 @@
 
 /*
  * Bounded number parsing, getopt reset, allocators that cannot fail, the
- * monotonic clock, the errno test every non-blocking loop makes, and the
- * escaping of text for a log line.
+ * monotonic clock, the errno test every non-blocking loop makes, the
+ * escaping of text for a log line, and a new event loop.
  */
 
 #include "config.h"
+
+#include <sys/resource.h>
+#include <sys/select.h>
 
 #include <ctype.h>
 #include <errno.h>
@@ -33,6 +36,8 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <event2/event.h>
 
 #include "common.h"
 
@@ -141,6 +146,31 @@ time_monotonic(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (ts.tv_sec + ts.tv_nsec / 1e9);
+}
+
+/*
+ * A new event loop.  select(2) cannot watch a descriptor numbered
+ * FD_SETSIZE or above (glibc aborts the process), so with that backend the
+ * descriptor limit comes down to FD_SETSIZE: accept(2) then fails with
+ * EMFILE, which the listeners survive, instead of the loop crashing.
+ */
+struct event_base *
+loop_new(void)
+{
+	struct event_base	*base;
+	struct rlimit		 rl;
+
+	if ((base = event_base_new()) == NULL)
+		fatalx("event_base_new failed");
+	if (strcmp(event_base_get_method(base), "select") == 0 &&
+	    getrlimit(RLIMIT_NOFILE, &rl) == 0 &&
+	    (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > FD_SETSIZE)) {
+		rl.rlim_cur = FD_SETSIZE;
+		if (setrlimit(RLIMIT_NOFILE, &rl) == -1)
+			fatal("cannot lower the descriptor limit to %d for "
+			    "select(2)", FD_SETSIZE);
+	}
+	return (base);
 }
 
 /* Did a non-blocking call fail only for now (try again later)? */
