@@ -23,6 +23,8 @@
  * the master with --prefork, from its poll(2) loop; the event loop of a
  * single process otherwise.  The socket is bound with the listeners,
  * before any fork or privilege drop.
+ *
+ * Layer: worker (server/rpcd.h).
  */
 
 #include "config.h"

@@ -27,6 +27,8 @@
  * requests on a connection, whatever the order they are answered in.
  * The call at the head writes its reply straight into the output; the
  * others into a buffer of their own, moved on when their turn comes.
+ *
+ * Layer: call (server/rpcd.h).
  */
 
 #include "config.h"
@@ -144,7 +146,7 @@ call_advance(struct conn *c)
 		moved = 1;
 	}
 	if (moved || c->failed)
-		conn_replied(c);
+		c->srv->replied(c);
 }
 
 /*

@@ -25,6 +25,8 @@
  * The command line overrides the file: it is parsed first, and the file
  * then sets only what the command line left alone.  SIGHUP (with
  * --prefork) reads the file again over what the command line set.
+ *
+ * Layer: base (server/rpcd.h).
  */
 
 #include "config.h"

@@ -32,6 +32,8 @@
  * connection's queue (call.c), and its reply, when it comes, has the loop
  * run the write callback (conn_replied), which sends it and reads again
  * once fewer than --max-inflight calls are unanswered.
+ *
+ * Layer: connection (server/rpcd.h).
  */
 
 #include "config.h"
@@ -307,7 +309,7 @@ conn_close(struct conn *c, const char *reason)
 	log_debug("%s: closed: %s", c->peer, reason);
 	if (c->transport->tls && !c->handshaking)
 		tls_close(c->bev);
-	worker_conn_gone(c->srv, c);
+	c->srv->conn_gone(c->srv, c);
 	conn_free(c);
 }
 

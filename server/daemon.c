@@ -15,8 +15,12 @@
  */
 
 /*
- * Process plumbing: detaching, the pid file, dropping privileges and
- * telling systemd we are ready or reloading (sd_notify without libsystemd).
+ * Process plumbing: detaching, the pid file, dropping privileges,
+ * telling systemd we are ready or reloading (sd_notify without libsystemd),
+ * dying with the parent, and the server's pid and start time for the
+ * reports.  It calls nothing else of rpcd, so every layer may use it.
+ *
+ * Layer: base (server/rpcd.h).
  */
 
 #include "config.h"
@@ -44,6 +48,9 @@
 static int	daemon_pidfile_fd = -1;
 static int	daemon_keeper_fd = -1;	/* our end of the keeper's pipe */
 static pid_t	daemon_parent;		/* we die with it, if not 0 */
+
+time_t		daemon_started;		/* when the server began to serve */
+pid_t		daemon_pid;		/* the master, or the single process */
 
 /* Become a daemon: the parent returns to the shell once we are bound. */
 void
@@ -130,7 +137,8 @@ daemon_pidfile_remove(const char *path)
  * they are for the server, and the keeper ends after it.
  */
 void
-daemon_keeper_start(const char *pidfile, struct listener *l, int n)
+daemon_keeper_start(const char *pidfile, struct listener *l, int n,
+    daemon_unlink_fn *unlink_fn)
 {
 	pid_t	pid;
 	char	c;
@@ -153,7 +161,7 @@ daemon_keeper_start(const char *pidfile, struct listener *l, int n)
 	signal(SIGUSR1, SIG_IGN);
 	log_procinit("keeper");
 	if (read(pair[0], &c, 1) == 1) {
-		listener_unlink_all(l, n);
+		unlink_fn(l, n);
 		daemon_pidfile_remove(pidfile);
 	}
 	_exit(0);
@@ -164,7 +172,8 @@ daemon_keeper_start(const char *pidfile, struct listener *l, int n)
  * have the keeper remove them.
  */
 void
-daemon_cleanup(const char *pidfile, struct listener *l, int n)
+daemon_cleanup(const char *pidfile, struct listener *l, int n,
+    daemon_unlink_fn *unlink_fn)
 {
 	if (daemon_keeper_fd != -1) {
 		if (write(daemon_keeper_fd, "x", 1) != 1)
@@ -172,7 +181,7 @@ daemon_cleanup(const char *pidfile, struct listener *l, int n)
 		close(daemon_keeper_fd);
 		return;
 	}
-	listener_unlink_all(l, n);
+	unlink_fn(l, n);
 	daemon_pidfile_remove(pidfile);
 }
 

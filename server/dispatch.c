@@ -20,6 +20,8 @@
  * are registered here like any module's.  ping is the hot path: its
  * params are echoed as the exact bytes received, written straight into
  * the output buffer, with no JSON tree built or printed.
+ *
+ * Layer: call (server/rpcd.h).
  */
 
 #include "config.h"

@@ -19,6 +19,8 @@
  * through LISTEN_FDS), before any fork or privilege drop, then served by an
  * evconnlistener in each event loop, which hands what it accepts to the
  * worker.  Each listener has a transport: how its connections carry bytes.
+ *
+ * Layer: worker (server/rpcd.h).
  */
 
 #include "config.h"
@@ -298,7 +300,7 @@ listener_accept_cb(struct evconnlistener *evl, evutil_socket_t fd,
 {
 	struct listener	*l = arg;
 
-	worker_accept(l->srv, l, fd, sa);
+	l->srv->accepted(l->srv, l, fd, sa);
 }
 
 static void
@@ -306,7 +308,7 @@ listener_error_cb(struct evconnlistener *evl, void *arg)
 {
 	struct listener	*l = arg;
 
-	worker_accept_failed(l->srv, EVUTIL_SOCKET_ERROR());
+	l->srv->accept_failed(l->srv, EVUTIL_SOCKET_ERROR());
 }
 
 /*

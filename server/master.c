@@ -36,6 +36,8 @@
  * It runs a poll(2) loop rather than an event_base, so that a worker forks
  * from a process with no libevent state to inherit.  Signal handlers only
  * set flags and write a byte to a self-pipe.
+ *
+ * Layer: process (server/rpcd.h).
  */
 
 #include "config.h"

@@ -37,6 +37,8 @@
  * a request body is refused (413); at most RPCD_METRICS_CONNS_MAX are
  * open (the listener waits for one to close), and out of descriptors the
  * listener pauses RPCD_ACCEPT_PAUSE seconds, as the RPC listeners do.
+ *
+ * Layer: worker (server/rpcd.h).
  */
 
 #include "config.h"
@@ -355,7 +357,7 @@ metrics_format(struct evbuffer *b)
 	failed |= metrics_family(b, "rpcd_start_time_seconds", "gauge",
 	    "When rpcd started, in seconds since the epoch.");
 	failed |= evbuffer_add_printf(b, "rpcd_start_time_seconds %lld\n",
-	    (long long)rpcd_started) < 0;
+	    (long long)daemon_started) < 0;
 	for (k = 0; k < NITEMS(metrics_totals); k++) {
 		t = &metrics_totals[k];
 		failed |= metrics_family(b, t->name, t->type, t->help);

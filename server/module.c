@@ -34,6 +34,8 @@
  * fails the whole reload: what it loaded is unloaded and the registry in
  * use does not change.  A module that no registry holds any more, once
  * the old generation is gone, is unloaded (registry_free()).
+ *
+ * Layer: call (server/rpcd.h).
  */
 
 #include "config.h"
@@ -71,6 +73,7 @@ static char		 module_refused[256];	/* why a method was not */
 static struct server	*module_server;		/* in a worker */
 
 static const struct rpcd_api	module_api;
+static void			module_offloaded(struct call *);
 
 /* Split spec, "PATH ARGS...", at blanks into a new argv; return argc. */
 static int
@@ -189,11 +192,19 @@ module_free(struct module *m)
 }
 
 /* A registry lets go of m: unload it if it was the last one holding it. */
-void
+static void
 module_release(struct module *m)
 {
 	if (--m->refs == 0)
 		module_free(m);
+}
+
+/* Registry r holds m, a reference counted, until registry_free(). */
+static void
+module_hold(struct registry *r, struct module *m)
+{
+	r->modules[r->nmodules++] = m;
+	r->release = module_release;
 }
 
 /*
@@ -226,7 +237,7 @@ module_load(const char *spec, char *err, size_t len)
 		return (-1);
 	}
 	m->refs = 1;
-	r->modules[r->nmodules++] = m;
+	module_hold(r, m);
 	if (m->desc->init == NULL)
 		return (0);
 	*why = '\0';
@@ -325,7 +336,7 @@ module_keep(const struct registry *old, struct module *m, char *err,
 		}
 	}
 	m->refs++;
-	r->modules[r->nmodules++] = m;
+	module_hold(r, m);
 	for (i = 0; i < old->nmethods; i++) {
 		from = &old->methods[i];
 		if (from->module != m)
@@ -398,7 +409,10 @@ module_name(const struct module *m)
 	return (m->desc->name);
 }
 
-/* In a worker: run every module's worker_init(), in order. */
+/*
+ * In a worker: start the thread pool, if there are modules, and run every
+ * module's worker_init(), in order.
+ */
 void
 module_worker_init(struct server *srv)
 {
@@ -406,6 +420,8 @@ module_worker_init(struct server *srv)
 	int			 i;
 
 	module_server = srv;
+	if (r->nmodules > 0)
+		pool_start(srv, module_offloaded);
 	for (i = 0; i < r->nmodules; i++) {
 		if (r->modules[i]->desc->worker_init != NULL &&
 		    r->modules[i]->desc->worker_init(&module_api,
@@ -422,6 +438,8 @@ module_worker_exit(void)
 	const struct registry	*r = registry_current();
 	int			 i;
 
+	/* What the threads did is answered (or dropped) first. */
+	pool_stop();
 	for (i = r->nmodules - 1; i >= 0; i--) {
 		if (r->modules[i]->desc->worker_exit != NULL)
 			r->modules[i]->desc->worker_exit();
@@ -591,7 +609,7 @@ module_stash(struct call *call, int kind, const char *a, size_t alen,
 }
 
 /* Back in the loop: answer an offloaded call as its work function did. */
-void
+static void
 module_offloaded(struct call *call)
 {
 	char	*code = call->stash, *message;

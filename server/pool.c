@@ -31,6 +31,8 @@
  * event_active() from the thread: that needs an event_base made
  * thread-safe by evthread_use_pthreads(), which would put a lock around
  * every event operation of the loop, the fast path included.
+ *
+ * Layer: call (server/rpcd.h).
  */
 
 #include "config.h"
@@ -63,6 +65,7 @@ static struct {
 	int		 started;
 	int		 max;		/* --offload-queue */
 	struct stats_slot *stats;	/* njobs is published there */
+	void		(*done_fn)(struct call *); /* answers a call done */
 	pthread_t	*threads;
 	int		 nthreads;
 	int		 pipe[2];	/* a done call wakes the loop */
@@ -126,7 +129,7 @@ pool_answer_done(void)
 	pthread_mutex_unlock(&pool.lock);
 	while ((call = TAILQ_FIRST(&done)) != NULL) {
 		TAILQ_REMOVE(&done, call, job);
-		module_offloaded(call);
+		pool.done_fn(call);
 	}
 }
 
@@ -142,10 +145,11 @@ pool_done_cb(evutil_socket_t fd, short events, void *arg)
 
 /*
  * In a worker: start the threads, with every signal blocked (signals are
- * the loop's), and watch the pipe.
+ * the loop's), and watch the pipe; done_fn answers each call done, from
+ * the loop.
  */
 void
-pool_start(struct server *srv)
+pool_start(struct server *srv, void (*done_fn)(struct call *))
 {
 	const struct settings	*s = srv->settings;
 	sigset_t		 all, old;
@@ -163,6 +167,7 @@ pool_start(struct server *srv)
 	if (pool.ev == NULL || event_add(pool.ev, NULL) != 0)
 		fatalx("cannot watch the thread pool's pipe");
 	pool.max = s->offload_queue;
+	pool.done_fn = done_fn;
 	pool.stats = srv->stats;
 	pool.threads = xcalloc(s->offload_threads, sizeof *pool.threads);
 	sigfillset(&all);

@@ -20,6 +20,8 @@
  * client it connected on behalf of.  A pure function of the bytes
  * received so far, so that tests/proxy_test.c can try every prefix of a
  * header; conn.c feeds it a connection's input.
+ *
+ * Layer: connection (server/rpcd.h).
  */
 
 #include "config.h"

@@ -25,6 +25,8 @@
  * name's for as long as the master lives (stats_method_row()), so that
  * the counters of a method that a reload keeps carry on from where they
  * were.
+ *
+ * Layer: call (server/rpcd.h).
  */
 
 #include "config.h"
@@ -92,7 +94,7 @@ registry_free(struct registry *r)
 		free(r->methods[i].help);
 	}
 	for (i = r->nmodules - 1; i >= 0; i--)
-		module_release(r->modules[i]);
+		r->release(r->modules[i]);
 	free(r->methods);
 	free(r);
 }

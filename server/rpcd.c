@@ -14,7 +14,11 @@
  * OR IN CONNECTION WITH THE USE OR PERFORMANCE OF THIS SOFTWARE.
  */
 
-/* rpcd: start-up order and exit statuses. */
+/*
+ * rpcd: start-up order and exit statuses.
+ *
+ * Layer: process (server/rpcd.h).
+ */
 
 #include "config.h"
 
@@ -25,9 +29,6 @@
 #include <unistd.h>
 
 #include "rpcd.h"
-
-time_t	rpcd_started;
-pid_t	rpcd_pid;
 
 int
 main(int argc, char **argv)
@@ -64,14 +65,15 @@ main(int argc, char **argv)
 		daemon_detach();
 		log_init(0, config_log_level(&s), "rpcd");
 	}
-	rpcd_pid = getpid();
-	rpcd_started = time(NULL);
+	daemon_pid = getpid();
+	daemon_started = time(NULL);
 	if (s.pidfile != NULL)
 		daemon_pidfile_write(s.pidfile);
 
 	/* The prefork master keeps its privileges: it cleans up itself. */
 	if (s.prefork == 0 && s.user != NULL)
-		daemon_keeper_start(s.pidfile, listeners, nlisteners);
+		daemon_keeper_start(s.pidfile, listeners, nlisteners,
+		    listener_unlink_all);
 
 	daemon_notify("READY=1");
 	if (s.prefork > 0)
@@ -80,7 +82,7 @@ main(int argc, char **argv)
 		status = worker_run(&s, listeners, nlisteners,
 		    stats_region_create(1, 1), -1);
 
-	daemon_cleanup(s.pidfile, listeners, nlisteners);
+	daemon_cleanup(s.pidfile, listeners, nlisteners, listener_unlink_all);
 	free(listeners);
 	config_free(&s);
 	return (status);

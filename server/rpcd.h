@@ -14,7 +14,29 @@
  * OR IN CONNECTION WITH THE USE OR PERFORMANCE OF THIS SOFTWARE.
  */
 
-/* rpcd: structures, defaults and prototypes, grouped by file. */
+/*
+ * rpcd: structures, defaults and prototypes, grouped by file.
+ *
+ * The server's layers, top first.  A file calls functions of its own
+ * layer or of those below it, never of one above, and no files call each
+ * other round a circle (tests/layers.sh reads the objects to check).
+ * Where a lower layer has news for an upper one, it calls a handler that
+ * the upper one handed down: struct server's (server_init()), the thread
+ * pool's done_fn, a registry's release, a daemon_unlink_fn.
+ *
+ *	process		rpcd.c master.c
+ *	worker		worker.c metrics.c agent.c listener.c
+ *	connection	conn.c transport.c tls.c proxy.c
+ *	call		dispatch.c module.c call.c pool.c registry.c
+ *	base		config.c stats.c daemon.c
+ *
+ * process: start-up, the prefork master and its generations of workers.
+ * worker: one event loop, its listeners, the metrics and agent ports.
+ * connection: bytes in and out of a peer, TLS and the PROXY header.
+ * call: a request's life from its frame to its reply, methods, modules.
+ * base: the settings, the counters, the process's plumbing.
+ * lib/common and libproto are under all of them.
+ */
 
 #ifndef RPCD_H
 #define RPCD_H
@@ -231,6 +253,7 @@ struct registry {
 	int			 nmethods;
 	struct module		*modules[RPCD_MODULES_MAX];
 	int			 nmodules;
+	void			(*release)(struct module *); /* module.c's */
 };
 
 /*
@@ -278,7 +301,11 @@ TAILQ_HEAD(call_list, call);
 #define PAUSE_FULL	0x1		/* at --max-conns */
 #define PAUSE_FDS	0x2		/* out of descriptors, for a while */
 
-/* One event loop's state: the whole server in a single process. */
+/*
+ * One event loop's state: the whole server in a single process.  The
+ * layers below the worker tell it and each other what happened through
+ * the handlers server_init() sets, never by calling up.
+ */
 struct server {
 	struct event_base	*base;
 	const struct settings	*settings;
@@ -304,6 +331,14 @@ struct server {
 	const struct timeval	*handshake_timeout; /* common timeout */
 	double			 clock;		/* the last request ended */
 	struct stats_slot	*stats;
+	/* listener.c: a connection came; accept(2) failed with errno. */
+	void			(*accepted)(struct server *, struct listener *,
+				    int, const struct sockaddr *);
+	void			(*accept_failed)(struct server *, int);
+	/* conn.c: a connection is closing. */
+	void			(*conn_gone)(struct server *, struct conn *);
+	/* call.c: a kept call was answered: send what is due. */
+	void			(*replied)(struct conn *);
 };
 
 /* One client connection. */
@@ -366,10 +401,6 @@ void		 config_free(struct settings *);
 struct settings	*config_reload(const struct settings *);
 int		 config_log_level(const struct settings *);
 struct json_object *config_to_json(const struct settings *);
-
-/* rpcd.c */
-extern time_t		 rpcd_started;
-extern pid_t		 rpcd_pid;
 
 /* listener.c */
 int		 listener_bind_all(const struct settings *, struct listener **);
@@ -449,14 +480,12 @@ void		 call_cancel_all(struct conn *);
 /* module.c */
 void		 module_load_all(const struct settings *);
 struct registry	*module_reload(struct settings *, char *, size_t);
-void		 module_release(struct module *);
 const char	*module_name(const struct module *);
 void		 module_worker_init(struct server *);
 void		 module_worker_exit(void);
-void		 module_offloaded(struct call *);
 
 /* pool.c */
-void		 pool_start(struct server *);
+void		 pool_start(struct server *, void (*)(struct call *));
 void		 pool_stop(void);
 int		 pool_push(struct call *);
 int		 pool_running(const struct call *);
@@ -489,10 +518,9 @@ void		 stats_process_start(struct event_base *, struct stats_slot *,
 void		 stats_process_stop(void);
 
 /* worker.c */
-void		 worker_accept(struct server *, struct listener *, int,
-		     const struct sockaddr *);
-void		 worker_accept_failed(struct server *, int);
-void		 worker_conn_gone(struct server *, struct conn *);
+void		 server_init(struct server *, struct event_base *,
+		     const struct settings *, struct stats_slot *);
+void		 server_free(struct server *);
 int		 worker_run(const struct settings *, struct listener *, int,
 		     struct stats_slot *, int);
 
@@ -515,7 +543,13 @@ void		 daemon_die_with_parent(pid_t);
 void		 daemon_drop_privileges(const char *);
 void		 daemon_notify(const char *);
 void		 daemon_notify_reloading(void);
-void		 daemon_keeper_start(const char *, struct listener *, int);
-void		 daemon_cleanup(const char *, struct listener *, int);
+/* Removes the socket files of listeners: listener_unlink_all(). */
+typedef void	 daemon_unlink_fn(struct listener *, int);
+extern time_t	 daemon_started;
+extern pid_t	 daemon_pid;
+void		 daemon_keeper_start(const char *, struct listener *, int,
+		     daemon_unlink_fn *);
+void		 daemon_cleanup(const char *, struct listener *, int,
+		     daemon_unlink_fn *);
 
 #endif /* RPCD_H */

@@ -36,6 +36,8 @@
  * counters of its own.  The names of the rows are shared too, so that a
  * worker of the old generation, a new one and the metrics process all
  * name the same rows, whichever generation they were forked with.
+ *
+ * Layer: base (server/rpcd.h).
  */
 
 #include "config.h"
@@ -552,9 +554,9 @@ stats_to_json(void)
 	o = json_object_new_object();
 	failed |= dispatch_json_add(o, "version",
 	    json_object_new_string(VERSION));
-	failed |= stats_add(o, "pid", rpcd_pid);
+	failed |= stats_add(o, "pid", daemon_pid);
 	failed |= dispatch_json_add(o, "uptime",
-	    json_object_new_double(difftime(time(NULL), rpcd_started)));
+	    json_object_new_double(difftime(time(NULL), daemon_started)));
 	failed |= dispatch_json_add(o, "methods", list);
 	failed |= dispatch_json_add(o, "workers", workers);
 	failed |= dispatch_json_add(o, "total", total);

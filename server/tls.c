@@ -20,6 +20,8 @@
  * current one; a connection's SSL holds a reference to the SSL_CTX it was
  * made from, so connections opened on the old certificates keep them.
  * A reload that fails keeps the current SSL_CTX and logs why.
+ *
+ * Layer: connection (server/rpcd.h).
  */
 
 #include "config.h"

@@ -26,6 +26,8 @@
  * an ioctl() first); and tell whether the peer has sent anything not read
  * yet, so a drain knows when a connection is idle.  This file is the only
  * one that does I/O on a connection's socket.
+ *
+ * Layer: connection (server/rpcd.h).
  */
 
 #include "config.h"

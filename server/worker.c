@@ -20,6 +20,8 @@
  * inherited.  SIGTERM and SIGINT drain: stop accepting, answer what was
  * received, flush, exit 0 within --shutdown-timeout.  SIGHUP and SIGUSR1
  * reopen the logs.
+ *
+ * Layer: worker (server/rpcd.h).
  */
 
 #include "config.h"
@@ -108,7 +110,7 @@ worker_resume_cb(evutil_socket_t fd, short events, void *arg)
 }
 
 /* A listener accepted fd: serve it, or answer busy past --max-conns. */
-void
+static void
 worker_accept(struct server *srv, struct listener *l, int fd,
     const struct sockaddr *sa)
 {
@@ -136,7 +138,7 @@ worker_accept(struct server *srv, struct listener *l, int fd,
  * the queue and the listener would fire again at once: pause for a while
  * instead of spinning (tmux, httpd, memcached do the same).
  */
-void
+static void
 worker_accept_failed(struct server *srv, int error)
 {
 	if (error == EMFILE || error == ENFILE || error == ENOBUFS ||
@@ -150,7 +152,7 @@ worker_accept_failed(struct server *srv, int error)
  * A connection is closing: forget it, accept again below --max-conns, and
  * end the loop when the last one goes during a drain.
  */
-void
+static void
 worker_conn_gone(struct server *srv, struct conn *c)
 {
 	struct timeval	tv = { RPCD_ACCEPT_PAUSE, 0 };
@@ -321,6 +323,106 @@ worker_tune_malloc(const struct settings *s)
 }
 
 /*
+ * Make srv a server on base with no connection yet: the handlers that the
+ * layers below call back (listener.c, conn.c, call.c), its timers, and
+ * its connections' common timeouts.  worker_run() and the fuzz harness
+ * build theirs with it.
+ */
+void
+server_init(struct server *srv, struct event_base *base,
+    const struct settings *s, struct stats_slot *stats)
+{
+	struct timeval	idle = { s->idle_timeout, 0 };
+	struct timeval	handshake = { s->tls_handshake_timeout, 0 };
+
+	memset(srv, 0, sizeof *srv);
+	TAILQ_INIT(&srv->conns);
+	TAILQ_INIT(&srv->sendq);
+	srv->base = base;
+	srv->settings = s;
+	srv->stats = stats;
+	srv->held_max = RPCD_SEND_HELD_MAX;
+	srv->accepted = worker_accept;
+	srv->accept_failed = worker_accept_failed;
+	srv->conn_gone = worker_conn_gone;
+	srv->replied = conn_replied;
+	/* Every connection has the same timeout: a queue, not a heap. */
+	if (s->idle_timeout > 0 && (srv->idle_timeout =
+	    event_base_init_common_timeout(base, &idle)) == NULL)
+		fatalx("event_base_init_common_timeout failed");
+	if ((srv->handshake_timeout = event_base_init_common_timeout(base,
+	    &handshake)) == NULL)
+		fatalx("event_base_init_common_timeout failed");
+	srv->resume_ev = evtimer_new(base, worker_resume_cb, srv);
+	srv->full_ev = evtimer_new(base, worker_full_cb, srv);
+	srv->send_ev = event_new(base, -1, 0, conn_send_queued, srv);
+	if (srv->resume_ev == NULL || srv->full_ev == NULL ||
+	    srv->send_ev == NULL)
+		fatalx("evtimer_new");
+}
+
+/* Free what server_init() and a run of the loop made; not the base. */
+void
+server_free(struct server *srv)
+{
+	struct event	**evs[] = { &srv->resume_ev, &srv->full_ev,
+			    &srv->send_ev, &srv->drain_ev, &srv->master_ev,
+			    &srv->agent_ev, &srv->delay_ev };
+	size_t		  i;
+
+	for (i = 0; i < sizeof evs / sizeof evs[0]; i++) {
+		if (*evs[i] != NULL)
+			event_free(*evs[i]);
+		*evs[i] = NULL;
+	}
+}
+
+static const int	 worker_sigs[] = { SIGTERM, SIGINT, SIGHUP, SIGUSR1 };
+#define WORKER_NSIGS	(sizeof worker_sigs / sizeof worker_sigs[0])
+
+/* Have the loop take the signals that drain and reopen the logs. */
+static void
+worker_watch_signals(struct server *srv, struct event **sigev)
+{
+	size_t	i;
+
+	signal(SIGPIPE, SIG_IGN);
+	for (i = 0; i < WORKER_NSIGS; i++) {
+		sigev[i] = evsignal_new(srv->base, worker_sigs[i],
+		    worker_signal_cb, srv);
+		if (sigev[i] == NULL || evsignal_add(sigev[i], NULL) != 0)
+			fatalx("cannot watch signal %d", worker_sigs[i]);
+	}
+}
+
+/*
+ * A prefork worker watches its master's pipe and says it is ready there;
+ * a single process serves the metrics and the agent itself.
+ */
+static void
+worker_watch_peers(struct server *srv, int master_fd)
+{
+	if (master_fd == -1) {
+		metrics_start(srv->base);
+		if (agent_fd() == -1)
+			return;
+		srv->agent_ev = event_new(srv->base, agent_fd(),
+		    EV_READ | EV_PERSIST, worker_agent_cb, srv);
+		if (srv->agent_ev == NULL || event_add(srv->agent_ev, NULL) != 0)
+			fatalx("cannot watch the agent's socket");
+		return;
+	}
+	srv->master_ev = event_new(srv->base, master_fd, EV_READ | EV_PERSIST,
+	    worker_master_cb, srv);
+	if (srv->master_ev == NULL || event_add(srv->master_ev, NULL) != 0)
+		fatalx("cannot watch the master");
+	/* The pipe tells now: a master's death drains us. */
+	daemon_die_with_parent(0);
+	if (write(master_fd, "R", 1) != 1)
+		fatal("cannot tell the master we are ready");
+}
+
+/*
  * Serve the listeners until shut down; return the exit status.  A prefork
  * worker gets master_fd, its end of a socketpair with the master: it
  * writes one byte there once it accepts, and end of file there means the
@@ -330,73 +432,25 @@ int
 worker_run(const struct settings *s, struct listener *listeners, int n,
     struct stats_slot *stats, int master_fd)
 {
-	static const int	 sigs[] = { SIGTERM, SIGINT, SIGHUP, SIGUSR1 };
-	struct event		*sigev[sizeof sigs / sizeof sigs[0]];
-	struct server		 srv;
-	struct conn		*c;
-	struct timeval		 idle = { s->idle_timeout, 0 };
-	struct timeval		 handshake = { s->tls_handshake_timeout, 0 };
-	size_t			 i;
+	struct event	*sigev[WORKER_NSIGS];
+	struct server	 srv;
+	struct conn	*c;
+	size_t		 i;
 
-	memset(&srv, 0, sizeof srv);
-	TAILQ_INIT(&srv.conns);
-	TAILQ_INIT(&srv.sendq);
-	srv.settings = s;
+	stats->pid = getpid();
+	worker_tune_malloc(s);
+	event_set_log_callback(log_libevent_cb);
+	server_init(&srv, loop_new(), s, stats);
 	srv.listeners = listeners;
 	srv.nlisteners = n;
-	srv.stats = stats;
-	stats->pid = getpid();
-
-	worker_tune_malloc(s);
-	srv.held_max = RPCD_SEND_HELD_MAX;
-	event_set_log_callback(log_libevent_cb);
-	srv.base = loop_new();
 	log_debug("event backend: %s", event_base_get_method(srv.base));
-	/* Every connection has the same timeout: a queue, not a heap. */
-	if (s->idle_timeout > 0 && (srv.idle_timeout =
-	    event_base_init_common_timeout(srv.base, &idle)) == NULL)
-		fatalx("event_base_init_common_timeout failed");
-	if ((srv.handshake_timeout = event_base_init_common_timeout(srv.base,
-	    &handshake)) == NULL)
-		fatalx("event_base_init_common_timeout failed");
-	signal(SIGPIPE, SIG_IGN);
-	for (i = 0; i < sizeof sigs / sizeof sigs[0]; i++) {
-		sigev[i] = evsignal_new(srv.base, sigs[i], worker_signal_cb,
-		    &srv);
-		if (sigev[i] == NULL || evsignal_add(sigev[i], NULL) != 0)
-			fatalx("cannot watch signal %d", sigs[i]);
-	}
+	worker_watch_signals(&srv, sigev);
 	if (s->user != NULL)
 		daemon_drop_privileges(s->user);
-	if (registry_current()->nmodules > 0)
-		pool_start(&srv);
 	module_worker_init(&srv);
-	srv.resume_ev = evtimer_new(srv.base, worker_resume_cb, &srv);
-	srv.full_ev = evtimer_new(srv.base, worker_full_cb, &srv);
-	srv.send_ev = event_new(srv.base, -1, 0, conn_send_queued, &srv);
-	if (srv.resume_ev == NULL || srv.full_ev == NULL ||
-	    srv.send_ev == NULL)
-		fatalx("evtimer_new");
 	listener_enable_all(&srv);
 	stats_process_start(srv.base, stats, s);
-	if (master_fd == -1)
-		metrics_start(srv.base);
-	else {
-		srv.master_ev = event_new(srv.base, master_fd,
-		    EV_READ | EV_PERSIST, worker_master_cb, &srv);
-		if (srv.master_ev == NULL || event_add(srv.master_ev, NULL) != 0)
-			fatalx("cannot watch the master");
-		/* The pipe tells now: a master's death drains us. */
-		daemon_die_with_parent(0);
-		if (write(master_fd, "R", 1) != 1)
-			fatal("cannot tell the master we are ready");
-	}
-	if (master_fd == -1 && agent_fd() != -1) {
-		srv.agent_ev = event_new(srv.base, agent_fd(),
-		    EV_READ | EV_PERSIST, worker_agent_cb, &srv);
-		if (srv.agent_ev == NULL || event_add(srv.agent_ev, NULL) != 0)
-			fatalx("cannot watch the agent's socket");
-	}
+	worker_watch_peers(&srv, master_fd);
 
 	/* The loop fails only when its backend does (out of memory). */
 	if (event_base_dispatch(srv.base) == -1)
@@ -405,22 +459,11 @@ worker_run(const struct settings *s, struct listener *listeners, int n,
 
 	while ((c = TAILQ_FIRST(&srv.conns)) != NULL)
 		conn_close(c, "server exiting");
-	pool_stop();
 	module_worker_exit();
 	listener_close_all(&srv);
-	for (i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
+	for (i = 0; i < WORKER_NSIGS; i++)
 		event_free(sigev[i]);
-	event_free(srv.resume_ev);
-	event_free(srv.full_ev);
-	event_free(srv.send_ev);
-	if (srv.drain_ev != NULL)
-		event_free(srv.drain_ev);
-	if (srv.master_ev != NULL)
-		event_free(srv.master_ev);
-	if (srv.agent_ev != NULL)
-		event_free(srv.agent_ev);
-	if (srv.delay_ev != NULL)
-		event_free(srv.delay_ev);
+	server_free(&srv);
 	metrics_stop();
 	stats_process_stop();
 	event_base_free(srv.base);

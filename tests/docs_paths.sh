@@ -2,7 +2,8 @@
 # Paths the documents give, against where the files are: the module
 # directory of rpcd(8), rpcd-module(3) and rpcd-exec(8) against make
 # install's and the Debian package's; README's table of packages against what libproto-dev
-# ships; README's exec example for the build tree, run from it.
+# ships; README's exec example for the build tree, run from it; the
+# functions and files HACKING.md names.
 
 . "${top_srcdir:-.}/tests/tap.sh"
 . "$top_srcdir/tests/lib.sh"
@@ -70,5 +71,21 @@ else
 	ok 1 "the built rpcd loads the README's exec module: $module"
 	skip "no rpcd"
 fi
+
+# HACKING.md describes the code as it is: every function and file it
+# names in backquotes exists.
+missing=
+for f in $(grep -o '`[a-z_]*()`' "$top_srcdir/HACKING.md" | tr -d '`()' |
+    sort -u); do
+	grep -q "^$f(" "$top_srcdir"/server/*.c "$top_srcdir"/client/*.c \
+	    "$top_srcdir"/lib/*.c "$top_srcdir"/lib/common/*.c ||
+	    missing="$missing $f()"
+done
+for f in $(grep -o '[a-z_]*\.[ch]\b' "$top_srcdir/HACKING.md" | sort -u); do
+	[ -n "$(find "$top_srcdir/server" "$top_srcdir/client" \
+	    "$top_srcdir/lib" "$top_srcdir/modules" "$top_srcdir/tests" \
+	    -name "$f")" ] || missing="$missing $f"
+done
+is "$missing" "" "every function and file HACKING.md names exists"
 
 done_testing

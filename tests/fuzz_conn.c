@@ -163,10 +163,6 @@ enum {
 	OP_NOPS
 };
 
-/* rpcd.c's, which is not linked: its main() would replace libFuzzer's. */
-time_t			 rpcd_started;
-pid_t			 rpcd_pid;
-
 /* The client end of a connection, and what it sent and was answered. */
 struct peer {
 	int		 fd;
@@ -201,7 +197,6 @@ static struct settings	 fuzz_settings;
 static struct event_base *fuzz_base;
 static const struct timeval *fuzz_idle;	/* a common timeout of a day */
 static struct stats_slot *fuzz_stats;
-static struct event	*fuzz_resume_ev, *fuzz_full_ev, *fuzz_send_ev;
 static const struct timeval *fuzz_short;	/* FUZZ_SHORT_MS */
 static struct server	 fuzz_srv;
 static struct listener	 fuzz_listeners[FRONT_NUM];
@@ -218,10 +213,7 @@ static SSL_CTX		*fuzz_client_ctx;
 static void
 fuzz_timer_cb(evutil_socket_t fd, short events, void *arg)
 {
-	/*
-	 * The server's pauses are a second or more: a run never waits that
-	 * long.  The harness's bound of a wait for the pool ends the wait.
-	 */
+	/* The harness's bound of a wait for the pool ends the wait. */
 }
 
 /* Append n bytes to *buf, growing it. */
@@ -891,6 +883,7 @@ fuzz_timer_collect(const struct event_base *base, const struct event *ev,
 	if (event_get_fd(ev) != -1 ||
 	    (event_get_events(ev) & (EV_READ | EV_WRITE | EV_SIGNAL)) != 0 ||
 	    event_get_callback(ev) == fuzz_timer_cb ||
+	    ev == fuzz_srv.resume_ev || ev == fuzz_srv.full_ev ||
 	    !event_pending(ev, EV_TIMEOUT, NULL) || fuzz_is_deadline(ev))
 		return (0);
 	/* The walk hands out const pointers; activated after it ends. */
@@ -1091,7 +1084,7 @@ fuzz_connect(struct peer *p, int tcp, int small, int front)
 	fuzz_nonblock(p->fd);
 	p->front = front;
 	p->header = front == FRONT_PROXY ? HDR_MORE : HDR_NONE;
-	worker_accept(&fuzz_srv, front == FRONT_TLS_RAW && fuzz_proxied ?
+	fuzz_srv.accepted(&fuzz_srv, front == FRONT_TLS_RAW && fuzz_proxied ?
 	    &fuzz_tls_proxy : &fuzz_listeners[front == FRONT_TLS_RAW ?
 	    FRONT_TLS : front], sv[0], (struct sockaddr *)&ss);
 #ifdef HAVE_TLS
@@ -1141,15 +1134,7 @@ fuzz_configure(const uint8_t *b)
 	fuzz_timers = (b[1] & 0x40) != 0;
 	fuzz_proxied = (b[1] & 0x80) != 0;
 
-	memset(&fuzz_srv, 0, sizeof fuzz_srv);
-	TAILQ_INIT(&fuzz_srv.conns);
-	TAILQ_INIT(&fuzz_srv.sendq);
-	fuzz_srv.base = fuzz_base;
-	fuzz_srv.settings = s;
-	fuzz_srv.stats = fuzz_stats;
-	fuzz_srv.resume_ev = fuzz_resume_ev;
-	fuzz_srv.full_ev = fuzz_full_ev;
-	fuzz_srv.send_ev = fuzz_send_ev;
+	server_init(&fuzz_srv, fuzz_base, s, fuzz_stats);
 	/* Small, so that replies are also sent before the end of a pass. */
 	fuzz_srv.held_max = RPCD_BEV_READ;
 	fuzz_srv.idle_timeout = fuzz_timers ? fuzz_short :
@@ -1268,8 +1253,8 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	dispatch_init();
 	config_init(5, args, &fuzz_defaults);
 	module_load_all(&fuzz_defaults);
-	rpcd_pid = getpid();
-	rpcd_started = time(NULL);
+	daemon_pid = getpid();
+	daemon_started = time(NULL);
 	if ((fuzz_base = event_base_new()) == NULL ||
 	    (fuzz_idle = event_base_init_common_timeout(fuzz_base,
 	    &day)) == NULL ||
@@ -1277,19 +1262,16 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	    &brief)) == NULL)
 		abort();
 	fuzz_stats = stats_region_create(1, 1);
-	fuzz_stats->pid = rpcd_pid;
-	fuzz_resume_ev = evtimer_new(fuzz_base, fuzz_timer_cb, NULL);
-	fuzz_full_ev = evtimer_new(fuzz_base, fuzz_timer_cb, NULL);
-	fuzz_send_ev = event_new(fuzz_base, -1, 0, conn_send_queued,
-	    &fuzz_srv);
+	fuzz_stats->pid = daemon_pid;
 	fuzz_wait_ev = evtimer_new(fuzz_base, fuzz_timer_cb, NULL);
-	fuzz_srv.base = fuzz_base;
-	fuzz_srv.settings = &fuzz_defaults;
-	fuzz_srv.stats = fuzz_stats;	/* the pool counts its queue there */
-	/* As worker_run() does; the pool lives as long as the process. */
+	/*
+	 * As worker_run() does; the pool lives as long as the process, and
+	 * counts its queue in fuzz_stats.  Each run makes fuzz_srv anew.
+	 */
 	fuzz_defaults.offload_threads = FUZZ_THREADS;
-	pool_start(&fuzz_srv);
+	server_init(&fuzz_srv, fuzz_base, &fuzz_defaults, fuzz_stats);
 	module_worker_init(&fuzz_srv);
+	server_free(&fuzz_srv);
 	for (i = 0; i < FRONT_NUM; i++) {
 		l = &fuzz_listeners[i];
 		l->fd = -1;
@@ -1450,7 +1432,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* Calls later_nc keeps past their cancel go once their timer fires. */
 	fuzz_module_timers();
 	fuzz_step();
-	evtimer_del(fuzz_full_ev);
-	evtimer_del(fuzz_resume_ev);
+	server_free(&fuzz_srv);
 	return (0);
 }
