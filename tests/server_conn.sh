@@ -22,16 +22,19 @@ stream()
 import socket, struct, sys, threading, time
 port, seconds = int(sys.argv[1]), float(sys.argv[2])
 sizes = [int(n) for n in sys.argv[3:]]
-s = socket.create_connection(("127.0.0.1", port))
 sent = [0, False]
-# One batch of 16 frames, built once, so that sending runs at C speed.
-batch, replies = b"", []
+# One batch of 16 frames, built once, so that sending runs at C speed;
+# built before connecting, so that a slow machine's time building 16 MB
+# is not idle time of the connection.
+frames, replies = [], []
 for i in range(16):
     tag = "%d:" % i
     params = '"' + tag + "x" * max(0, sizes[i % len(sizes)] - len(tag)) + '"'
     body = ('{"in": "ping", "params": %s}' % params).encode()
-    batch += struct.pack("<I", len(body)) + body
+    frames.append(struct.pack("<I", len(body)) + body)
     replies.append(('{"out": "pong", "result": %s}' % params).encode())
+batch = b"".join(frames)
+s = socket.create_connection(("127.0.0.1", port))
 def send():
     end = time.monotonic() + seconds
     try:
@@ -44,7 +47,7 @@ def send():
         pass
 sender = threading.Thread(target=send)
 sender.start()
-got, buf = 0, b""
+got, buf = 0, bytearray()
 while True:
     try:
         d = s.recv(1 << 20)
@@ -57,7 +60,8 @@ while True:
         n = struct.unpack("<I", buf[:4])[0]
         if buf[4:4 + n] != replies[got % len(replies)]:
             print("reply %d is wrong: %r" % (got, buf[4:4 + n][:60])); sys.exit(1)
-        buf, got = buf[4 + n:], got + 1
+        del buf[:4 + n]
+        got += 1
 sender.join()
 if not sent[1] or got != sent[0]:
     print("closed after %d replies of %d sent" % (got, sent[0])); sys.exit(1)
