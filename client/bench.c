@@ -252,7 +252,8 @@ bench_conn_lost(struct bench_conn *bc, const char *fmt, ...)
 		return;
 	} else
 		first++;
-	if (client_open(&c, b->opt, first, err, sizeof err) == -1) {
+	if (command_check(err, client_open(&c, b->opt, first, err,
+	    sizeof err)) == -1) {
 		bench_conn_fail(bc, "%s; cannot connect to %s", why, err);
 		return;
 	}
@@ -715,7 +716,7 @@ cmd_bench(struct options *opt, int argc, char **argv)
 		bc = &b.conns[i];
 		bc->b = &b;
 		bc->sent = xcalloc(b.pipeline, sizeof(double));
-		client_connect(&bc->c, opt);
+		command_connect(&bc->c, opt, 0);
 		bench_conn_start(bc);
 		b.open++;
 	}

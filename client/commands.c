@@ -99,14 +99,17 @@ is_error(const struct client *c)
 	return (strcmp(c->reply.name, "error") == 0);
 }
 
-/* Send one request and read its reply: 0, or -1 if SIGINT came first. */
+/*
+ * Send one request and read its reply: 0, or -1 if SIGINT came first;
+ * exit if the server failed us.
+ */
 static int
 call_once(struct client *c, const char *method, const char *params)
 {
-	if (client_send(c, method, params, params == NULL ? 0 :
-	    strlen(params)) == -1)
+	if (command_check(c->err, client_send(c, method, params,
+	    params == NULL ? 0 : strlen(params))) == -1)
 		return (-1);
-	return (client_read(c));
+	return (command_check(c->err, client_read(c)));
 }
 
 /*
@@ -121,7 +124,7 @@ call_for_table(struct client *c, const struct options *opt,
 {
 	struct json_object	*o = NULL;
 
-	client_connect(c, opt);
+	command_connect(c, opt, 0);
 	call_once(c, method, NULL);
 	*status = EXIT_OK;
 	if (is_error(c))
@@ -167,11 +170,12 @@ cmd_ping(struct options *opt, int argc, char **argv)
 	params = json_object_to_json_string_ext(msg,
 	    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
 
-	client_connect(&c, opt);
+	command_connect(&c, opt, 0);
 	/* SIGINT ends the pings, as ping(8)'s, with the summary. */
 	client_catch_sigint();
 	while (sent < count) {
-		if (sent > 0 && interval > 0 && client_pause(interval) == -1)
+		if (sent > 0 && interval > 0 && command_check(c.err,
+		    client_pause(interval, c.err, sizeof c.err)) == -1)
 			break;
 		t = time_monotonic();
 		sent++;
@@ -268,9 +272,9 @@ cmd_call(struct options *opt, int argc, char **argv)
 			usage_error("params are not JSON: %s",
 			    proto_strerror(error));
 	}
-	client_connect(&c, opt);
-	client_send(&c, argv[0], params, len);
-	client_read(&c);
+	command_connect(&c, opt, 0);
+	command_check(c.err, client_send(&c, argv[0], params, len));
+	command_check(c.err, client_read(&c));
 	if (is_error(&c))
 		status = reply_error(&c, argv[0]);
 	else if (opt->json)
@@ -391,15 +395,16 @@ stats_watch(const struct options *opt, double interval, long long count)
 	const char		*server = NULL;
 	struct tm		 tm;
 	time_t			 clock;
-	char			 stamp[16];
+	char			 stamp[16], err[128];
 	long long		 n = 0;
 	int			 status = EXIT_OK;
 
 	client_catch_sigint();
 	while (count == 0 || n < count) {
-		if (n > 0 && client_pause(interval) == -1)
+		if (n > 0 && command_check(err, client_pause(interval, err,
+		    sizeof err)) == -1)
 			break;
-		client_connect(&c, opt);
+		command_connect(&c, opt, 0);
 		if (call_once(&c, "stats", NULL) == -1) {
 			client_close(&c);
 			break;
@@ -619,7 +624,6 @@ batch_resend(struct batch *bt)
 	struct client		*c = &bt->c;
 	struct batch_entry	*e;
 	const char		*was = c->server;
-	char			 err[1024];
 	long long		 i, n = 0, lineno;
 	int			 first = c->index, too_large = bt->too_large;
 
@@ -636,15 +640,15 @@ batch_resend(struct batch *bt)
 	else
 		first++;
 	client_close(c);
-	if (client_open(c, c->opt, first, err, sizeof err) == -1)
-		server_error("cannot connect to %s", err);
+	command_connect(c, c->opt, first);
 	c->retry = 1;
 	bt->answered = 0;
 	bt->too_large = 0;
 	for (i = bt->head; i < bt->tail; i++) {
 		e = &bt->window[i % BATCH_WINDOW];
 		if (e->local == NULL) {
-			client_send_raw(c, e->frame, e->len);
+			command_check(c->err, client_send_raw(c, e->frame,
+			    e->len));
 			n++;
 		}
 	}
@@ -664,7 +668,8 @@ batch_print(struct batch *bt)
 		free(e->local);
 		e->local = NULL;
 	} else {
-		while (client_read(&bt->c) == CLIENT_CLOSED)
+		while (command_check(bt->c.err, client_read(&bt->c)) ==
+		    CLIENT_CLOSED)
 			batch_resend(bt);
 		reply_raw(&bt->c);
 		bt->too_large = batch_reply_is(&bt->c, PROTO_ETOOLARGE);
@@ -701,7 +706,7 @@ batch_add(struct batch *bt, const char *line, size_t len, long long lineno)
 		e->frame = xreallocarray(e->frame, e->size = n, 1);
 	proto_frame_encode(e->frame, n, line, len);
 	e->len = n;
-	client_send_raw(&bt->c, e->frame, n);
+	command_check(bt->c.err, client_send_raw(&bt->c, e->frame, n));
 }
 
 int
@@ -729,7 +734,7 @@ cmd_batch(struct options *opt, int argc, char **argv)
 	options_finish(opt);
 	bt = xcalloc(1, sizeof *bt);
 	bt->retry = retry;
-	client_connect(&bt->c, opt);
+	command_connect(&bt->c, opt, 0);
 	/* A close is told to batch_resend(), which decides. */
 	bt->c.retry = 1;
 	for (;;) {

@@ -139,6 +139,33 @@ server_error(const char *fmt, ...)
 }
 
 /*
+ * Exit as what a client_* function returned says, else return it:
+ * CLIENT_FAILED exits 3 (130 after SIGINT) and CLIENT_BADREQUEST exits 2,
+ * each with err, the reason it gave.
+ */
+int
+command_check(const char *err, int r)
+{
+	if (r == CLIENT_FAILED)
+		server_error("%s", err);
+	if (r == CLIENT_BADREQUEST)
+		usage_error("%s", err);
+	return (r);
+}
+
+/* Connect to the first server from first on that accepts, or exit 3. */
+void
+command_connect(struct client *c, const struct options *opt, int first)
+{
+	char	err[1024];
+	int	r;
+
+	if ((r = client_open(c, opt, first, err, sizeof err)) == -1)
+		server_error("cannot connect to %s", err);
+	command_check(err, r);
+}
+
+/*
  * The option getopt_long() returned last, as the user typed it (the long
  * form if that was used, however abbreviated, else the short one), and the
  * command it belongs to, for the messages of option_number() and
