@@ -19,7 +19,7 @@
  * read replies with a timeout and a size limit.  Anything the server does
  * wrong is returned as CLIENT_FAILED with a message saying what in c->err:
  * the command chooses what to print and how to exit.  Once a command
- * catches SIGINT, the signal ends any wait instead.
+ * catches SIGINT, the signal ends any wait (wait.c) instead.
  */
 
 #include "config.h"
@@ -33,7 +33,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,105 +41,6 @@
 #include <unistd.h>
 
 #include "rpcctl.h"
-
-/*
- * The SIGINT handler writes a byte to this pipe, and every wait polls its
- * read end: a flag alone, set just before poll() began, would go unseen
- * until the reply or the timeout.  The byte is never read, so every wait
- * after it ends at once.
- */
-static int			client_sigint_pipe[2] = { -1, -1 };
-static volatile sig_atomic_t	client_sigint_seen;
-
-static void
-client_sigint_cb(int sig)
-{
-	int	saved_errno = errno;
-	ssize_t	n;
-
-	client_sigint_seen = 1;
-	/* A full pipe already holds a byte: nothing is lost. */
-	n = write(client_sigint_pipe[1], "", 1);
-	(void)n;
-	errno = saved_errno;
-}
-
-/*
- * Catch SIGINT from now on, even if it was ignored (as for a job started
- * with & from a script), as ping(8) does: it ends every wait here, and
- * the fd returned becomes readable, for an event loop.
- */
-int
-client_catch_sigint(void)
-{
-	struct sigaction	sa;
-	int			i;
-
-	if (pipe(client_sigint_pipe) == -1)
-		fatal("pipe");
-	for (i = 0; i < 2; i++) {
-		fcntl(client_sigint_pipe[i], F_SETFL, O_NONBLOCK);
-		fcntl(client_sigint_pipe[i], F_SETFD, FD_CLOEXEC);
-	}
-	memset(&sa, 0, sizeof sa);
-	sa.sa_handler = client_sigint_cb;
-	sigemptyset(&sa.sa_mask);
-	if (sigaction(SIGINT, &sa, NULL) == -1)
-		fatal("sigaction");
-	return (client_sigint_pipe[0]);
-}
-
-/* Has SIGINT come since client_catch_sigint()? */
-int
-client_interrupted(void)
-{
-	return (client_sigint_seen);
-}
-
-/*
- * Wait for fd to be ready for events until deadline; return the events
- * that came, 0 if it timed out, -1 if SIGINT came (once caught), or
- * CLIENT_FAILED if poll(2) failed, with errno set.  An fd of -1 is never
- * ready: the wait is a pause.
- */
-int
-client_wait(int fd, short events, double deadline)
-{
-	struct pollfd	pfd[2] = {
-		{ fd, events, 0 },
-		{ client_sigint_pipe[0], POLLIN, 0 }
-	};
-	double		left;
-	int		n;
-
-	for (;;) {
-		left = deadline - time_monotonic();
-		if (left <= 0)
-			return (0);
-		n = poll(pfd, 2, (int)(left * 1000) + 1);
-		if (n > 0 && pfd[1].revents != 0)
-			return (-1);
-		if (n > 0)
-			return (pfd[0].revents);
-		if (n == -1 && errno != EINTR)
-			return (CLIENT_FAILED);
-	}
-}
-
-/*
- * Sleep for seconds: 0, -1 if SIGINT cut it short, or CLIENT_FAILED with
- * why in err.
- */
-int
-client_pause(double seconds, char *err, size_t len)
-{
-	int	r;
-
-	r = client_wait(-1, 0, time_monotonic() + seconds);
-	if (r == CLIENT_FAILED)
-		snprintf(err, len, "poll: %s", strerror(errno));
-	return (r);
-}
 
 /* Say why in c->err, for the command to tell: return CLIENT_FAILED. */
 static int printflike(2, 3)

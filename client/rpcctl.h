@@ -104,11 +104,13 @@ void		 command_connect(struct client *, const struct options *, int);
 long long	 option_number(long long, long long);
 double		 option_seconds(double, double);
 
-/* net.c */
+/* wait.c */
 int		 client_catch_sigint(void);
 int		 client_interrupted(void);
-int		 client_pause(double, char *, size_t);
 int		 client_wait(int, short, double);
+int		 client_pause(double, char *, size_t);
+
+/* net.c */
 ssize_t		 client_recv(struct client *, void *, size_t);
 ssize_t		 client_send_some(struct client *, const void *, size_t);
 int		 client_open(struct client *, const struct options *, int,
