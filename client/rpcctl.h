@@ -64,6 +64,8 @@ struct options {
 	int		insecure;	/* skip the certificate checks */
 	const char	*cacert, *cert, *key;
 	void		*tls_ctx;	/* SSL_CTX */
+	/* -h, --help: print the usage of a command (NULL: rpcctl's). */
+	__dead void	(*help)(const char *);
 };
 
 /*
@@ -93,7 +95,7 @@ struct client {
 	char			 err[1024]; /* why CLIENT_FAILED came */
 };
 
-/* rpcctl.c */
+/* options.c */
 __dead void	 usage_error(const char *, ...) printflike(1, 2);
 __dead void	 server_error(const char *, ...) printflike(1, 2);
 int		 command_option(struct options *, const char *, int, char **,
@@ -101,6 +103,7 @@ int		 command_option(struct options *, const char *, int, char **,
 void		 options_finish(struct options *);
 int		 command_check(const char *, int);
 void		 command_connect(struct client *, const struct options *, int);
+int		 options_parse(struct options *, int, char **);
 long long	 option_number(long long, long long);
 double		 option_seconds(double, double);
 
