@@ -139,25 +139,27 @@ call_for_table(struct client *c, const struct options *opt,
 #define PING_USAGE \
 	"usage: rpcctl ping [-c count] [-i interval] [message]"
 
-int
-cmd_ping(struct options *opt, int argc, char **argv)
+/* ping's round trips so far, for its summary. */
+struct ping_stats {
+	long long	sent, received;
+	double		min, max, sum, sum2;	/* milliseconds */
+};
+
+/* Read ping's options into *count and *interval, and the global ones. */
+static void
+ping_options(struct options *opt, int argc, char **argv, long long *count,
+    double *interval)
 {
-	struct client		 c;
-	struct json_object	*msg;
-	const char		*params;
-	long long		 count = 1, sent = 0, received = 0;
-	double			 interval = 1, t, ms, min = 0, max = 0;
-	double			 sum = 0, sum2 = 0, avg;
-	int			 ch, status = EXIT_OK;
+	int	ch;
 
 	while ((ch = command_option(opt, "ping", argc, argv, "c:i:",
 	    NULL)) != -1) {
 		switch (ch) {
 		case 'c':
-			count = option_number(1, 1000000000);
+			*count = option_number(1, 1000000000);
 			break;
 		case 'i':
-			interval = option_seconds(0, 3600);
+			*interval = option_seconds(0, 3600);
 			break;
 		default:
 			usage_error(PING_USAGE);
@@ -166,6 +168,54 @@ cmd_ping(struct options *opt, int argc, char **argv)
 	if (argc - optind > 1)
 		usage_error(PING_USAGE);
 	options_finish(opt);
+}
+
+/* The right pong came ms after its ping: count it and print its line. */
+static void
+ping_record(struct ping_stats *ps, const struct client *c, double ms)
+{
+	ps->received++;
+	if (ps->received == 1 || ms < ps->min)
+		ps->min = ms;
+	if (ms > ps->max)
+		ps->max = ms;
+	ps->sum += ms;
+	ps->sum2 += ms * ms;
+	if (c->opt->json)
+		reply_raw(c);
+	else
+		printf("pong from %s: seq=%lld time=%.3f ms\n", c->server,
+		    ps->sent - 1, ms);
+	fflush(stdout);
+}
+
+/* The summary, as ping(8)'s: losses, then min/avg/max/stddev. */
+static void
+ping_summary(const struct ping_stats *ps, const char *server)
+{
+	double	avg = ps->received ? ps->sum / ps->received : 0;
+
+	printf("--- %s ping statistics ---\n", server);
+	printf("%lld sent, %lld received, %.0f%% loss\n", ps->sent,
+	    ps->received, 100.0 * (ps->sent - ps->received) / ps->sent);
+	if (ps->received > 0)
+		printf("rtt min/avg/max/stddev = %.3f/%.3f/%.3f/%.3f ms\n",
+		    ps->min, avg, ps->max,
+		    sqrt(fmax(0, ps->sum2 / ps->received - avg * avg)));
+}
+
+int
+cmd_ping(struct options *opt, int argc, char **argv)
+{
+	struct client		 c;
+	struct json_object	*msg;
+	struct ping_stats	 ps = { 0 };
+	const char		*params;
+	long long		 count = 1;
+	double			 interval = 1, t, ms;
+	int			 status = EXIT_OK;
+
+	ping_options(opt, argc, argv, &count, &interval);
 	msg = json_object_new_string(optind < argc ? argv[optind] : "rpcctl");
 	params = json_object_to_json_string_ext(msg,
 	    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
@@ -173,12 +223,12 @@ cmd_ping(struct options *opt, int argc, char **argv)
 	command_connect(&c, opt, 0);
 	/* SIGINT ends the pings, as ping(8)'s, with the summary. */
 	client_catch_sigint();
-	while (sent < count) {
-		if (sent > 0 && interval > 0 && command_check(c.err,
+	while (ps.sent < count) {
+		if (ps.sent > 0 && interval > 0 && command_check(c.err,
 		    client_pause(interval, c.err, sizeof c.err)) == -1)
 			break;
 		t = time_monotonic();
-		sent++;
+		ps.sent++;
 		if (call_once(&c, "ping", params) == -1)
 			break;
 		ms = (time_monotonic() - t) * 1000;
@@ -192,31 +242,11 @@ cmd_ping(struct options *opt, int argc, char **argv)
 		    memcmp(c.reply.value, params, c.reply.value_len) != 0)
 			server_error("%s answered ping with %.*s",
 			    c.server, (int)c.body_len, c.body);
-		received++;
-		if (received == 1 || ms < min)
-			min = ms;
-		if (ms > max)
-			max = ms;
-		sum += ms;
-		sum2 += ms * ms;
-		if (opt->json)
-			reply_raw(&c);
-		else
-			printf("pong from %s: seq=%lld time=%.3f ms\n",
-			    c.server, sent - 1, ms);
-		fflush(stdout);
+		ping_record(&ps, &c, ms);
 		client_consume(&c);
 	}
-	if (!opt->json) {
-		avg = received ? sum / received : 0;
-		printf("--- %s ping statistics ---\n", c.server);
-		printf("%lld sent, %lld received, %.0f%% loss\n", sent,
-		    received, 100.0 * (sent - received) / sent);
-		if (received > 0)
-			printf("rtt min/avg/max/stddev = %.3f/%.3f/%.3f/%.3f "
-			    "ms\n", min, avg, max,
-			    sqrt(fmax(0, sum2 / received - avg * avg)));
-	}
+	if (!opt->json)
+		ping_summary(&ps, c.server);
 	json_object_put(msg);
 	client_close(&c);
 	return (client_interrupted() ? EXIT_INTERRUPT : status);
