@@ -252,7 +252,8 @@ bench_conn_lost(struct bench_conn *bc, const char *fmt, ...)
 		return;
 	} else
 		first++;
-	if (client_open(&c, b->opt, first, err, sizeof err) == -1) {
+	if (command_check(err, client_open(&c, b->opt, first, err,
+	    sizeof err)) == -1) {
 		bench_conn_fail(bc, "%s; cannot connect to %s", why, err);
 		return;
 	}
@@ -634,8 +635,13 @@ bench_prepare(struct bench *b, const char *params, size_t payload)
     "[-P pipeline] [--method name] [--params json] [--payload bytes] " \
     "[--csv] [--histogram] [--retry]"
 
-int
-cmd_bench(struct options *opt, int argc, char **argv)
+/*
+ * Read bench's options into b, with the defaults, and the global ones;
+ * --params comes back in *params and --payload in *payload (-1: none).
+ */
+static void
+bench_options(struct bench *b, struct options *opt, int argc, char **argv,
+    const char **params, long long *payload)
 {
 	static const struct option	 longopts[] = {
 		{ "csv",	no_argument,		NULL, 'C' },
@@ -646,59 +652,137 @@ cmd_bench(struct options *opt, int argc, char **argv)
 		{ "retry",	no_argument,		NULL, 'r' },
 		{ NULL,		0,			NULL, 0 }
 	};
-	struct bench			 b;
-	struct bench_conn		*bc;
-	struct timeval			 second = { 1, 0 };
-	const char			*params = NULL;
-	long long			 payload = -1;
-	int				 ch, i, n, error;
+	int				 ch;
+
+	while ((ch = command_option(opt, "bench", argc, argv, "c:d:n:P:",
+	    longopts)) != -1) {
+		switch (ch) {
+		case 'c':
+			b->nconns = option_number(1, 10000);
+			break;
+		case 'd':
+			b->seconds = option_seconds(0.1, 86400);
+			break;
+		case 'n':
+			b->requests = option_number(1, 1LL << 40);
+			break;
+		case 'P':
+			b->pipeline = option_number(1, 10000);
+			break;
+		case 'C':
+			b->csv = 1;
+			break;
+		case 'G':
+			b->histogram = 1;
+			break;
+		case 'L':
+			*payload = option_number(0, 1 << 20);
+			break;
+		case 'M':
+			b->method = optarg;
+			break;
+		case 'J':
+			*params = optarg;
+			break;
+		case 'r':
+			b->retry = 1;
+			break;
+		default:
+			usage_error(BENCH_USAGE);
+		}
+	}
+	if (optind != argc || (b->requests > 0 && b->seconds > 0) ||
+	    (*params != NULL && *payload != -1))
+		usage_error(BENCH_USAGE);
+	options_finish(opt);
+}
+
+/*
+ * Open the -c connections, then send each its first -P requests: the
+ * clock of the run starts once all are open.
+ */
+static void
+bench_start(struct bench *b)
+{
+	struct bench_conn	*bc;
+	int			 i, n;
+
+	b->base = loop_new();
+	b->tty = isatty(STDERR_FILENO) && isatty(STDOUT_FILENO);
+	b->conns = xcalloc(b->nconns, sizeof *b->conns);
+	for (i = 0; i < b->nconns; i++) {
+		bc = &b->conns[i];
+		bc->b = b;
+		bc->sent = xcalloc(b->pipeline, sizeof(double));
+		command_connect(&bc->c, b->opt, 0);
+		bench_conn_start(bc);
+		b->open++;
+	}
+	b->start = b->last_report = time_monotonic();
+	b->deadline = b->start + b->seconds;
+	for (i = 0; i < b->nconns; i++) {
+		bc = &b->conns[i];
+		bc->last_reply = b->start;
+		n = b->pipeline;
+		if (b->requests > 0 && b->requests - b->sent < n)
+			n = b->requests - b->sent;
+		bench_queue(bc, n, b->start);
+		if (bench_flush(bc) == 0 && bc->inflight == 0)
+			bench_conn_close(bc);
+	}
+}
+
+/* Run until every connection is done, or SIGINT; a tick every second. */
+static void
+bench_run(struct bench *b)
+{
+	struct timeval	second = { 1, 0 };
+
+	b->tick = event_new(b->base, -1, EV_PERSIST, bench_tick_cb, b);
+	b->sigint = event_new(b->base, client_catch_sigint(), EV_READ,
+	    bench_sigint_cb, b);
+	if (b->tick == NULL || b->sigint == NULL)
+		fatalx("event_new");
+	event_add(b->tick, &second);
+	event_add(b->sigint, NULL);
+	if (b->open > 0)
+		event_base_dispatch(b->base);
+	b->end = time_monotonic();
+}
+
+/* Close what is still open and free the run. */
+static void
+bench_free(struct bench *b)
+{
+	int	i;
+
+	for (i = 0; i < b->nconns; i++) {
+		bench_conn_close(&b->conns[i]);
+		free(b->conns[i].sent);
+	}
+	event_free(b->tick);
+	event_free(b->sigint);
+	event_base_free(b->base);
+	free(b->conns);
+	free(b->stream);
+	free(b->params);
+	free(b->reply);
+}
+
+int
+cmd_bench(struct options *opt, int argc, char **argv)
+{
+	struct bench	 b;
+	const char	*params = NULL;
+	long long	 payload = -1;
+	int		 error;
 
 	memset(&b, 0, sizeof b);
 	b.opt = opt;
 	b.nconns = 50;
 	b.pipeline = 1;
 	b.method = "ping";
-	while ((ch = command_option(opt, "bench", argc, argv, "c:d:n:P:",
-	    longopts)) != -1) {
-		switch (ch) {
-		case 'c':
-			b.nconns = option_number(1, 10000);
-			break;
-		case 'd':
-			b.seconds = option_seconds(0.1, 86400);
-			break;
-		case 'n':
-			b.requests = option_number(1, 1LL << 40);
-			break;
-		case 'P':
-			b.pipeline = option_number(1, 10000);
-			break;
-		case 'C':
-			b.csv = 1;
-			break;
-		case 'G':
-			b.histogram = 1;
-			break;
-		case 'L':
-			payload = option_number(0, 1 << 20);
-			break;
-		case 'M':
-			b.method = optarg;
-			break;
-		case 'J':
-			params = optarg;
-			break;
-		case 'r':
-			b.retry = 1;
-			break;
-		default:
-			usage_error(BENCH_USAGE);
-		}
-	}
-	if (optind != argc || (b.requests > 0 && b.seconds > 0) ||
-	    (params != NULL && payload != -1))
-		usage_error(BENCH_USAGE);
-	options_finish(opt);
+	bench_options(&b, opt, argc, argv, &params, &payload);
 	if (b.requests == 0 && b.seconds == 0)
 		b.requests = 100000;
 	if (params != NULL && (error = proto_json_check(params,
@@ -708,52 +792,10 @@ cmd_bench(struct options *opt, int argc, char **argv)
 	b.ping = strcmp(b.method, "ping") == 0;
 
 	bench_prepare(&b, params, payload != -1 ? payload : 16);
-	b.base = loop_new();
-	b.tty = isatty(STDERR_FILENO) && isatty(STDOUT_FILENO);
-	b.conns = xcalloc(b.nconns, sizeof *b.conns);
-	for (i = 0; i < b.nconns; i++) {
-		bc = &b.conns[i];
-		bc->b = &b;
-		bc->sent = xcalloc(b.pipeline, sizeof(double));
-		client_connect(&bc->c, opt);
-		bench_conn_start(bc);
-		b.open++;
-	}
-	b.start = b.last_report = time_monotonic();
-	b.deadline = b.start + b.seconds;
-	for (i = 0; i < b.nconns; i++) {
-		bc = &b.conns[i];
-		bc->last_reply = b.start;
-		n = b.pipeline;
-		if (b.requests > 0 && b.requests - b.sent < n)
-			n = b.requests - b.sent;
-		bench_queue(bc, n, b.start);
-		if (bench_flush(bc) == 0 && bc->inflight == 0)
-			bench_conn_close(bc);
-	}
-	b.tick = event_new(b.base, -1, EV_PERSIST, bench_tick_cb, &b);
-	b.sigint = event_new(b.base, client_catch_sigint(), EV_READ,
-	    bench_sigint_cb, &b);
-	if (b.tick == NULL || b.sigint == NULL)
-		fatalx("event_new");
-	event_add(b.tick, &second);
-	event_add(b.sigint, NULL);
-	if (b.open > 0)
-		event_base_dispatch(b.base);
-	b.end = time_monotonic();
-
+	bench_start(&b);
+	bench_run(&b);
 	bench_report(&b);
-	for (i = 0; i < b.nconns; i++) {
-		bench_conn_close(&b.conns[i]);
-		free(b.conns[i].sent);
-	}
-	event_free(b.tick);
-	event_free(b.sigint);
-	event_base_free(b.base);
-	free(b.conns);
-	free(b.stream);
-	free(b.params);
-	free(b.reply);
+	bench_free(&b);
 	if (client_interrupted())
 		return (EXIT_INTERRUPT);
 	return (b.errors > 0 ? EXIT_SERVER : EXIT_OK);

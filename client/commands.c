@@ -99,14 +99,17 @@ is_error(const struct client *c)
 	return (strcmp(c->reply.name, "error") == 0);
 }
 
-/* Send one request and read its reply: 0, or -1 if SIGINT came first. */
+/*
+ * Send one request and read its reply: 0, or -1 if SIGINT came first;
+ * exit if the server failed us.
+ */
 static int
 call_once(struct client *c, const char *method, const char *params)
 {
-	if (client_send(c, method, params, params == NULL ? 0 :
-	    strlen(params)) == -1)
+	if (command_check(c->err, client_send(c, method, params,
+	    params == NULL ? 0 : strlen(params))) == -1)
 		return (-1);
-	return (client_read(c));
+	return (command_check(c->err, client_read(c)));
 }
 
 /*
@@ -121,7 +124,7 @@ call_for_table(struct client *c, const struct options *opt,
 {
 	struct json_object	*o = NULL;
 
-	client_connect(c, opt);
+	command_connect(c, opt, 0);
 	call_once(c, method, NULL);
 	*status = EXIT_OK;
 	if (is_error(c))
@@ -136,25 +139,27 @@ call_for_table(struct client *c, const struct options *opt,
 #define PING_USAGE \
 	"usage: rpcctl ping [-c count] [-i interval] [message]"
 
-int
-cmd_ping(struct options *opt, int argc, char **argv)
+/* ping's round trips so far, for its summary. */
+struct ping_stats {
+	long long	sent, received;
+	double		min, max, sum, sum2;	/* milliseconds */
+};
+
+/* Read ping's options into *count and *interval, and the global ones. */
+static void
+ping_options(struct options *opt, int argc, char **argv, long long *count,
+    double *interval)
 {
-	struct client		 c;
-	struct json_object	*msg;
-	const char		*params;
-	long long		 count = 1, sent = 0, received = 0;
-	double			 interval = 1, t, ms, min = 0, max = 0;
-	double			 sum = 0, sum2 = 0, avg;
-	int			 ch, status = EXIT_OK;
+	int	ch;
 
 	while ((ch = command_option(opt, "ping", argc, argv, "c:i:",
 	    NULL)) != -1) {
 		switch (ch) {
 		case 'c':
-			count = option_number(1, 1000000000);
+			*count = option_number(1, 1000000000);
 			break;
 		case 'i':
-			interval = option_seconds(0, 3600);
+			*interval = option_seconds(0, 3600);
 			break;
 		default:
 			usage_error(PING_USAGE);
@@ -163,18 +168,67 @@ cmd_ping(struct options *opt, int argc, char **argv)
 	if (argc - optind > 1)
 		usage_error(PING_USAGE);
 	options_finish(opt);
+}
+
+/* The right pong came ms after its ping: count it and print its line. */
+static void
+ping_record(struct ping_stats *ps, const struct client *c, double ms)
+{
+	ps->received++;
+	if (ps->received == 1 || ms < ps->min)
+		ps->min = ms;
+	if (ms > ps->max)
+		ps->max = ms;
+	ps->sum += ms;
+	ps->sum2 += ms * ms;
+	if (c->opt->json)
+		reply_raw(c);
+	else
+		printf("pong from %s: seq=%lld time=%.3f ms\n", c->server,
+		    ps->sent - 1, ms);
+	fflush(stdout);
+}
+
+/* The summary, as ping(8)'s: losses, then min/avg/max/stddev. */
+static void
+ping_summary(const struct ping_stats *ps, const char *server)
+{
+	double	avg = ps->received ? ps->sum / ps->received : 0;
+
+	printf("--- %s ping statistics ---\n", server);
+	printf("%lld sent, %lld received, %.0f%% loss\n", ps->sent,
+	    ps->received, 100.0 * (ps->sent - ps->received) / ps->sent);
+	if (ps->received > 0)
+		printf("rtt min/avg/max/stddev = %.3f/%.3f/%.3f/%.3f ms\n",
+		    ps->min, avg, ps->max,
+		    sqrt(fmax(0, ps->sum2 / ps->received - avg * avg)));
+}
+
+int
+cmd_ping(struct options *opt, int argc, char **argv)
+{
+	struct client		 c;
+	struct json_object	*msg;
+	struct ping_stats	 ps = { 0 };
+	const char		*params;
+	long long		 count = 1;
+	double			 interval = 1, t, ms;
+	int			 status = EXIT_OK;
+
+	ping_options(opt, argc, argv, &count, &interval);
 	msg = json_object_new_string(optind < argc ? argv[optind] : "rpcctl");
 	params = json_object_to_json_string_ext(msg,
 	    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
 
-	client_connect(&c, opt);
+	command_connect(&c, opt, 0);
 	/* SIGINT ends the pings, as ping(8)'s, with the summary. */
 	client_catch_sigint();
-	while (sent < count) {
-		if (sent > 0 && interval > 0 && client_pause(interval) == -1)
+	while (ps.sent < count) {
+		if (ps.sent > 0 && interval > 0 && command_check(c.err,
+		    client_pause(interval, c.err, sizeof c.err)) == -1)
 			break;
 		t = time_monotonic();
-		sent++;
+		ps.sent++;
 		if (call_once(&c, "ping", params) == -1)
 			break;
 		ms = (time_monotonic() - t) * 1000;
@@ -188,31 +242,11 @@ cmd_ping(struct options *opt, int argc, char **argv)
 		    memcmp(c.reply.value, params, c.reply.value_len) != 0)
 			server_error("%s answered ping with %.*s",
 			    c.server, (int)c.body_len, c.body);
-		received++;
-		if (received == 1 || ms < min)
-			min = ms;
-		if (ms > max)
-			max = ms;
-		sum += ms;
-		sum2 += ms * ms;
-		if (opt->json)
-			reply_raw(&c);
-		else
-			printf("pong from %s: seq=%lld time=%.3f ms\n",
-			    c.server, sent - 1, ms);
-		fflush(stdout);
+		ping_record(&ps, &c, ms);
 		client_consume(&c);
 	}
-	if (!opt->json) {
-		avg = received ? sum / received : 0;
-		printf("--- %s ping statistics ---\n", c.server);
-		printf("%lld sent, %lld received, %.0f%% loss\n", sent,
-		    received, 100.0 * (sent - received) / sent);
-		if (received > 0)
-			printf("rtt min/avg/max/stddev = %.3f/%.3f/%.3f/%.3f "
-			    "ms\n", min, avg, max,
-			    sqrt(fmax(0, sum2 / received - avg * avg)));
-	}
+	if (!opt->json)
+		ping_summary(&ps, c.server);
 	json_object_put(msg);
 	client_close(&c);
 	return (client_interrupted() ? EXIT_INTERRUPT : status);
@@ -268,9 +302,9 @@ cmd_call(struct options *opt, int argc, char **argv)
 			usage_error("params are not JSON: %s",
 			    proto_strerror(error));
 	}
-	client_connect(&c, opt);
-	client_send(&c, argv[0], params, len);
-	client_read(&c);
+	command_connect(&c, opt, 0);
+	command_check(c.err, client_send(&c, argv[0], params, len));
+	command_check(c.err, client_read(&c));
 	if (is_error(&c))
 		status = reply_error(&c, argv[0]);
 	else if (opt->json)
@@ -391,15 +425,16 @@ stats_watch(const struct options *opt, double interval, long long count)
 	const char		*server = NULL;
 	struct tm		 tm;
 	time_t			 clock;
-	char			 stamp[16];
+	char			 stamp[16], err[128];
 	long long		 n = 0;
 	int			 status = EXIT_OK;
 
 	client_catch_sigint();
 	while (count == 0 || n < count) {
-		if (n > 0 && client_pause(interval) == -1)
+		if (n > 0 && command_check(err, client_pause(interval, err,
+		    sizeof err)) == -1)
 			break;
-		client_connect(&c, opt);
+		command_connect(&c, opt, 0);
 		if (call_once(&c, "stats", NULL) == -1) {
 			client_close(&c);
 			break;
@@ -619,7 +654,6 @@ batch_resend(struct batch *bt)
 	struct client		*c = &bt->c;
 	struct batch_entry	*e;
 	const char		*was = c->server;
-	char			 err[1024];
 	long long		 i, n = 0, lineno;
 	int			 first = c->index, too_large = bt->too_large;
 
@@ -636,15 +670,15 @@ batch_resend(struct batch *bt)
 	else
 		first++;
 	client_close(c);
-	if (client_open(c, c->opt, first, err, sizeof err) == -1)
-		server_error("cannot connect to %s", err);
+	command_connect(c, c->opt, first);
 	c->retry = 1;
 	bt->answered = 0;
 	bt->too_large = 0;
 	for (i = bt->head; i < bt->tail; i++) {
 		e = &bt->window[i % BATCH_WINDOW];
 		if (e->local == NULL) {
-			client_send_raw(c, e->frame, e->len);
+			command_check(c->err, client_send_raw(c, e->frame,
+			    e->len));
 			n++;
 		}
 	}
@@ -664,7 +698,8 @@ batch_print(struct batch *bt)
 		free(e->local);
 		e->local = NULL;
 	} else {
-		while (client_read(&bt->c) == CLIENT_CLOSED)
+		while (command_check(bt->c.err, client_read(&bt->c)) ==
+		    CLIENT_CLOSED)
 			batch_resend(bt);
 		reply_raw(&bt->c);
 		bt->too_large = batch_reply_is(&bt->c, PROTO_ETOOLARGE);
@@ -701,7 +736,7 @@ batch_add(struct batch *bt, const char *line, size_t len, long long lineno)
 		e->frame = xreallocarray(e->frame, e->size = n, 1);
 	proto_frame_encode(e->frame, n, line, len);
 	e->len = n;
-	client_send_raw(&bt->c, e->frame, n);
+	command_check(bt->c.err, client_send_raw(&bt->c, e->frame, n));
 }
 
 int
@@ -729,7 +764,7 @@ cmd_batch(struct options *opt, int argc, char **argv)
 	options_finish(opt);
 	bt = xcalloc(1, sizeof *bt);
 	bt->retry = retry;
-	client_connect(&bt->c, opt);
+	command_connect(&bt->c, opt, 0);
 	/* A close is told to batch_resend(), which decides. */
 	bt->c.retry = 1;
 	for (;;) {

@@ -17,8 +17,9 @@
 /*
  * The connection: connect with a timeout, send requests built by libproto,
  * read replies with a timeout and a size limit.  Anything the server does
- * wrong ends the program with exit status 3 and a message saying what.
- * Once a command catches SIGINT, the signal ends any wait instead.
+ * wrong is returned as CLIENT_FAILED with a message saying what in c->err:
+ * the command chooses what to print and how to exit.  Once a command
+ * catches SIGINT, the signal ends any wait (wait.c) instead.
  */
 
 #include "config.h"
@@ -32,7 +33,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
-#include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,100 +42,22 @@
 
 #include "rpcctl.h"
 
-/*
- * The SIGINT handler writes a byte to this pipe, and every wait polls its
- * read end: a flag alone, set just before poll() began, would go unseen
- * until the reply or the timeout.  The byte is never read, so every wait
- * after it ends at once.
- */
-static int			client_sigint_pipe[2] = { -1, -1 };
-static volatile sig_atomic_t	client_sigint_seen;
-
-static void
-client_sigint_cb(int sig)
+/* Say why in c->err, for the command to tell: return CLIENT_FAILED. */
+static int printflike(2, 3)
+client_error(struct client *c, const char *fmt, ...)
 {
-	int	saved_errno = errno;
-	ssize_t	n;
+	va_list	ap;
 
-	client_sigint_seen = 1;
-	/* A full pipe already holds a byte: nothing is lost. */
-	n = write(client_sigint_pipe[1], "", 1);
-	(void)n;
-	errno = saved_errno;
-}
-
-/*
- * Catch SIGINT from now on, even if it was ignored (as for a job started
- * with & from a script), as ping(8) does: it ends every wait here, and
- * the fd returned becomes readable, for an event loop.
- */
-int
-client_catch_sigint(void)
-{
-	struct sigaction	sa;
-	int			i;
-
-	if (pipe(client_sigint_pipe) == -1)
-		fatal("pipe");
-	for (i = 0; i < 2; i++) {
-		fcntl(client_sigint_pipe[i], F_SETFL, O_NONBLOCK);
-		fcntl(client_sigint_pipe[i], F_SETFD, FD_CLOEXEC);
-	}
-	memset(&sa, 0, sizeof sa);
-	sa.sa_handler = client_sigint_cb;
-	sigemptyset(&sa.sa_mask);
-	if (sigaction(SIGINT, &sa, NULL) == -1)
-		fatal("sigaction");
-	return (client_sigint_pipe[0]);
-}
-
-/* Has SIGINT come since client_catch_sigint()? */
-int
-client_interrupted(void)
-{
-	return (client_sigint_seen);
-}
-
-/*
- * Wait for fd to be ready for events until deadline; return the events
- * that came, 0 if it timed out, -1 if SIGINT came (once caught).  An fd
- * of -1 is never ready: the wait is a pause.
- */
-int
-client_wait(int fd, short events, double deadline)
-{
-	struct pollfd	pfd[2] = {
-		{ fd, events, 0 },
-		{ client_sigint_pipe[0], POLLIN, 0 }
-	};
-	double		left;
-	int		n;
-
-	for (;;) {
-		left = deadline - time_monotonic();
-		if (left <= 0)
-			return (0);
-		n = poll(pfd, 2, (int)(left * 1000) + 1);
-		if (n > 0 && pfd[1].revents != 0)
-			return (-1);
-		if (n > 0)
-			return (pfd[0].revents);
-		if (n == -1 && errno != EINTR)
-			server_error("poll: %s", strerror(errno));
-	}
-}
-
-/* Sleep for seconds: 0, or -1 if SIGINT cut it short. */
-int
-client_pause(double seconds)
-{
-	return (client_wait(-1, 0, time_monotonic() + seconds));
+	va_start(ap, fmt);
+	vsnprintf(c->err, sizeof c->err, fmt, ap);
+	va_end(ap);
+	return (CLIENT_FAILED);
 }
 
 /*
  * Connect to one address within the timeout, and with --tls run the
  * handshake: 0, or an errno value; -1 for a failed handshake, with why
- * in tls_err.
+ * in tls_err; CLIENT_FAILED if the system failed us, with why in tls_err.
  */
 static int
 client_try(struct client *c, const struct addr *a, const char *host,
@@ -144,8 +67,10 @@ client_try(struct client *c, const struct addr *a, const char *host,
 	double		deadline = time_monotonic() + c->opt->timeout;
 	int		error = 0, on = 1, ready;
 
-	if ((c->fd = socket(a->ss.ss_family, SOCK_STREAM, 0)) == -1)
-		server_error("socket: %s", strerror(errno));
+	if ((c->fd = socket(a->ss.ss_family, SOCK_STREAM, 0)) == -1) {
+		snprintf(tls_err, len_err, "socket: %s", strerror(errno));
+		return (CLIENT_FAILED);
+	}
 	fcntl(c->fd, F_SETFL, fcntl(c->fd, F_GETFL) | O_NONBLOCK);
 	if (connect(c->fd, (const struct sockaddr *)&a->ss, a->len) != 0) {
 		if (errno != EINPROGRESS)
@@ -155,7 +80,11 @@ client_try(struct client *c, const struct addr *a, const char *host,
 			error = ETIMEDOUT;
 		else if (ready == -1)
 			error = EINTR;
-		else
+		else if (ready == CLIENT_FAILED) {
+			snprintf(tls_err, len_err, "poll: %s",
+			    strerror(errno));
+			error = CLIENT_FAILED;
+		} else
 			getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &error, &len);
 	}
 	if (error != 0) {
@@ -168,12 +97,12 @@ client_try(struct client *c, const struct addr *a, const char *host,
 #ifdef SO_NOSIGPIPE
 	setsockopt(c->fd, SOL_SOCKET, SO_NOSIGPIPE, &on, sizeof on);
 #endif
-	if (c->opt->tls && client_tls_start(c, *host != '\0' ? host : NULL,
-	    deadline, tls_err, len_err) != 0) {
+	if (c->opt->tls && (error = client_tls_start(c, *host != '\0' ?
+	    host : NULL, deadline, tls_err, len_err)) != 0) {
 		client_tls_close(c);
 		close(c->fd);
 		c->fd = -1;
-		return (-1);
+		return (error);
 	}
 	return (0);
 }
@@ -181,7 +110,8 @@ client_try(struct client *c, const struct addr *a, const char *host,
 /*
  * Connect to the servers of the -S list in turn, from the one at first on
  * (wrapping around), until one accepts, as libpq does with several hosts.
- * Return 0, or -1 with each server's failure in err.
+ * Return 0, -1 with each server's failure in err, or CLIENT_FAILED if the
+ * system failed us (no socket, no poll), with why in err.
  */
 int
 client_open(struct client *c, const struct options *opt, int first,
@@ -208,6 +138,10 @@ client_open(struct client *c, const struct options *opt, int first,
 				c->server = a->text;
 				return (0);
 			}
+			if (error == CLIENT_FAILED) {
+				snprintf(err, errlen, "%s", tls_err);
+				return (CLIENT_FAILED);
+			}
 			why = error == -1 ? tls_err : strerror(error);
 		}
 		if (off < errlen)
@@ -217,27 +151,11 @@ client_open(struct client *c, const struct options *opt, int first,
 	return (-1);
 }
 
-/* Connect to the first server of the list that accepts, or exit 3. */
-void
-client_connect(struct client *c, const struct options *opt)
-{
-	char	err[1024];
-
-	if (client_open(c, opt, 0, err, sizeof err) == -1)
-		server_error("cannot connect to %s", err);
-}
-
-static __dead void
-client_read_error(struct client *c)
-{
-	server_error("cannot read from %s: %s", c->server,
-	    strerror(errno));
-}
-
 /*
  * Read what has come, without waiting: 1 if something (or the end) had,
- * 0 if nothing, -1 on an error.  Every reply must answer a request already
- * sent and be within the limit, which bounds what is buffered.
+ * 0 if nothing, -1 on an error of read(2), CLIENT_FAILED if the server
+ * broke the protocol.  Every reply must answer a request already sent and
+ * be within the limit, which bounds what is buffered.
  */
 static int
 client_fill(struct client *c)
@@ -266,24 +184,34 @@ client_fill(struct client *c)
 		status = proto_frame_decode(c->buf + off, c->len - off,
 		    RPCCTL_MAX_FRAME, &body);
 		if (status == PROTO_FRAME_TOO_LARGE)
-			server_error("%s sent a frame of %u bytes, over the "
-			    "limit of %d", c->server, body,
-			    RPCCTL_MAX_FRAME);
+			return (client_error(c, "%s sent a frame of %u bytes, "
+			    "over the limit of %d", c->server, body,
+			    RPCCTL_MAX_FRAME));
 		if (status != PROTO_FRAME_COMPLETE)
 			return (1);
 		if (++replies > c->pending)
-			server_error("%s sent a reply to no request",
-			    c->server);
+			return (client_error(c, "%s sent a reply to no "
+			    "request", c->server));
 		off += PROTO_HEADER_SIZE + body;
 	}
+}
+
+/* client_fill() returned got < 0: say why in c->err, if it did not. */
+static int
+client_fill_error(struct client *c, int got)
+{
+	if (got == CLIENT_FAILED)
+		return (got);
+	return (client_error(c, "cannot read from %s: %s", c->server,
+	    strerror(errno)));
 }
 
 /*
  * Send one whole request frame.  Replies are taken in while the kernel
  * makes us wait: the server may stop reading until they are, and a client
  * that only wrote would deadlock with it.  If the server closes, sending
- * stops and client_read() reports what it said.  Returns 0, or -1 if
- * SIGINT came first.
+ * stops and client_read() reports what it said.  Returns 0, -1 if SIGINT
+ * came first, or CLIENT_FAILED with why in c->err.
  */
 int
 client_send_raw(struct client *c, const void *p, size_t n)
@@ -291,7 +219,7 @@ client_send_raw(struct client *c, const void *p, size_t n)
 	const char	*q = p;
 	double		 deadline = time_monotonic() + c->opt->timeout;
 	ssize_t		 w;
-	int		 ready, error;
+	int		 ready, error, got;
 
 	c->pending++;
 	while (n > 0 && !c->eof) {
@@ -300,24 +228,31 @@ client_send_raw(struct client *c, const void *p, size_t n)
 			ready = client_wait(c->fd, POLLIN | POLLOUT, deadline);
 			if (ready == -1)
 				return (-1);
+			if (ready == CLIENT_FAILED)
+				return (client_error(c, "poll: %s",
+				    strerror(errno)));
 			if (ready == 0)
-				server_error("timed out sending to %s",
-				    c->server);
+				return (client_error(c, "timed out sending to "
+				    "%s", c->server));
 			if ((ready & (POLLIN | POLLHUP)) &&
-			    client_fill(c) == -1)
-				client_read_error(c);
+			    (got = client_fill(c)) < 0)
+				return (client_fill_error(c, got));
 			continue;
 		}
 		if (w == -1) {
 			/* A reply may have come before the server closed. */
 			error = errno;
+			got = error == EPIPE || error == ECONNRESET ?
+			    client_fill(c) : 0;
+			if (got == CLIENT_FAILED)
+				return (got);
 			if ((error == EPIPE || error == ECONNRESET) &&
-			    (client_fill(c) == 1 || c->retry)) {
+			    (got == 1 || c->retry)) {
 				c->eof = 1;
 				break;
 			}
-			server_error("cannot send to %s: %s", c->server,
-			    strerror(error));
+			return (client_error(c, "cannot send to %s: %s",
+			    c->server, strerror(error)));
 		}
 		q += w;
 		n -= w;
@@ -326,7 +261,10 @@ client_send_raw(struct client *c, const void *p, size_t n)
 	return (0);
 }
 
-/* Send one request; params is JSON text or NULL.  As client_send_raw(). */
+/*
+ * Send one request; params is JSON text or NULL.  As client_send_raw(),
+ * or CLIENT_BADREQUEST, with why in c->err, if it cannot be built.
+ */
 int
 client_send(struct client *c, const char *method, const char *params,
     size_t len)
@@ -342,9 +280,11 @@ client_send(struct client *c, const char *method, const char *params,
 		error = proto_request_build(frame, need, &need, method, params,
 		    len);
 	}
-	if (error != PROTO_OK)
-		usage_error("cannot build a request for %s: %s", method,
-		    proto_strerror(error));
+	if (error != PROTO_OK) {
+		snprintf(c->err, sizeof c->err, "cannot build a request for "
+		    "%s: %s", method, proto_strerror(error));
+		return (CLIENT_BADREQUEST);
+	}
 	sent = client_send_raw(c, frame, need);
 	if (frame != small)
 		free(frame);
@@ -353,9 +293,9 @@ client_send(struct client *c, const char *method, const char *params,
 
 /*
  * Read until one whole reply frame is buffered and parse it into c->reply;
- * return 0, -1 if SIGINT came first, or CLIENT_CLOSED if the server closed
- * first and c->retry is set.  Call client_consume() once done with the
- * reply.
+ * return 0, -1 if SIGINT came first, CLIENT_CLOSED if the server closed
+ * first and c->retry is set, or CLIENT_FAILED with why in c->err.  Call
+ * client_consume() once done with the reply.
  */
 int
 client_read(struct client *c)
@@ -368,32 +308,34 @@ client_read(struct client *c)
 		status = proto_frame_decode(c->buf, c->len, RPCCTL_MAX_FRAME,
 		    &body);
 		if (status == PROTO_FRAME_TOO_LARGE)
-			server_error("%s sent a frame of %u bytes, over the "
-			    "limit of %d", c->server, body,
-			    RPCCTL_MAX_FRAME);
+			return (client_error(c, "%s sent a frame of %u bytes, "
+			    "over the limit of %d", c->server, body,
+			    RPCCTL_MAX_FRAME));
 		if (status == PROTO_FRAME_COMPLETE)
 			break;
 		if (c->eof && c->retry)
 			return (CLIENT_CLOSED);
 		if (c->eof)
-			server_error("%s closed the connection%s",
-			    c->server, c->len > 0 ? " in mid-frame" : "");
-		if ((got = client_fill(c)) == -1)
-			client_read_error(c);
+			return (client_error(c, "%s closed the connection%s",
+			    c->server, c->len > 0 ? " in mid-frame" : ""));
+		if ((got = client_fill(c)) < 0)
+			return (client_fill_error(c, got));
 		if (got == 0 && (ready = client_wait(c->fd, POLLIN,
 		    deadline)) == -1)
 			return (-1);
+		if (got == 0 && ready == CLIENT_FAILED)
+			return (client_error(c, "poll: %s", strerror(errno)));
 		if (got == 0 && ready == 0)
-			server_error("timed out waiting for %s after %gs",
-			    c->server, c->opt->timeout);
+			return (client_error(c, "timed out waiting for %s "
+			    "after %gs", c->server, c->opt->timeout));
 	}
 	c->body = c->buf + PROTO_HEADER_SIZE;
 	c->body_len = body;
 	error = proto_response_parse(c->body, body, PROTO_DEPTH_MAX,
 	    &c->reply);
 	if (error != PROTO_OK)
-		server_error("%s sent a bad reply: %s", c->server,
-		    proto_strerror(error));
+		return (client_error(c, "%s sent a bad reply: %s", c->server,
+		    proto_strerror(error)));
 	return (0);
 }
 

@@ -64,10 +64,18 @@ struct options {
 	int		insecure;	/* skip the certificate checks */
 	const char	*cacert, *cert, *key;
 	void		*tls_ctx;	/* SSL_CTX */
+	/* -h, --help: print the usage of a command (NULL: rpcctl's). */
+	__dead void	(*help)(const char *);
 };
 
-/* client_read(): the server closed, with retry set. */
-#define CLIENT_CLOSED		(-2)
+/*
+ * What the client_* functions return besides 0, a count, and -1 for
+ * SIGINT.  net.c and tls.c print nothing and exit never: they say why in
+ * an error buffer, and the command decides (command_check()).
+ */
+#define CLIENT_CLOSED		(-2)	/* client_read(): closed, with retry */
+#define CLIENT_FAILED		(-3)	/* the server or the system failed */
+#define CLIENT_BADREQUEST	(-4)	/* the request cannot be built */
 
 /* One connection to rpcd and the last reply read on it. */
 struct client {
@@ -84,27 +92,32 @@ struct client {
 	struct proto_message	 reply;
 	const char		*body;
 	size_t			 body_len;
+	char			 err[1024]; /* why CLIENT_FAILED came */
 };
 
-/* rpcctl.c */
+/* options.c */
 __dead void	 usage_error(const char *, ...) printflike(1, 2);
 __dead void	 server_error(const char *, ...) printflike(1, 2);
 int		 command_option(struct options *, const char *, int, char **,
 		     const char *, const struct option *);
 void		 options_finish(struct options *);
+int		 command_check(const char *, int);
+void		 command_connect(struct client *, const struct options *, int);
+int		 options_parse(struct options *, int, char **);
 long long	 option_number(long long, long long);
 double		 option_seconds(double, double);
 
-/* net.c */
+/* wait.c */
 int		 client_catch_sigint(void);
 int		 client_interrupted(void);
-int		 client_pause(double);
 int		 client_wait(int, short, double);
+int		 client_pause(double, char *, size_t);
+
+/* net.c */
 ssize_t		 client_recv(struct client *, void *, size_t);
 ssize_t		 client_send_some(struct client *, const void *, size_t);
 int		 client_open(struct client *, const struct options *, int,
 		     char *, size_t);
-void		 client_connect(struct client *, const struct options *);
 int		 client_send_raw(struct client *, const void *, size_t);
 int		 client_send(struct client *, const char *, const char *,
 		     size_t);

@@ -120,7 +120,8 @@ client_tls_is_ip(const char *host)
 /*
  * Run the handshake on c's connected socket, checking the certificate
  * against host (NULL: a Unix socket, no name to check), until the
- * deadline.  Return 0, or -1 with why in err.
+ * deadline.  Return 0, or -1 with why in err; CLIENT_FAILED if poll(2)
+ * failed, with why in err.
  */
 int
 client_tls_start(struct client *c, const char *host, double deadline,
@@ -162,6 +163,10 @@ client_tls_start(struct client *c, const char *host, double deadline,
 			break;
 		ready = client_wait(c->fd, error == SSL_ERROR_WANT_READ ?
 		    POLLIN : POLLOUT, deadline);
+		if (ready == CLIENT_FAILED) {
+			snprintf(err, len, "poll: %s", strerror(errno));
+			return (CLIENT_FAILED);
+		}
 		if (ready <= 0) {
 			snprintf(err, len, "TLS handshake %s", ready == 0 ?
 			    "timed out" : "interrupted");

@@ -21,10 +21,10 @@
  * The input is one byte, the number of requests outstanding and the
  * --retry flag, then records: an op byte and, to write, a two-byte
  * little-endian length and that many bytes.  After each chunk the client
- * reads every reply it can.  rpcctl exits on a bad reply (server_error()):
- * here that returns to the harness, which checks the verdict was due and
- * ends the run; "timed out" (the timeout is 0) only means the rest has not
- * been written yet.
+ * reads every reply it can.  client_read() returns CLIENT_FAILED on a bad
+ * reply, with why in c->err (rpcctl then exits): the harness checks the
+ * verdict was due and ends the run; "timed out" (the timeout is 0) only
+ * means the rest has not been written yet.
  *
  * Each reply read must be the next whole frame written, parse as a
  * response, and answer a request still outstanding; the buffer holds no
@@ -37,9 +37,7 @@
 #include <sys/socket.h>
 
 #include <fcntl.h>
-#include <setjmp.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -57,27 +55,6 @@ enum {
 	OP_CLOSE,		/* the server closes */
 	OP_NOPS
 };
-
-static jmp_buf	 fuzz_exit;
-static char	 fuzz_why[512];
-
-/* rpcctl.c's, which is not linked: exit to the harness instead. */
-__dead void
-server_error(const char *fmt, ...)
-{
-	va_list	ap;
-
-	va_start(ap, fmt);
-	vsnprintf(fuzz_why, sizeof fuzz_why, fmt, ap);
-	va_end(ap);
-	longjmp(fuzz_exit, 1);
-}
-
-__dead void
-usage_error(const char *fmt, ...)
-{
-	abort();	/* only the sending side builds requests */
-}
 
 /* The fake server's side: what it wrote, and how much was consumed. */
 struct fake {
@@ -143,15 +120,15 @@ fuzz_check_verdict(struct client *c)
 	int			frames, too_large, undue;
 
 	frames = fuzz_frames(c->buf, c->len, &too_large);
-	if (strstr(fuzz_why, "over the limit") != NULL)
+	if (strstr(c->err, "over the limit") != NULL)
 		undue = !too_large;
-	else if (strstr(fuzz_why, "a reply to no request") != NULL)
+	else if (strstr(c->err, "a reply to no request") != NULL)
 		undue = frames <= c->pending;
-	else if (strstr(fuzz_why, "sent a bad reply") != NULL)
+	else if (strstr(c->err, "sent a bad reply") != NULL)
 		undue = frames == 0 || proto_response_parse(c->buf +
 		    PROTO_HEADER_SIZE, proto_frame_get_length(
 		    (unsigned char *)c->buf), PROTO_DEPTH_MAX, &m) == PROTO_OK;
-	else if (strstr(fuzz_why, "closed the connection") != NULL)
+	else if (strstr(c->err, "closed the connection") != NULL)
 		undue = !c->eof || frames > 0;
 	else
 		undue = 1;
@@ -169,14 +146,14 @@ fuzz_read(struct client *c, struct fake *srv, int outstanding)
 	int	rc, too_large;
 
 	while (c->pending > 0) {
-		if (setjmp(fuzz_exit) != 0) {
-			if (strncmp(fuzz_why, "timed out", 9) != 0) {
+		if ((rc = client_read(c)) == CLIENT_FAILED) {
+			if (strncmp(c->err, "timed out", 9) != 0) {
 				fuzz_check_verdict(c);
 				return (-1);
 			}
 			break;
 		}
-		if ((rc = client_read(c)) == CLIENT_CLOSED) {
+		if (rc == CLIENT_CLOSED) {
 			if (!c->eof || !c->retry)
 				abort();
 			return (-1);
