@@ -1211,14 +1211,14 @@ config_to_json(const struct settings *s)
 			v = json_object_new_array();
 			for (n = 0; n < s->nlisten; n++) {
 				config_listen_text(s, n, value, sizeof value);
-				failed |= dispatch_json_add(v, NULL,
+				failed |= json_add(v, NULL,
 				    json_object_new_string(value));
 			}
 			break;
 		case SETTING_MODULE:
 			v = json_object_new_array();
 			for (n = 0; n < s->nmodules; n++)
-				failed |= dispatch_json_add(v, NULL,
+				failed |= json_add(v, NULL,
 				    json_object_new_string(s->modules[n]));
 			break;
 		case SETTING_FLAG:
@@ -1238,7 +1238,7 @@ config_to_json(const struct settings *s)
 			v = json_object_new_int64(config_load(s, row));
 			break;
 		}
-		failed |= dispatch_json_add(o, row->name, v);
+		failed |= json_add(o, row->name, v);
 	}
 	if (failed) {
 		json_object_put(o);

@@ -495,8 +495,6 @@ void		 dispatch_init(void);
 void		 dispatch_frame(struct conn *, const char *, size_t,
 		     struct evbuffer *);
 void		 dispatch_error(struct conn *, struct evbuffer *, int);
-int		 dispatch_json_add(struct json_object *, const char *,
-		     struct json_object *);
 
 /* stats.c */
 struct stats_slot *stats_region_create(int, int);
