@@ -395,9 +395,9 @@ struct proxy_header {
 #define PROXY_BAD	(-1)
 
 /* config.c */
-__dead void	 config_check(const struct settings *);
-void		 config_init(int, char **, struct settings *);
+void		 config_init(int, char **, struct settings *, int);
 void		 config_free(struct settings *);
+void		 config_print(const struct settings *);
 struct settings	*config_reload(const struct settings *);
 int		 config_log_level(const struct settings *);
 struct json_object *config_to_json(const struct settings *);
