@@ -26,6 +26,11 @@
  * then sets only what the command line left alone.  SIGHUP (with
  * --prefork) reads the file again over what the command line set.
  *
+ * This file parses and holds the settings, and calls nothing of the server
+ * but lib/common and libproto: what a start does with them (binding, -n's
+ * check that each address can be bound, loading modules) is rpcd.c's, and
+ * what the kernel allows (reuseport) is handed to config_init().
+ *
  * Layer: base (server/rpcd.h).
  */
 
@@ -34,8 +39,6 @@
 #include <sys/types.h>
 #include <sys/socket.h>
 #include <sys/un.h>
-
-#include <netinet/in.h>
 
 #include <ctype.h>
 #include <errno.h>
@@ -244,6 +247,7 @@ static char	*config_cwd;		/* where rpcd started */
 static struct settings config_cmdline;	/* the command line's settings */
 static uint64_t	 config_given;		/* its options, a bit per row */
 static int	 config_lines[NSETTINGS]; /* where the file set each row */
+static int	 config_can_reuseport;	/* the kernel balances over sockets */
 
 /* Store v in row's member of s. */
 static void
@@ -362,6 +366,87 @@ config_listen_text(const struct settings *s, int i, char *buf, size_t len)
 }
 
 /*
+ * Set a number, or with SETTING_WORKERS also "auto" (one per CPU), from
+ * arg.  On error return -1 with why in err.
+ */
+static int
+config_set_number(struct settings *s, const struct setting *row,
+    const char *arg, char *err, size_t len)
+{
+	const char	*errstr;
+	long long	 v;
+
+	if (row->type == SETTING_WORKERS && strcmp(arg, "auto") == 0) {
+		v = sysconf(_SC_NPROCESSORS_ONLN);
+		config_store(s, row, v < 1 ? 1 : v > row->max ? row->max : v);
+		return (0);
+	}
+	v = parse_number(arg, row->min, row->max, &errstr);
+	if (errstr != NULL) {
+		snprintf(err, len, "%s (%lld to %lld)", errstr, row->min,
+		    row->max);
+		return (-1);
+	}
+	config_store(s, row, v);
+	return (0);
+}
+
+/* Add the listen address arg; on error return -1 with why in err. */
+static int
+config_set_listen(struct settings *s, const char *arg, char *err,
+    size_t len)
+{
+	if (s->nlisten == RPCD_LISTEN_MAX) {
+		snprintf(err, len, "too many addresses (%d at most)",
+		    RPCD_LISTEN_MAX);
+		return (-1);
+	}
+	if (config_listen_parse(arg, &s->listen[s->nlisten],
+	    &s->listen_flags[s->nlisten], err, len) != 0)
+		return (-1);
+	s->nlisten++;
+	return (0);
+}
+
+/* Add the module line arg; on error return -1 with why in err. */
+static int
+config_set_module(struct settings *s, const char *arg, char *err,
+    size_t len)
+{
+	if (s->nmodules == RPCD_MODULES_MAX) {
+		snprintf(err, len, "too many modules (%d at most)",
+		    RPCD_MODULES_MAX);
+		return (-1);
+	}
+	if (arg[strspn(arg, " \t")] == '\0') {
+		snprintf(err, len, "no module named");
+		return (-1);
+	}
+	s->modules[s->nmodules++] = xstrdup(arg);
+	return (0);
+}
+
+/*
+ * Set row's host:port from arg, refusing a Unix socket; on error return
+ * -1 with why in err, the member left unset.
+ */
+static int
+config_set_tcp(struct settings *s, const struct setting *row,
+    const char *arg, char *err, size_t len)
+{
+	struct addr	*a = (struct addr *)((char *)s + row->offset);
+
+	if (addr_parse(arg, a, err, len) != 0)
+		return (-1);
+	if (a->ss.ss_family == AF_UNIX) {
+		snprintf(err, len, "not a TCP address");
+		a->len = 0;
+		return (-1);
+	}
+	return (0);
+}
+
+/*
  * Set row's member of s from arg (NULL for an option without argument);
  * on error return -1 with why in err.
  */
@@ -369,8 +454,6 @@ static int
 config_set(struct settings *s, const struct setting *row, const char *arg,
     char *err, size_t len)
 {
-	const char	*errstr;
-	struct addr	*a;
 	char		**str;
 	long long	 v;
 
@@ -385,20 +468,7 @@ config_set(struct settings *s, const struct setting *row, const char *arg,
 		break;
 	case SETTING_WORKERS:
 	case SETTING_NUMBER:
-		if (row->type == SETTING_WORKERS && strcmp(arg, "auto") == 0) {
-			v = sysconf(_SC_NPROCESSORS_ONLN);
-			config_store(s, row, v < 1 ? 1 : v > row->max ?
-			    row->max : v);
-			break;
-		}
-		v = parse_number(arg, row->min, row->max, &errstr);
-		if (errstr != NULL) {
-			snprintf(err, len, "%s (%lld to %lld)", errstr,
-			    row->min, row->max);
-			return (-1);
-		}
-		config_store(s, row, v);
-		break;
+		return (config_set_number(s, row, arg, err, len));
 	case SETTING_MODE:
 		if ((v = config_mode(arg)) == -1) {
 			snprintf(err, len, "not an octal mode (0 to 0%llo)",
@@ -413,38 +483,11 @@ config_set(struct settings *s, const struct setting *row, const char *arg,
 		*str = arg != NULL ? xstrdup(arg) : NULL;
 		break;
 	case SETTING_ADDRESS:
-		if (s->nlisten == RPCD_LISTEN_MAX) {
-			snprintf(err, len, "too many addresses (%d at most)",
-			    RPCD_LISTEN_MAX);
-			return (-1);
-		}
-		if (config_listen_parse(arg, &s->listen[s->nlisten],
-		    &s->listen_flags[s->nlisten], err, len) != 0)
-			return (-1);
-		s->nlisten++;
-		break;
+		return (config_set_listen(s, arg, err, len));
 	case SETTING_MODULE:
-		if (s->nmodules == RPCD_MODULES_MAX) {
-			snprintf(err, len, "too many modules (%d at most)",
-			    RPCD_MODULES_MAX);
-			return (-1);
-		}
-		if (arg[strspn(arg, " \t")] == '\0') {
-			snprintf(err, len, "no module named");
-			return (-1);
-		}
-		s->modules[s->nmodules++] = xstrdup(arg);
-		break;
+		return (config_set_module(s, arg, err, len));
 	case SETTING_TCP_ADDRESS:
-		a = (struct addr *)((char *)s + row->offset);
-		if (addr_parse(arg, a, err, len) != 0)
-			return (-1);
-		if (a->ss.ss_family == AF_UNIX) {
-			snprintf(err, len, "not a TCP address");
-			a->len = 0;
-			return (-1);
-		}
-		break;
+		return (config_set_tcp(s, row, arg, err, len));
 	case SETTING_LEVEL:
 		if ((v = log_level_parse(arg)) == -1) {
 			snprintf(err, len, "not error, warning, info or "
@@ -643,11 +686,12 @@ config_resolve(struct settings *s, char *err, size_t len)
 		}
 	}
 	for (i = 0; i < s->nmodules; i++) {
+		/* Absolute, or a name for the module directory: kept. */
 		error = strspn(s->modules[i], " \t");
 		if (s->modules[i][error] == '/' ||
 		    strcspn(s->modules[i] + error, "/ \t") ==
 		    strcspn(s->modules[i] + error, " \t"))
-			continue;	/* absolute, or in the module directory */
+			continue;
 		if (strncmp(s->modules[i] + error, "./", 2) == 0)
 			error += 2;
 		abs = config_absolute(s->modules[i] + error);
@@ -919,7 +963,7 @@ config_finish(struct settings *s, char *err, size_t len)
 		snprintf(err, len, "%s needs prefork", where);
 		return (-1);
 	}
-	if (s->reuseport && listener_reuseport_option() == -1) {
+	if (s->reuseport && !config_can_reuseport) {
 		snprintf(err, len, "%s: this system's kernel does not "
 		    "balance connections over sockets", where);
 		return (-1);
@@ -986,36 +1030,17 @@ config_value(const struct settings *s, const struct setting *row,
 }
 
 /*
- * -n, once the certificates and modules are loaded as for a start: check
- * that each address can be bound here (a TCP one on port 0, so that a
- * running rpcd does not fail the check), print the settings as directives
- * (unset ones commented out) and exit 0.
+ * -n: print the settings of s as directives, a line each (a line per
+ * address, module or -v), those without a value commented out.
  */
-__dead void
-config_check(const struct settings *s)
+void
+config_print(const struct settings *s)
 {
-	struct sockaddr_storage	 ss;
 	const struct setting	*row;
 	char			 value[PATH_MAX + 64];
 	size_t			 i;
-	int			 fd, n;
+	int			 n;
 
-	for (n = 0; n < s->nlisten; n++) {
-		ss = s->listen[n].ss;
-		if (ss.ss_family == AF_INET)
-			((struct sockaddr_in *)&ss)->sin_port = 0;
-		else if (ss.ss_family == AF_INET6)
-			((struct sockaddr_in6 *)&ss)->sin6_port = 0;
-		else
-			continue;
-		if ((fd = socket(ss.ss_family, SOCK_STREAM, 0)) == -1 ||
-		    bind(fd, (struct sockaddr *)&ss, s->listen[n].len) != 0) {
-			fprintf(stderr, "rpcd: cannot listen on %s: %s\n",
-			    s->listen[n].text, strerror(errno));
-			exit(1);
-		}
-		close(fd);
-	}
 	for (i = 0; i < NSETTINGS; i++) {
 		row = &settings[i];
 		if (row->flags & SETTING_CMDLINE)
@@ -1041,25 +1066,24 @@ config_check(const struct settings *s)
 			printf("%s%s%s%s\n", *value == '\0' ? "#" : "",
 			    row->name, *value == '\0' ? "" : " ", value);
 	}
-	fprintf(stderr, "rpcd: the configuration%s%s is valid\n",
-	    s->config != NULL ? " in " : "",
-	    s->config != NULL ? s->config : "");
-	exit(0);
 }
 
 /*
  * Parse the command line into s (exit 2 on a usage error), then read the
  * file, -f's or the default one if it exists (exit 1 on an error in it).
  * The long options and the short ones are made from the table.
+ * can_reuseport says whether this kernel balances connections over
+ * sockets bound to one address (listener.c knows): if not, reuseport is
+ * refused, now and at a reload.
  */
 void
-config_init(int argc, char **argv, struct settings *s)
+config_init(int argc, char **argv, struct settings *s, int can_reuseport)
 {
 	static char		 name[] = "rpcd";
 	struct option		 longopts[NSETTINGS + 1];
 	const struct setting	*row;
-	char			 optstring[2 * NSETTINGS + 1], err[PATH_MAX + 256];
-	char			*path;
+	char			 optstring[2 * NSETTINGS + 1];
+	char			 err[PATH_MAX + 256], *path;
 	size_t			 i, n = 0;
 	int			 ch;
 
@@ -1078,6 +1102,7 @@ config_init(int argc, char **argv, struct settings *s)
 		}
 	}
 	optstring[n] = '\0';
+	config_can_reuseport = can_reuseport;
 
 	/* getopt's own messages name argv[0], the libtool wrapper's path. */
 	argv[0] = name;
@@ -1211,14 +1236,14 @@ config_to_json(const struct settings *s)
 			v = json_object_new_array();
 			for (n = 0; n < s->nlisten; n++) {
 				config_listen_text(s, n, value, sizeof value);
-				failed |= dispatch_json_add(v, NULL,
+				failed |= json_add(v, NULL,
 				    json_object_new_string(value));
 			}
 			break;
 		case SETTING_MODULE:
 			v = json_object_new_array();
 			for (n = 0; n < s->nmodules; n++)
-				failed |= dispatch_json_add(v, NULL,
+				failed |= json_add(v, NULL,
 				    json_object_new_string(s->modules[n]));
 			break;
 		case SETTING_FLAG:
@@ -1238,7 +1263,7 @@ config_to_json(const struct settings *s)
 			v = json_object_new_int64(config_load(s, row));
 			break;
 		}
-		failed |= dispatch_json_add(o, row->name, v);
+		failed |= json_add(o, row->name, v);
 	}
 	if (failed) {
 		json_object_put(o);

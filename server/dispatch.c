@@ -41,28 +41,6 @@ static void	dispatch_methods(struct call *);
 static void	dispatch_stats(struct call *);
 
 /*
- * Add v to the object o under key, or to the array o if key is NULL.
- * json-c leaves v to the caller when it cannot add it, and a NULL o or v
- * is an allocation that failed already: then v is freed and -1 returned,
- * so that a tree is built whole or thrown away, never leaked.
- */
-int
-dispatch_json_add(struct json_object *o, const char *key,
-    struct json_object *v)
-{
-	int	rc = -1;
-
-	if (o != NULL && v != NULL && key != NULL)
-		rc = json_object_object_add_ex(o, key, v,
-		    JSON_C_OBJECT_KEY_IS_CONSTANT);
-	else if (o != NULL && v != NULL)
-		rc = json_object_array_add(o, v);
-	if (rc != 0)
-		json_object_put(v);
-	return (rc);
-}
-
-/*
  * Append an error reply for a libproto error code to out, or, behind
  * calls of the connection not answered yet, queue it to wait its turn.
  */
@@ -103,14 +81,14 @@ dispatch_methods(struct call *call)
 	for (i = 0; i < registry_count(); i++) {
 		m = registry_get(i);
 		entry = json_object_new_object();
-		failed |= dispatch_json_add(entry, "name",
+		failed |= json_add(entry, "name",
 		    json_object_new_string(m->name));
-		failed |= dispatch_json_add(entry, "help",
+		failed |= json_add(entry, "help",
 		    json_object_new_string(m->help));
 		if (m->module != NULL)
-			failed |= dispatch_json_add(entry, "module",
+			failed |= json_add(entry, "module",
 			    json_object_new_string(module_name(m->module)));
-		failed |= dispatch_json_add(list, NULL, entry);
+		failed |= json_add(list, NULL, entry);
 	}
 	if (failed) {
 		json_object_put(list);
@@ -124,7 +102,7 @@ dispatch_stats(struct call *call)
 {
 	struct json_object	*o = stats_to_json();
 
-	if (dispatch_json_add(o, "settings",
+	if (json_add(o, "settings",
 	    config_to_json(call->conn->srv->settings)) != 0) {
 		json_object_put(o);
 		o = NULL;

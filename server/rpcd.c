@@ -23,12 +23,53 @@
 #include "config.h"
 
 #include <sys/types.h>
+#include <sys/socket.h>
 
+#include <netinet/in.h>
+
+#include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "rpcd.h"
+
+/*
+ * -n, once the certificates and modules are loaded as for a start: check
+ * that each address can be bound here (a TCP one on port 0, so that a
+ * running rpcd does not fail the check), print the settings as directives
+ * and exit 0; or exit 1 naming the address that cannot be bound.
+ */
+static __dead void
+rpcd_check(const struct settings *s)
+{
+	struct sockaddr_storage	ss;
+	int			fd, n;
+
+	for (n = 0; n < s->nlisten; n++) {
+		ss = s->listen[n].ss;
+		if (ss.ss_family == AF_INET)
+			((struct sockaddr_in *)&ss)->sin_port = 0;
+		else if (ss.ss_family == AF_INET6)
+			((struct sockaddr_in6 *)&ss)->sin6_port = 0;
+		else
+			continue;
+		if ((fd = socket(ss.ss_family, SOCK_STREAM, 0)) == -1 ||
+		    bind(fd, (struct sockaddr *)&ss, s->listen[n].len) != 0) {
+			fprintf(stderr, "rpcd: cannot listen on %s: %s\n",
+			    s->listen[n].text, strerror(errno));
+			exit(1);
+		}
+		close(fd);
+	}
+	config_print(s);
+	fprintf(stderr, "rpcd: the configuration%s%s is valid\n",
+	    s->config != NULL ? " in " : "",
+	    s->config != NULL ? s->config : "");
+	exit(0);
+}
 
 int
 main(int argc, char **argv)
@@ -38,7 +79,7 @@ main(int argc, char **argv)
 	int		 nlisteners, status;
 
 	dispatch_init();
-	config_init(argc, argv, &s);
+	config_init(argc, argv, &s, listener_reuseport_option() != -1);
 	log_init(1, config_log_level(&s), "rpcd");
 	/* Certificates and keys are read while privileges last. */
 	if (tls_init(&s) != 0)
@@ -47,7 +88,7 @@ main(int argc, char **argv)
 	module_load_all(&s);
 	/* -n: checked once what a start would load is loaded. */
 	if (s.check)
-		config_check(&s);
+		rpcd_check(&s);
 
 	/*
 	 * Lock the pid file and bind first, so errors reach the terminal

@@ -395,9 +395,9 @@ struct proxy_header {
 #define PROXY_BAD	(-1)
 
 /* config.c */
-__dead void	 config_check(const struct settings *);
-void		 config_init(int, char **, struct settings *);
+void		 config_init(int, char **, struct settings *, int);
 void		 config_free(struct settings *);
+void		 config_print(const struct settings *);
 struct settings	*config_reload(const struct settings *);
 int		 config_log_level(const struct settings *);
 struct json_object *config_to_json(const struct settings *);
@@ -495,8 +495,6 @@ void		 dispatch_init(void);
 void		 dispatch_frame(struct conn *, const char *, size_t,
 		     struct evbuffer *);
 void		 dispatch_error(struct conn *, struct evbuffer *, int);
-int		 dispatch_json_add(struct json_object *, const char *,
-		     struct json_object *);
 
 /* stats.c */
 struct stats_slot *stats_region_create(int, int);

@@ -424,7 +424,7 @@ stats_snapshot(struct stats_slot *rows, struct stats_method *methods)
 static int
 stats_add(struct json_object *o, const char *key, int64_t v)
 {
-	return (dispatch_json_add(o, key, json_object_new_int64(v)));
+	return (json_add(o, key, json_object_new_int64(v)));
 }
 
 /* Add the counters of st to a stats object; -1 if one is missing. */
@@ -485,7 +485,7 @@ stats_method_to_json(const char *name, const struct stats_method *m)
 	int			 i, failed;
 
 	o = json_object_new_object();
-	failed = dispatch_json_add(o, "name", json_object_new_string(name));
+	failed = json_add(o, "name", json_object_new_string(name));
 	failed |= stats_add(o, "calls", m->calls);
 	failed |= stats_add(o, "errors", m->errors);
 	failed |= stats_add(o, "timeouts", m->timeouts);
@@ -502,7 +502,7 @@ stats_method_to_json(const char *name, const struct stats_method *m)
 			    (long long)(stats_bucket_ns[i] / 1000));
 		else
 			snprintf(bound, sizeof bound, "inf");
-		/* The key is copied: not dispatch_json_add()'s constant. */
+		/* The key is copied: not json_add()'s constant. */
 		v = json_object_new_int64(m->buckets[i]);
 		if (hist == NULL || v == NULL ||
 		    json_object_object_add(hist, bound, v) != 0) {
@@ -510,7 +510,7 @@ stats_method_to_json(const char *name, const struct stats_method *m)
 			failed = 1;
 		}
 	}
-	failed |= dispatch_json_add(o, "histogram", hist);
+	failed |= json_add(o, "histogram", hist);
 	if (failed) {
 		json_object_put(o);
 		return (NULL);
@@ -541,25 +541,25 @@ stats_to_json(void)
 		if (rows[i].pid > 0)
 			failed |= stats_add(w, "pid", rows[i].pid);
 		failed |= stats_add_counters(w, &rows[i]);
-		failed |= dispatch_json_add(workers, NULL, w);
+		failed |= json_add(workers, NULL, w);
 		stats_sum(&sum, &rows[i], 1);
 	}
 	total = json_object_new_object();
 	failed |= stats_add_counters(total, &sum);
 	list = json_object_new_array();
 	for (i = 0; (name = stats_method_name(i)) != NULL; i++)
-		failed |= dispatch_json_add(list, NULL,
+		failed |= json_add(list, NULL,
 		    stats_method_to_json(name, &methods[i]));
 
 	o = json_object_new_object();
-	failed |= dispatch_json_add(o, "version",
+	failed |= json_add(o, "version",
 	    json_object_new_string(VERSION));
 	failed |= stats_add(o, "pid", daemon_pid);
-	failed |= dispatch_json_add(o, "uptime",
+	failed |= json_add(o, "uptime",
 	    json_object_new_double(difftime(time(NULL), daemon_started)));
-	failed |= dispatch_json_add(o, "methods", list);
-	failed |= dispatch_json_add(o, "workers", workers);
-	failed |= dispatch_json_add(o, "total", total);
+	failed |= json_add(o, "methods", list);
+	failed |= json_add(o, "workers", workers);
+	failed |= json_add(o, "total", total);
 	if (failed) {
 		json_object_put(o);
 		return (NULL);

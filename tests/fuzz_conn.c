@@ -1251,7 +1251,8 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	signal(SIGPIPE, SIG_IGN);
 	/* As rpcd.c's main() does, and worker_run(). */
 	dispatch_init();
-	config_init(5, args, &fuzz_defaults);
+	config_init(5, args, &fuzz_defaults,
+	    listener_reuseport_option() != -1);
 	module_load_all(&fuzz_defaults);
 	daemon_pid = getpid();
 	daemon_started = time(NULL);

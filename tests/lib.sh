@@ -8,8 +8,9 @@
 #   RPCD_ADDRS  all bound addresses, one per line
 #   RPCD_HOST, RPCD_PORT  the first TCP address split in two
 #   RPCD_LOG    the file holding its stderr
-# rpcd_stop sends SIGTERM and waits; cleanup runs at exit and removes
-# $TEST_DIR, the per-test scratch directory.
+# rpcd_stop sends SIGTERM and waits; wait_workers N awaits N workers of
+# rpcd -P; cleanup runs at exit and removes $TEST_DIR, the per-test
+# scratch directory.
 
 RPCD=${RPCD:-$top_builddir/server/rpcd}
 RPCCTL=${RPCCTL:-$top_builddir/client/rpcctl}
@@ -94,6 +95,55 @@ rpcd_stop()
 	rpcd_status=$?
 	RPCD_PID=
 	return $rpcd_status
+}
+
+# wait_workers N: wait until the rpcd --prefork master $RPCD_PID runs
+# exactly N workers and its stats lists exactly those: each forked and
+# known to the master, none respawning, no zombie, no worker of an older
+# generation still draining.  The metrics server, a child too, is not a
+# worker.  Bounded by the clock, 20 s, not by a count of tries, which a
+# loaded machine stretches; return 1, saying what was seen, at the end.
+wait_workers()
+{
+	workers_end=$(($(date +%s) + 20))
+	until workers_are "$1"; do
+		if [ "$(date +%s)" -ge "$workers_end" ]; then
+			diag "rpcd -P: not $1 workers after 20 s: processes" \
+			    $(workers_running) "and in stats" \
+			    $(workers_in_stats)
+			return 1
+		fi
+		sleep 0.1
+	done
+}
+
+# The live children of the master but its metrics server, sorted.
+workers_running()
+{
+	for workers_pid in $(pgrep -P "$RPCD_PID"); do
+		case $(ps -o stat= -p "$workers_pid" 2>/dev/null) in
+		""|Z*) continue ;;
+		esac
+		grep -q "metrics server started, pid $workers_pid\$" \
+		    "$RPCD_LOG" || echo "$workers_pid"
+	done | sort -n
+}
+
+# The pids of the workers in rpcd's stats, sorted.
+workers_in_stats()
+{
+	"$RPCCTL" -t 2 -S "$RPCD_ADDR" --json stats 2>/dev/null |
+	    grep -o '"index": [0-9]*, "pid": [0-9]*' | sed 's/.*: //' |
+	    sort -n
+}
+
+# workers_are N: true if the master runs N workers, all in stats; the
+# processes are counted first, so that stats is asked only then.
+workers_are()
+{
+	workers_now=$(workers_running)
+	[ "$(echo "$workers_now" | grep -c .)" -eq "$1" ] &&
+	    [ "$(workers_in_stats)" = "$workers_now" ]
 }
 
 WIRE=${WIRE:-$top_builddir/tests/wire}

@@ -3,7 +3,9 @@
 # page's option list, and every option listed there is in --help.  For
 # rpcctl the same holds for each command: the commands --help lists are the
 # page's COMMANDS, and each command's options in `rpcctl help CMD` are the
-# options on its entry in the page.  A program not built yet is skipped.
+# options on its entry in the page.  rpcd's directives are those of
+# rpcd.conf.5, asked both of rpcd -n and of the file reader itself.  A
+# program not built yet is skipped.
 
 . "${top_srcdir:-.}/tests/tap.sh"
 
@@ -63,6 +65,28 @@ page_commands()
 	    /^\.It Cm / { print $3 }' "$1" | sort -u
 }
 
+# probe_directives WORDS_FILE...: the words rpcd's file reader takes as
+# directives, asked of rpcd itself: each word goes alone on the line of a
+# file for rpcd -n -f.  A word it does not take is refused with exit 1 as
+# "FILE:1: unknown directive WORD"; any other refusal (a value missing, a
+# flag that needs another) or the settings printed means it took the word.
+# An exit above 1 is noted in $work/probe.bad.
+probe_directives()
+{
+	for word in $(sort -u "$@"); do
+		echo "$word" >"$work/probe.conf"
+		"$prog" -n -f "$work/probe.conf" >/dev/null 2>"$work/probe.err"
+		status=$?
+		if [ $status -gt 1 ]; then
+			echo "$word: exit $status: $(cat "$work/probe.err")" \
+			    >>"$work/probe.bad"
+		elif [ $status -eq 0 ] || ! grep -q \
+		    ":1: unknown directive $word\$" "$work/probe.err"; then
+			echo "$word"
+		fi
+	done
+}
+
 # compare WANT_FILE GOT_FILE WHAT_MISSING WHAT_EXTRA
 compare()
 {
@@ -105,6 +129,19 @@ if [ -x "$prog" ]; then
 	"$prog" --help | help_options | sed -n 's/^--//p' >"$work/long"
 	is "$(comm -23 "$work/directives" "$work/long" | tr '\n' ' ')" "" \
 	    "every directive is a long option of rpcd --help"
+
+	# The reader, not the table's printout: every long option and every
+	# entry of the page, tried as a directive.
+	: >"$work/probe.bad"
+	is "$(echo no-such-directive >"$work/bogus"; probe_directives \
+	    "$work/bogus")" "" "rpcd -n -f refuses an unknown directive"
+	probe_directives "$work/long" "$work/page_directives" \
+	    >"$work/accepted"
+	ok_test "rpcd's reader takes some directives" test -s "$work/accepted"
+	compare "$work/accepted" "$work/page_directives" \
+	    "every directive rpcd's reader takes is in rpcd.conf.5" \
+	    "every directive in rpcd.conf.5 is taken by rpcd's reader"
+	is "$(cat "$work/probe.bad")" "" "rpcd -n -f exits 0 or 1 on each"
 else
 	skip "rpcd is not built: directives not checked"
 fi

@@ -24,7 +24,7 @@ count_workers()
 }
 
 rpcd_start -P 3 || bail_out "rpcd -P 3 did not start"
-wait_for 50 sh -c "[ \$(pgrep -P $RPCD_PID | wc -l) -eq 3 ]"
+wait_workers 3
 ok $? "3 worker processes run under the master"
 i=0
 all=0
@@ -89,7 +89,7 @@ wait "$hup_load"
 read -r sent bad <"$TEST_DIR/hup.result"
 is "$bad" 0 "SIGHUP during $sent connect-ping-close requests: none refused or lost"
 [ "$bad" -eq 0 ] || diag_file <"$TEST_DIR/hup.err"
-wait_for 50 sh -c "[ \$(pgrep -P $RPCD_PID | wc -l) -eq 3 ]"
+wait_workers 3
 after=$(worker_pids)
 common=$(for p in $before; do echo "$after" | grep -qw "$p" && echo "$p"; done)
 is "$common" "" "every worker pid changed ($before-> $after)"
@@ -101,7 +101,7 @@ sigterm_inflight "prefork"
 # own --shutdown-timeout ends it): the master kills it after
 # --shutdown-timeout, and the next SIGHUP is not ignored.
 rpcd_start -P 1 --shutdown-timeout 1 || bail_out "rpcd did not start"
-wait_for 50 sh -c "[ \$(pgrep -P $RPCD_PID | wc -l) -eq 1 ]"
+wait_workers 1
 stuck=$(pgrep -P "$RPCD_PID")
 kill -STOP "$stuck"
 kill -HUP "$RPCD_PID"
@@ -144,7 +144,7 @@ total_of()
 	awk -v k="$2" '$1 == k {print $2}' "$1"
 }
 rpcd_start -P 2 || bail_out "rpcd -P 2 did not start"
-wait_for 50 sh -c "[ \$(pgrep -P $RPCD_PID | wc -l) -eq 2 ]"
+wait_workers 2
 for n in 1 2 3 4; do
 	"$WIRE" -n 100 -r 100 "$RPCD_ADDR" 'j:{"in": "ping"}' >/dev/null
 	"$WIRE" -n 1 "$RPCD_ADDR" 'j:{"in": "nosuch"}' >/dev/null
@@ -181,7 +181,7 @@ is "$(total_of "$TEST_DIR/t2" connections)" 1 \
     "the dead workers' connections are no longer counted open"
 old=$(worker_pids)
 kill -HUP "$RPCD_PID"
-wait_for 50 replaced && wait_for 50 sh -c "[ \$(pgrep -P $RPCD_PID | wc -l) -eq 2 ]"
+wait_for 50 replaced && wait_workers 2
 ok $? "SIGHUP replaces both workers"
 totals "$TEST_DIR/t3"
 no_decrease "$TEST_DIR/t2" "$TEST_DIR/t3" "SIGHUP"
@@ -191,7 +191,7 @@ rpcd_stop
 
 # kill -9 of the master: every worker exits within 2 s.
 rpcd_start -P 3 || bail_out "rpcd did not start"
-wait_for 50 sh -c "[ \$(pgrep -P $RPCD_PID | wc -l) -eq 3 ]"
+wait_workers 3
 kids=$(pgrep -P "$RPCD_PID" | tr '\n' ' ')
 kill -9 "$RPCD_PID"
 wait "$RPCD_PID" 2>/dev/null

@@ -54,7 +54,7 @@ fi
 printf 'prefork 2\nmax-frame 4096\n' >"$F"
 rpcd_start -f "$F" || bail_out "rpcd -f $F did not start"
 unset NOTIFY_SOCKET
-wait_for 50 sh -c "[ \$(pgrep -P $RPCD_PID | wc -l) -eq 2 ]"
+wait_workers 2
 is "$(setting max-frame)" 4096 "the file's max-frame is in stats"
 before=$(worker_pids)
 
@@ -123,7 +123,7 @@ cp "$top_builddir/tests/.libs/testmod.so" "$TEST_DIR/testmod.so" &&
     bail_out "no testmod.so: make check builds it"
 printf 'prefork 2\nmax-frame 16384\nmodule %s worker=fail\n' \
     "$TEST_DIR/testmod.so" >"$F"
-wait_for 100 sh -c "[ \$(pgrep -P $RPCD_PID | wc -l) -eq 2 ]"
+wait_workers 2
 before=$(worker_pids)
 kill -HUP "$RPCD_PID"
 wait_for 100 logged "SIGHUP: new worker [01] failed at start (exit 1); rolling back" 1

@@ -80,7 +80,7 @@ rpcd_start -f "$F" --metrics-listen 127.0.0.1:0 ||
 METRICS=$(sed -n 's|.*serving metrics on http://\([^/]*\)/metrics.*|\1|p' \
     "$RPCD_LOG")
 mpid=$(sed -n 's/.*metrics server started, pid \([0-9]*\)$/\1/p' "$RPCD_LOG")
-wait_for 50 sh -c "[ \$(pgrep -P $RPCD_PID | wc -l) -eq 3 ]"
+wait_workers 2
 is "$("$C" -S "$RPCD_ADDR" call alpha 1)" 1 "module a's alpha answers"
 
 # Load: three loops of connect-call-close clients of alpha.

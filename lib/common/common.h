@@ -16,7 +16,8 @@
 
 /*
  * Internal helpers shared by rpcd and rpcctl: logging, listen/connect
- * address syntax, number parsing and allocation.  Not installed.
+ * address syntax, number parsing and allocation, building JSON.  Not
+ * installed.
  */
 
 #ifndef RPCD_COMMON_H
@@ -29,6 +30,7 @@
 #include <stddef.h>
 
 struct event_base;
+struct json_object;
 
 #ifndef __unused
 #define __unused __attribute__((__unused__))
@@ -72,6 +74,10 @@ void		 log_libevent_cb(int, const char *);
 int		 addr_parse(const char *, struct addr *, char *, size_t);
 const char	*addr_format(const struct sockaddr *, socklen_t, char *,
 		     size_t);
+
+/* json.c */
+int		 json_add(struct json_object *, const char *,
+		     struct json_object *);
 
 /* util.c */
 long long	 parse_number(const char *, long long, long long,
