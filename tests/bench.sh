@@ -11,6 +11,9 @@
 # PAYLOADS to a list of params sizes in bytes (make bench-payload: 4 KiB
 # and 64 KiB) to compare ping with that many bytes against redis's ECHO of
 # the same; the default is loadgen's 16-byte ping against redis's PING.
+# Beside requests per second, each line gives the servers' CPU time per
+# request (rpcd_cpu_us, redis_cpu_us: user and system over the measured
+# run, workers included), which a shared machine's swings move much less.
 # BENCH=client (make bench-client) compares rpcctl bench with the load
 # generator instead, as described below.
 
@@ -47,36 +50,62 @@ else
 fi
 . "${top_srcdir:-.}/tests/bench_lib.sh"
 
-# Start rpcd with the given --prefork value; print its port.
+# Start rpcd with the given --prefork value; set port and rpcd_pid.
 start_rpcd()
 {
 	"$RPCD" -l 127.0.0.1:0 --prefork "$1" >/dev/null 2>"$work/rpcd.$1.log" &
-	echo $! >>"$work/pids"
+	rpcd_pid=$!
+	echo "$rpcd_pid" >>"$work/pids"
 	while ! grep -q 'listening on' "$work/rpcd.$1.log"; do
 		sleep 0.1
 	done
-	sed -n 's/.*listening on [^ ]*:\([0-9]*\).*/\1/p' "$work/rpcd.$1.log" |
-	    head -n 1
+	port=$(sed -n 's/.*listening on [^ ]*:\([0-9]*\).*/\1/p' \
+	    "$work/rpcd.$1.log" | head -n 1)
 }
 
-# run PROTO PORT PIPELINE [PAYLOAD]: print rps of one run.
+# cpu_ticks PID: the CPU time (user and system, in clock ticks) of the
+# process and of its children: a prefork master's workers.
+cpu_ticks()
+{
+	kids=$(cat /proc/"$1"/task/*/children 2>/dev/null)
+	# shellcheck disable=SC2086
+	for p in "$1" $kids; do
+		cat /proc/"$p"/stat 2>/dev/null
+	done | sed 's/.*) //' | awk '{ t += $12 + $13 } END { print t + 0 }'
+}
+
+# run PROTO PORT PID PIPELINE [PAYLOAD]: print rps of one run, after a
+# second of warm-up, and add the server's CPU time per request in
+# microseconds, over the measured run, to $work/PROTO.cpu.  CPU per
+# request is much steadier than throughput on a shared machine.
 run()
 {
-	"$LOADGEN" --proto "$1" -p "$2" -c "$CONNS" -P "$3" \
-	    ${4:+--payload "$4"} -d "$SECONDS_PER_RUN" | tee -a "$work/raw" |
-	    sed -n 's/.* rps=\([0-9.]*\).*/\1/p'
+	"$LOADGEN" --proto "$1" -p "$2" -c "$CONNS" -P "$4" \
+	    ${5:+--payload "$5"} -d 1 --warmup 0 >/dev/null
+	t0=$(cpu_ticks "$3")
+	"$LOADGEN" --proto "$1" -p "$2" -c "$CONNS" -P "$4" \
+	    ${5:+--payload "$5"} -d "$SECONDS_PER_RUN" --warmup 0 \
+	    >"$work/out"
+	t1=$(cpu_ticks "$3")
+	cat "$work/out" >>"$work/raw"
+	rps=$(sed -n 's/.* rps=\([0-9.]*\).*/\1/p' "$work/out")
+	awk -v t=$((t1 - t0)) -v hz="$ticks" -v r="$rps" \
+	    -v d="$SECONDS_PER_RUN" \
+	    'BEGIN { printf "%.3f\n", t / hz * 1e6 / (r * d) }' >>"$work/$1.cpu"
+	echo "$rps"
 }
+ticks=$(getconf CLK_TCK)
 
 # rpcd_run, redis_run PIPELINE [PAYLOAD]: one run against the rpcd on
 # $port, or the redis-server on $redis.
 rpcd_run()
 {
-	run rpc "$port" "$@"
+	run rpc "$port" "$rpcd_pid" "$@"
 }
 
 redis_run()
 {
-	run redis "$redis" "$@"
+	run redis "$redis" "$redis_pid" "$@"
 }
 
 # BENCH=client (make bench-client): rpcctl bench against loadgen on one
@@ -98,7 +127,7 @@ if [ "${BENCH:-}" = client ]; then
 		    sed -n 's/.*"rps": \([0-9.]*\).*/\1/p'
 	}
 	for n in $PREFORK; do
-		port=$(start_rpcd "$n")
+		start_rpcd "$n"
 		for p in $PIPELINES; do
 			for f in lg.both ctl.both lg.turn ctl.turn; do
 				: >"$work/$f"
@@ -137,7 +166,8 @@ redis=
 if command -v redis-server >/dev/null 2>&1; then
 	redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' \
 	    --appendonly no --daemonize no >"$work/redis.log" 2>&1 &
-	echo $! >>"$work/pids"
+	redis_pid=$!
+	echo "$redis_pid" >>"$work/pids"
 	while ! grep -q 'Ready to accept' "$work/redis.log"; do sleep 0.1; done
 	redis=$REDIS_PORT
 else
@@ -145,12 +175,14 @@ else
 fi
 
 for n in $PREFORK; do
-	port=$(start_rpcd "$n")
+	start_rpcd "$n"
 	for size in ${PAYLOADS:-default}; do
 		[ "$size" = default ] && size=
 		for p in $PIPELINES; do
 			line="prefork=$n conns=$CONNS pipeline=$p"
 			line="$line${size:+ payload=$size}"
+			: >"$work/rpc.cpu"
+			: >"$work/redis.cpu"
 			if [ -n "$redis" ]; then
 				set -- $(alternate rpcd_run redis_run "$p" \
 				    "$size")
@@ -164,6 +196,13 @@ for n in $PREFORK; do
 					i=$((i + 1))
 				done
 				line="$line rpcd_rps=$(median <"$work/rpcd.rps")"
+			fi
+			c=$(median <"$work/rpc.cpu")
+			line="$line rpcd_cpu_us=$c"
+			if [ -n "$redis" ]; then
+				r=$(median <"$work/redis.cpu")
+				line="$line redis_cpu_us=$r"
+				line="$line cpu_ratio=$(ratio "$c" "$r")"
 			fi
 			echo "$line"
 		done
