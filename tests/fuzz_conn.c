@@ -837,8 +837,10 @@ fuzz_deadlines(void)
 }
 
 /*
- * Does a connection wait for calls kept to close (a frame too large behind
- * them)?  Only their deadlines end the wait then.
+ * Does a connection wait for calls kept: to close (a frame too large
+ * behind them), or to read again (--max-inflight of them)?  Only their
+ * deadlines end the wait then, and a peer that half-closed meanwhile is
+ * heard of only once the connection reads again.
  */
 static int
 fuzz_closing_waits(void)
@@ -846,7 +848,7 @@ fuzz_closing_waits(void)
 	struct conn	*c;
 
 	TAILQ_FOREACH(c, &fuzz_srv.conns, entry) {
-		if (c->closing && c->ncalls > 0)
+		if ((c->closing || c->calls_full) && c->ncalls > 0)
 			return (1);
 	}
 	return (0);
