@@ -317,6 +317,13 @@ fuzz_may(const struct expect *e, const char *code)
 	return (0);
 }
 
+/* JSON's white space, which a parser leaves out around a value. */
+static int
+fuzz_json_space(char ch)
+{
+	return (ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r');
+}
+
 /*
  * The params of the test module's later and work methods, N or [N,
  * VALUE] (testmod_later_params()): the milliseconds they wait, and in
@@ -342,8 +349,14 @@ fuzz_later_params(const char *params, size_t len, const char **value,
 		if ((comma = memchr(params, ',', len)) == NULL ||
 		    (end = memchr(params, ']', len)) == NULL || end < comma)
 			return (-1);
-		while (comma + 1 < end && comma[1] == ' ')
+		/*
+		 * The module sends VALUE as it is, and its reply's parser
+		 * leaves out the JSON white space around it: so does this.
+		 */
+		while (comma + 1 < end && fuzz_json_space(comma[1]))
 			comma++;
+		while (end - 1 > comma && fuzz_json_space(end[-1]))
+			end--;
 		*value = comma + 1;
 		*vlen = end - comma - 1;
 		ms = atoi(text + 1);
