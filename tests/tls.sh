@@ -168,6 +168,26 @@ wait "$flood" 2>/dev/null
 rpcd_stop
 is $? 0 "rpcd exits 0"
 
+# Past --max-conns a TLS client gets its busy reply too: after the
+# handshake, which the refused connection still goes through.
+rpcd_start -v -l 127.0.0.1:0,tls --tls-cert "$D/server.pem" \
+    --tls-key "$D/server.key" --max-conns 1 || bail_out "rpcd did not start"
+T=$RPCD_ADDR
+"$WIRE" -T -w -t 30 "$T" >/dev/null 2>&1 &
+holder=$!
+wait_for 100 grep -q 'TLS handshake done' "$RPCD_LOG"
+out=$(wire -T -t 10 "$T" 'j:{"in": "ping", "params": 1}' 2>/dev/null)
+is "$(echo "$out" | head -n 1)" \
+    '{"out": "error", "result": {"code": "busy", "message": "server busy: try again later"}}' \
+    "TLS: a client past --max-conns 1 is answered busy"
+# The ping it sent is never read, so the close may come as a reset.
+ok_test "then closed" test -n \
+    "$(echo "$out" | sed -n '2{/^\[closed\]$/p;/^\[reset\]$/p}')"
+kill "$holder"
+wait "$holder" 2>/dev/null
+rpcd_stop
+is $? 0 "rpcd exits 0"
+
 # Behind a proxy (,tls,proxy): the PROXY header comes in clear, then the
 # handshake, as HAProxy sends them in TCP mode.  proxied HEX [split|cut]:
 # send the bytes HEX, in two writes 0.2 s apart with split, then ping over
