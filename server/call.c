@@ -15,11 +15,12 @@
  */
 
 /*
- * Replies: the one place a reply frame is encoded.  A handler gets a call
- * (the method, the params span) and answers through it, never through the
- * connection or its buffers.  A reply is built in place in the output
- * buffer's free space, measured first by libproto, so a result is copied
- * once and no temporary is made.
+ * A call's whole life, and the one place a reply frame is encoded.  A
+ * handler gets a call (the method, the params span) and answers through
+ * it, never through the connection or its buffers.  A reply is built in
+ * place in the output buffer's free space, measured first by libproto, so
+ * a result is copied once and no temporary is made.  The functions of the
+ * module API that act on a call are here too (module.c's table).
  *
  * A call answered later (defer, offload) is kept on the heap, in its
  * connection's queue of calls in request order; so is every call after
@@ -27,6 +28,12 @@
  * requests on a connection, whatever the order they are answered in.
  * The call at the head writes its reply straight into the output; the
  * others into a buffer of their own, moved on when their turn comes.
+ *
+ * A call's life is its state (enum call_state, rpcd.h) and, once kept,
+ * the count of what holds it: its connection's queue, its handler while it
+ * runs, its module (defer), the thread pool (offload).  The last to let go
+ * frees it (call_release).  A call answers once; a reply that cannot be
+ * built breaks it, and its connection closes.
  *
  * Layer: call (server/rpcd.h).
  */
@@ -36,6 +43,7 @@
 #include <sys/types.h>
 #include <sys/uio.h>
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,12 +55,33 @@
 #include "rpcd/proto.h"
 #include "rpcd.h"
 
+static void	call_expire_cb(evutil_socket_t, short, void *);
+
+static enum call_state
+call_state(const struct call *call)
+{
+	return (atomic_load_explicit(&call->state, memory_order_relaxed));
+}
+
+static void
+call_set_state(struct call *call, enum call_state state)
+{
+	atomic_store_explicit(&call->state, state, memory_order_relaxed);
+}
+
+/* Kept on the heap (call_new), which a call on dispatch's stack is not. */
+static int
+call_is_kept(const struct call *call)
+{
+	return (call->refs > 0);
+}
+
 /*
  * Append a frame built by a libproto builder to out: measure it (the
  * builders take size 0 like snprintf), reserve that much and build it
- * there.  A reply that cannot be built fails the connection.
+ * there.  -1 if it cannot be built.
  */
-static void
+static int
 call_put(struct conn *c, struct evbuffer *out, int error, size_t need,
     const char *kind, const char *result, size_t len, const char *code,
     const char *message)
@@ -68,16 +97,18 @@ call_put(struct conn *c, struct evbuffer *out, int error, size_t need,
 			error = proto_error_build(v.iov_base, need,
 			    &v.iov_len, code, message);
 	}
-	if (error != PROTO_OK) {
-		c->failed = 1;
-		return;
-	}
+	if (error != PROTO_OK)
+		return (-1);
 	evbuffer_commit_space(out, &v, 1);
 	c->srv->stats->bytes_out += v.iov_len;
+	return (0);
 }
 
-/* Append {"out": kind, "result": result} to out; result NULL is null. */
-void
+/*
+ * Append {"out": kind, "result": result} to out; result NULL is null.
+ * -1 if it cannot be built.
+ */
+int
 call_frame(struct conn *c, struct evbuffer *out, const char *kind,
     const char *result, size_t len)
 {
@@ -93,11 +124,12 @@ call_frame(struct conn *c, struct evbuffer *out, const char *kind,
 	 * first: the reply is built once, on the hot path of every ping.
 	 */
 	need = PROTO_HEADER_SIZE + 32 + PROTO_NAME_MAX * 6 + len;
-	call_put(c, out, PROTO_ESPACE, need, kind, result, len, NULL, NULL);
+	return (call_put(c, out, PROTO_ESPACE, need, kind, result, len, NULL,
+	    NULL));
 }
 
 /* Append an error reply with code and message to out, and count it. */
-void
+int
 call_error_frame(struct conn *c, struct evbuffer *out, const char *code,
     const char *message)
 {
@@ -106,7 +138,7 @@ call_error_frame(struct conn *c, struct evbuffer *out, const char *code,
 
 	c->srv->stats->errors++;
 	error = proto_error_build(NULL, 0, &need, code, message);
-	call_put(c, out, error, need, NULL, NULL, 0, code, message);
+	return (call_put(c, out, error, need, NULL, NULL, 0, code, message));
 }
 
 /*
@@ -124,112 +156,144 @@ call_out(struct call *call)
 	return (call->out);
 }
 
+/* Free a kept call once nothing holds it any more. */
+static void
+call_release(struct call *call)
+{
+	if (--call->refs > 0)
+		return;
+	if (call->out != NULL)
+		evbuffer_free(call->out);
+	if (call->timer != NULL)
+		event_free(call->timer);
+	free(call->copy);
+	free(call->stash);
+	free(call);
+}
+
 /*
  * Move the replies at the head of the queue, answered, into the output,
  * in request order (evbuffer_add_buffer() moves their chains: no copy),
- * and have the loop send them.
+ * and have the loop send them, or close the connection if the output
+ * could not take one.
  */
 static void
 call_advance(struct conn *c)
 {
 	struct call	*call;
-	int		 moved = 0;
+	int		 moved = 0, broken = 0;
 
-	while ((call = TAILQ_FIRST(&c->calls)) != NULL && call->answered) {
+	while ((call = TAILQ_FIRST(&c->calls)) != NULL) {
+		switch (call_state(call)) {
+		case CALL_RUNNING:
+		case CALL_DEFERRED:
+		case CALL_WORKING:
+			goto done;	/* not answered yet */
+		case CALL_BROKEN:
+			broken = 1;
+			break;
+		default:
+			break;
+		}
 		if (call->out != NULL &&
 		    evbuffer_add_buffer(c->out, call->out) != 0)
-			c->failed = 1;
+			broken = 1;
 		TAILQ_REMOVE(&c->calls, call, entry);
 		c->ncalls--;
-		call->queued = 0;
-		call_release(call);
+		call_release(call);	/* the queue's */
 		moved = 1;
 	}
-	if (moved || c->failed)
-		c->srv->replied(c);
+done:
+	if (moved || broken)
+		c->srv->replied(c, broken ? -1 : 0);
 }
 
 /*
- * Answer a kept call with a result, or with the error code and message if
- * code is not NULL; count it, and send on what is due.
+ * Answer a call with a result, or with the error code and message if
+ * code is not NULL; a kept one is counted, and what is due sent on.
+ * Return 0, or -1 if the reply could not be built (or, with neither kind
+ * nor code, is not to be): the call is broken, and its connection closes.
  */
-static void
-call_answer_kept(struct call *call, const char *kind, const char *result,
+static int
+call_answer(struct call *call, const char *kind, const char *result,
     size_t len, const char *code, const char *message)
 {
 	struct conn	*c = call->conn;
-	struct evbuffer	*out;
+	struct evbuffer	*out = c->out;
+	int		 rc;
 
-	if (call->timer != NULL)
-		evtimer_del(call->timer);
-	if ((out = call_out(call)) == NULL)
-		c->failed = 1;
+	if (call_is_kept(call)) {
+		if (call->timer != NULL)
+			evtimer_del(call->timer);
+		out = call_out(call);
+	}
+	if (out == NULL || (kind == NULL && code == NULL))
+		rc = -1;
 	else if (code != NULL)
-		call_error_frame(c, out, code, message);
+		rc = call_error_frame(c, out, code, message);
 	else
-		call_frame(c, out, kind, result, len);
+		rc = call_frame(c, out, kind, result, len);
+	call_set_state(call, rc != 0 ? CALL_BROKEN : code != NULL ?
+	    CALL_FAILED : CALL_ANSWERED);
+	if (!call_is_kept(call))
+		return (rc);
 	if (call->method != NULL)
 		stats_method_done(c->srv->stats, call->method->index,
-		    call->failed || c->failed,
+		    code != NULL || rc != 0,
 		    (time_monotonic() - call->started) * 1e9);
 	call_advance(c);
+	return (rc);
 }
 
 /* Answer a call with a result; kind NULL is the method's name. */
-void
+int
 call_reply(struct call *call, const char *kind, const char *result,
     size_t len)
 {
-	call->answered = 1;
 	if (kind == NULL)
 		kind = call->method->name;
-	if (call->heap)
-		call_answer_kept(call, kind, result, len, NULL, NULL);
-	else
-		call_frame(call->conn, call->conn->out, kind, result, len);
+	return (call_answer(call, kind, result, len, NULL, NULL));
 }
 
 /*
- * Answer a call with a JSON tree as the result, or fail the reply if the
- * tree is NULL; the tree is freed.  json-c goes on printing when its
+ * Answer a call with a JSON tree as the result, the tree freed.  NULL, or
+ * a tree json-c could not print, is memory run out: that breaks the call,
+ * as a reply that cannot be built does.  json-c goes on printing when its
  * buffer cannot grow and returns text with pieces missing: only errno
  * tells.
  */
-void
+int
 call_reply_json(struct call *call, const char *kind, struct json_object *o)
 {
 	const char	*text = NULL;
 	size_t		 len;
+	int		 rc;
 
 	errno = 0;
 	if (o != NULL)
 		text = json_object_to_json_string_length(o,
 		    JSON_C_TO_STRING_SPACED | JSON_C_TO_STRING_NOSLASHESCAPE,
 		    &len);
-	if (text == NULL || errno == ENOMEM) {
-		call->conn->failed = 1;
-		call_error(call, PROTO_EINTERNAL);
-	} else
-		call_reply(call, kind, text, len);
+	if (text == NULL || errno == ENOMEM)
+		rc = call_answer(call, NULL, NULL, 0, NULL, NULL);
+	else
+		rc = call_reply(call, kind, text, len);
 	json_object_put(o);
+	return (rc);
 }
 
 /* Answer a call with an error of libproto's. */
-void
+int
 call_error(struct call *call, int error)
 {
-	call_fail(call, proto_errname(error), proto_strerror(error));
+	return (call_fail(call, proto_errname(error), proto_strerror(error)));
 }
 
 /* Answer a call with an error of its own code and message. */
-void
+int
 call_fail(struct call *call, const char *code, const char *message)
 {
-	call->answered = call->failed = 1;
-	if (call->heap)
-		call_answer_kept(call, NULL, NULL, 0, code, message);
-	else
-		call_error_frame(call->conn, call->conn->out, code, message);
+	return (call_answer(call, NULL, NULL, 0, code, message));
 }
 
 /* A copy of call on the heap, at the end of its connection's queue. */
@@ -241,9 +305,7 @@ call_new(const struct call *from)
 	if ((call = malloc(sizeof *call)) == NULL)
 		return (NULL);
 	*call = *from;
-	call->busy = call->deferred = call->held = call->working = 0;
-	atomic_init(&call->cancelled, 0);
-	call->heap = call->queued = 1;
+	call->refs = 1;		/* the queue's */
 	call->out = NULL;
 	call->timer = NULL;
 	call->copy = NULL;
@@ -256,65 +318,141 @@ call_new(const struct call *from)
 
 /*
  * A request behind a call not answered yet: its reply must wait for its
- * turn, so it is kept from the start, its handler about to run on it.
- * NULL out of memory.
+ * turn, so it is kept from the start, its handler about to run on it
+ * (which holds it until call_handled()).  NULL out of memory.
  */
 struct call *
 call_queue(const struct call *from)
 {
 	struct call	*call;
 
-	if ((call = call_new(from)) != NULL)
-		call->busy = 1;
+	if ((call = call_new(from)) != NULL) {
+		call_set_state(call, CALL_RUNNING);
+		call->refs++;
+	}
 	return (call);
 }
 
-/*
- * From a handler: keep the call past it (defer, offload), with its own
- * copy of the params, which live in the input buffer.  Return the call to
- * answer, or NULL out of memory.
- */
-struct call *
-call_keep(struct call *call)
+/* Still running: its handler returned without answering or keeping it. */
+int
+call_unanswered(const struct call *call)
 {
+	return (call_state(call) == CALL_RUNNING);
+}
+
+/*
+ * A kept call's handler returned: one not answered nor kept fails.
+ * Return -1 if its reply could not be built.
+ */
+int
+call_handled(struct call *call)
+{
+	int	rc;
+
+	if (call_unanswered(call))
+		call_error(call, PROTO_EINTERNAL);
+	rc = call_state(call) == CALL_BROKEN ? -1 : 0;
+	call_release(call);	/* the handler's */
+	return (rc);
+}
+
+/*
+ * The module (DEFERRED) or the pool (WORKING) takes over a call from its
+ * handler, which goes on to the heap with its own copy of the params
+ * (they live in the input buffer) unless it is there.  Its deadline is
+ * its method's timeout_ms, or --call-timeout.  Return the call kept, or
+ * NULL out of memory, the call untouched.
+ */
+static struct call *
+call_keep(struct call *call, enum call_state state)
+{
+	struct server	*srv = call->conn->srv;
 	struct call	*kept = call;
+	struct timeval	 tv = { srv->settings->call_timeout, 0 };
 	char		*copy = NULL;
+	int		 ms = call->method->def.timeout_ms;
 
 	if (call->params != NULL &&
 	    (copy = malloc(call->params_len)) == NULL)
 		return (NULL);
-	if (!call->heap && (kept = call_new(call)) == NULL) {
+	if (!call_is_kept(call) && (kept = call_new(call)) == NULL) {
 		free(copy);
+		return (NULL);
+	}
+	if (ms > 0) {
+		tv.tv_sec = ms / 1000;
+		tv.tv_usec = ms % 1000 * 1000;
+	}
+	kept->timer = evtimer_new(srv->base, call_expire_cb, kept);
+	if (kept->timer == NULL || evtimer_add(kept->timer, &tv) != 0) {
+		free(copy);
+		if (kept != call) {
+			/* Not kept after all: out of its queue. */
+			TAILQ_REMOVE(&kept->conn->calls, kept, entry);
+			kept->conn->ncalls--;
+			call_release(kept);
+		}
 		return (NULL);
 	}
 	if (copy != NULL) {
 		memcpy(copy, call->params, call->params_len);
 		kept->params = kept->copy = copy;
 	}
-	call->deferred = kept->deferred = 1;
+	kept->refs++;		/* the module's, or the pool's */
+	call_set_state(call, state);
+	call_set_state(kept, state);
 	return (kept);
 }
 
 /*
- * Tell the module that a call it holds, or works on, is cancelled: with
- * a cancel callback, that is the last it hears of the call but for its
- * work function, which keeps it until it returns; without, the module
- * keeps the call until it answers, and the reply is dropped.  The call is
- * marked first, so that a reply from the callback is refused.
+ * Tell the module of a call cancelled while it held it or its work ran
+ * (CALL_CANCELLING_*): with a cancel callback, that is the last it hears
+ * of the call but for its work function, which keeps it until it returns;
+ * without, the module keeps the call until it answers, and the reply is
+ * dropped.  A reply from the callback is refused.
  */
 static void
-call_cancel(struct call *call)
+call_tell_cancel(struct call *call)
 {
-	const struct rpcd_method	*def = &call->method->def;
+	const struct rpcd_method	*def;
+	enum call_state			 state = call_state(call);
 
-	atomic_store(&call->cancelled, 1);
-	if (call->timer != NULL)
-		evtimer_del(call->timer);
-	if ((!call->held && !call->working) || def->cancel == NULL)
+	if (state != CALL_CANCELLING_HELD && state != CALL_CANCELLING_WORKING)
 		return;
-	call->busy = 1;
+	call_set_state(call, state == CALL_CANCELLING_HELD ?
+	    CALL_CANCELLED_HELD : CALL_CANCELLED_WORKING);
+	def = &call->method->def;
+	if (def->cancel == NULL)
+		return;
+	call->refs++;		/* through the callback */
 	def->cancel((struct rpcd_call *)call, def->arg);
-	call->busy = call->held = 0;
+	if (call_state(call) == CALL_CANCELLED_HELD) {
+		call_set_state(call, CALL_CANCELLED);
+		call_release(call);	/* the module's */
+	}
+	call_release(call);
+}
+
+/*
+ * Mark a call not answered as cancelled: its module or the pool is told
+ * next (call_tell_cancel).  0 if it was answered or cancelled already.
+ */
+static int
+call_mark_cancelled(struct call *call)
+{
+	switch (call_state(call)) {
+	case CALL_RUNNING:
+		call_set_state(call, CALL_CANCELLED);
+		return (1);
+	case CALL_DEFERRED:
+		call_set_state(call, CALL_CANCELLING_HELD);
+		return (1);
+	case CALL_WORKING:
+		call_set_state(call, CALL_CANCELLING_WORKING);
+		return (1);
+	default:
+		return (0);
+	}
 }
 
 /* A kept call's deadline passed: answer it timeout and cancel it. */
@@ -323,68 +461,241 @@ call_expire_cb(evutil_socket_t fd, short events, void *arg)
 {
 	struct call	*call = arg;
 	struct conn	*c = call->conn;
+	enum call_state	 was = call_state(call);
 
 	log_debug("%s: %s: no answer by the deadline", c->peer,
 	    call->method->name);
 	stats_method_timeout(c->srv->stats, call->method->index);
-	call->busy = 1;
+	call->refs++;		/* through the answer and the callback */
 	call_error(call, PROTO_ETIMEOUT);
-	call_cancel(call);
-	call->busy = 0;
+	/* Answered, yet still its module's or the pool's: cancel that. */
+	call_set_state(call, was);
+	call_mark_cancelled(call);
+	call_tell_cancel(call);
 	call_release(call);
 }
 
-/*
- * Arm the deadline of a call kept by its module: its method's timeout_ms,
- * or --call-timeout.  Return -1 out of memory.
- */
-int
-call_deadline(struct call *call)
+/* The module lets go of a call it held; rc is what its API call returns. */
+static int
+call_let_go(struct call *call, int rc)
 {
-	struct server	*srv = call->conn->srv;
-	struct timeval	 tv;
-	int		 ms = call->method->def.timeout_ms;
+	call_release(call);	/* the module's */
+	return (rc);
+}
 
-	if (ms <= 0) {
-		tv.tv_sec = srv->settings->call_timeout;
-		tv.tv_usec = 0;
-	} else {
-		tv.tv_sec = ms / 1000;
-		tv.tv_usec = ms % 1000 * 1000;
-	}
-	call->timer = evtimer_new(srv->base, call_expire_cb, call);
-	if (call->timer == NULL || evtimer_add(call->timer, &tv) != 0)
+/*
+ * On a pool thread: keep the work function's answer, a result or
+ * "code\0message", for the loop to send (call_offloaded); nothing of the
+ * connection is touched here.  -1 if it answered already, or the call
+ * was cancelled.
+ */
+static int
+call_stash(struct call *call, int kind, const char *a, size_t alen,
+    const char *b)
+{
+	size_t	blen = b != NULL ? strlen(b) + 1 : 0;
+
+	if (call->stash_kind != STASH_NONE || call_is_cancelled(call))
 		return (-1);
+	call->stash_kind = kind;
+	if (a == NULL || (kind == STASH_ERROR && b == NULL)) {
+		call->stash_len = 0;
+		return (0);
+	}
+	if ((call->stash = malloc(alen + blen)) == NULL) {
+		call->stash_kind = STASH_NOMEM;
+		return (0);
+	}
+	memcpy(call->stash, a, alen);
+	if (b != NULL)
+		memcpy(call->stash + alen, b, blen);
+	call->stash_len = alen + blen;
 	return (0);
 }
 
-/* Its handler returned on a kept call: one not answered nor kept fails. */
-void
-call_handled(struct call *call)
+/*
+ * A module's answer, with a result; one that is not JSON would break the
+ * stream's framing for the client, so it is answered internal_error
+ * instead.  The params themselves (an echo) were checked when the request
+ * was read: they are not scanned twice.
+ */
+static void
+call_module_answer(struct call *call, const char *result, size_t len)
 {
-	if (!call->answered && !call->deferred)
+	if (result == NULL || ((result != call->params ||
+	    len != call->params_len) &&
+	    proto_json_check(result, len, PROTO_DEPTH_MAX) != 0)) {
+		log_warnx("module %s: method %s answered with a result that "
+		    "is not JSON", call->method->owner, call->method->name);
 		call_error(call, PROTO_EINTERNAL);
-	call->busy = 0;
-	call_release(call);
+	} else
+		call_reply(call, NULL, result, len);
+}
+
+/* A module's answer, an error; one not a word and UTF-8 is not sent. */
+static void
+call_module_fail(struct call *call, const char *code, const char *message)
+{
+	const char	*p;
+	size_t		 need;
+
+	for (p = code; p != NULL && *p != '\0'; p++) {
+		if (!isalnum((unsigned char)*p) && *p != '_')
+			break;
+	}
+	if (p == NULL || *p != '\0' || message == NULL ||
+	    proto_error_build(NULL, 0, &need, code, message) != PROTO_ESPACE) {
+		log_warnx("module %s: method %s answered with an error that "
+		    "is not a word and a UTF-8 message", call->method->owner,
+		    call->method->name);
+		call_error(call, PROTO_EINTERNAL);
+	} else
+		call_fail(call, code, message);
 }
 
 /*
- * Free a kept call once nothing holds it: queue, handler, module nor
- * work function.
+ * Whether a module may answer call from the loop now: -1 if not (a reply
+ * refused), 1 if it holds the call and lets go with this answer, 0 if its
+ * handler runs.  A cancelled call the module held is let go, refused.
  */
-void
-call_release(struct call *call)
+static int
+call_module_may_answer(struct call *call)
 {
-	if (!call->heap || call->queued || call->busy || call->held ||
-	    call->working)
-		return;
-	if (call->out != NULL)
-		evbuffer_free(call->out);
-	if (call->timer != NULL)
-		event_free(call->timer);
-	free(call->copy);
-	free(call->stash);
-	free(call);
+	switch (call_state(call)) {
+	case CALL_RUNNING:
+		return (0);
+	case CALL_DEFERRED:
+		/* Not the handler's copy on dispatch's stack: the kept one. */
+		return (call_is_kept(call) ? 1 : -1);
+	case CALL_CANCELLING_HELD:
+	case CALL_CANCELLED_HELD:
+		call_set_state(call, CALL_CANCELLED);
+		return (call_let_go(call, -1));
+	default:
+		return (-1);
+	}
+}
+
+/* Back in the loop: answer an offloaded call as its work function did. */
+void
+call_offloaded(struct call *call)
+{
+	char	*code = call->stash, *message;
+
+	if (call_is_cancelled(call))
+		call_set_state(call, CALL_CANCELLED);
+	else if (call->stash_kind == STASH_RESULT)
+		call_module_answer(call, call->stash, call->stash_len);
+	else if (call->stash_kind == STASH_ERROR && code != NULL) {
+		message = code + strlen(code) + 1;
+		call_module_fail(call, code, message);
+	} else if (call->stash_kind == STASH_ERROR)
+		call_module_fail(call, NULL, NULL);
+	else {
+		if (call->stash_kind == STASH_NONE)
+			log_warnx("module %s: method %s: its work returned "
+			    "without an answer", call->method->owner,
+			    call->method->name);
+		call_error(call, PROTO_EINTERNAL);
+	}
+	call_release(call);	/* the pool's */
+}
+
+const char *
+call_api_params(const struct rpcd_call *rc, size_t *len)
+{
+	const struct call	*call = (const struct call *)rc;
+
+	*len = call->params_len;
+	return (call->params);
+}
+
+const char *
+call_api_method(const struct rpcd_call *rc)
+{
+	return (((const struct call *)rc)->method->name);
+}
+
+int
+call_api_reply(struct rpcd_call *rc, const char *result, size_t len)
+{
+	struct call	*call = (struct call *)rc;
+	int		 held;
+
+	if (pool_running(call))
+		return (call_stash(call, STASH_RESULT, result, len, NULL));
+	if ((held = call_module_may_answer(call)) == -1)
+		return (-1);
+	call_module_answer(call, result, len);
+	return (held ? call_let_go(call, 0) : 0);
+}
+
+int
+call_api_reply_error(struct rpcd_call *rc, const char *code,
+    const char *message)
+{
+	struct call	*call = (struct call *)rc;
+	int		 held;
+
+	if (pool_running(call))
+		return (call_stash(call, STASH_ERROR, code,
+		    code != NULL ? strlen(code) + 1 : 0, message));
+	if ((held = call_module_may_answer(call)) == -1)
+		return (-1);
+	call_module_fail(call, code, message);
+	return (held ? call_let_go(call, 0) : 0);
+}
+
+/*
+ * From a handler: keep the call, to be answered later from the loop.
+ * Out of memory it is answered internal_error, and NULL returned; NULL
+ * too, the call untouched, for one not in its handler, answered or
+ * deferred already.
+ */
+struct rpcd_call *
+call_api_defer(struct rpcd_call *rc)
+{
+	struct call	*call = (struct call *)rc, *kept;
+
+	if (call_state(call) != CALL_RUNNING)
+		return (NULL);
+	if ((kept = call_keep(call, CALL_DEFERRED)) == NULL) {
+		call_error(call, PROTO_EINTERNAL);
+		return (NULL);
+	}
+	return ((struct rpcd_call *)kept);
+}
+
+/*
+ * From a handler: have a thread of the pool run work(call, arg), which
+ * answers; the loop sends its answer.  A full queue answers busy at once;
+ * out of memory, internal_error: -1 then, and for a call not in its
+ * handler, answered or deferred already (untouched).
+ */
+int
+call_api_offload(struct rpcd_call *rc, rpcd_work_fn *work, void *arg)
+{
+	struct call	*call = (struct call *)rc, *kept;
+
+	if (call_state(call) != CALL_RUNNING || work == NULL)
+		return (-1);
+	if ((kept = call_keep(call, CALL_WORKING)) == NULL) {
+		call_error(call, PROTO_EINTERNAL);
+		return (-1);
+	}
+	kept->work = work;
+	kept->work_arg = arg;
+	if (pool_push(kept) == 0)
+		return (0);
+	call_error(kept, PROTO_EBUSY);
+	call_release(kept);	/* the pool's, which never took it */
+	return (-1);
+}
+
+int
+call_api_cancelled(const struct rpcd_call *rc)
+{
+	return (call_is_cancelled((const struct call *)rc));
 }
 
 /*
@@ -400,19 +711,17 @@ call_cancel_all(struct conn *c)
 	double		 now = time_monotonic();
 
 	TAILQ_FOREACH(call, &c->calls, entry) {
-		if (!call->answered && call->method != NULL) {
-			atomic_store(&call->cancelled, 1);
+		if (call_mark_cancelled(call) && call->method != NULL)
 			stats_method_done(c->srv->stats, call->method->index,
 			    1, (now - call->started) * 1e9);
-		}
 	}
 	while ((call = TAILQ_FIRST(&c->calls)) != NULL) {
-		if (atomic_load(&call->cancelled))
-			call_cancel(call);
+		if (call->timer != NULL)
+			evtimer_del(call->timer);
+		call_tell_cancel(call);
 		TAILQ_REMOVE(&c->calls, call, entry);
 		c->ncalls--;
-		call->queued = 0;
 		call->conn = NULL;
-		call_release(call);
+		call_release(call);	/* the queue's */
 	}
 }

@@ -58,9 +58,25 @@
 #include "rpcd/proto.h"
 #include "rpcd.h"
 
+
+/* The one place a connection's life moves on (enum conn_state). */
+static void
+conn_set_state(struct conn *c, enum conn_state state)
+{
+	c->state = state;
+}
+
+/* Closing: reading no more, until the replies owed are sent. */
+static int
+conn_closing(const struct conn *c)
+{
+	return (c->state == CONN_CLOSING || c->state == CONN_CLOSING_LINGER);
+}
+
 static void	conn_read_cb(struct bufferevent *, void *);
 static void	conn_write_cb(struct bufferevent *, void *);
 static void	conn_event_cb(struct bufferevent *, short, void *);
+static void	conn_refuse(struct conn *);
 
 /*
  * Recognise a peer speaking TLS or HTTP from its first bytes: they
@@ -184,7 +200,7 @@ conn_new(struct server *srv, struct listener *l, int fd,
 	c->transport = l->transport;
 	c->fd = fd;
 	/* Under TLS the SSL takes it off: conn_handshake_done(). */
-	c->proxy_pending = (l->flags & LISTEN_PROXY) != 0;
+	c->proxied = (l->flags & LISTEN_PROXY) != 0;
 	c->is_tcp = sa->sa_family == AF_INET || sa->sa_family == AF_INET6;
 	/* A Unix peer has no address of its own: name the socket. */
 	c->peer = l->addr.text;
@@ -212,8 +228,9 @@ conn_new(struct server *srv, struct listener *l, int fd,
 	 * header at once, and a peer that sends none would otherwise hold a
 	 * slot for --idle-timeout.
 	 */
-	c->handshaking = c->transport->tls;
-	if (c->handshaking || c->proxy_pending)
+	conn_set_state(c, c->transport->tls ? CONN_HANDSHAKE :
+	    c->proxied ? CONN_PROXY : CONN_OPEN);
+	if (c->state != CONN_OPEN)
 		bufferevent_set_timeouts(c->bev, srv->handshake_timeout,
 		    srv->handshake_timeout);
 	else
@@ -234,11 +251,19 @@ conn_new(struct server *srv, struct listener *l, int fd,
 
 /* A PROXY header that is not one: log and count it. */
 static void
-conn_proxy_bad(struct conn *c, const char *why)
+conn_proxy_count(struct conn *c, const char *why)
 {
 	log_debug("%s: bad PROXY header: %s", c->peer, why);
 	c->srv->stats->proxy_errors++;
-	c->proxy_pending = 0;
+}
+
+/* Close a connection for a bad PROXY header, counted once. */
+static void
+conn_proxy_bad(struct conn *c, const char *why)
+{
+	conn_proxy_count(c, why);
+	conn_set_state(c, CONN_CLOSING);	/* not truncated, too */
+	conn_close(c, "bad PROXY header");
 }
 
 /* The PROXY header h names the client: make it the peer. */
@@ -287,11 +312,10 @@ conn_proxy(struct conn *c)
 		return (1);
 	case PROXY_BAD:
 		conn_proxy_bad(c, why);
-		conn_close(c, "bad PROXY header");
 		return (-1);
 	}
 	evbuffer_drain(c->in, h.len);
-	c->proxy_pending = 0;
+	conn_set_state(c, CONN_OPEN);
 	bufferevent_set_timeouts(c->bev, c->srv->idle_timeout,
 	    c->srv->idle_timeout);
 	conn_proxy_client(c, &h);
@@ -302,12 +326,13 @@ conn_proxy(struct conn *c)
 void
 conn_close(struct conn *c, const char *reason)
 {
-	if (c->proxy_pending && evbuffer_get_length(c->in) > 0)
-		conn_proxy_bad(c, "truncated");
+	if (c->state == CONN_PROXY && evbuffer_get_length(c->in) > 0)
+		conn_proxy_count(c, "truncated");
 	if (c->ncalls > 0)
 		call_cancel_all(c);
 	log_debug("%s: closed: %s", c->peer, reason);
-	if (c->transport->tls && !c->handshaking)
+	if (c->transport->tls && c->state != CONN_HANDSHAKE &&
+	    c->state != CONN_REFUSING)
 		tls_close(c->bev);
 	c->srv->conn_gone(c->srv, c);
 	conn_free(c);
@@ -353,7 +378,7 @@ nomem:
  * lingering close does, send FIN, read and discard what comes (until
  * RPCD_LINGER seconds pass without any, RPCD_LINGER_TIME in all, or
  * RPCD_LINGER_BYTES came), and close at the peer's end of file.  Every
- * close rpcd decides with replies to protect lingers (c->linger): after
+ * close rpcd decides with replies to protect lingers (linger): after
  * an error reply, or a drain or a timeout once replies were sent; not a
  * close at the peer's own end of file, nor one of a connection that had
  * no reply, or of a peer that is not rpcd's client (a foreign protocol, a
@@ -361,18 +386,17 @@ nomem:
  * Under TLS the close is TLS's own.
  */
 static void
-conn_linger(struct conn *c, const char *reason)
+conn_linger(struct conn *c, const char *reason, int linger)
 {
 	struct timeval	tv = { RPCD_LINGER, 0 }, all = { RPCD_LINGER_TIME, 0 };
 	struct timeval	now;
 
-	if (!c->linger || c->transport->tls ||
-	    shutdown(c->fd, SHUT_WR) != 0) {
+	if (!linger || c->transport->tls || shutdown(c->fd, SHUT_WR) != 0) {
 		conn_close(c, reason);
 		return;
 	}
 	log_debug("%s: lingering: %s", c->peer, reason);
-	c->lingering = 1;
+	conn_set_state(c, CONN_LINGERING);
 	c->buffered = 0;
 	evbuffer_drain(c->in, evbuffer_get_length(c->in));
 	event_base_gettimeofday_cached(c->srv->base, &now);
@@ -384,22 +408,22 @@ conn_linger(struct conn *c, const char *reason)
 /*
  * Stop reading; close as soon as every reply queued has been sent.  The
  * calls not answered yet are cancelled: the replies owed before the first
- * of them are sent, none after.  Return -1 if the connection is closed
- * already.
+ * of them are sent, none after; then linger, if linger is set.  Return
+ * -1 if the connection is closed already.
  */
 static int
-conn_close_after_flush(struct conn *c, const char *reason)
+conn_close_after_flush(struct conn *c, const char *reason, int linger)
 {
 	if (c->ncalls > 0)
 		call_cancel_all(c);
 	if (conn_flush(c) != 0)
 		return (-1);
 	if (conn_unsent(c) == 0) {
-		conn_linger(c, reason);
+		conn_linger(c, reason, linger);
 		return (-1);
 	}
 	log_debug("%s: closing after flush: %s", c->peer, reason);
-	c->closing = 1;
+	conn_set_state(c, linger ? CONN_CLOSING_LINGER : CONN_CLOSING);
 	conn_reading(c, 0);
 	return (0);
 }
@@ -411,13 +435,13 @@ conn_close_after_flush(struct conn *c, const char *reason)
  * deadline bounds the wait.  Return -1 if the connection is closed.
  */
 static int
-conn_close_after_calls(struct conn *c, const char *reason)
+conn_close_after_calls(struct conn *c, const char *reason, int linger)
 {
 	if (c->ncalls == 0)
-		return (conn_close_after_flush(c, reason));
+		return (conn_close_after_flush(c, reason, linger));
 	log_debug("%s: closing once %d call(s) are answered: %s", c->peer,
 	    c->ncalls, reason);
-	c->closing = 1;
+	conn_set_state(c, linger ? CONN_CLOSING_LINGER : CONN_CLOSING);
 	conn_reading(c, 0);
 	return (conn_flush(c));
 }
@@ -535,8 +559,8 @@ conn_check_partial(struct conn *c, int completed)
 		timeradd(&now, &timeout, &c->frame_deadline);
 	else if (!timercmp(&now, &c->frame_deadline, <)) {
 		srv->stats->timeouts++;
-		c->linger = c->frames > 0;
-		return (conn_close_after_flush(c, "frame timed out"));
+		return (conn_close_after_flush(c, "frame timed out",
+		    c->frames > 0));
 	}
 	timersub(&c->frame_deadline, &now, &left);
 	if (srv->settings->idle_timeout == 0 ||
@@ -558,6 +582,97 @@ conn_calls_full(struct conn *c)
 	conn_reading(c, 0);
 }
 
+/* conn_next_frame(): a frame too large, and the connection closing. */
+#define CONN_FRAME_CLOSING	(-2)
+
+/*
+ * The first bytes h, len of them, of a connection's input: 0 if they may
+ * be a frame, 1 if they may be TLS's (wait for more), -1 if the peer
+ * speaks another protocol, which closes the connection.  Inside TLS the
+ * bytes are ours: no sniffing there.
+ */
+static int
+conn_sniff(struct conn *c, const unsigned char *h, size_t len)
+{
+	const char	*foreign;
+
+	if (c->frames > 0 || c->transport->tls)
+		return (0);
+	if (h[0] == 0x16 && h[1] == 0x03 && len < 6)
+		return (1);	/* TLS or a 790-byte frame: wait and see */
+	if ((foreign = conn_foreign_protocol(h, len)) == NULL)
+		return (0);
+	log_debug("%s: peer speaks %s, not rpcd: closing", c->peer, foreign);
+	c->srv->stats->errors++;
+	c->srv->stats->foreign++;
+	conn_close(c, "foreign protocol");
+	return (-1);
+}
+
+/*
+ * A frame over --max-frame: its header is all that is read.  Answer
+ * too_large behind the calls read before it, drop the rest of the input
+ * and close after them: CONN_FRAME_CLOSING, or -1 if closed already.
+ */
+static int
+conn_too_large(struct conn *c, const struct cursor *cur, uint32_t body)
+{
+	int	failed;
+
+	log_debug("%s: frame of %u bytes over the limit", c->peer, body);
+	c->srv->stats->too_large++;
+	failed = dispatch_error(c, c->out, PROTO_ETOOLARGE);
+	evbuffer_drain(c->in, cur->total);
+	if (failed) {
+		conn_close(c, "out of memory for a reply");
+		return (-1);
+	}
+	if (conn_close_after_calls(c, "frame too large", 1) != 0)
+		return (-1);
+	return (CONN_FRAME_CLOSING);
+}
+
+/*
+ * The next whole frame of the input at cur: 1, with *frame and *body
+ * set; 0 while it is not all there; -1 if the connection was closed;
+ * CONN_FRAME_CLOSING for a frame too large.
+ */
+static int
+conn_next_frame(struct conn *c, struct cursor *cur, unsigned char **frame,
+    uint32_t *body)
+{
+	unsigned char	*h;
+	size_t		 len = cur->total - cur->off;
+	int		 status, partial;
+
+	if (len < PROTO_HEADER_SIZE) {
+		if ((partial = conn_fill(c, cur, PROTO_HEADER_SIZE)) != 0)
+			return (partial == -1 ? -1 : 0);
+		len = cur->total - cur->off;
+	}
+	/* Six bytes tell TLS and HTTP from a frame. */
+	if ((h = conn_contiguous(c, cur, len < 6 ? len : 6)) == NULL) {
+		conn_close(c, "out of memory for a frame");
+		return (-1);
+	}
+	if ((status = conn_sniff(c, h, len)) != 0)
+		return (status == 1 ? 0 : -1);
+	/* Only the header is read: the limit is checked first. */
+	status = proto_frame_decode(h, len, c->srv->settings->max_frame,
+	    body);
+	if (status == PROTO_FRAME_TOO_LARGE)
+		return (conn_too_large(c, cur, *body));
+	if (status == PROTO_FRAME_NEED_MORE &&
+	    (partial = conn_fill(c, cur, PROTO_HEADER_SIZE + *body)) != 0)
+		return (partial == -1 ? -1 : 0);
+	if ((*frame = conn_contiguous(c, cur, PROTO_HEADER_SIZE +
+	    *body)) == NULL) {
+		conn_close(c, "out of memory for a frame");
+		return (-1);
+	}
+	return (1);
+}
+
 /*
  * Answer every complete frame in the input buffer, up to a cap so that
  * one pipelining client cannot starve the others; replies are appended to
@@ -568,84 +683,34 @@ conn_process(struct conn *c)
 {
 	struct server		*srv = c->srv;
 	struct cursor		 cur = { NULL, 0, 0, 0 };
-	unsigned char		*h, *frame;
-	const char		*foreign;
+	unsigned char		*frame;
+	double			 now;
 	size_t			 len;
 	uint32_t		 body;
-	int			 n, status, partial;
+	int			 n, rc, partial;
 
-	if (c->proxy_pending && (partial = conn_proxy(c)) != 0)
+	if (c->state == CONN_PROXY && (partial = conn_proxy(c)) != 0)
 		return (partial == -1 ? -1 : 0);
 	cur.total = evbuffer_get_length(c->in);
-	srv->clock = time_monotonic();	/* when dispatch_frame() starts */
+	now = time_monotonic();		/* when dispatch_frame() starts */
 	for (n = 0; n < RPCD_FRAMES_PER_EVENT; n++) {
 		if (c->ncalls >= srv->settings->max_inflight) {
 			conn_calls_full(c);
 			break;
 		}
-		len = cur.total - cur.off;
-		if (len < PROTO_HEADER_SIZE) {
-			if ((partial = conn_fill(c, &cur,
-			    PROTO_HEADER_SIZE)) == -1)
-				return (-1);
-			if (partial)
-				break;
-			len = cur.total - cur.off;
-		}
-		/* Six bytes tell TLS and HTTP from a frame. */
-		if ((h = conn_contiguous(c, &cur, len < 6 ? len : 6)) == NULL) {
-			conn_close(c, "out of memory for a frame");
-			return (-1);
-		}
-		/* Inside TLS the bytes are ours: no sniffing there. */
-		if (c->frames == 0 && !c->transport->tls && h[0] == 0x16 &&
-		    h[1] == 0x03 && len < 6)
-			break;	/* TLS or a 790-byte frame: wait and see */
-		if (c->frames == 0 && !c->transport->tls &&
-		    (foreign = conn_foreign_protocol(h, len)) != NULL) {
-			log_debug("%s: peer speaks %s, not rpcd: closing",
-			    c->peer, foreign);
-			srv->stats->errors++;
-			srv->stats->foreign++;
-			conn_close(c, "foreign protocol");
-			return (-1);
-		}
-		/* Only the header is read: the limit is checked first. */
-		status = proto_frame_decode(h, len, srv->settings->max_frame,
-		    &body);
-		if (status == PROTO_FRAME_TOO_LARGE) {
-			log_debug("%s: frame of %u bytes over the limit",
-			    c->peer, body);
-			srv->stats->too_large++;
-			dispatch_error(c, c->out, PROTO_ETOOLARGE);
-			evbuffer_drain(c->in, cur.total);
-			if (c->failed) {
-				conn_close(c, "out of memory for a reply");
-				return (-1);
-			}
-			c->linger = 1;
-			return (conn_close_after_calls(c, "frame too large"));
-		}
-		if (status == PROTO_FRAME_NEED_MORE &&
-		    (partial = conn_fill(c, &cur, PROTO_HEADER_SIZE + body)) != 0) {
-			if (partial == -1)
-				return (-1);
+		if ((rc = conn_next_frame(c, &cur, &frame, &body)) == 0)
 			break;
-		}
-		frame = conn_contiguous(c, &cur, PROTO_HEADER_SIZE + body);
-		if (frame == NULL) {
-			conn_close(c, "out of memory for a frame");
-			return (-1);
-		}
+		if (rc != 1)
+			return (rc == CONN_FRAME_CLOSING ? 0 : -1);
 		if (c->frames++ == 0 && conn_own_output(c) != 0) {
 			conn_close(c, "out of memory for a reply");
 			return (-1);
 		}
 		srv->stats->bytes_in += PROTO_HEADER_SIZE + body;
-		dispatch_frame(c, (char *)frame + PROTO_HEADER_SIZE, body,
-		    c->out);
+		rc = dispatch_frame(c, (char *)frame + PROTO_HEADER_SIZE,
+		    body, c->out, &now);
 		cur.off += PROTO_HEADER_SIZE + body;
-		if (c->failed) {
+		if (rc != 0) {
 			conn_close(c, "out of memory for a reply");
 			return (-1);
 		}
@@ -676,7 +741,7 @@ conn_process_all(struct conn *c)
 		before = c->frames;
 		if (conn_process(c) != 0)
 			return (-1);
-	} while (!c->closing && c->frames != before &&
+	} while (!conn_closing(c) && c->frames != before &&
 	    conn_unsent(c) <= c->srv->settings->max_output);
 	return (0);
 }
@@ -732,10 +797,8 @@ conn_drain_step(struct conn *c)
 	else if (c->ncalls == 0 && !(c->last_request && c->frames == 0) &&
 	    conn_now(c) - c->since > RPCD_DRAIN_GRACE)
 		reason = "shutting down: still sending";
-	if (reason != NULL) {
-		c->linger = c->frames > 0;
-		conn_close_after_flush(c, reason);
-	}
+	if (reason != NULL)
+		conn_close_after_flush(c, reason, c->frames > 0);
 }
 
 /*
@@ -797,7 +860,7 @@ conn_serve(struct conn *c)
 		rc = conn_process_all(c);
 	else
 		rc = conn_process(c);
-	if (rc != 0 || c->closing)
+	if (rc != 0 || conn_closing(c))
 		return;
 	if (!c->srv->draining)
 		conn_send(c);
@@ -829,11 +892,12 @@ conn_read_cb(struct bufferevent *bev, void *arg)
 {
 	struct conn	*c = arg;
 
-	if (c->lingering) {
+	if (c->state == CONN_LINGERING) {
 		conn_linger_read(c);
 		return;
 	}
-	if (c->closing || c->throttled || c->calls_full)
+	if (conn_closing(c) || c->state == CONN_BROKEN || c->throttled ||
+	    c->calls_full)
 		return;	/* a deferred trigger from before */
 	c->readahead = evbuffer_get_length(c->in) >= c->buffered +
 	    RPCD_BEV_READ;
@@ -853,9 +917,9 @@ conn_write_cb(struct bufferevent *bev, void *arg)
 	size_t		 left;
 	int		 resume = 0;
 
-	if (c->lingering)
+	if (c->state == CONN_LINGERING)
 		return;	/* a trigger from before */
-	if (c->failed) {
+	if (c->state == CONN_BROKEN) {
 		conn_close(c, "out of memory for a reply");
 		return;
 	}
@@ -863,8 +927,9 @@ conn_write_cb(struct bufferevent *bev, void *arg)
 		return;
 	if ((left = conn_unsent(c)) == 0) {
 		conn_writing(c, 0);
-		if (c->closing && c->ncalls == 0) {
-			conn_linger(c, "flushed");
+		if (conn_closing(c) && c->ncalls == 0) {
+			conn_linger(c, "flushed",
+			    c->state == CONN_CLOSING_LINGER);
 			return;
 		}
 	}
@@ -878,7 +943,7 @@ conn_write_cb(struct bufferevent *bev, void *arg)
 		c->calls_full = 0;
 		resume = 1;
 	}
-	if (c->closing)
+	if (conn_closing(c))
 		return;
 	if (resume && !c->throttled && !c->calls_full) {
 		conn_reading(c, 1);
@@ -893,8 +958,10 @@ conn_write_cb(struct bufferevent *bev, void *arg)
  * not now, so that a close it decides never runs inside a module's call.
  */
 void
-conn_replied(struct conn *c)
+conn_replied(struct conn *c, int status)
 {
+	if (status != 0)
+		conn_set_state(c, CONN_BROKEN);
 	bufferevent_trigger(c->bev, EV_WRITE,
 	    BEV_TRIG_IGNORE_WATERMARKS | BEV_TRIG_DEFER_CALLBACKS);
 }
@@ -912,26 +979,27 @@ conn_handshake_done(struct conn *c, short what)
 	const char		*why;
 	int			 proxy;
 
-	c->handshaking = 0;
 	proxy = tls_proxy_header(c->bev, &h, &why);
 	/* No header by the deadline: missing, as on a plain listener. */
-	if (proxy == PROXY_MORE && c->proxy_pending &&
+	if (proxy == PROXY_MORE && c->proxied &&
 	    (what & BEV_EVENT_TIMEOUT)) {
 		proxy = PROXY_BAD;
 		why = "timed out";
 	}
-	c->proxy_pending = 0;	/* the SSL took it, or never will */
 	if (proxy == PROXY_OK)
 		conn_proxy_client(c, &h);
 	if (what & BEV_EVENT_CONNECTED) {
 		log_debug("%s: TLS handshake done", c->peer);
 		bufferevent_set_timeouts(c->bev, srv->idle_timeout,
 		    srv->idle_timeout);
+		if (c->state == CONN_REFUSING)
+			conn_refuse(c);
+		else
+			conn_set_state(c, CONN_OPEN);
 		return;
 	}
 	if (proxy == PROXY_BAD) {
 		conn_proxy_bad(c, why);
-		conn_close(c, "bad PROXY header");
 		return;
 	}
 	srv->stats->tls_handshake_failures++;
@@ -947,15 +1015,14 @@ conn_event_cb(struct bufferevent *bev, short what, void *arg)
 	struct conn	*c = arg;
 	const char	*reason;
 
-	if (c->handshaking)
+	if (c->state == CONN_HANDSHAKE || c->state == CONN_REFUSING)
 		conn_handshake_done(c, what);
-	else if (c->lingering)
+	else if (c->state == CONN_LINGERING)
 		conn_close(c, what & BEV_EVENT_TIMEOUT ? "lingered" :
 		    "lingered to the end of file");
-	else if (c->proxy_pending && (what & BEV_EVENT_TIMEOUT)) {
+	else if (c->state == CONN_PROXY && (what & BEV_EVENT_TIMEOUT))
 		conn_proxy_bad(c, "timed out");
-		conn_close(c, "bad PROXY header");
-	} else if (what & BEV_EVENT_TIMEOUT) {
+	else if (what & BEV_EVENT_TIMEOUT) {
 		c->srv->stats->timeouts++;
 		reason = timerisset(&c->frame_deadline) ? "frame timed out" :
 		    "idle timeout";
@@ -963,13 +1030,11 @@ conn_event_cb(struct bufferevent *bev, short what, void *arg)
 		 * Replies left unread that long: nothing to linger for.  (A
 		 * write timeout has disabled the write event, too.)
 		 */
-		if ((what & BEV_EVENT_WRITING) || c->closing ||
+		if ((what & BEV_EVENT_WRITING) || conn_closing(c) ||
 		    conn_unsent(c) > 0)
 			conn_close(c, reason);
-		else {
-			c->linger = c->frames > 0;
-			conn_close_after_flush(c, reason);
-		}
+		else
+			conn_close_after_flush(c, reason, c->frames > 0);
 	} else if (what & BEV_EVENT_EOF) {
 		/*
 		 * The peer may have half-closed: send what it asked for.  An
@@ -979,10 +1044,11 @@ conn_event_cb(struct bufferevent *bev, short what, void *arg)
 		 * forever.
 		 */
 		c->writing = 0;
-		if (c->closing)
-			conn_close_after_flush(c, "end of file");
-		else if (conn_process_all(c) == 0 && !c->closing)
-			conn_close_after_flush(c, "end of file");
+		if (conn_closing(c))
+			conn_close_after_flush(c, "end of file",
+			    c->state == CONN_CLOSING_LINGER);
+		else if (conn_process_all(c) == 0 && !conn_closing(c))
+			conn_close_after_flush(c, "end of file", 0);
 	} else
 		conn_close(c, evutil_socket_error_to_string(
 		    EVUTIL_SOCKET_ERROR()));
@@ -1000,22 +1066,35 @@ conn_event_cb(struct bufferevent *bev, short what, void *arg)
 void
 conn_drain(struct conn *c)
 {
-	if (c->closing || c->lingering)
-		return;
+	if (c->state >= CONN_BROKEN)
+		return;		/* closing already */
 	if (c->frames == 0 && conn_now(c) - c->since < RPCD_DRAIN_GRACE)
 		c->last_request = 1;
 	c->since = conn_now(c);
 	conn_serve(c);
 }
 
-/* Refuse a connection over --max-conns: a busy error, then close. */
+/* Answer busy, then close. */
+static void
+conn_refuse(struct conn *c)
+{
+	dispatch_error(c, c->out, PROTO_EBUSY);
+	conn_close_after_flush(c, "busy", 1);
+}
+
+/*
+ * Refuse a connection over --max-conns: a busy error, then close; over
+ * TLS once the handshake is done, so that one that fails is counted as on
+ * any connection.
+ */
 void
 conn_reject(struct conn *c)
 {
 	log_debug("%s: over --max-conns: answering busy", c->peer);
-	dispatch_error(c, c->out, PROTO_EBUSY);
-	c->linger = 1;
-	conn_close_after_flush(c, "busy");
+	if (c->state == CONN_HANDSHAKE)
+		conn_set_state(c, CONN_REFUSING);
+	else
+		conn_refuse(c);
 }
 
 /* Does the connection hold requests or replies not yet answered or sent? */

@@ -43,25 +43,22 @@ static void	dispatch_stats(struct call *);
 /*
  * Append an error reply for a libproto error code to out, or, behind
  * calls of the connection not answered yet, queue it to wait its turn.
+ * Return -1 if it could not be built.
  */
-void
+int
 dispatch_error(struct conn *c, struct evbuffer *out, int error)
 {
 	struct call	 from, *call;
 
-	if (c->ncalls == 0) {
-		call_error_frame(c, out, proto_errname(error),
-		    proto_strerror(error));
-		return;
-	}
+	if (c->ncalls == 0)
+		return (call_error_frame(c, out, proto_errname(error),
+		    proto_strerror(error)));
 	memset(&from, 0, sizeof from);
 	from.conn = c;
-	if ((call = call_queue(&from)) == NULL) {
-		c->failed = 1;
-		return;
-	}
+	if ((call = call_queue(&from)) == NULL)
+		return (-1);
 	call_error(call, error);
-	call_handled(call);
+	return (call_handled(call));
 }
 
 static void
@@ -85,9 +82,9 @@ dispatch_methods(struct call *call)
 		    json_object_new_string(m->name));
 		failed |= json_add(entry, "help",
 		    json_object_new_string(m->help));
-		if (m->module != NULL)
+		if (m->owner != NULL)
 			failed |= json_add(entry, "module",
-			    json_object_new_string(module_name(m->module)));
+			    json_object_new_string(m->owner));
 		failed |= json_add(list, NULL, entry);
 	}
 	if (failed) {
@@ -127,36 +124,35 @@ dispatch_init(void)
  * A request that names no method we have: count it, log the first of the
  * connection (a client error, so at the debug level only), reply.
  */
-static void
+static int
 dispatch_bad_request(struct conn *c, struct evbuffer *out, int error)
 {
 	if (c->bad_requests++ == 0)
 		log_debug("%s: bad request: %s (only the first of a "
 		    "connection is logged)", c->peer, proto_strerror(error));
 	c->srv->stats->bad_requests++;
-	dispatch_error(c, out, error);
+	return (dispatch_error(c, out, error));
 }
 
 /*
  * Run a call behind another of its connection not answered yet, kept
- * from the start so that its reply waits its turn.
+ * from the start so that its reply waits its turn.  Return -1 if its
+ * reply could not be built.
  */
-static void
+static int
 dispatch_kept(struct call *from)
 {
 	struct conn	*c = from->conn;
 	struct call	*call;
 
 	if ((call = call_queue(from)) == NULL) {
-		c->failed = 1;
 		stats_method_done(c->srv->stats, from->method->index, 1, 0);
-		return;
+		return (-1);
 	}
 	c->srv->stats->running = call->method->index;
 	call->method->fn(call);
 	c->srv->stats->running = -1;
-	call_handled(call);
-	c->srv->clock = time_monotonic();
+	return (call_handled(call));
 }
 
 /*
@@ -164,47 +160,42 @@ dispatch_kept(struct call *from)
  * of a method is counted with the time from parsing to its reply queued,
  * and as failed if it answered with an error or could not answer.  The
  * call lives on the stack unless it must wait for an earlier one of its
- * connection, or its handler keeps it (defer, offload): call.c.
+ * connection, or its handler keeps it (defer, offload): call.c.  *now is
+ * when the request began: when the one before it in this read ended, or
+ * when the read was taken up (conn_process), one clock reading a request;
+ * it is set to when this one ended.  Return -1 if the reply could not be
+ * built: the connection must close.
  */
-void
+int
 dispatch_frame(struct conn *c, const char *body, size_t len,
-    struct evbuffer *out)
+    struct evbuffer *out, double *now)
 {
 	struct proto_message	 m;
 	struct call		 call;
-	int			 error;
+	int			 error, rc;
 
-	/*
-	 * A request starts when the one before it in this read ended, or when
-	 * the read was taken up (conn_process): one clock reading a request.
-	 */
-	call.started = c->srv->clock;
+	call.started = *now;
 	c->srv->stats->requests++;
 	error = proto_request_parse(body, len, c->srv->settings->max_depth,
 	    &m);
-	if (error != PROTO_OK) {
-		dispatch_bad_request(c, out, error);
-		return;
-	}
+	if (error != PROTO_OK)
+		return (dispatch_bad_request(c, out, error));
 	if (log_enabled(LOG_DEBUG))
 		log_debug("%s: %s %.*s", c->peer, m.name,
 		    m.value_len > 64 ? 64 : (int)m.value_len,
 		    m.value != NULL ? m.value : "");
-	if ((call.method = registry_find(m.name)) == NULL) {
-		dispatch_bad_request(c, out, PROTO_EMETHOD);
-		return;
-	}
+	if ((call.method = registry_find(m.name)) == NULL)
+		return (dispatch_bad_request(c, out, PROTO_EMETHOD));
 	stats_method_begin(c->srv->stats, call.method->index);
 	call.conn = c;
 	call.params = m.value;
 	call.params_len = m.value_len;
-	call.answered = call.failed = 0;
-	call.busy = 1;
-	call.deferred = call.heap = call.working = 0;
-	atomic_init(&call.cancelled, 0);
+	call.refs = 0;
+	atomic_init(&call.state, CALL_RUNNING);
 	if (c->ncalls > 0) {
-		dispatch_kept(&call);
-		return;
+		rc = dispatch_kept(&call);
+		*now = time_monotonic();
+		return (rc);
 	}
 	/*
 	 * Which method runs, for the master's line if a signal kills us in
@@ -214,12 +205,22 @@ dispatch_frame(struct conn *c, const char *body, size_t len,
 	c->srv->stats->running = call.method->index;
 	call.method->fn(&call);
 	c->srv->stats->running = -1;
-	if (!call.answered && !call.deferred)
+	if (call_unanswered(&call))
 		call_error(&call, PROTO_EINTERNAL);
-	c->srv->clock = time_monotonic();
-	/* A call kept past its handler is counted when it is answered. */
-	if (!call.deferred)
-		stats_method_done(c->srv->stats, call.method->index,
-		    call.failed || c->failed,
-		    (c->srv->clock - call.started) * 1e9);
+	*now = time_monotonic();
+	switch (atomic_load_explicit(&call.state, memory_order_relaxed)) {
+	case CALL_DEFERRED:
+	case CALL_WORKING:
+		/* Kept past its handler: counted when it is answered. */
+		return (0);
+	case CALL_ANSWERED:
+		stats_method_done(c->srv->stats, call.method->index, 0,
+		    (*now - call.started) * 1e9);
+		return (0);
+	default:
+		stats_method_done(c->srv->stats, call.method->index, 1,
+		    (*now - call.started) * 1e9);
+		return (atomic_load_explicit(&call.state,
+		    memory_order_relaxed) == CALL_BROKEN ? -1 : 0);
+	}
 }

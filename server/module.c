@@ -73,7 +73,6 @@ static char		 module_refused[256];	/* why a method was not */
 static struct server	*module_server;		/* in a worker */
 
 static const struct rpcd_api	module_api;
-static void			module_offloaded(struct call *);
 
 /* Split spec, "PATH ARGS...", at blanks into a new argv; return argc. */
 static int
@@ -355,6 +354,7 @@ module_keep(const struct registry *old, struct module *m, char *err,
 			return (-1);
 		}
 		to->module = m;
+		to->owner = from->owner;
 		to->def = from->def;
 		to->def.name = to->name;
 		to->def.help = to->help;
@@ -421,7 +421,7 @@ module_worker_init(struct server *srv)
 
 	module_server = srv;
 	if (r->nmodules > 0)
-		pool_start(srv, module_offloaded);
+		pool_start(srv, call_offloaded);
 	for (i = 0; i < r->nmodules; i++) {
 		if (r->modules[i]->desc->worker_init != NULL &&
 		    r->modules[i]->desc->worker_init(&module_api,
@@ -459,9 +459,9 @@ module_call(struct call *call)
 	const struct rpcd_method	*def = &call->method->def;
 
 	def->handler((struct rpcd_call *)call, def->arg);
-	if (!call->answered && !call->deferred) {
+	if (call_unanswered(call)) {
 		log_warnx("module %s: method %s returned without an answer",
-		    module_name(call->method->module), call->method->name);
+		    call->method->owner, call->method->name);
 		call_error(call, PROTO_EINTERNAL);
 	}
 }
@@ -503,238 +503,11 @@ module_register_method(const struct rpcd_method *def)
 		return (-1);
 	}
 	m->module = module_loading;
+	m->owner = module_name(module_loading);
 	m->def = *def;
 	m->def.name = m->name;
 	m->def.help = m->help;
 	return (0);
-}
-
-static const char *
-module_params(const struct rpcd_call *rc, size_t *len)
-{
-	const struct call	*call = (const struct call *)rc;
-
-	*len = call->params_len;
-	return (call->params);
-}
-
-static const char *
-module_method(const struct rpcd_call *rc)
-{
-	return (((const struct call *)rc)->method->name);
-}
-
-/*
- * The module is done with a call it answered, or tried to answer once
- * cancelled (the reply is dropped: -1): a kept call may go.
- */
-static int
-module_let_go(struct call *call, int rc)
-{
-	call->held = 0;
-	call_release(call);
-	return (rc);
-}
-
-/*
- * Answer with a result; one that is not JSON would break the stream's
- * framing for the client, so it is answered internal_error instead.  The
- * params themselves (an echo) were checked when the request was read:
- * they are not scanned twice.
- */
-static void
-module_answer(struct call *call, const char *result, size_t len)
-{
-	if (result == NULL || ((result != call->params ||
-	    len != call->params_len) &&
-	    proto_json_check(result, len, PROTO_DEPTH_MAX) != 0)) {
-		log_warnx("module %s: method %s answered with a result that "
-		    "is not JSON", module_name(call->method->module),
-		    call->method->name);
-		call_error(call, PROTO_EINTERNAL);
-	} else
-		call_reply(call, NULL, result, len);
-}
-
-/* Answer with an error; one that is not a word and UTF-8 is not sent. */
-static void
-module_answer_error(struct call *call, const char *code,
-    const char *message)
-{
-	const char	*p;
-	size_t		 need;
-
-	for (p = code; p != NULL && *p != '\0'; p++) {
-		if (!isalnum((unsigned char)*p) && *p != '_')
-			break;
-	}
-	if (p == NULL || *p != '\0' || message == NULL ||
-	    proto_error_build(NULL, 0, &need, code, message) != PROTO_ESPACE) {
-		log_warnx("module %s: method %s answered with an error that "
-		    "is not a word and a UTF-8 message",
-		    module_name(call->method->module), call->method->name);
-		call_error(call, PROTO_EINTERNAL);
-	} else
-		call_fail(call, code, message);
-}
-
-/*
- * On a pool thread: keep the work function's answer, a result or
- * "code\0message", for the loop to send (module_offloaded); nothing of
- * the connection is touched here.  -1 if it answered already, or the
- * call was cancelled.
- */
-static int
-module_stash(struct call *call, int kind, const char *a, size_t alen,
-    const char *b)
-{
-	size_t	blen = b != NULL ? strlen(b) + 1 : 0;
-
-	if (call->stash_kind != STASH_NONE || atomic_load(&call->cancelled))
-		return (-1);
-	call->stash_kind = kind;
-	if (a == NULL || (kind == STASH_ERROR && b == NULL)) {
-		call->stash_len = 0;
-		return (0);
-	}
-	if ((call->stash = malloc(alen + blen)) == NULL) {
-		call->stash_kind = STASH_NOMEM;
-		return (0);
-	}
-	memcpy(call->stash, a, alen);
-	if (b != NULL)
-		memcpy(call->stash + alen, b, blen);
-	call->stash_len = alen + blen;
-	return (0);
-}
-
-/* Back in the loop: answer an offloaded call as its work function did. */
-static void
-module_offloaded(struct call *call)
-{
-	char	*code = call->stash, *message;
-
-	call->working = 0;
-	call->busy = 1;		/* answering may send it on */
-	if (!atomic_load(&call->cancelled)) {
-		if (call->stash_kind == STASH_RESULT)
-			module_answer(call, call->stash, call->stash_len);
-		else if (call->stash_kind == STASH_ERROR && code != NULL) {
-			message = code + strlen(code) + 1;
-			module_answer_error(call, code, message);
-		} else if (call->stash_kind == STASH_ERROR)
-			module_answer_error(call, NULL, NULL);
-		else {
-			if (call->stash_kind == STASH_NONE)
-				log_warnx("module %s: method %s: its work "
-				    "returned without an answer",
-				    module_name(call->method->module),
-				    call->method->name);
-			call_error(call, PROTO_EINTERNAL);
-		}
-	}
-	call->busy = 0;
-	call_release(call);
-}
-
-static int
-module_reply(struct rpcd_call *rc, const char *result, size_t len)
-{
-	struct call	*call = (struct call *)rc;
-
-	if (pool_running(call))
-		return (module_stash(call, STASH_RESULT, result, len, NULL));
-	if (atomic_load(&call->cancelled))
-		return (module_let_go(call, -1));
-	if (call->answered || call->working)
-		return (-1);
-	module_answer(call, result, len);
-	return (module_let_go(call, 0));
-}
-
-static int
-module_reply_error(struct rpcd_call *rc, const char *code,
-    const char *message)
-{
-	struct call	*call = (struct call *)rc;
-
-	if (pool_running(call))
-		return (module_stash(call, STASH_ERROR, code,
-		    code != NULL ? strlen(code) + 1 : 0, message));
-	if (atomic_load(&call->cancelled))
-		return (module_let_go(call, -1));
-	if (call->answered || call->working)
-		return (-1);
-	module_answer_error(call, code, message);
-	return (module_let_go(call, 0));
-}
-
-/*
- * From a handler: keep the call, to be answered later from the loop.
- * Out of memory it is answered internal_error, and NULL returned; NULL
- * too, the call untouched, for one not in its handler, answered or
- * deferred already.
- */
-static struct rpcd_call *
-module_defer(struct rpcd_call *rc)
-{
-	struct call	*call = (struct call *)rc, *kept;
-
-	if (!call->busy || call->answered || call->deferred)
-		return (NULL);
-	if ((kept = call_keep(call)) == NULL) {
-		call_error(call, PROTO_EINTERNAL);
-		return (NULL);
-	}
-	kept->held = 1;
-	if (call_deadline(kept) != 0) {
-		call_error(kept, PROTO_EINTERNAL);
-		kept->held = 0;
-		call_release(kept);
-		return (NULL);
-	}
-	return ((struct rpcd_call *)kept);
-}
-
-/*
- * From a handler: have a thread of the pool run work(call, arg), which
- * answers; the loop sends its answer.  A full queue answers busy at once;
- * out of memory, internal_error: -1 then, and for a call not in its
- * handler, answered or deferred already (untouched).
- */
-static int
-module_offload(struct rpcd_call *rc, rpcd_work_fn *work, void *arg)
-{
-	struct call	*call = (struct call *)rc, *kept;
-	int		 error;
-
-	if (!call->busy || call->answered || call->deferred || work == NULL)
-		return (-1);
-	if ((kept = call_keep(call)) == NULL) {
-		call_error(call, PROTO_EINTERNAL);
-		return (-1);
-	}
-	kept->work = work;
-	kept->work_arg = arg;
-	kept->working = 1;
-	if (call_deadline(kept) != 0)
-		error = PROTO_EINTERNAL;
-	else if (pool_push(kept) != 0)
-		error = PROTO_EBUSY;
-	else
-		return (0);
-	kept->working = 0;
-	kept->busy = 1;		/* answering may send it on */
-	call_error(kept, error);
-	kept->busy = 0;
-	call_release(kept);
-	return (-1);
-}
-
-static int
-module_cancelled(const struct rpcd_call *rc)
-{
-	return (atomic_load(&((const struct call *)rc)->cancelled));
 }
 
 static struct event_base *
@@ -765,13 +538,13 @@ static const struct rpcd_api module_api = {
 	.abi_minor = RPCD_MODULE_ABI_MINOR,
 	.size = sizeof(struct rpcd_api),
 	.register_method = module_register_method,
-	.params = module_params,
-	.method = module_method,
-	.reply = module_reply,
-	.reply_error = module_reply_error,
-	.defer = module_defer,
-	.offload = module_offload,
-	.cancelled = module_cancelled,
+	.params = call_api_params,
+	.method = call_api_method,
+	.reply = call_api_reply,
+	.reply_error = call_api_reply_error,
+	.defer = call_api_defer,
+	.offload = call_api_offload,
+	.cancelled = call_api_cancelled,
 	.event_base = module_event_base,
 	.log = module_log,
 };

@@ -99,7 +99,7 @@ pool_main(void *arg)
 		pthread_mutex_unlock(&pool.lock);
 
 		/* A call cancelled while it waited is not worth starting. */
-		if (!atomic_load(&call->cancelled)) {
+		if (!call_is_cancelled(call)) {
 			pool_call = call;
 			call->work((struct rpcd_call *)call, call->work_arg);
 			pool_call = NULL;

@@ -241,6 +241,7 @@ struct method {
 	method_fn		 fn;
 	int			 index;		/* its statistics' row */
 	struct module		*module;	/* NULL: built in */
+	const char		*owner;		/* the module's name */
 	struct rpcd_method	 def;		/* the module's */
 };
 
@@ -257,28 +258,44 @@ struct registry {
 };
 
 /*
+ * The life of a call (call.c).  Its handler runs on it; its module may
+ * keep it past that (defer) or have a thread of the pool work on it
+ * (offload).  It is answered once, or cancelled when its client goes or
+ * its deadline passes; then its module, or the pool, is told
+ * (CANCELLING), and keeps it until it lets go, its replies refused.
+ * Cancelled states come last: call_is_cancelled() compares.
+ */
+enum call_state {
+	CALL_RUNNING,		/* its handler runs on it */
+	CALL_DEFERRED,		/* its module holds it, to answer later */
+	CALL_WORKING,		/* a thread of the pool works on it */
+	CALL_ANSWERED,		/* with a result */
+	CALL_FAILED,		/* with an error */
+	CALL_BROKEN,		/* its reply could not be built */
+	CALL_CANCELLING_HELD,	/* cancelled: its module is told next */
+	CALL_CANCELLING_WORKING, /* cancelled: so is it, on the pool */
+	CALL_CANCELLED_HELD,	/* cancelled; its module still holds it */
+	CALL_CANCELLED_WORKING,	/* cancelled; the pool still works on it */
+	CALL_CANCELLED		/* cancelled; let go by all but rpcd */
+};
+
+/*
  * A request being answered (call.c): all a handler sees of it.  params is
  * the span of the request's params, NULL when it has none.  A call that
  * is answered inside its handler, with no call of its connection waiting,
  * lives on dispatch's stack; any other is kept on the heap, in its
- * connection's queue of calls in request order, until its reply is sent
- * on and nothing holds it (call_release).
+ * connection's queue of calls in request order, and counts what holds it
+ * (its queue, its handler, its module, the pool) until the last lets go.
  */
 struct call {
 	struct conn		*conn;		/* NULL once it has gone */
 	const struct method	*method;	/* NULL: a bad request */
 	const char		*params;
 	size_t			 params_len;
-	int			 answered;
-	int			 failed;	/* answered with an error */
 	double			 started;	/* time_monotonic() */
-	unsigned int		 busy:1;	/* its handler is running */
-	unsigned int		 deferred:1;	/* defer() took it */
-	unsigned int		 heap:1;	/* kept: the rest is for those */
-	unsigned int		 queued:1;	/* in its connection's queue */
-	unsigned int		 held:1;	/* the module holds it */
-	unsigned int		 working:1;	/* on the thread pool */
-	atomic_int		 cancelled;	/* timed out, or client gone */
+	atomic_int		 state;		/* enum call_state; the pool
+						   reads it */
+	int			 refs;		/* 0: on dispatch's stack */
 	struct evbuffer		*out;		/* its reply, until its turn */
 	struct event		*timer;		/* its deadline */
 	char			*copy;		/* the params, once kept */
@@ -291,6 +308,16 @@ struct call {
 	size_t			 stash_len;
 	TAILQ_ENTRY(call)	 job;		/* in the pool's lists */
 };
+/*
+ * Cancelled: no reply of its module or its work goes out any more.  The
+ * pool's threads ask too, hence here.
+ */
+static inline int
+call_is_cancelled(const struct call *call)
+{
+	return (atomic_load_explicit(&call->state, memory_order_relaxed) >=
+	    CALL_CANCELLING_HELD);
+}
 #define STASH_NONE	0
 #define STASH_RESULT	1
 #define STASH_ERROR	2
@@ -329,7 +356,6 @@ struct server {
 	size_t			 held_max;	/* past it, sendq is sent at once */
 	const struct timeval	*idle_timeout;	/* common timeout, or NULL */
 	const struct timeval	*handshake_timeout; /* common timeout */
-	double			 clock;		/* the last request ended */
 	struct stats_slot	*stats;
 	/* listener.c: a connection came; accept(2) failed with errno. */
 	void			(*accepted)(struct server *, struct listener *,
@@ -337,8 +363,34 @@ struct server {
 	void			(*accept_failed)(struct server *, int);
 	/* conn.c: a connection is closing. */
 	void			(*conn_gone)(struct server *, struct conn *);
-	/* call.c: a kept call was answered: send what is due. */
-	void			(*replied)(struct conn *);
+	/*
+	 * call.c: a kept call was answered: send what is due; -1: a reply
+	 * could not be built, close.
+	 */
+	void			(*replied)(struct conn *, int);
+};
+
+/*
+ * The life of a connection (conn.c), changed only by conn_set_state():
+ * its opening (a PROXY header, a TLS handshake), serving, then closing,
+ * at once or once the replies owed are sent, and lingering to protect
+ * them (conn_linger).
+ */
+enum conn_state {
+	CONN_PROXY,		/* a PROXY header first, in plain text */
+	CONN_HANDSHAKE,		/* TLS handshake (with a PROXY header first
+				   on a ,tls,proxy listener) */
+	CONN_OPEN,		/* serving requests */
+	/* From here on, the connection is on its way out. */
+	CONN_BROKEN,		/* a kept call's reply could not be built:
+				   closes at the write callback */
+	CONN_CLOSING,		/* reading no more: closes once the replies
+				   owed are sent */
+	CONN_CLOSING_LINGER,	/* likewise, then lingers */
+	CONN_LINGERING,		/* replies sent, FIN sent: discarding what
+				   comes, to close */
+	CONN_REFUSING		/* over --max-conns on a TLS listener: the
+				   handshake, then the busy reply */
 };
 
 /* One client connection. */
@@ -353,18 +405,17 @@ struct conn {
 	int			 ncalls;	/* in calls */
 	const char		*peer;		/* for log lines */
 	char			 peer_ip[CONN_PEER_MAX]; /* [v6addr]:port */
-	/* Flags: an idle connection's memory is most of what it costs. */
+	/*
+	 * Its state, and flags of flow control: an idle connection's memory
+	 * is most of what it costs.
+	 */
+	unsigned int		 state:3;	/* enum conn_state */
 	unsigned int		 is_tcp:1;
+	unsigned int		 proxied:1;	/* its listener is ,proxy */
 	unsigned int		 writing:1;	/* EV_WRITE is enabled */
 	unsigned int		 throttled:1;	/* reading paused for output */
-	unsigned int		 closing:1;	/* close once output is sent */
-	unsigned int		 linger:1;	/* then read on, see conn_linger */
-	unsigned int		 lingering:1;	/* reading to discard, to close */
-	unsigned int		 failed:1;	/* a reply could not be built */
 	unsigned int		 last_request:1; /* draining: answer one */
 	unsigned int		 readahead:1;	/* more input likely waiting */
-	unsigned int		 handshaking:1;	/* TLS: not yet connected */
-	unsigned int		 proxy_pending:1; /* a PROXY header comes first */
 	unsigned int		 calls_full:1;	/* reading paused: --max-inflight */
 	unsigned int		 queued:1;	/* on the server's sendq */
 	size_t			 buffered;	/* input left when last served;
@@ -435,7 +486,7 @@ struct conn	*conn_new(struct server *, struct listener *, int,
 void		 conn_drain(struct conn *);
 void		 conn_reject(struct conn *);
 int		 conn_unanswered(const struct conn *);
-void		 conn_replied(struct conn *);
+void		 conn_replied(struct conn *, int);
 void		 conn_send_queued(evutil_socket_t, short, void *);
 void		 conn_close(struct conn *, const char *);
 
@@ -461,21 +512,29 @@ int		 registry_count(void);
 const struct method *registry_get(int);
 
 /* call.c */
-void		 call_frame(struct conn *, struct evbuffer *, const char *,
+int		 call_frame(struct conn *, struct evbuffer *, const char *,
 		     const char *, size_t);
-void		 call_error_frame(struct conn *, struct evbuffer *,
+int		 call_error_frame(struct conn *, struct evbuffer *,
 		     const char *, const char *);
-void		 call_reply(struct call *, const char *, const char *, size_t);
-void		 call_reply_json(struct call *, const char *,
+int		 call_reply(struct call *, const char *, const char *, size_t);
+int		 call_reply_json(struct call *, const char *,
 		     struct json_object *);
-void		 call_error(struct call *, int);
-void		 call_fail(struct call *, const char *, const char *);
+int		 call_error(struct call *, int);
+int		 call_fail(struct call *, const char *, const char *);
 struct call	*call_queue(const struct call *);
-struct call	*call_keep(struct call *);
-int		 call_deadline(struct call *);
-void		 call_handled(struct call *);
-void		 call_release(struct call *);
+int		 call_unanswered(const struct call *);
+int		 call_handled(struct call *);
+void		 call_offloaded(struct call *);
 void		 call_cancel_all(struct conn *);
+/* The module API's functions that act on a call (module.c's table). */
+const char	*call_api_params(const struct rpcd_call *, size_t *);
+const char	*call_api_method(const struct rpcd_call *);
+int		 call_api_reply(struct rpcd_call *, const char *, size_t);
+int		 call_api_reply_error(struct rpcd_call *, const char *,
+		     const char *);
+struct rpcd_call *call_api_defer(struct rpcd_call *);
+int		 call_api_offload(struct rpcd_call *, rpcd_work_fn *, void *);
+int		 call_api_cancelled(const struct rpcd_call *);
 
 /* module.c */
 void		 module_load_all(const struct settings *);
@@ -492,9 +551,9 @@ int		 pool_running(const struct call *);
 
 /* dispatch.c */
 void		 dispatch_init(void);
-void		 dispatch_frame(struct conn *, const char *, size_t,
-		     struct evbuffer *);
-void		 dispatch_error(struct conn *, struct evbuffer *, int);
+int		 dispatch_frame(struct conn *, const char *, size_t,
+		     struct evbuffer *, double *);
+int		 dispatch_error(struct conn *, struct evbuffer *, int);
 
 /* stats.c */
 struct stats_slot *stats_region_create(int, int);

@@ -782,7 +782,7 @@ fuzz_pool_due(void)
 
 	TAILQ_FOREACH(c, &fuzz_srv.conns, entry) {
 		TAILQ_FOREACH(call, &c->calls, entry) {
-			if (!call->working || atomic_load(&call->cancelled))
+			if (atomic_load(&call->state) != CALL_WORKING)
 				continue;
 			ms = fuzz_later_params(call->params, call->params_len,
 			    &value, &len);
@@ -861,7 +861,8 @@ fuzz_closing_waits(void)
 	struct conn	*c;
 
 	TAILQ_FOREACH(c, &fuzz_srv.conns, entry) {
-		if ((c->closing || c->calls_full) && c->ncalls > 0)
+		if ((c->state == CONN_CLOSING || c->state == CONN_CLOSING_LINGER ||
+		    c->calls_full) && c->ncalls > 0)
 			return (1);
 	}
 	return (0);

@@ -183,8 +183,15 @@ is "$(echo "$out" | head -n 1)" \
 # The ping it sent is never read, so the close may come as a reset.
 ok_test "then closed" test -n \
     "$(echo "$out" | sed -n '2{/^\[closed\]$/p;/^\[reset\]$/p}')"
+# A refused client whose handshake fails counts as any failed handshake.
+is "$(wire -t 5 "$T" 'j:{"in": "ping"}' 2>/dev/null | tr -d '\n')" \
+    "[reset]" "a plain client past --max-conns on the TLS port is closed"
 kill "$holder"
 wait "$holder" 2>/dev/null
+# stats is refused busy until rpcd has seen the holder go.
+failures_are() { [ "$(handshake_failures 2>/dev/null)" = "$1" ]; }
+wait_for 100 failures_are 1
+is "$(handshake_failures)" 1 "and counted as a failed handshake"
 rpcd_stop
 is $? 0 "rpcd exits 0"
 
