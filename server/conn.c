@@ -104,14 +104,17 @@ conn_foreign_protocol(const unsigned char *h, size_t len)
 	return (NULL);
 }
 
-/* The time of the loop's last wake-up, in seconds. */
-static time_t
+/*
+ * The time of the loop's last wake-up, in milliseconds: whole seconds
+ * would make a second's grace anything from none to two.
+ */
+static int64_t
 conn_now(struct conn *c)
 {
 	struct timeval	now;
 
 	event_base_gettimeofday_cached(c->srv->base, &now);
-	return (now.tv_sec);
+	return ((int64_t)now.tv_sec * 1000 + now.tv_usec / 1000);
 }
 
 /* Watch for requests, or stop: the idle timeout runs while watching. */
@@ -795,7 +798,7 @@ conn_drain_step(struct conn *c)
 	else if (conn_unsent(c) > c->srv->settings->max_output)
 		reason = "shutting down: replies unread";
 	else if (c->ncalls == 0 && !(c->last_request && c->frames == 0) &&
-	    conn_now(c) - c->since > RPCD_DRAIN_GRACE)
+	    conn_now(c) - c->since > RPCD_DRAIN_GRACE * 1000)
 		reason = "shutting down: still sending";
 	if (reason != NULL)
 		conn_close_after_flush(c, reason, c->frames > 0);
@@ -1068,7 +1071,7 @@ conn_drain(struct conn *c)
 {
 	if (c->state >= CONN_BROKEN)
 		return;		/* closing already */
-	if (c->frames == 0 && conn_now(c) - c->since < RPCD_DRAIN_GRACE)
+	if (c->frames == 0 && conn_now(c) - c->since < RPCD_DRAIN_GRACE * 1000)
 		c->last_request = 1;
 	c->since = conn_now(c);
 	conn_serve(c);

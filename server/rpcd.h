@@ -423,8 +423,8 @@ struct conn {
 	struct call_list	 calls;		/* kept calls, in request order */
 	int64_t			 frames;
 	int64_t			 bad_requests;	/* only the first is logged */
-	time_t			 since;		/* accepted; draining: the
-						   drain began */
+	int64_t			 since;		/* ms: accepted; draining:
+						   the drain began */
 	struct timeval		 frame_deadline; /* a frame began; 0: none;
 						   lingering: the end */
 	TAILQ_ENTRY(conn)	 entry;

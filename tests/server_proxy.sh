@@ -259,6 +259,9 @@ def logged(what):
 
 s = socket.create_connection(("127.0.0.1", port), timeout=10)
 logged(": connected")
+# Half of the second's grace gone (whole seconds, once, made it anything
+# from none to two): still within it.
+time.sleep(0.5)
 os.kill(pid, signal.SIGTERM)
 logged("shutting down")
 body = b'{"in": "ping", "params": 1}'
