@@ -58,7 +58,6 @@
 #include "rpcd/proto.h"
 #include "rpcd.h"
 
-
 /* The one place a connection's life moves on (enum conn_state). */
 static void
 conn_set_state(struct conn *c, enum conn_state state)
