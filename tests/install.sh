@@ -46,8 +46,12 @@ echo "\$*" >>"$TEST_DIR/ldconfig.ran"
 EOF
 chmod +x "$TEST_DIR/ldconfig"
 stage=$TEST_DIR/stage
+# Not the modules: libtool relinks a module in the build tree to install
+# it, rewriting modules/.libs/exec.so under the tests that load it at the
+# same time (a 1 in 40 "file too short").  .ci/run's install has them.
+nomodules=module_LTLIBRARIES=
 
-$MAKE -C "$top_builddir" install DESTDIR="$stage" \
+$MAKE -C "$top_builddir" install DESTDIR="$stage" $nomodules \
     LDCONFIG="$TEST_DIR/ldconfig" >"$TEST_DIR/install.log" 2>&1
 ok $? "make install DESTDIR=... succeeds" || diag_file <"$TEST_DIR/install.log"
 ok_test "a staged install does not run ldconfig" \
@@ -78,6 +82,7 @@ ran()
 }
 for what in install-exec uninstall; do
 	$MAKE -C "$top_builddir" $what prefix="$TEST_DIR/prefix" DESTDIR= \
+	    $nomodules \
 	    LDCONFIG="$TEST_DIR/ldconfig" >"$TEST_DIR/$what.log" 2>&1
 	ok $? "make $what prefix=... succeeds" || diag_file <"$TEST_DIR/$what.log"
 	if [ "$(id -u)" -ne 0 ]; then
