@@ -372,8 +372,13 @@ is "$SENT" "$((ANSWERED + FAILED + INFLIGHT))" \
     "every request sent is answered, failed or still in flight at the end"
 diag "load: $SENT sent, $ANSWERED answered, $FAILED failed, $INFLIGHT in flight at the end"
 
-for p in $HAPROXY_PID $PID1 $PID2 $PID3; do
+# An rpcd's first SIGTERM starts its --drain-delay of 120 s; a second
+# signal, SIGINT here (two SIGTERMs sent at once may arrive as one), ends it.
+kill -TERM "$HAPROXY_PID"
+wait "$HAPROXY_PID" 2>/dev/null
+for p in $PID1 $PID2 $PID3; do
 	kill -TERM "$p"
+	kill -INT "$p"
 	wait "$p" 2>/dev/null
 done
 pids=
