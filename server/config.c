@@ -69,6 +69,7 @@ enum setting_type {
 	SETTING_ADDRESS,	/* an -l address, repeatable */
 	SETTING_MODULE,		/* an -m module and its arguments */
 	SETTING_LEVEL,		/* a log level's name */
+	SETTING_NETWORKS,	/* a network, added to a struct networks */
 	SETTING_TCP_ADDRESS	/* a host:port, in a struct addr */
 };
 
@@ -115,6 +116,11 @@ static const struct setting settings[] = {
 	  .help = "listen on host:port, [v6addr]:port or unix:/path,\n"
 	    "then ,tls for TLS or ,proxy for a PROXY protocol\n"
 	    "header first; repeatable" },
+	{ .name = "proxy-from", .arg = "network", .type = SETTING_NETWORKS,
+	  MEMBER(proxy_from), .flags = SETTING_REPEAT,
+	  .shown = "127.0.0.0/8 and ::1",
+	  .help = "take ,proxy listeners' connections only from\n"
+	    "this network, as 192.0.2.0/24; repeatable" },
 	{ .name = "module", .letter = 'm', .arg = "module",
 	  .type = SETTING_MODULE, .flags = SETTING_REPEAT,
 	  .help = "load a module, \"PATH [ARG ...]\";\n"
@@ -426,6 +432,31 @@ config_set_module(struct settings *s, const char *arg, char *err,
 	return (0);
 }
 
+/* The list of networks in row's member of s. */
+static const struct networks *
+config_networks(const struct settings *s, const struct setting *row)
+{
+	return ((const struct networks *)((const char *)s + row->offset));
+}
+
+/* Add the network arg to row's list; on error return -1 with why in err. */
+static int
+config_set_network(struct settings *s, const struct setting *row,
+    const char *arg, char *err, size_t len)
+{
+	struct networks	*list = (struct networks *)((char *)s + row->offset);
+
+	if (list->n == RPCD_NETWORKS_MAX) {
+		snprintf(err, len, "too many networks (%d at most)",
+		    RPCD_NETWORKS_MAX);
+		return (-1);
+	}
+	if (network_parse(arg, &list->net[list->n], err, len) != 0)
+		return (-1);
+	list->n++;
+	return (0);
+}
+
 /*
  * Set row's host:port from arg, refusing a Unix socket; on error return
  * -1 with why in err, the member left unset.
@@ -488,6 +519,8 @@ config_set(struct settings *s, const struct setting *row, const char *arg,
 		return (config_set_module(s, arg, err, len));
 	case SETTING_TCP_ADDRESS:
 		return (config_set_tcp(s, row, arg, err, len));
+	case SETTING_NETWORKS:
+		return (config_set_network(s, row, arg, err, len));
 	case SETTING_LEVEL:
 		if ((v = log_level_parse(arg)) == -1) {
 			snprintf(err, len, "not error, warning, info or "
@@ -711,7 +744,8 @@ config_defaults(struct settings *s)
 	for (i = 0; i < NSETTINGS; i++) {
 		if (settings[i].size != 0 &&
 		    settings[i].type != SETTING_STRING &&
-		    settings[i].type != SETTING_TCP_ADDRESS)
+		    settings[i].type != SETTING_TCP_ADDRESS &&
+		    settings[i].type != SETTING_NETWORKS)
 			config_store(s, &settings[i], settings[i].def);
 	}
 }
@@ -973,6 +1007,11 @@ config_finish(struct settings *s, char *err, size_t len)
 	if (s->nlisten == 0 && addr_parse(ADDR_DEFAULT, &s->listen[0], err,
 	    len) == 0)
 		s->nlisten = 1;
+	/* PROXY headers are believed from this host alone, unless told. */
+	if (s->proxy_from.n == 0 && network_parse("127.0.0.0/8",
+	    &s->proxy_from.net[0], err, len) == 0 && network_parse("::1",
+	    &s->proxy_from.net[1], err, len) == 0)
+		s->proxy_from.n = 2;
 	return (config_resolve(s, err, len));
 }
 
@@ -982,6 +1021,7 @@ config_value(const struct settings *s, const struct setting *row,
     char *buf, size_t len)
 {
 	const struct addr	*a;
+	const struct networks	*list;
 	const char		*str;
 	long long		 v;
 	int			 i;
@@ -1026,6 +1066,16 @@ config_value(const struct settings *s, const struct setting *row,
 		if (a->len != 0)
 			snprintf(buf, len, "%s", a->text);
 		break;
+	case SETTING_NETWORKS:
+		list = config_networks(s, row);
+		for (i = 0; i < list->n; i++) {
+			if (i > 0)
+				snprintf(buf + strlen(buf), len - strlen(buf),
+				    " ");
+			network_format(&list->net[i], buf + strlen(buf),
+			    len - strlen(buf));
+		}
+		break;
 	}
 }
 
@@ -1037,6 +1087,7 @@ void
 config_print(const struct settings *s)
 {
 	const struct setting	*row;
+	const struct networks	*list;
 	char			 value[PATH_MAX + 64];
 	size_t			 i;
 	int			 n;
@@ -1056,6 +1107,13 @@ config_print(const struct settings *s)
 				printf("%s %s\n", row->name, s->modules[n]);
 			if (s->nmodules == 0)
 				printf("#%s\n", row->name);
+		} else if (row->type == SETTING_NETWORKS) {
+			list = config_networks(s, row);
+			for (n = 0; n < list->n; n++) {
+				network_format(&list->net[n], value,
+				    sizeof value);
+				printf("%s %s\n", row->name, value);
+			}
 		} else if (row->type == SETTING_COUNT && *value != '0') {
 			for (n = 0; n < config_load(s, row); n++)
 				printf("%s\n", row->name);
@@ -1219,6 +1277,7 @@ struct json_object *
 config_to_json(const struct settings *s)
 {
 	const struct setting	*row;
+	const struct networks	*list;
 	struct json_object	*o, *v;
 	char			 value[PATH_MAX + 64];
 	size_t			 i;
@@ -1245,6 +1304,16 @@ config_to_json(const struct settings *s)
 			for (n = 0; n < s->nmodules; n++)
 				failed |= json_add(v, NULL,
 				    json_object_new_string(s->modules[n]));
+			break;
+		case SETTING_NETWORKS:
+			v = json_object_new_array();
+			list = config_networks(s, row);
+			for (n = 0; n < list->n; n++) {
+				network_format(&list->net[n], value,
+				    sizeof value);
+				failed |= json_add(v, NULL,
+				    json_object_new_string(value));
+			}
 			break;
 		case SETTING_FLAG:
 			v = json_object_new_boolean(config_load(s, row));

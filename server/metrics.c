@@ -143,6 +143,8 @@ static const struct metrics_total metrics_workers[] = {
 	{ "timeout", NULL, NULL, offsetof(struct stats_slot, timeouts) },
 	{ "proxy_header", NULL, NULL,
 	  offsetof(struct stats_slot, proxy_errors) },
+	{ "proxy_untrusted", NULL, NULL,
+	  offsetof(struct stats_slot, proxy_untrusted) },
 	{ "tls_handshake", NULL, NULL,
 	  offsetof(struct stats_slot, tls_handshake_failures) },
 };

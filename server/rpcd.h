@@ -67,6 +67,7 @@ struct timeval;
  */
 #define RPCD_LISTEN_MAX		16		/* -l options */
 #define RPCD_MODULES_MAX	32		/* -m options */
+#define RPCD_NETWORKS_MAX	64		/* of a list: --proxy-from */
 #define RPCD_BACKLOG		511		/* listen(2) queue */
 #define RPCD_FRAMES_PER_EVENT	256		/* frames per read callback */
 #define RPCD_READ_SIZE		16384		/* bytes: first read of a frame */
@@ -101,11 +102,18 @@ struct timeval;
 #define RPCD_METRICS_HEAD_MAX	8192		/* bytes: request line, headers */
 #define RPCD_METRICS_RESPAWN	1		/* seconds after its death */
 
+/* A list of networks, as --proxy-from gives. */
+struct networks {
+	struct network	 net[RPCD_NETWORKS_MAX];
+	int		 n;
+};
+
 /* Configuration from the command line; config.c has a row for each. */
 struct settings {
 	struct addr	 listen[RPCD_LISTEN_MAX];
 	int		 listen_flags[RPCD_LISTEN_MAX];	/* LISTEN_* */
 	int		 nlisten;
+	struct networks	 proxy_from;	/* peers ,proxy takes headers from */
 	uint32_t	 max_frame;
 	unsigned int	 max_depth;
 	int		 max_conns;
@@ -187,6 +195,7 @@ struct stats_slot {
 	int64_t		bytes_out;
 	int64_t		restarts;
 	int64_t		proxy_errors;	/* bad or missing PROXY headers */
+	int64_t		proxy_untrusted; /* ,proxy peers not in --proxy-from */
 	int64_t		tls_handshake_failures;
 	int64_t		draining;	/* not accepting: shutting down */
 	int64_t		too_large;	/* client errors, by kind */

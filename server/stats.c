@@ -232,6 +232,7 @@ stats_sum(struct stats_slot *a, const struct stats_slot *b, int with_gauge)
 	a->bytes_out += b->bytes_out;
 	a->restarts += b->restarts;
 	a->proxy_errors += b->proxy_errors;
+	a->proxy_untrusted += b->proxy_untrusted;
 	a->tls_handshake_failures += b->tls_handshake_failures;
 	a->too_large += b->too_large;
 	a->bad_requests += b->bad_requests;
@@ -439,6 +440,7 @@ stats_add_counters(struct json_object *o, const struct stats_slot *st)
 	failed |= stats_add(o, "errors", st->errors);
 	failed |= stats_add(o, "rejected", st->rejected);
 	failed |= stats_add(o, "proxy_errors", st->proxy_errors);
+	failed |= stats_add(o, "proxy_untrusted", st->proxy_untrusted);
 	failed |= stats_add(o, "bytes_in", st->bytes_in);
 	failed |= stats_add(o, "bytes_out", st->bytes_out);
 	failed |= stats_add(o, "tls_handshake_failures",

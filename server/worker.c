@@ -28,6 +28,7 @@
 
 #include <sys/types.h>
 #include <sys/queue.h>
+#include <sys/socket.h>
 
 #include <errno.h>
 #ifdef HAVE_MALLOPT
@@ -36,6 +37,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <syslog.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -109,14 +111,31 @@ worker_resume_cb(evutil_socket_t fd, short events, void *arg)
 	worker_resume(srv, PAUSE_FDS);
 }
 
-/* A listener accepted fd: serve it, or answer busy past --max-conns. */
+/*
+ * A listener accepted fd: serve it, or answer busy past --max-conns.  A
+ * ,proxy listener's peer outside --proxy-from could name any client in
+ * its header: it is closed at once, before it sends one.  A Unix socket's
+ * peers are this host's, let in by the socket file's permissions.
+ */
 static void
 worker_accept(struct server *srv, struct listener *l, int fd,
     const struct sockaddr *sa)
 {
-	struct conn	*c;
-	int		 over = srv->nconns >= srv->settings->max_conns;
+	const struct networks	*trusted = &srv->settings->proxy_from;
+	struct conn		*c;
+	char			 peer[ADDR_TEXT_MAX];
+	int			 over = srv->nconns >= srv->settings->max_conns;
 
+	if ((l->flags & LISTEN_PROXY) && sa->sa_family != AF_UNIX &&
+	    !network_match(trusted->net, trusted->n, sa)) {
+		srv->stats->proxy_untrusted++;
+		if (log_enabled(LOG_DEBUG))
+			log_debug("%s: not in --proxy-from: closed",
+			    addr_format(sa, sizeof(struct sockaddr_storage),
+			    peer, sizeof peer));
+		close(fd);
+		return;
+	}
 	if ((c = conn_new(srv, l, fd, sa)) == NULL) {
 		srv->stats->rejected++;
 		return;

@@ -13,6 +13,8 @@ F=$TEST_DIR/rpcd.conf
 # it makes, as directives.
 every="listen 127.0.0.1:0,tls
 listen unix:rel.sock,proxy
+proxy-from 10.0.0.0/8
+proxy-from 2001:db8::/32
 module ./rel.so take=x
 prefork 2
 reuseport

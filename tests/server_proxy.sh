@@ -3,7 +3,8 @@
 # ",proxy" takes the PROXY header (v1 and v2) first and logs the client it
 # names; a missing, malformed or truncated header closes the connection,
 # with a debug line and the proxy_errors counter; a listener without it
-# treats those bytes as any other bad input.  The agent-check responder
+# treats those bytes as any other bad input.  Headers are believed only
+# from --proxy-from's networks.  The agent-check responder
 # answers "ready", then "drain" from a SIGTERM on while --drain-delay lets
 # rpcd serve on, in a single process and under a prefork master.
 
@@ -150,6 +151,123 @@ ok_test "-n prints the keyword after the address" \
     sh -c "echo '$out' | grep -qx 'listen 127.0.0.1:8080,proxy'"
 "$RPCD" --agent-listen nowhere 2>"$TEST_DIR/err"
 is $? 2 "--agent-listen with a bad address is a usage error"
+
+# proxy_untrusted: the counter in the stats of the rpcd on $1.
+proxy_untrusted()
+{
+	"$RPCCTL" -S "$1" --json stats | grep -o '"total": {[^}]*}' |
+	    sed 's/.*"proxy_untrusted": \([0-9]*\).*/\1/'
+}
+
+# untrusted ADDRESS: a good v1 header and a ping to ADDRESS; "refused" if
+# the connection was closed unanswered, at once (closed or reset: the close
+# may come before the bytes, or after).
+untrusted()
+{
+	case $(wire -t 5 "$1" "x:$V1" "$PING" 2>/dev/null) in
+	"[closed]"|"[reset]") echo refused ;;
+	*) echo answered ;;
+	esac
+}
+
+# --proxy-from: a ,proxy listener believes headers only from peers in
+# those networks (by default loopback); any other peer, which could name
+# any client, is closed at once, unread, and counted in proxy_untrusted.
+# IPv4 networks also hold the IPv4 clients of a dual-stack socket
+# (tests/network_test).  A Unix socket's peers are always taken.
+S=$TEST_DIR/proxy.sock
+rpcd_start -v -l 127.0.0.1:0,proxy -l 127.0.0.1:0 -l "unix:$S,proxy" \
+    --proxy-from 192.0.2.0/24 --proxy-from 10.0.0.0/8 ||
+    bail_out "rpcd did not start"
+P=$(echo "$RPCD_ADDRS" | sed -n 1p)
+PLAIN=$(echo "$RPCD_ADDRS" | sed -n 2p)
+is "$(untrusted "$P")" refused \
+    "a header from 127.0.0.1, not in --proxy-from: closed unanswered"
+ok_test "logged at the debug level" \
+    grep -q "127.0.0.1:[0-9]*: not in --proxy-from: closed$" "$RPCD_LOG"
+ok_test "before its header was read" \
+    sh -c "! grep -q 'PROXY v1: client 192.0.2.9' '$RPCD_LOG'"
+is "$(proxy_untrusted "$PLAIN") $(proxy_errors "$PLAIN")" "1 0" \
+    "counted in proxy_untrusted, not proxy_errors"
+is "$(wire -n 1 "unix:$S" "x:$V1" "$PING")" "$PONG" \
+    "on the Unix socket a header is taken, whatever --proxy-from says"
+is "$(wire -n 1 "$PLAIN" "$PING")" "$PONG" "a plain listener serves on"
+rpcd_stop
+
+if rpcd_start -v -l '[::1]:0,proxy' -l 127.0.0.1:0,proxy -l 127.0.0.1:0 \
+    2>/dev/null; then
+	P6=$(echo "$RPCD_ADDRS" | sed -n 1p)
+	P=$(echo "$RPCD_ADDRS" | sed -n 2p)
+	PLAIN=$(echo "$RPCD_ADDRS" | sed -n 3p)
+	is "$(wire -n 1 "$P6" "x:$V2" "$PING") $(wire -n 1 "$P" "x:$V2" \
+	    "$PING")" "$PONG $PONG" \
+	    "by default headers from ::1 and 127.0.0.1 are taken"
+	rpcd_stop
+	rpcd_start -v -l '[::1]:0,proxy' -l 127.0.0.1:0,proxy \
+	    -l 127.0.0.1:0 --proxy-from 127.0.0.1 ||
+	    bail_out "rpcd did not start"
+	P6=$(echo "$RPCD_ADDRS" | sed -n 1p)
+	P=$(echo "$RPCD_ADDRS" | sed -n 2p)
+	PLAIN=$(echo "$RPCD_ADDRS" | sed -n 3p)
+	is "$(untrusted "$P6") $(wire -n 1 "$P" "x:$V2" "$PING")" \
+	    "refused $PONG" \
+	    "--proxy-from 127.0.0.1: ::1 is refused, 127.0.0.1 answered"
+	rpcd_stop
+	rpcd_start -v -l '[::1]:0,proxy' -l 127.0.0.1:0,proxy \
+	    -l 127.0.0.1:0 --proxy-from ::1 || bail_out "rpcd did not start"
+	P6=$(echo "$RPCD_ADDRS" | sed -n 1p)
+	P=$(echo "$RPCD_ADDRS" | sed -n 2p)
+	PLAIN=$(echo "$RPCD_ADDRS" | sed -n 3p)
+	is "$(wire -n 1 "$P6" "x:$V2" "$PING") $(untrusted "$P")" \
+	    "$PONG refused" \
+	    "--proxy-from ::1: ::1 answered, 127.0.0.1 refused"
+	is "$(proxy_untrusted "$PLAIN")" 1 "and counted"
+	rpcd_stop
+else
+	RPCD_PID=
+	skip "no IPv6 loopback"
+	skip "no IPv6 loopback"
+	skip "no IPv6 loopback"
+	skip "no IPv6 loopback"
+fi
+
+# A SIGHUP under --prefork takes the file's new networks.
+printf 'prefork 1\nproxy-from 192.0.2.0/24\n' >"$TEST_DIR/conf"
+rpcd_start -f "$TEST_DIR/conf" -l 127.0.0.1:0,proxy -l 127.0.0.1:0 ||
+    bail_out "rpcd did not start"
+wait_workers 1
+P=$(echo "$RPCD_ADDRS" | sed -n 1p)
+PLAIN=$(echo "$RPCD_ADDRS" | sed -n 2p)
+is "$(untrusted "$P")" refused "prefork, --proxy-from 192.0.2.0/24: refused"
+printf 'prefork 1\nproxy-from 127.0.0.1\n' >"$TEST_DIR/conf"
+reloaded()
+{
+	"$RPCCTL" -S "$PLAIN" --json stats |
+	    grep -q '"proxy-from": \[ "127.0.0.1/32" \]'
+}
+kill -HUP "$RPCD_PID"
+wait_for 100 reloaded && wait_workers 1
+is "$(wire -n 1 "$P" "x:$V1" "$PING")" "$PONG" \
+    "after SIGHUP, proxy-from 127.0.0.1 in the file: answered"
+rpcd_stop
+
+# Networks are checked when given; -n prints them, the defaults too.
+"$RPCD" -n -f /dev/null --proxy-from 10.1.2.3/8 2>"$TEST_DIR/err"
+is "$? $(sed -n 1p "$TEST_DIR/err")" \
+    "2 rpcd: --proxy-from 10.1.2.3/8: address bits set past the prefix length /8" \
+    "a network with bits past its prefix is a usage error"
+printf 'proxy-from 10.0.0.0/8\nproxy-from 192.0.2.0/33\n' >"$TEST_DIR/conf"
+"$RPCD" -n -f "$TEST_DIR/conf" 2>"$TEST_DIR/err"
+is "$? $(cat "$TEST_DIR/err")" \
+    "1 rpcd: $TEST_DIR/conf:2: proxy-from 192.0.2.0/33: prefix length is too large (0 to 32)" \
+    "a bad one in the file names its line"
+is "$("$RPCD" -n -f /dev/null | grep '^proxy-from')" \
+    "proxy-from 127.0.0.0/8
+proxy-from ::1/128" "-n prints the default networks"
+is "$("$RPCD" -n -f /dev/null --proxy-from 192.0.2.0/24 \
+    --proxy-from 2001:db8::/32 | grep '^proxy-from')" \
+    "proxy-from 192.0.2.0/24
+proxy-from 2001:db8::/32" "and those given, instead"
 
 # proxy_errors outlives a worker, as the other counters do.
 rpcd_start -P 1 -l 127.0.0.1:0,proxy -l 127.0.0.1:0 ||

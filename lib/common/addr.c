@@ -16,7 +16,7 @@
 
 /*
  * Address syntax shared by rpcd -l and rpcctl -S: host:port, [v6addr]:port
- * and unix:/path.
+ * and unix:/path; and networks, as rpcd --proxy-from takes them.
  */
 
 #include "config.h"
@@ -155,4 +155,107 @@ addr_format(const struct sockaddr *sa, socklen_t len, char *buf,
 		break;
 	}
 	return (buf);
+}
+
+/* ::ffff:0:0/96, where IPv6 holds the IPv4 addresses. */
+static const unsigned char network_v4mapped[12] = {
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff
+};
+
+/*
+ * Parse a numeric ADDRESS[/BITS], IPv4 or IPv6, into n; without /BITS the
+ * network is that one address.  An address with bits set past its prefix
+ * is refused: 10.1.2.3/8 is likelier a mistake than a way to write
+ * 10.0.0.0/8.  On failure write a reason into err.
+ */
+int
+network_parse(const char *text, struct network *n, char *err, size_t errlen)
+{
+	char		 host[INET6_ADDRSTRLEN];
+	const char	*slash, *errstr;
+	struct in_addr	 in;
+	size_t		 len;
+	int		 max, bits, i;
+
+	memset(n, 0, sizeof *n);
+	slash = strchr(text, '/');
+	len = slash != NULL ? (size_t)(slash - text) : strlen(text);
+	if (len >= sizeof host)
+		len = sizeof host - 1;
+	memcpy(host, text, len);
+	host[len] = '\0';
+	if (inet_pton(AF_INET, host, &in) == 1) {
+		memcpy(n->addr, network_v4mapped, sizeof network_v4mapped);
+		memcpy(n->addr + sizeof network_v4mapped, &in, sizeof in);
+		max = 32;
+	} else if (inet_pton(AF_INET6, host, n->addr) == 1)
+		max = 128;
+	else {
+		snprintf(err, errlen, "not an IPv4 or IPv6 address");
+		return (-1);
+	}
+	bits = max;
+	if (slash != NULL) {
+		bits = parse_number(slash + 1, 0, max, &errstr);
+		if (errstr != NULL) {
+			snprintf(err, errlen, "prefix length is %s (0 to %d)",
+			    errstr, max);
+			return (-1);
+		}
+	}
+	n->bits = 128 - max + bits;
+	for (i = n->bits; i < 128; i++) {
+		if (n->addr[i / 8] & (0x80 >> i % 8)) {
+			snprintf(err, errlen, "address bits set past the "
+			    "prefix length /%d", bits);
+			return (-1);
+		}
+	}
+	return (0);
+}
+
+/* Print a network in the syntax network_parse() reads. */
+void
+network_format(const struct network *n, char *buf, size_t size)
+{
+	char	host[INET6_ADDRSTRLEN];
+
+	if (n->bits >= 96 && memcmp(n->addr, network_v4mapped,
+	    sizeof network_v4mapped) == 0) {
+		inet_ntop(AF_INET, n->addr + sizeof network_v4mapped, host,
+		    sizeof host);
+		snprintf(buf, size, "%s/%d", host, n->bits - 96);
+	} else {
+		inet_ntop(AF_INET6, n->addr, host, sizeof host);
+		snprintf(buf, size, "%s/%d", host, n->bits);
+	}
+}
+
+/* Is the address of sa, IPv4 or IPv6, in one of the count networks? */
+int
+network_match(const struct network *nets, int count,
+    const struct sockaddr *sa)
+{
+	const struct sockaddr_in	*sin = (const struct sockaddr_in *)sa;
+	const struct sockaddr_in6	*sin6 = (const struct sockaddr_in6 *)sa;
+	unsigned char			 a[16];
+	const struct network		*n;
+	int				 i, whole, rest;
+
+	if (sa->sa_family == AF_INET) {
+		memcpy(a, network_v4mapped, sizeof network_v4mapped);
+		memcpy(a + sizeof network_v4mapped, &sin->sin_addr, 4);
+	} else if (sa->sa_family == AF_INET6)
+		memcpy(a, &sin6->sin6_addr, sizeof a);
+	else
+		return (0);
+	for (i = 0; i < count; i++) {
+		n = &nets[i];
+		whole = n->bits / 8;
+		rest = n->bits % 8;
+		if (memcmp(a, n->addr, whole) == 0 && (rest == 0 ||
+		    ((a[whole] ^ n->addr[whole]) & (0xff00 >> rest)) == 0))
+			return (1);
+	}
+	return (0);
 }

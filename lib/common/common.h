@@ -53,6 +53,17 @@ struct addr {
 	char			text[ADDR_TEXT_MAX];
 };
 
+/*
+ * A network: an address and the length of its prefix, as in
+ * 192.0.2.0/24 or 2001:db8::/32.  An IPv4 network is kept as its IPv4
+ * address mapped into IPv6 (::ffff:192.0.2.0/120), so that it also
+ * matches a v4 client of a dual-stack socket.
+ */
+struct network {
+	unsigned char	addr[16];
+	int		bits;		/* of the 128 */
+};
+
 /* log.c */
 int		 log_level_parse(const char *);
 const char	*log_level_name(int);
@@ -74,6 +85,11 @@ void		 log_libevent_cb(int, const char *);
 int		 addr_parse(const char *, struct addr *, char *, size_t);
 const char	*addr_format(const struct sockaddr *, socklen_t, char *,
 		     size_t);
+int		 network_parse(const char *, struct network *, char *,
+		     size_t);
+void		 network_format(const struct network *, char *, size_t);
+int		 network_match(const struct network *, int,
+		     const struct sockaddr *);
 
 /* json.c */
 int		 json_add(struct json_object *, const char *,
