@@ -101,6 +101,7 @@ call_put(struct conn *c, struct evbuffer *out, int error, size_t need,
 		return (-1);
 	evbuffer_commit_space(out, &v, 1);
 	c->srv->stats->bytes_out += v.iov_len;
+	c->bytes_out += v.iov_len;
 	return (0);
 }
 

@@ -206,6 +206,7 @@ conn_new(struct server *srv, struct listener *l, int fd,
 	c->is_tcp = sa->sa_family == AF_INET || sa->sa_family == AF_INET6;
 	/* A Unix peer has no address of its own: name the socket. */
 	c->peer = l->addr.text;
+	c->listener = l->addr.text;
 	if (c->is_tcp)
 		c->peer = addr_format(sa, sizeof(struct sockaddr_storage),
 		    c->peer_ip, sizeof c->peer_ip);
@@ -221,7 +222,7 @@ conn_new(struct server *srv, struct listener *l, int fd,
 	/* Until its first request: see conn_own_output(). */
 	c->out = bufferevent_get_output(c->bev);
 	TAILQ_INIT(&c->calls);
-	c->since = conn_now(c);
+	c->accepted = c->since = conn_now(c);
 	bufferevent_setcb(c->bev, conn_read_cb, conn_write_cb, conn_event_cb,
 	    c);
 	/*
@@ -324,15 +325,33 @@ conn_proxy(struct conn *c)
 	return (0);
 }
 
-/* The single way a connection ends. */
+/* Remember why the connection closes: the first reason, for its last line. */
+static void
+conn_ending(struct conn *c, const char *reason)
+{
+	if (c->ending == NULL)
+		c->ending = reason;
+}
+
+/*
+ * The single way a connection ends, with its line of the access log: the
+ * peer (the client a PROXY header named), why it closed (and how, if it
+ * lingered), where it came, its requests, bytes and time.
+ */
 void
 conn_close(struct conn *c, const char *reason)
 {
+	conn_ending(c, reason);
 	if (c->state == CONN_PROXY && evbuffer_get_length(c->in) > 0)
 		conn_proxy_count(c, "truncated");
 	if (c->ncalls > 0)
 		call_cancel_all(c);
-	log_debug("%s: closed: %s", c->peer, reason);
+	log_info("%s: closed: %s%s%s (listener=%s seconds=%.3f requests=%lld "
+	    "bytes_in=%lld bytes_out=%lld)", c->peer, c->ending,
+	    reason != c->ending ? "; " : "", reason != c->ending ? reason : "",
+	    c->listener, (conn_now(c) - c->accepted) / 1000.0,
+	    (long long)c->frames, (long long)c->bytes_in,
+	    (long long)c->bytes_out);
 	if (c->transport->tls && c->state != CONN_HANDSHAKE &&
 	    c->state != CONN_REFUSING)
 		tls_close(c->bev);
@@ -393,6 +412,7 @@ conn_linger(struct conn *c, const char *reason, int linger)
 	struct timeval	tv = { RPCD_LINGER, 0 }, all = { RPCD_LINGER_TIME, 0 };
 	struct timeval	now;
 
+	conn_ending(c, reason);
 	if (!linger || c->transport->tls || shutdown(c->fd, SHUT_WR) != 0) {
 		conn_close(c, reason);
 		return;
@@ -416,6 +436,7 @@ conn_linger(struct conn *c, const char *reason, int linger)
 static int
 conn_close_after_flush(struct conn *c, const char *reason, int linger)
 {
+	conn_ending(c, reason);
 	if (c->ncalls > 0)
 		call_cancel_all(c);
 	if (conn_flush(c) != 0)
@@ -439,6 +460,7 @@ conn_close_after_flush(struct conn *c, const char *reason, int linger)
 static int
 conn_close_after_calls(struct conn *c, const char *reason, int linger)
 {
+	conn_ending(c, reason);
 	if (c->ncalls == 0)
 		return (conn_close_after_flush(c, reason, linger));
 	log_debug("%s: closing once %d call(s) are answered: %s", c->peer,
@@ -709,6 +731,7 @@ conn_process(struct conn *c)
 			return (-1);
 		}
 		srv->stats->bytes_in += PROTO_HEADER_SIZE + body;
+		c->bytes_in += PROTO_HEADER_SIZE + body;
 		rc = dispatch_frame(c, (char *)frame + PROTO_HEADER_SIZE,
 		    body, c->out, &now);
 		cur.off += PROTO_HEADER_SIZE + body;

@@ -414,6 +414,9 @@ struct conn {
 	int			 ncalls;	/* in calls */
 	const char		*peer;		/* for log lines */
 	char			 peer_ip[CONN_PEER_MAX]; /* [v6addr]:port */
+	const char		*listener;	/* the address it came to */
+	const char		*ending;	/* why it closes: the first
+						   reason given */
 	/*
 	 * Its state, and flags of flow control: an idle connection's memory
 	 * is most of what it costs.
@@ -432,6 +435,9 @@ struct conn {
 	struct call_list	 calls;		/* kept calls, in request order */
 	int64_t			 frames;
 	int64_t			 bad_requests;	/* only the first is logged */
+	int64_t			 bytes_in;	/* of its frames, for its */
+	int64_t			 bytes_out;	/* last line */
+	int64_t			 accepted;	/* ms */
 	int64_t			 since;		/* ms: accepted; draining:
 						   the drain began */
 	struct timeval		 frame_deadline; /* a frame began; 0: none;

@@ -1,5 +1,6 @@
 #!/bin/sh
 # The log: every line says its level; connection lines name the peer;
+# each connection's close is a line of the access log, at the info level;
 # client errors are logged once per connection, at the debug level only,
 # and counted by kind in stats; --log-level sets the threshold; with
 # stderr the journal's stream (JOURNAL_STREAM), lines start with <N>.
@@ -35,9 +36,19 @@ wait "$slow" "$idle"
 is "$(total bad_requests) $(total too_large) $(total foreign_protocol)" \
     "2 1 1" "client errors are counted by kind"
 is "$(total timeouts)" 2 "a frame too slow and an idle connection: timeouts"
-ok_test "and none is logged at the default level" \
-    sh -c "! grep -q -e 'bad request' -e 'over the limit' -e 'speaks' \
-    -e 'timed out' -e 'timeout' '$RPCD_LOG'"
+ok_test "and none is logged at the default level, but for how it ended" \
+    sh -c "! grep -v ': closed: ' '$RPCD_LOG' | grep -q -e 'bad request' \
+    -e 'over the limit' -e 'speaks' -e 'timed out' -e 'timeout'"
+# The access log: a line per connection at the default level, with the
+# peer, why it closed, the listener, its time, requests and frame bytes
+# (two bad frames and a ping in, 67 bytes; two errors and a pong out).
+ok_test "a close is an info line: why, where, how long and how much" \
+    grep -q \
+    "info: 127.0.0.1:[0-9]*: closed: end of file (listener=$RPCD_ADDR seconds=[0-9]*\\.[0-9][0-9][0-9] requests=3 bytes_in=67 bytes_out=222)\$" \
+    "$RPCD_LOG"
+ok_test "and a timeout, the one the peer met" grep -q \
+    "closed: idle timeout (listener=$RPCD_ADDR seconds=[1-9][0-9]*\\.[0-9]* requests=0 " \
+    "$RPCD_LOG"
 rpcd_stop
 
 # -v: connection lines name the peer, client errors are logged, once.
@@ -52,7 +63,7 @@ ok_test "a TCP connection is logged with its peer's address ($peer)" \
     test -n "$peer" -a "$peer" != "127.0.0.1:$RPCD_PORT"
 is "$(grep -c "debug: $peer: bad request: " "$RPCD_LOG")" 1 \
     "two bad requests on it: one line, naming the peer"
-ok_test "its close names the peer" grep -q "debug: $peer: closed: " \
+ok_test "its close names the peer" grep -q "info: $peer: closed: " \
     "$RPCD_LOG"
 ok_test "a Unix connection is logged with the socket's path" \
     grep -q "debug: unix:$TEST_DIR/s: connected" "$RPCD_LOG"
