@@ -230,6 +230,11 @@ static const struct setting settings[] = {
 	  .help = "close a TLS connection not through its\n"
 	    "handshake, or a ,proxy one without its\n"
 	    "PROXY header, in this time" },
+	{ .name = "log-file", .arg = "file", .type = SETTING_STRING,
+	  MEMBER(log_file), .flags = SETTING_RESTART,
+	  .shown = "standard error, or syslog with -d",
+	  .help = "write the log to this file once started,\n"
+	    "reopened on SIGUSR1 and SIGHUP" },
 	{ .name = "log-level", .arg = "level", .type = SETTING_LEVEL,
 	  MEMBER(log_level), .def = LOG_INFO, .shown = "info",
 	  .help = "log lines this urgent or more: error,\n"
@@ -693,8 +698,8 @@ static int
 config_resolve(struct settings *s, char *err, size_t len)
 {
 	struct sockaddr_un	*sun;
-	char			**paths[] = { &s->pidfile, &s->tls_cert,
-	    &s->tls_key, &s->tls_ca };
+	char			**paths[] = { &s->pidfile, &s->log_file,
+	    &s->tls_cert, &s->tls_key, &s->tls_ca };
 	char			 text[ADDR_TEXT_MAX], *abs;
 	int			 i, error;
 

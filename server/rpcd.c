@@ -28,6 +28,7 @@
 #include <netinet/in.h>
 
 #include <errno.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -71,6 +72,29 @@ rpcd_check(const struct settings *s)
 	exit(0);
 }
 
+/*
+ * --log-file: the log goes to the file from now on, once rpcd has bound
+ * its addresses (what stops a start is still printed where it was
+ * started).  Opened by root, the file is given to --user, whose processes
+ * reopen it.  -1 if it cannot be opened.
+ */
+static int
+rpcd_log_file(const struct settings *s)
+{
+	struct passwd	*pw = NULL;
+
+	if (s->user != NULL && (pw = getpwnam(s->user)) == NULL) {
+		log_errorx("unknown user %s", s->user);
+		return (-1);
+	}
+	if (log_file(s->log_file, pw != NULL ? pw->pw_uid : (uid_t)-1,
+	    pw != NULL ? pw->pw_gid : (gid_t)-1) == -1) {
+		log_error("log file %s", s->log_file);
+		return (-1);
+	}
+	return (0);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -102,9 +126,16 @@ main(int argc, char **argv)
 		listener_unlink_all(listeners, nlisteners);
 		exit(1);
 	}
+	if (s.log_file != NULL && rpcd_log_file(&s) != 0) {
+		listener_unlink_all(listeners, nlisteners);
+		exit(1);
+	}
 	if (s.daemonize) {
 		daemon_detach();
 		log_init(0, config_log_level(&s), "rpcd");
+		/* Standard error is /dev/null now: the log file again. */
+		if (s.log_file != NULL)
+			log_reopen();
 	}
 	daemon_pid = getpid();
 	daemon_started = time(NULL);

@@ -131,6 +131,7 @@ struct settings {
 	int		 reuseport;	/* a listening socket per worker */
 	int		 unix_mode;	/* of socket files; -1 = umask */
 	char		*pidfile;
+	char		*log_file;	/* the log, instead of stderr or syslog */
 	char		*user;
 	char		*config;	/* -f file */
 	int		 check;		/* -n */

@@ -44,6 +44,7 @@ tls-min-version 1.3
 tls-ciphers HIGH
 tls-ciphersuites TLS_AES_256_GCM_SHA384
 tls-handshake-timeout 5
+log-file rel.log
 log-level warning
 verbose"
 {

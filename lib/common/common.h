@@ -71,6 +71,7 @@ void		 log_init(int, int, const char *);
 int		 log_enabled(int);
 void		 log_procinit(const char *);
 void		 log_reopen(void);
+int		 log_file(const char *, uid_t, gid_t);
 void		 log_error(const char *, ...) printflike(1, 2);
 void		 log_errorx(const char *, ...) printflike(1, 2);
 void		 log_warn(const char *, ...) printflike(1, 2);

@@ -31,6 +31,7 @@
 #include <sys/stat.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,6 +54,9 @@
 static int		 log_foreground = 1;
 static int		 log_level = LOG_INFO;	/* the least urgent logged */
 static int		 log_journal;	/* stderr is the journal's stream */
+static char		*log_path;	/* stderr is this file (log_file) */
+static uid_t		 log_uid = (uid_t)-1;	/* its owner, if root opens it */
+static gid_t		 log_gid = (gid_t)-1;
 static const char	*log_name = "rpcd";
 static char		 log_role[32];
 static double		 log_libevent_second;	/* the second counted */
@@ -125,13 +129,60 @@ log_stderr_is_journal(void)
 void
 log_init(int foreground, int level, const char *name)
 {
-	log_foreground = foreground;
+	/* A log file takes the lines as standard error would, detached too. */
+	log_foreground = foreground || log_path != NULL;
 	log_level = level;
 	log_name = name;
-	log_journal = foreground && log_stderr_is_journal();
-	if (!foreground)
+	log_journal = log_foreground && log_path == NULL &&
+	    log_stderr_is_journal();
+	if (!log_foreground)
 		openlog(name, LOG_PID | LOG_NDELAY, LOG_DAEMON);
 	tzset();
+}
+
+/* Open path, appending, as standard error; -1 with errno if it cannot. */
+static int
+log_file_open(const char *path)
+{
+	int	fd, saved_errno;
+
+	if ((fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC,
+	    0640)) == -1)
+		return (-1);
+	/* Root gives it to the user whose workers reopen it too. */
+	if (geteuid() == 0 && log_uid != (uid_t)-1)
+		(void)fchown(fd, log_uid, log_gid);
+	if (fd != STDERR_FILENO) {
+		if (dup2(fd, STDERR_FILENO) == -1) {
+			saved_errno = errno;
+			close(fd);
+			errno = saved_errno;
+			return (-1);
+		}
+		close(fd);
+	}
+	return (0);
+}
+
+/*
+ * Log to the file path, appending, from now on, in the foreground or not:
+ * it becomes standard error, which forked processes inherit and where
+ * what a library or a module writes lands too.  Opened by root, the file
+ * is given to uid and gid, unless they are -1, so that processes that run
+ * as them can reopen it.  -1 with errno if it cannot be opened.
+ */
+int
+log_file(const char *path, uid_t uid, gid_t gid)
+{
+	log_uid = uid;
+	log_gid = gid;
+	if (log_file_open(path) == -1)
+		return (-1);
+	free(log_path);
+	log_path = xstrdup(path);
+	log_foreground = 1;
+	log_journal = 0;
+	return (0);
 }
 
 /* Would a line of this priority be logged?  For callers on a hot path. */
@@ -148,11 +199,18 @@ log_procinit(const char *role)
 	snprintf(log_role, sizeof log_role, "%s", role);
 }
 
-/* Reopen the log (SIGHUP): syslog may have been restarted. */
+/*
+ * Reopen the log (SIGHUP, SIGUSR1): the log file, which may have been
+ * moved away by a log rotation, or syslog, which may have been restarted.
+ * A log file that cannot be opened again is written on where it was.
+ */
 void
 log_reopen(void)
 {
-	if (!log_foreground) {
+	if (log_path != NULL) {
+		if (log_file_open(log_path) == -1)
+			log_warn("log file %s: cannot reopen", log_path);
+	} else if (!log_foreground) {
 		closelog();
 		openlog(log_name, LOG_PID | LOG_NDELAY, LOG_DAEMON);
 	}
