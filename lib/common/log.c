@@ -150,17 +150,16 @@ log_file_open(const char *path)
 	    0640)) == -1)
 		return (-1);
 	/* Root gives it to the user whose workers reopen it too. */
-	if (geteuid() == 0 && log_uid != (uid_t)-1)
-		(void)fchown(fd, log_uid, log_gid);
-	if (fd != STDERR_FILENO) {
-		if (dup2(fd, STDERR_FILENO) == -1) {
-			saved_errno = errno;
-			close(fd);
-			errno = saved_errno;
-			return (-1);
-		}
+	if ((geteuid() == 0 && log_uid != (uid_t)-1 &&
+	    fchown(fd, log_uid, log_gid) == -1) ||
+	    (fd != STDERR_FILENO && dup2(fd, STDERR_FILENO) == -1)) {
+		saved_errno = errno;
 		close(fd);
+		errno = saved_errno;
+		return (-1);
 	}
+	if (fd != STDERR_FILENO)
+		close(fd);
 	return (0);
 }
 
