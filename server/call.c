@@ -464,7 +464,7 @@ call_expire_cb(evutil_socket_t fd, short events, void *arg)
 	struct conn	*c = call->conn;
 	enum call_state	 was = call_state(call);
 
-	log_debug("%s: %s: no answer by the deadline", c->peer,
+	log_debug("%s: %s: no answer by the deadline", conn_peer(c),
 	    call->method->name);
 	stats_method_timeout(c->srv->stats, call->method->index);
 	call->refs++;		/* through the answer and the callback */

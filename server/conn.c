@@ -116,6 +116,13 @@ conn_now(struct conn *c)
 	return ((int64_t)now.tv_sec * 1000 + now.tv_usec / 1000);
 }
 
+/* The bufferevent's input, where the requests arrive. */
+static struct evbuffer *
+conn_in(const struct conn *c)
+{
+	return (bufferevent_get_input(c->bev));
+}
+
 /* Watch for requests, or stop: the idle timeout runs while watching. */
 static void
 conn_reading(struct conn *c, int on)
@@ -199,30 +206,27 @@ conn_new(struct server *srv, struct listener *l, int fd,
 		return (NULL);
 	}
 	c->srv = srv;
-	c->transport = l->transport;
+	c->l = l;
 	c->fd = fd;
 	/* Under TLS the SSL takes it off: conn_handshake_done(). */
 	c->proxied = (l->flags & LISTEN_PROXY) != 0;
 	c->is_tcp = sa->sa_family == AF_INET || sa->sa_family == AF_INET6;
-	/* A Unix peer has no address of its own: name the socket. */
-	c->peer = l->addr.text;
-	c->listener = l->addr.text;
-	if (c->is_tcp)
-		c->peer = addr_format(sa, sizeof(struct sockaddr_storage),
-		    c->peer_ip, sizeof c->peer_ip);
-	if (c->is_tcp)
+	/* A Unix peer has no address of its own: conn_peer() names the socket. */
+	if (c->is_tcp) {
+		addr_format(sa, sizeof(struct sockaddr_storage), c->peer_ip,
+		    sizeof c->peer_ip);
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
-	if ((c->bev = c->transport->open(srv->base, fd)) == NULL) {
+	}
+	if ((c->bev = l->transport->open(srv->base, fd)) == NULL) {
 		log_warnx("accept: out of memory for a connection");
 		close(fd);
 		free(c);
 		return (NULL);
 	}
-	c->in = bufferevent_get_input(c->bev);
 	/* Until its first request: see conn_own_output(). */
 	c->out = bufferevent_get_output(c->bev);
 	TAILQ_INIT(&c->calls);
-	c->accepted = c->since = conn_now(c);
+	c->accepted = conn_now(c);
 	bufferevent_setcb(c->bev, conn_read_cb, conn_write_cb, conn_event_cb,
 	    c);
 	/*
@@ -231,7 +235,7 @@ conn_new(struct server *srv, struct listener *l, int fd,
 	 * header at once, and a peer that sends none would otherwise hold a
 	 * slot for --idle-timeout.
 	 */
-	conn_set_state(c, c->transport->tls ? CONN_HANDSHAKE :
+	conn_set_state(c, l->transport->tls ? CONN_HANDSHAKE :
 	    c->proxied ? CONN_PROXY : CONN_OPEN);
 	if (c->state != CONN_OPEN)
 		bufferevent_set_timeouts(c->bev, srv->handshake_timeout,
@@ -248,7 +252,7 @@ conn_new(struct server *srv, struct listener *l, int fd,
 		conn_free(c);
 		return (NULL);
 	}
-	log_debug("%s: connected", c->peer);
+	log_debug("%s: connected", conn_peer(c));
 	return (c);
 }
 
@@ -256,7 +260,7 @@ conn_new(struct server *srv, struct listener *l, int fd,
 static void
 conn_proxy_count(struct conn *c, const char *why)
 {
-	log_debug("%s: bad PROXY header: %s", c->peer, why);
+	log_debug("%s: bad PROXY header: %s", conn_peer(c), why);
 	c->srv->stats->proxy_errors++;
 }
 
@@ -277,11 +281,10 @@ conn_proxy_client(struct conn *c, const struct proxy_header *h)
 
 	if (h->local)
 		return;
-	snprintf(via, sizeof via, "%s", c->peer);
+	snprintf(via, sizeof via, "%s", conn_peer(c));
 	addr_format((const struct sockaddr *)&h->src, h->srclen, c->peer_ip,
 	    sizeof c->peer_ip);
-	c->peer = c->peer_ip;
-	log_debug("%s: PROXY v%d: client %s", via, h->version, c->peer);
+	log_debug("%s: PROXY v%d: client %s", via, h->version, conn_peer(c));
 }
 
 /*
@@ -296,7 +299,7 @@ conn_proxy(struct conn *c)
 	struct proxy_header	 h;
 	unsigned char		*p;
 	const char		*why;
-	size_t			 len = evbuffer_get_length(c->in);
+	size_t			 len = evbuffer_get_length(conn_in(c));
 
 	/*
 	 * Nothing yet, as when a drain begins on a connection just accepted:
@@ -306,7 +309,7 @@ conn_proxy(struct conn *c)
 		return (1);
 	if (len > PROXY_V2_MAX)
 		len = PROXY_V2_MAX;
-	if ((p = evbuffer_pullup(c->in, len)) == NULL) {
+	if ((p = evbuffer_pullup(conn_in(c), len)) == NULL) {
 		conn_close(c, "out of memory for a PROXY header");
 		return (-1);
 	}
@@ -317,7 +320,7 @@ conn_proxy(struct conn *c)
 		conn_proxy_bad(c, why);
 		return (-1);
 	}
-	evbuffer_drain(c->in, h.len);
+	evbuffer_drain(conn_in(c), h.len);
 	conn_set_state(c, CONN_OPEN);
 	bufferevent_set_timeouts(c->bev, c->srv->idle_timeout,
 	    c->srv->idle_timeout);
@@ -342,17 +345,17 @@ void
 conn_close(struct conn *c, const char *reason)
 {
 	conn_ending(c, reason);
-	if (c->state == CONN_PROXY && evbuffer_get_length(c->in) > 0)
+	if (c->state == CONN_PROXY && evbuffer_get_length(conn_in(c)) > 0)
 		conn_proxy_count(c, "truncated");
 	if (c->ncalls > 0)
 		call_cancel_all(c);
 	log_info("%s: closed: %s%s%s (listener=%s seconds=%.3f requests=%lld "
-	    "bytes_in=%lld bytes_out=%lld)", c->peer, c->ending,
+	    "bytes_in=%lld bytes_out=%lld)", conn_peer(c), c->ending,
 	    reason != c->ending ? "; " : "", reason != c->ending ? reason : "",
-	    c->listener, (conn_now(c) - c->accepted) / 1000.0,
+	    c->l->addr.text, (conn_now(c) - c->accepted) / 1000.0,
 	    (long long)c->frames, (long long)c->bytes_in,
 	    (long long)c->bytes_out);
-	if (c->transport->tls && c->state != CONN_HANDSHAKE &&
+	if (c->l->transport->tls && c->state != CONN_HANDSHAKE &&
 	    c->state != CONN_REFUSING)
 		tls_close(c->bev);
 	c->srv->conn_gone(c->srv, c);
@@ -376,7 +379,7 @@ conn_flush(struct conn *c)
 	if (c->writing || conn_unsent(c) == 0)
 		return (0);
 	from = evbuffer_get_length(out) > 0 ? out : c->out;
-	if (c->transport->send(c->bev, from) != 0) {
+	if (c->l->transport->send(c->bev, from) != 0) {
 		conn_close(c, strerror(errno));
 		return (-1);
 	}
@@ -409,20 +412,18 @@ nomem:
 static void
 conn_linger(struct conn *c, const char *reason, int linger)
 {
-	struct timeval	tv = { RPCD_LINGER, 0 }, all = { RPCD_LINGER_TIME, 0 };
-	struct timeval	now;
+	struct timeval	tv = { RPCD_LINGER, 0 };
 
 	conn_ending(c, reason);
-	if (!linger || c->transport->tls || shutdown(c->fd, SHUT_WR) != 0) {
+	if (!linger || c->l->transport->tls || shutdown(c->fd, SHUT_WR) != 0) {
 		conn_close(c, reason);
 		return;
 	}
-	log_debug("%s: lingering: %s", c->peer, reason);
+	log_debug("%s: lingering: %s", conn_peer(c), reason);
 	conn_set_state(c, CONN_LINGERING);
 	c->buffered = 0;
-	evbuffer_drain(c->in, evbuffer_get_length(c->in));
-	event_base_gettimeofday_cached(c->srv->base, &now);
-	timeradd(&now, &all, &c->frame_deadline);
+	evbuffer_drain(conn_in(c), evbuffer_get_length(conn_in(c)));
+	c->deadline = conn_now(c) + RPCD_LINGER_TIME * 1000;
 	bufferevent_set_timeouts(c->bev, &tv, NULL);
 	conn_reading(c, 1);
 }
@@ -445,7 +446,7 @@ conn_close_after_flush(struct conn *c, const char *reason, int linger)
 		conn_linger(c, reason, linger);
 		return (-1);
 	}
-	log_debug("%s: closing after flush: %s", c->peer, reason);
+	log_debug("%s: closing after flush: %s", conn_peer(c), reason);
 	conn_set_state(c, linger ? CONN_CLOSING_LINGER : CONN_CLOSING);
 	conn_reading(c, 0);
 	return (0);
@@ -463,7 +464,7 @@ conn_close_after_calls(struct conn *c, const char *reason, int linger)
 	conn_ending(c, reason);
 	if (c->ncalls == 0)
 		return (conn_close_after_flush(c, reason, linger));
-	log_debug("%s: closing once %d call(s) are answered: %s", c->peer,
+	log_debug("%s: closing once %d call(s) are answered: %s", conn_peer(c),
 	    c->ncalls, reason);
 	conn_set_state(c, linger ? CONN_CLOSING_LINGER : CONN_CLOSING);
 	conn_reading(c, 0);
@@ -507,11 +508,11 @@ conn_contiguous(struct conn *c, struct cursor *cur, size_t n)
 
 	if (cur->avail - cur->off >= n)
 		return (cur->p + cur->off);
-	evbuffer_drain(c->in, cur->off);
+	evbuffer_drain(conn_in(c), cur->off);
 	cur->total -= cur->off;
 	cur->off = 0;
-	if (evbuffer_pullup(c->in, n) == NULL ||
-	    evbuffer_peek(c->in, -1, NULL, &v, 1) < 1)
+	if (evbuffer_pullup(conn_in(c), n) == NULL ||
+	    evbuffer_peek(conn_in(c), -1, NULL, &v, 1) < 1)
 		return (NULL);
 	cur->p = v.iov_base;
 	cur->avail = v.iov_len;
@@ -536,15 +537,15 @@ conn_fill(struct conn *c, struct cursor *cur, size_t need)
 	size_t	have = cur->total - cur->off, want;
 	ssize_t	r;
 
-	if (c->transport->fill == NULL ||
+	if (c->l->transport->fill == NULL ||
 	    (need - have <= RPCD_BEV_READ && !c->readahead))
 		return (1);
-	evbuffer_drain(c->in, cur->off);
+	evbuffer_drain(conn_in(c), cur->off);
 	cur->p = NULL;
 	cur->avail = cur->off = 0;
 	cur->total = have;
 	want = need - have + RPCD_READ_SIZE;
-	if ((r = c->transport->fill(c->bev, need - have, want)) == -1 &&
+	if ((r = c->l->transport->fill(c->bev, need - have, want)) == -1 &&
 	    !errno_transient(errno)) {
 		conn_close(c, strerror(errno));
 		return (-1);
@@ -568,25 +569,27 @@ static int
 conn_check_partial(struct conn *c, int completed)
 {
 	struct server	*srv = c->srv;
-	struct timeval	 now, left, timeout = { srv->settings->frame_timeout, 0 };
-	int		 partial = evbuffer_get_length(c->in) > 0;
+	int64_t		 now, timeout = srv->settings->frame_timeout * 1000;
+	struct timeval	 left;
+	int		 partial = evbuffer_get_length(conn_in(c)) > 0;
 
-	if ((completed || !partial) && timerisset(&c->frame_deadline)) {
-		timerclear(&c->frame_deadline);
+	if ((completed || !partial) && c->deadline != 0) {
+		c->deadline = 0;
 		bufferevent_set_timeouts(c->bev, srv->idle_timeout,
 		    srv->idle_timeout);
 	}
-	if (!partial || !timerisset(&timeout))
+	if (!partial || timeout == 0)
 		return (0);
-	event_base_gettimeofday_cached(srv->base, &now);
-	if (!timerisset(&c->frame_deadline))
-		timeradd(&now, &timeout, &c->frame_deadline);
-	else if (!timercmp(&now, &c->frame_deadline, <)) {
+	now = conn_now(c);
+	if (c->deadline == 0)
+		c->deadline = now + timeout;
+	else if (now >= c->deadline) {
 		srv->stats->timeouts++;
 		return (conn_close_after_flush(c, "frame timed out",
 		    c->frames > 0));
 	}
-	timersub(&c->frame_deadline, &now, &left);
+	left.tv_sec = (c->deadline - now) / 1000;
+	left.tv_usec = (c->deadline - now) % 1000 * 1000;
 	if (srv->settings->idle_timeout == 0 ||
 	    left.tv_sec < srv->settings->idle_timeout)
 		bufferevent_set_timeouts(c->bev, &left, srv->idle_timeout);
@@ -601,7 +604,7 @@ conn_check_partial(struct conn *c, int completed)
 static void
 conn_calls_full(struct conn *c)
 {
-	log_debug("%s: %d calls unanswered: pausing", c->peer, c->ncalls);
+	log_debug("%s: %d calls unanswered: pausing", conn_peer(c), c->ncalls);
 	c->calls_full = 1;
 	conn_reading(c, 0);
 }
@@ -620,13 +623,13 @@ conn_sniff(struct conn *c, const unsigned char *h, size_t len)
 {
 	const char	*foreign;
 
-	if (c->frames > 0 || c->transport->tls)
+	if (c->frames > 0 || c->l->transport->tls)
 		return (0);
 	if (h[0] == 0x16 && h[1] == 0x03 && len < 6)
 		return (1);	/* TLS or a 790-byte frame: wait and see */
 	if ((foreign = conn_foreign_protocol(h, len)) == NULL)
 		return (0);
-	log_debug("%s: peer speaks %s, not rpcd: closing", c->peer, foreign);
+	log_debug("%s: peer speaks %s, not rpcd: closing", conn_peer(c), foreign);
 	c->srv->stats->errors++;
 	c->srv->stats->foreign++;
 	conn_close(c, "foreign protocol");
@@ -643,10 +646,10 @@ conn_too_large(struct conn *c, const struct cursor *cur, uint32_t body)
 {
 	int	failed;
 
-	log_debug("%s: frame of %u bytes over the limit", c->peer, body);
+	log_debug("%s: frame of %u bytes over the limit", conn_peer(c), body);
 	c->srv->stats->too_large++;
 	failed = dispatch_error(c, c->out, PROTO_ETOOLARGE);
-	evbuffer_drain(c->in, cur->total);
+	evbuffer_drain(conn_in(c), cur->total);
 	if (failed) {
 		conn_close(c, "out of memory for a reply");
 		return (-1);
@@ -715,7 +718,7 @@ conn_process(struct conn *c)
 
 	if (c->state == CONN_PROXY && (partial = conn_proxy(c)) != 0)
 		return (partial == -1 ? -1 : 0);
-	cur.total = evbuffer_get_length(c->in);
+	cur.total = evbuffer_get_length(conn_in(c));
 	now = time_monotonic();		/* when dispatch_frame() starts */
 	for (n = 0; n < RPCD_FRAMES_PER_EVENT; n++) {
 		if (c->ncalls >= srv->settings->max_inflight) {
@@ -740,7 +743,7 @@ conn_process(struct conn *c)
 			return (-1);
 		}
 	}
-	evbuffer_drain(c->in, cur.off);
+	evbuffer_drain(conn_in(c), cur.off);
 	c->buffered = cur.total - cur.off;
 	len = c->buffered;
 	if (n == RPCD_FRAMES_PER_EVENT && len >= PROTO_HEADER_SIZE) {
@@ -783,7 +786,7 @@ conn_send_now(struct conn *c)
 	if (conn_flush(c) != 0 ||
 	    conn_unsent(c) <= c->srv->settings->max_output)
 		return;
-	log_debug("%s: peer not reading its replies: pausing", c->peer);
+	log_debug("%s: peer not reading its replies: pausing", conn_peer(c));
 	c->throttled = 1;
 	conn_reading(c, 0);
 }
@@ -798,8 +801,8 @@ conn_idle(struct conn *c)
 {
 	if (c->last_request && c->frames == 0)
 		return (0);
-	return (c->ncalls == 0 && evbuffer_get_length(c->in) == 0 &&
-	    !c->transport->pending(c->bev));
+	return (c->ncalls == 0 && evbuffer_get_length(conn_in(c)) == 0 &&
+	    !c->l->transport->pending(c->bev));
 }
 
 /*
@@ -820,7 +823,7 @@ conn_drain_step(struct conn *c)
 	else if (conn_unsent(c) > c->srv->settings->max_output)
 		reason = "shutting down: replies unread";
 	else if (c->ncalls == 0 && !(c->last_request && c->frames == 0) &&
-	    conn_now(c) - c->since > RPCD_DRAIN_GRACE * 1000)
+	    conn_now(c) - c->srv->drain_began > RPCD_DRAIN_GRACE * 1000)
 		reason = "shutting down: still sending";
 	if (reason != NULL)
 		conn_close_after_flush(c, reason, c->frames > 0);
@@ -901,14 +904,13 @@ conn_serve(struct conn *c)
 static void
 conn_linger_read(struct conn *c)
 {
-	struct timeval	now;
+	struct evbuffer	*in = conn_in(c);
 
-	c->buffered += evbuffer_get_length(c->in);
-	evbuffer_drain(c->in, evbuffer_get_length(c->in));
-	event_base_gettimeofday_cached(c->srv->base, &now);
+	c->buffered += evbuffer_get_length(in);
+	evbuffer_drain(in, evbuffer_get_length(in));
 	if (c->buffered > RPCD_LINGER_BYTES)
 		conn_close(c, "lingered over its bytes");
-	else if (!timercmp(&now, &c->frame_deadline, <))
+	else if (conn_now(c) >= c->deadline)
 		conn_close(c, "lingered over its time");
 }
 
@@ -924,7 +926,7 @@ conn_read_cb(struct bufferevent *bev, void *arg)
 	if (conn_closing(c) || c->state == CONN_BROKEN || c->throttled ||
 	    c->calls_full)
 		return;	/* a deferred trigger from before */
-	c->readahead = evbuffer_get_length(c->in) >= c->buffered +
+	c->readahead = evbuffer_get_length(conn_in(c)) >= c->buffered +
 	    RPCD_BEV_READ;
 	conn_serve(c);
 }
@@ -959,12 +961,12 @@ conn_write_cb(struct bufferevent *bev, void *arg)
 		}
 	}
 	if (c->throttled && left <= c->srv->settings->max_output / 2) {
-		log_debug("%s: replies drained: resuming", c->peer);
+		log_debug("%s: replies drained: resuming", conn_peer(c));
 		c->throttled = 0;
 		resume = 1;
 	}
 	if (c->calls_full && c->ncalls < c->srv->settings->max_inflight) {
-		log_debug("%s: calls answered: resuming", c->peer);
+		log_debug("%s: calls answered: resuming", conn_peer(c));
 		c->calls_full = 0;
 		resume = 1;
 	}
@@ -1014,7 +1016,7 @@ conn_handshake_done(struct conn *c, short what)
 	if (proxy == PROXY_OK)
 		conn_proxy_client(c, &h);
 	if (what & BEV_EVENT_CONNECTED) {
-		log_debug("%s: TLS handshake done", c->peer);
+		log_debug("%s: TLS handshake done", conn_peer(c));
 		bufferevent_set_timeouts(c->bev, srv->idle_timeout,
 		    srv->idle_timeout);
 		if (c->state == CONN_REFUSING)
@@ -1028,7 +1030,7 @@ conn_handshake_done(struct conn *c, short what)
 		return;
 	}
 	srv->stats->tls_handshake_failures++;
-	log_debug("%s: TLS handshake failed: %s", c->peer,
+	log_debug("%s: TLS handshake failed: %s", conn_peer(c),
 	    what & BEV_EVENT_TIMEOUT ? "timed out" : tls_error(c->bev));
 	conn_close(c, "TLS handshake failed");
 }
@@ -1049,7 +1051,7 @@ conn_event_cb(struct bufferevent *bev, short what, void *arg)
 		conn_proxy_bad(c, "timed out");
 	else if (what & BEV_EVENT_TIMEOUT) {
 		c->srv->stats->timeouts++;
-		reason = timerisset(&c->frame_deadline) ? "frame timed out" :
+		reason = c->deadline != 0 ? "frame timed out" :
 		    "idle timeout";
 		/*
 		 * Replies left unread that long: nothing to linger for.  (A
@@ -1093,9 +1095,11 @@ conn_drain(struct conn *c)
 {
 	if (c->state >= CONN_BROKEN)
 		return;		/* closing already */
-	if (c->frames == 0 && conn_now(c) - c->since < RPCD_DRAIN_GRACE * 1000)
+	if (c->frames == 0 && conn_now(c) - c->accepted <
+	    RPCD_DRAIN_GRACE * 1000)
 		c->last_request = 1;
-	c->since = conn_now(c);
+	/* The same for every connection: they are drained in one pass. */
+	c->srv->drain_began = conn_now(c);
 	conn_serve(c);
 }
 
@@ -1115,7 +1119,7 @@ conn_refuse(struct conn *c)
 void
 conn_reject(struct conn *c)
 {
-	log_debug("%s: over --max-conns: answering busy", c->peer);
+	log_debug("%s: over --max-conns: answering busy", conn_peer(c));
 	if (c->state == CONN_HANDSHAKE)
 		conn_set_state(c, CONN_REFUSING);
 	else
@@ -1126,6 +1130,6 @@ conn_reject(struct conn *c)
 int
 conn_unanswered(const struct conn *c)
 {
-	return (c->ncalls > 0 || evbuffer_get_length(c->in) > 0 ||
+	return (c->ncalls > 0 || evbuffer_get_length(conn_in(c)) > 0 ||
 	    conn_unsent(c) > 0);
 }

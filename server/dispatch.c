@@ -129,7 +129,7 @@ dispatch_bad_request(struct conn *c, struct evbuffer *out, int error)
 {
 	if (c->bad_requests++ == 0)
 		log_debug("%s: bad request: %s (only the first of a "
-		    "connection is logged)", c->peer, proto_strerror(error));
+		    "connection is logged)", conn_peer(c), proto_strerror(error));
 	c->srv->stats->bad_requests++;
 	return (dispatch_error(c, out, error));
 }
@@ -181,7 +181,7 @@ dispatch_frame(struct conn *c, const char *body, size_t len,
 	if (error != PROTO_OK)
 		return (dispatch_bad_request(c, out, error));
 	if (log_enabled(LOG_DEBUG))
-		log_debug("%s: %s %.*s", c->peer, m.name,
+		log_debug("%s: %s %.*s", conn_peer(c), m.name,
 		    m.value_len > 64 ? 64 : (int)m.value_len,
 		    m.value != NULL ? m.value : "");
 	if ((call.method = registry_find(m.name)) == NULL)

@@ -353,6 +353,7 @@ struct server {
 	int			 paused;	/* PAUSE_* */
 	int64_t			 full_pauses;	/* in this episode; 0: none */
 	int			 draining;
+	int64_t			 drain_began;	/* ms: conn_drain() */
 	int			 agent_drain;	/* the agent answers "drain" */
 	struct event		*resume_ev;	/* after PAUSE_FDS */
 	struct event		*full_ev;	/* end of a PAUSE_FULL episode */
@@ -407,20 +408,18 @@ enum conn_state {
 #define CONN_PEER_MAX	56	/* "[" INET6_ADDRSTRLEN "]:65535" */
 struct conn {
 	struct server		*srv;
-	const struct transport	*transport;
+	const struct listener	*l;		/* where it came */
 	struct bufferevent	*bev;
-	struct evbuffer		*in;		/* the bufferevent's */
 	struct evbuffer		*out;		/* replies: see conn_new */
 	int			 fd;
 	int			 ncalls;	/* in calls */
-	const char		*peer;		/* for log lines */
-	char			 peer_ip[CONN_PEER_MAX]; /* [v6addr]:port */
-	const char		*listener;	/* the address it came to */
+	char			 peer_ip[CONN_PEER_MAX]; /* [v6addr]:port;
+						   "": a Unix peer */
 	const char		*ending;	/* why it closes: the first
 						   reason given */
 	/*
 	 * Its state, and flags of flow control: an idle connection's memory
-	 * is most of what it costs.
+	 * is most of what it costs, so they share a word with a counter.
 	 */
 	unsigned int		 state:3;	/* enum conn_state */
 	unsigned int		 is_tcp:1;
@@ -431,21 +430,30 @@ struct conn {
 	unsigned int		 readahead:1;	/* more input likely waiting */
 	unsigned int		 calls_full:1;	/* reading paused: --max-inflight */
 	unsigned int		 queued:1;	/* on the server's sendq */
+	unsigned int		 bad_requests;	/* only the first is logged */
 	size_t			 buffered;	/* input left when last served;
 						   lingering: bytes discarded */
 	struct call_list	 calls;		/* kept calls, in request order */
 	int64_t			 frames;
-	int64_t			 bad_requests;	/* only the first is logged */
 	int64_t			 bytes_in;	/* of its frames, for its */
 	int64_t			 bytes_out;	/* last line */
 	int64_t			 accepted;	/* ms */
-	int64_t			 since;		/* ms: accepted; draining:
-						   the drain began */
-	struct timeval		 frame_deadline; /* a frame began; 0: none;
+	int64_t			 deadline;	/* ms: a frame began; 0: none;
 						   lingering: the end */
 	TAILQ_ENTRY(conn)	 entry;
 	TAILQ_ENTRY(conn)	 send_entry;	/* on the server's sendq */
 };
+
+/*
+ * Who the connection's peer is, for log lines: its address (the client a
+ * PROXY header named), or a Unix socket's path.  Inline, for the call
+ * layer reads it too.
+ */
+static inline const char *
+conn_peer(const struct conn *c)
+{
+	return (c->peer_ip[0] != '\0' ? c->peer_ip : c->l->addr.text);
+}
 
 /* What proxy_parse() found: a whole header, or the start of one. */
 struct proxy_header {

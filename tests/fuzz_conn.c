@@ -670,7 +670,7 @@ fuzz_check_bounds(void)
 		unsent = evbuffer_get_length(out);
 		if (c->out != out)
 			unsent += evbuffer_get_length(c->out);
-		if (evbuffer_get_length(c->in) > in_max || unsent > out_max)
+		if (evbuffer_get_length(bufferevent_get_input(c->bev)) > in_max || unsent > out_max)
 			abort();
 		n = 0;
 		TAILQ_FOREACH(call, &c->calls, entry) {
