@@ -241,7 +241,7 @@ call_answer(struct call *call, const char *kind, const char *result,
 	if (call->method != NULL)
 		stats_method_done(c->srv->stats, call->method->index,
 		    code != NULL || rc != 0,
-		    (time_monotonic() - call->started) * 1e9);
+		    time_ns() - call->started);
 	call_advance(c);
 	return (rc);
 }
@@ -709,12 +709,12 @@ void
 call_cancel_all(struct conn *c)
 {
 	struct call	*call;
-	double		 now = time_monotonic();
+	int64_t		 now = time_ns();
 
 	TAILQ_FOREACH(call, &c->calls, entry) {
 		if (call_mark_cancelled(call) && call->method != NULL)
 			stats_method_done(c->srv->stats, call->method->index,
-			    1, (now - call->started) * 1e9);
+			    1, now - call->started);
 	}
 	while ((call = TAILQ_FIRST(&c->calls)) != NULL) {
 		if (call->timer != NULL)

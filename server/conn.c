@@ -711,7 +711,7 @@ conn_process(struct conn *c)
 	struct server		*srv = c->srv;
 	struct cursor		 cur = { NULL, 0, 0, 0 };
 	unsigned char		*frame;
-	double			 now;
+	int64_t			 now;
 	size_t			 len;
 	uint32_t		 body;
 	int			 n, rc, partial;
@@ -719,7 +719,7 @@ conn_process(struct conn *c)
 	if (c->state == CONN_PROXY && (partial = conn_proxy(c)) != 0)
 		return (partial == -1 ? -1 : 0);
 	cur.total = evbuffer_get_length(conn_in(c));
-	now = time_monotonic();		/* when dispatch_frame() starts */
+	now = time_ns();		/* when dispatch_frame() starts */
 	for (n = 0; n < RPCD_FRAMES_PER_EVENT; n++) {
 		if (c->ncalls >= srv->settings->max_inflight) {
 			conn_calls_full(c);

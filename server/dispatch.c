@@ -168,7 +168,7 @@ dispatch_kept(struct call *from)
  */
 int
 dispatch_frame(struct conn *c, const char *body, size_t len,
-    struct evbuffer *out, double *now)
+    struct evbuffer *out, int64_t *now)
 {
 	struct proto_message	 m;
 	struct call		 call;
@@ -194,7 +194,7 @@ dispatch_frame(struct conn *c, const char *body, size_t len,
 	atomic_init(&call.state, CALL_RUNNING);
 	if (c->ncalls > 0) {
 		rc = dispatch_kept(&call);
-		*now = time_monotonic();
+		*now = time_ns();
 		return (rc);
 	}
 	/*
@@ -207,7 +207,7 @@ dispatch_frame(struct conn *c, const char *body, size_t len,
 	c->srv->stats->running = -1;
 	if (call_unanswered(&call))
 		call_error(&call, PROTO_EINTERNAL);
-	*now = time_monotonic();
+	*now = time_ns();
 	switch (atomic_load_explicit(&call.state, memory_order_relaxed)) {
 	case CALL_DEFERRED:
 	case CALL_WORKING:
@@ -215,11 +215,11 @@ dispatch_frame(struct conn *c, const char *body, size_t len,
 		return (0);
 	case CALL_ANSWERED:
 		stats_method_done(c->srv->stats, call.method->index, 0,
-		    (*now - call.started) * 1e9);
+		    *now - call.started);
 		return (0);
 	default:
 		stats_method_done(c->srv->stats, call.method->index, 1,
-		    (*now - call.started) * 1e9);
+		    *now - call.started);
 		return (atomic_load_explicit(&call.state,
 		    memory_order_relaxed) == CALL_BROKEN ? -1 : 0);
 	}

@@ -302,7 +302,7 @@ struct call {
 	const struct method	*method;	/* NULL: a bad request */
 	const char		*params;
 	size_t			 params_len;
-	double			 started;	/* time_monotonic() */
+	int64_t			 started;	/* time_ns() */
 	atomic_int		 state;		/* enum call_state; the pool
 						   reads it */
 	int			 refs;		/* 0: on dispatch's stack */
@@ -576,7 +576,7 @@ int		 pool_running(const struct call *);
 /* dispatch.c */
 void		 dispatch_init(void);
 int		 dispatch_frame(struct conn *, const char *, size_t,
-		     struct evbuffer *, double *);
+		     struct evbuffer *, int64_t *);
 int		 dispatch_error(struct conn *, struct evbuffer *, int);
 
 /* stats.c */

@@ -106,6 +106,7 @@ void		*xcalloc(size_t, size_t);
 void		*xreallocarray(void *, size_t, size_t);
 char		*xstrdup(const char *);
 double		 time_monotonic(void);
+int64_t		 time_ns(void);
 int		 errno_transient(int);
 size_t		 str_escape(char *, size_t, const char *);
 struct event_base *loop_new(void);
