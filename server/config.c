@@ -70,7 +70,8 @@ enum setting_type {
 	SETTING_MODULE,		/* an -m module and its arguments */
 	SETTING_LEVEL,		/* a log level's name */
 	SETTING_NETWORKS,	/* a network, added to a struct networks */
-	SETTING_TCP_ADDRESS	/* a host:port, in a struct addr */
+	SETTING_TCP_ADDRESS,	/* a host:port, in a struct addr */
+	SETTING_RULE		/* an access rule; def: 1 allow, 0 deny */
 };
 
 /*
@@ -115,12 +116,23 @@ static const struct setting settings[] = {
 	  .flags = SETTING_RESTART | SETTING_REPEAT,
 	  .help = "listen on host:port, [v6addr]:port or unix:/path,\n"
 	    "then ,tls for TLS or ,proxy for a PROXY protocol\n"
-	    "header first; repeatable" },
+	    "header first, ,name=NAME for access rules;\n"
+	    "repeatable" },
 	{ .name = "proxy-from", .arg = "network", .type = SETTING_NETWORKS,
 	  MEMBER(proxy_from), .flags = SETTING_REPEAT,
 	  .shown = "127.0.0.0/8 and ::1",
 	  .help = "take ,proxy listeners' connections only from\n"
 	    "this network, as 192.0.2.0/24; repeatable" },
+	{ .name = "allow", .arg = "rule", .type = SETTING_RULE, .def = 1,
+	  .flags = SETTING_REPEAT, .shown = "none: all allowed",
+	  .help = "allow \"METHODS [KEY=VALUE ...]\"; with\n"
+	    "--deny one list, first match wins, and\n"
+	    "a call no rule matches is denied; repeatable" },
+	{ .name = "deny", .arg = "rule", .type = SETTING_RULE, .def = 0,
+	  .flags = SETTING_REPEAT, .shown = "none",
+	  .help = "deny \"METHODS [KEY=VALUE ...]\"; repeatable" },
+	{ .name = "log-denied", .type = SETTING_FLAG, MEMBER(log_denied),
+	  .help = "log each call the access rules deny" },
 	{ .name = "module", .letter = 'm', .arg = "module",
 	  .type = SETTING_MODULE, .flags = SETTING_REPEAT,
 	  .help = "load a module, \"PATH [ARG ...]\";\n"
@@ -330,22 +342,52 @@ config_keyword(const char *word)
 }
 
 /*
- * Parse ADDRESS[,KEYWORD...] into a and its LISTEN_* flags.  A TCP
- * address has no comma, so the first one ends it; a Unix socket path may,
- * so only known keywords are taken from its end.  On error return -1
- * with why in err.
+ * A listener's name=, for access rules: letters, digits, ".", "_", "-",
+ * one at most.  On error return -1 with why in err.
  */
 static int
-config_listen_parse(const char *arg, struct addr *a, int *flags, char *err,
-    size_t len)
+config_listen_name(const char *word, char *name, char *err, size_t len)
+{
+	size_t	n = strlen(word);
+
+	if (n == 0 || n >= RPCD_LISTEN_NAME_MAX ||
+	    strspn(word, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	    "0123456789._-") != n) {
+		snprintf(err, len, "bad name=%s (1 to %d letters, digits, "
+		    "., _ or -)", word, RPCD_LISTEN_NAME_MAX - 1);
+		return (-1);
+	}
+	memcpy(name, word, n + 1);
+	return (0);
+}
+
+/*
+ * Parse ADDRESS[,KEYWORD...] into a, its LISTEN_* flags and its name ("" if
+ * none).  A TCP address has no comma, so the first one ends it; a Unix
+ * socket path may, so only known keywords are taken from its end.  On
+ * error return -1 with why in err.
+ */
+static int
+config_listen_parse(const char *arg, struct addr *a, int *flags, char *name,
+    char *err, size_t len)
 {
 	char	*text, *comma, *word;
 	int	 flag, error;
 
 	text = xstrdup(arg);
 	*flags = 0;
+	*name = '\0';
 	while ((comma = strrchr(text, ',')) != NULL) {
 		word = comma + 1;
+		if (strncmp(word, "name=", 5) == 0 && *name == '\0') {
+			if (config_listen_name(word + 5, name, err,
+			    len) != 0) {
+				free(text);
+				return (-1);
+			}
+			*comma = '\0';
+			continue;
+		}
 		if ((flag = config_keyword(word)) == 0 &&
 		    strncmp(text, "unix:", 5) == 0)
 			break;
@@ -374,6 +416,9 @@ config_listen_text(const struct settings *s, int i, char *buf, size_t len)
 			snprintf(buf + strlen(buf), len - strlen(buf), ",%s",
 			    config_keywords[k].name);
 	}
+	if (s->listen_name[i][0] != '\0')
+		snprintf(buf + strlen(buf), len - strlen(buf), ",name=%s",
+		    s->listen_name[i]);
 }
 
 /*
@@ -413,7 +458,8 @@ config_set_listen(struct settings *s, const char *arg, char *err,
 		return (-1);
 	}
 	if (config_listen_parse(arg, &s->listen[s->nlisten],
-	    &s->listen_flags[s->nlisten], err, len) != 0)
+	    &s->listen_flags[s->nlisten], s->listen_name[s->nlisten], err,
+	    len) != 0)
 		return (-1);
 	s->nlisten++;
 	return (0);
@@ -434,6 +480,29 @@ config_set_module(struct settings *s, const char *arg, char *err,
 		return (-1);
 	}
 	s->modules[s->nmodules++] = xstrdup(arg);
+	return (0);
+}
+
+/*
+ * Add the access rule arg, checked alone (its listener= is checked with
+ * the others by config_finish()), to the one list of --allow and --deny;
+ * on error return -1 with why in err.
+ */
+static int
+config_set_rule(struct settings *s, const struct setting *row,
+    const char *arg, char *err, size_t len)
+{
+	if (s->nrules == RPCD_ACCESS_RULES_MAX) {
+		snprintf(err, len, "too many rules (%d at most)",
+		    RPCD_ACCESS_RULES_MAX);
+		return (-1);
+	}
+	if (access_rule_check(arg, err, len) != 0)
+		return (-1);
+	s->rules[s->nrules] = xstrdup(arg);
+	s->rule_allow[s->nrules] = row->def;
+	s->rule_line[s->nrules] = 0;
+	s->nrules++;
 	return (0);
 }
 
@@ -526,6 +595,8 @@ config_set(struct settings *s, const struct setting *row, const char *arg,
 		return (config_set_tcp(s, row, arg, err, len));
 	case SETTING_NETWORKS:
 		return (config_set_network(s, row, arg, err, len));
+	case SETTING_RULE:
+		return (config_set_rule(s, row, arg, err, len));
 	case SETTING_LEVEL:
 		if ((v = log_level_parse(arg)) == -1) {
 			snprintf(err, len, "not error, warning, info or "
@@ -750,7 +821,8 @@ config_defaults(struct settings *s)
 		if (settings[i].size != 0 &&
 		    settings[i].type != SETTING_STRING &&
 		    settings[i].type != SETTING_TCP_ADDRESS &&
-		    settings[i].type != SETTING_NETWORKS)
+		    settings[i].type != SETTING_NETWORKS &&
+		    settings[i].type != SETTING_RULE)
 			config_store(s, &settings[i], settings[i].def);
 	}
 }
@@ -768,9 +840,15 @@ config_free(struct settings *s)
 	}
 	for (n = 0; n < s->nmodules; n++)
 		free(s->modules[n]);
+	for (n = 0; n < s->nrules; n++)
+		free(s->rules[n]);
+	access_free(s->access);
 }
 
-/* Copy src to dst, strings and all. */
+/*
+ * Copy src to dst, strings and all, but not the rules made: those are
+ * config_finish()'s to make.
+ */
 static void
 config_copy(struct settings *dst, const struct settings *src)
 {
@@ -788,6 +866,9 @@ config_copy(struct settings *dst, const struct settings *src)
 	}
 	for (n = 0; n < src->nmodules; n++)
 		dst->modules[n] = xstrdup(src->modules[n]);
+	for (n = 0; n < src->nrules; n++)
+		dst->rules[n] = xstrdup(src->rules[n]);
+	dst->access = NULL;
 }
 
 /* The directive called name, or NULL. */
@@ -840,6 +921,46 @@ config_split(char *line, char **name, char **value)
 	return (1);
 }
 
+/* Did the command line give --allow or --deny? */
+static int
+config_given_rules(void)
+{
+	size_t	i;
+
+	for (i = 0; i < NSETTINGS; i++) {
+		if (settings[i].type == SETTING_RULE &&
+		    (config_given & ((uint64_t)1 << i)))
+			return (1);
+	}
+	return (0);
+}
+
+/*
+ * Make the access rules of s, checking each listener= against the
+ * listeners; on error return -1 with "file:line: allow RULE: why" (or
+ * "--allow RULE: why") in err.
+ */
+static int
+config_access(struct settings *s, char *err, size_t len)
+{
+	char	why[256];
+	int	bad;
+
+	s->access = access_new(s->rules, s->rule_allow, s->nrules, s->listen,
+	    (const char (*)[RPCD_LISTEN_NAME_MAX])s->listen_name, s->nlisten,
+	    &bad, why, sizeof why);
+	if (bad == -1)
+		return (0);
+	if (s->rule_line[bad] != 0)
+		snprintf(err, len, "%s:%d: %s %s: %s", s->config,
+		    s->rule_line[bad], s->rule_allow[bad] ? "allow" : "deny",
+		    s->rules[bad], why);
+	else
+		snprintf(err, len, "--%s %s: %s", s->rule_allow[bad] ?
+		    "allow" : "deny", s->rules[bad], why);
+	return (-1);
+}
+
 /*
  * Read the file into s, skipping (but checking) what the command line
  * gave.  On error return -1 with "file:line: why" in err.
@@ -850,9 +971,9 @@ config_read(const char *path, struct settings *s, char *err, size_t len)
 	const struct setting	*row;
 	struct settings		 scratch, *to;
 	FILE			*f;
-	char			*line = NULL, *name, *value, why[128];
+	char			*line = NULL, *name, *value, why[256];
 	size_t			 size = 0, i;
-	int			 lineno = 0, error = -1;
+	int			 lineno = 0, error = -1, given;
 
 	memset(config_lines, 0, sizeof config_lines);
 	if ((f = fopen(path, "r")) == NULL) {
@@ -886,12 +1007,17 @@ config_read(const char *path, struct settings *s, char *err, size_t len)
 			    "a", row->arg);
 			goto out;
 		}
-		to = config_given & ((uint64_t)1 << i) ? &scratch : s;
+		/* Rules on the command line replace all of the file's. */
+		given = row->type == SETTING_RULE ? config_given_rules() :
+		    (config_given & ((uint64_t)1 << i)) != 0;
+		to = given ? &scratch : s;
 		if (config_set(to, row, value, why, sizeof why) != 0) {
 			snprintf(err, len, "%s:%d: %s %s: %s", path, lineno,
 			    name, value, why);
 			goto out;
 		}
+		if (row->type == SETTING_RULE)
+			to->rule_line[to->nrules - 1] = lineno;
 		config_lines[i] = lineno;
 	}
 	if (ferror(f))
@@ -1017,7 +1143,9 @@ config_finish(struct settings *s, char *err, size_t len)
 	    &s->proxy_from.net[0], err, len) == 0 && network_parse("::1",
 	    &s->proxy_from.net[1], err, len) == 0)
 		s->proxy_from.n = 2;
-	return (config_resolve(s, err, len));
+	if (config_resolve(s, err, len) != 0)
+		return (-1);
+	return (config_access(s, err, len));
 }
 
 /* Write row's value in s to buf as the file would give it; "" if unset. */
@@ -1081,6 +1209,14 @@ config_value(const struct settings *s, const struct setting *row,
 			    len - strlen(buf));
 		}
 		break;
+	case SETTING_RULE:
+		for (i = 0; i < s->nrules; i++) {
+			if (s->rule_allow[i] == row->def)
+				snprintf(buf + strlen(buf), len - strlen(buf),
+				    "%s%s", *buf != '\0' ? "; " : "",
+				    s->rules[i]);
+		}
+		break;
 	}
 }
 
@@ -1111,6 +1247,13 @@ config_print(const struct settings *s)
 			for (n = 0; n < s->nmodules; n++)
 				printf("%s %s\n", row->name, s->modules[n]);
 			if (s->nmodules == 0)
+				printf("#%s\n", row->name);
+		} else if (row->type == SETTING_RULE) {
+			/* One list: printed in its order, at the first row. */
+			for (n = 0; row->def && n < s->nrules; n++)
+				printf("%s %s\n", s->rule_allow[n] ? "allow" :
+				    "deny", s->rules[n]);
+			if (s->nrules == 0)
 				printf("#%s\n", row->name);
 		} else if (row->type == SETTING_NETWORKS) {
 			list = config_networks(s, row);
@@ -1270,6 +1413,32 @@ config_reload(const struct settings *running)
 	return (s);
 }
 
+/*
+ * SIGHUP in a single process: read the access rules of the file again
+ * (the command line's, if it gave any, stay), with the file checked as a
+ * reload checks it.  Return 0 with the new rules in *access (NULL: none),
+ * or -1 after logging why the file cannot be used: the running rules
+ * stay.
+ */
+int
+config_reload_access(const struct settings *running, struct access **access)
+{
+	struct settings	*s;
+
+	if (running->config == NULL) {
+		log_info("SIGHUP: no configuration file: the access rules "
+		    "stay");
+		return (-1);
+	}
+	if ((s = config_reload(running)) == NULL)
+		return (-1);
+	*access = s->access;
+	s->access = NULL;
+	config_free(s);
+	free(s);
+	return (0);
+}
+
 /* The log threshold, a syslog priority: -v is --log-level debug. */
 int
 config_log_level(const struct settings *s)
@@ -1316,6 +1485,19 @@ config_to_json(const struct settings *s)
 			for (n = 0; n < list->n; n++) {
 				network_format(&list->net[n], value,
 				    sizeof value);
+				failed |= json_add(v, NULL,
+				    json_object_new_string(value));
+			}
+			break;
+		case SETTING_RULE:
+			/* One list, "allow ..." and "deny ...", in order. */
+			if (!row->def)
+				continue;
+			v = json_object_new_array();
+			for (n = 0; n < s->nrules; n++) {
+				snprintf(value, sizeof value, "%s %s",
+				    s->rule_allow[n] ? "allow" : "deny",
+				    s->rules[n]);
 				failed |= json_add(v, NULL,
 				    json_object_new_string(value));
 			}

@@ -43,11 +43,13 @@
 
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <arpa/inet.h>
 
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <syslog.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -58,11 +60,114 @@
 #include "rpcd/proto.h"
 #include "rpcd.h"
 
-/* The one place a connection's life moves on (enum conn_state). */
+/*
+ * The address of the peer (the client a PROXY header named) in ss, read
+ * back from its text; AF_UNSPEC for a Unix peer.
+ */
+static void
+conn_peer_addr(const struct conn *c, struct sockaddr_storage *ss)
+{
+	struct sockaddr_in	*sin = (struct sockaddr_in *)ss;
+	struct sockaddr_in6	*sin6 = (struct sockaddr_in6 *)ss;
+	char			 host[INET6_ADDRSTRLEN];
+	const char		*p = c->peer_ip, *end;
+
+	memset(ss, 0, sizeof *ss);
+	if (*p == '[')
+		end = strchr(++p, ']');
+	else
+		end = strrchr(p, ':');
+	if (end == NULL || (size_t)(end - p) >= sizeof host)
+		return;
+	memcpy(host, p, end - p);
+	host[end - p] = '\0';
+	if (inet_pton(AF_INET, host, &sin->sin_addr) == 1)
+		ss->ss_family = AF_INET;
+	else if (inet_pton(AF_INET6, host, &sin6->sin6_addr) == 1)
+		ss->ss_family = AF_INET6;
+}
+
+/* A Unix peer's credentials, into id; not known elsewhere. */
+static void
+conn_peer_cred(const struct conn *c, struct identity *id)
+{
+#if defined(SO_PEERCRED)
+	struct ucred	uc;
+	socklen_t	len = sizeof uc;
+
+	if (c->is_tcp || getsockopt(c->fd, SOL_SOCKET, SO_PEERCRED, &uc,
+	    &len) != 0)
+		return;
+	id->uid = uc.uid;
+	id->gid = uc.gid;
+	id->cred = 1;
+#elif defined(HAVE_GETPEEREID)
+	if (!c->is_tcp && getpeereid(c->fd, &id->uid, &id->gid) == 0)
+		id->cred = 1;
+#endif
+}
+
+/*
+ * Who the peer of c is (struct identity): its listener, its address, a
+ * Unix peer's credentials, the names of a verified client certificate.
+ * Free it with identity_clear().  Return -1 out of memory.
+ */
+static int
+conn_identity(const struct conn *c, struct identity *id)
+{
+	memset(id, 0, sizeof *id);
+	id->listener = c->l->given;
+	id->listener_name = c->l->name[0] != '\0' ? c->l->name : NULL;
+	conn_peer_addr(c, &id->addr);
+	conn_peer_cred(c, id);
+	/* Not through its handshake: no certificate to ask about. */
+	if (c->l->transport->tls && c->state != CONN_HANDSHAKE &&
+	    c->state != CONN_REFUSING)
+		return (tls_identity(c->bev, id));
+	return (0);
+}
+
+/*
+ * The access list of c from the server's rules: what its peer may call.
+ * Out of memory, one that denies everything.
+ */
+static void
+conn_access(struct conn *c)
+{
+	struct identity	id;
+
+	if (c->srv->access == NULL) {
+		c->access = NULL;
+		return;
+	}
+	if (conn_identity(c, &id) != 0)
+		log_warnx("%s: out of memory for the names of its "
+		    "certificate", conn_peer(c));
+	c->access = access_list_get(c->srv->access, &id);
+	identity_clear(&id);
+}
+
+/*
+ * The one place a connection's life moves on (enum conn_state).  Once it
+ * opens, its peer is known: its access list is made then.
+ */
 static void
 conn_set_state(struct conn *c, enum conn_state state)
 {
 	c->state = state;
+	if (state == CONN_OPEN && c->srv->access != NULL)
+		conn_access(c);
+}
+
+/*
+ * The rules changed (SIGHUP): make the access list of a connection that
+ * is open, or was; one still opening gets its list when it opens.
+ */
+void
+conn_access_update(struct conn *c)
+{
+	if (c->state >= CONN_OPEN && c->state != CONN_REFUSING)
+		conn_access(c);
 }
 
 /* Closing: reading no more, until the replies owed are sent. */
@@ -321,11 +426,41 @@ conn_proxy(struct conn *c)
 		return (-1);
 	}
 	evbuffer_drain(conn_in(c), h.len);
+	conn_proxy_client(c, &h);
 	conn_set_state(c, CONN_OPEN);
 	bufferevent_set_timeouts(c->bev, c->srv->idle_timeout,
 	    c->srv->idle_timeout);
-	conn_proxy_client(c, &h);
 	return (0);
+}
+
+#define CONN_WHO_MAX	(64 + 4 * 64)	/* bytes: " uid= gid= cn=" */
+
+/*
+ * Who the peer was, for the access log: " uid=U gid=G" for a Unix peer,
+ * " cn=NAME" (escaped) for a verified client certificate; "" otherwise.
+ */
+static void
+conn_who(const struct conn *c, char *buf, size_t len)
+{
+	struct identity	id;
+	size_t		n;
+	int		i;
+
+	*buf = '\0';
+	conn_identity(c, &id);	/* out of memory: the names it has */
+	if (id.cred)
+		snprintf(buf, len, " uid=%lu gid=%lu", (unsigned long)id.uid,
+		    (unsigned long)id.gid);
+	for (i = 0; i < id.nnames; i++) {
+		if (id.names[i].kind != IDENTITY_CN)
+			continue;
+		n = strlen(buf);
+		snprintf(buf + n, len - n, " cn=");
+		n = strlen(buf);
+		str_escape(buf + n, len - n, id.names[i].value);
+		break;
+	}
+	identity_clear(&id);
 }
 
 /* Remember why the connection closes: the first reason, for its last line. */
@@ -344,17 +479,21 @@ conn_ending(struct conn *c, const char *reason)
 void
 conn_close(struct conn *c, const char *reason)
 {
+	char	who[CONN_WHO_MAX];
+
 	conn_ending(c, reason);
 	if (c->state == CONN_PROXY && evbuffer_get_length(conn_in(c)) > 0)
 		conn_proxy_count(c, "truncated");
 	if (c->ncalls > 0)
 		call_cancel_all(c);
-	log_info("%s: closed: %s%s%s (listener=%s seconds=%.3f requests=%lld "
-	    "bytes_in=%lld bytes_out=%lld)", conn_peer(c), c->ending,
-	    reason != c->ending ? "; " : "", reason != c->ending ? reason : "",
-	    c->l->addr.text, (conn_now(c) - c->accepted) / 1000.0,
-	    (long long)c->frames, (long long)c->bytes_in,
-	    (long long)c->bytes_out);
+	if (log_enabled(LOG_INFO))
+		conn_who(c, who, sizeof who);
+	log_info("%s: closed: %s%s%s (listener=%s%s seconds=%.3f "
+	    "requests=%lld bytes_in=%lld bytes_out=%lld)", conn_peer(c),
+	    c->ending, reason != c->ending ? "; " : "",
+	    reason != c->ending ? reason : "", c->l->addr.text, who,
+	    (conn_now(c) - c->accepted) / 1000.0, (long long)c->frames,
+	    (long long)c->bytes_in, (long long)c->bytes_out);
 	if (c->l->transport->tls && c->state != CONN_HANDSHAKE &&
 	    c->state != CONN_REFUSING)
 		tls_close(c->bev);

@@ -15,8 +15,8 @@
  */
 
 /*
- * Requests: parse a frame, find its method in the registry and call its
- * handler, which answers through the call (call.c).  The built-in methods
+ * Requests: parse a frame, check the access rules, find its method in the
+ * registry and call its handler, which answers through the call (call.c).  The built-in methods
  * are registered here like any module's.  ping is the hot path: its
  * params are echoed as the exact bytes received, written straight into
  * the output buffer, with no JSON tree built or printed.
@@ -28,6 +28,7 @@
 
 #include <sys/types.h>
 
+#include <stdio.h>
 #include <string.h>
 #include <syslog.h>
 
@@ -40,25 +41,56 @@ static void	dispatch_ping(struct call *);
 static void	dispatch_methods(struct call *);
 static void	dispatch_stats(struct call *);
 
+#define DISPATCH_NAME_SHOWN	(4 * PROTO_NAME_MAX + 1) /* bytes: a name escaped */
+
 /*
- * Append an error reply for a libproto error code to out, or, behind
- * calls of the connection not answered yet, queue it to wait its turn.
- * Return -1 if it could not be built.
+ * Append an error reply of code and message to out, or, behind calls of
+ * the connection not answered yet, queue it to wait its turn.  Return -1
+ * if it could not be built.
  */
-int
-dispatch_error(struct conn *c, struct evbuffer *out, int error)
+static int
+dispatch_fail(struct conn *c, struct evbuffer *out, const char *code,
+    const char *message)
 {
 	struct call	 from, *call;
 
 	if (c->ncalls == 0)
-		return (call_error_frame(c, out, proto_errname(error),
-		    proto_strerror(error)));
+		return (call_error_frame(c, out, code, message));
 	memset(&from, 0, sizeof from);
 	from.conn = c;
 	if ((call = call_queue(&from)) == NULL)
 		return (-1);
-	call_error(call, error);
+	call_fail(call, code, message);
 	return (call_handled(call));
+}
+
+/* dispatch_fail() with a libproto error code. */
+int
+dispatch_error(struct conn *c, struct evbuffer *out, int error)
+{
+	return (dispatch_fail(c, out, proto_errname(error),
+	    proto_strerror(error)));
+}
+
+/*
+ * The access rules deny the connection a call of name (method, if it is
+ * one of ours): count it, log it with --log-denied, answer forbidden.
+ * The connection stays open.
+ */
+static int
+dispatch_denied(struct conn *c, struct evbuffer *out, const char *name,
+    const struct method *method)
+{
+	char	safe[DISPATCH_NAME_SHOWN], message[sizeof safe + 32];
+
+	c->srv->stats->denied++;
+	if (method != NULL)
+		stats_method_denied(c->srv->stats, method->index);
+	str_escape(safe, sizeof safe, name);
+	if (c->srv->settings->log_denied)
+		log_info("%s: forbidden: %s", conn_peer(c), safe);
+	snprintf(message, sizeof message, "not allowed to call %s", safe);
+	return (dispatch_fail(c, out, "forbidden", message));
 }
 
 static void
@@ -77,6 +109,10 @@ dispatch_methods(struct call *call)
 	list = json_object_new_array();
 	for (i = 0; i < registry_count(); i++) {
 		m = registry_get(i);
+		/* Only what this caller may call. */
+		if (call->conn->access != NULL &&
+		    !access_check(call->conn->access, m->name))
+			continue;
 		entry = json_object_new_object();
 		failed |= json_add(entry, "name",
 		    json_object_new_string(m->name));
@@ -184,7 +220,15 @@ dispatch_frame(struct conn *c, const char *body, size_t len,
 		log_debug("%s: %s %.*s", conn_peer(c), m.name,
 		    m.value_len > 64 ? 64 : (int)m.value_len,
 		    m.value != NULL ? m.value : "");
-	if ((call.method = registry_find(m.name)) == NULL)
+	/*
+	 * The rules first, on any name: a caller refused a name learns
+	 * nothing of whether it is a method.  With no rules, no cost but a
+	 * test of a pointer.
+	 */
+	call.method = registry_find(m.name);
+	if (c->access != NULL && !access_check(c->access, m.name))
+		return (dispatch_denied(c, out, m.name, call.method));
+	if (call.method == NULL)
 		return (dispatch_bad_request(c, out, PROTO_EMETHOD));
 	stats_method_begin(c->srv->stats, call.method->index);
 	call.conn = c;

@@ -223,6 +223,11 @@ listener_bind_all(const struct settings *s, struct listener **out)
 			}
 			listener_name(&(*out)[n]);
 			(*out)[n].flags = s->listen_flags[n];
+			/* For access rules: listener= names these. */
+			snprintf((*out)[n].given, sizeof (*out)[n].given,
+			    "%s", s->listen[n].text);
+			memcpy((*out)[n].name, s->listen_name[n],
+			    sizeof (*out)[n].name);
 #ifdef HAVE_TLS
 			if (s->listen_flags[n] & LISTEN_TLS)
 				(*out)[n].transport =
@@ -233,6 +238,9 @@ listener_bind_all(const struct settings *s, struct listener **out)
 	}
 	for (i = 0; i < n; i++) {
 		evutil_make_socket_nonblocking((*out)[i].fd);
+		if ((*out)[i].given[0] == '\0')
+			snprintf((*out)[i].given, sizeof (*out)[i].given,
+			    "%s", (*out)[i].addr.text);
 		log_info("listening on %s%s%s", (*out)[i].addr.text,
 		    (*out)[i].transport->tls ? " (TLS)" : "",
 		    (*out)[i].flags & LISTEN_PROXY ?

@@ -121,6 +121,9 @@ static const struct metrics_total {
 	  offsetof(struct stats_slot, bytes_in) },
 	{ "rpcd_bytes_sent_total", "counter", "Bytes of reply frames sent.",
 	  offsetof(struct stats_slot, bytes_out) },
+	{ "rpcd_denied_total", "counter",
+	  "Calls the access rules denied, of any name.",
+	  offsetof(struct stats_slot, denied) },
 };
 
 /* The per-worker series, and the kinds of client errors. */
@@ -264,6 +267,9 @@ metrics_format_methods(struct evbuffer *b)
 	failed |= metrics_method_family(b, "rpcd_request_timeouts_total",
 	    "counter", "Calls of each method answered timeout, past their "
 	    "deadline.", offsetof(struct stats_method, timeouts));
+	failed |= metrics_method_family(b, "rpcd_method_denied_total",
+	    "counter", "Calls of each method the access rules denied.",
+	    offsetof(struct stats_method, denied));
 	failed |= metrics_method_family(b, "rpcd_requests_in_flight",
 	    "gauge", "Calls of each method begun and not answered yet.",
 	    offsetof(struct stats_method, in_flight));

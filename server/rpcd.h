@@ -28,13 +28,14 @@
  *	worker		worker.c metrics.c agent.c listener.c
  *	connection	conn.c transport.c tls.c proxy.c
  *	call		dispatch.c module.c call.c pool.c registry.c
- *	base		config.c stats.c daemon.c
+ *	base		config.c access.c stats.c daemon.c
  *
  * process: start-up, the prefork master and its generations of workers.
  * worker: one event loop, its listeners, the metrics and agent ports.
  * connection: bytes in and out of a peer, TLS and the PROXY header.
  * call: a request's life from its frame to its reply, methods, modules.
- * base: the settings, the counters, the process's plumbing.
+ * base: the settings, the access rules, the counters, the process's
+ * plumbing.
  * lib/common and libproto are under all of them.
  */
 
@@ -68,6 +69,9 @@ struct timeval;
 #define RPCD_LISTEN_MAX		16		/* -l options */
 #define RPCD_MODULES_MAX	32		/* -m options */
 #define RPCD_NETWORKS_MAX	64		/* of a list: --proxy-from */
+#define RPCD_ACCESS_RULES_MAX	256		/* --allow and --deny rules */
+#define RPCD_ACCESS_CONDS_MAX	16		/* KEY=VALUE of a rule */
+#define RPCD_LISTEN_NAME_MAX	32		/* bytes of ,name=, NUL too */
 #define RPCD_BACKLOG		511		/* listen(2) queue */
 #define RPCD_FRAMES_PER_EVENT	256		/* frames per read callback */
 #define RPCD_READ_SIZE		16384		/* bytes: first read of a frame */
@@ -108,12 +112,24 @@ struct networks {
 	int		 n;
 };
 
+struct access;
+struct access_list;
+
 /* Configuration from the command line; config.c has a row for each. */
 struct settings {
 	struct addr	 listen[RPCD_LISTEN_MAX];
 	int		 listen_flags[RPCD_LISTEN_MAX];	/* LISTEN_* */
+	char		 listen_name[RPCD_LISTEN_MAX][RPCD_LISTEN_NAME_MAX];
 	int		 nlisten;
 	struct networks	 proxy_from;	/* peers ,proxy takes headers from */
+	/* --allow and --deny, one list in the order given. */
+	char		*rules[RPCD_ACCESS_RULES_MAX];	/* METHODS KEY=... */
+	int		 rule_allow[RPCD_ACCESS_RULES_MAX];
+	int		 rule_line[RPCD_ACCESS_RULES_MAX]; /* of the file; 0:
+							     an option */
+	int		 nrules;
+	struct access	*access;	/* the rules made; NULL: none */
+	int		 log_denied;
 	uint32_t	 max_frame;
 	unsigned int	 max_depth;
 	int		 max_conns;
@@ -174,6 +190,8 @@ struct listener {
 	int			 created;	/* we made the socket file */
 	int			 flags;		/* LISTEN_* */
 	struct addr		 addr;
+	char			 given[ADDR_TEXT_MAX];	/* as -l gave it */
+	char			 name[RPCD_LISTEN_NAME_MAX]; /* ,name=; "" */
 	const struct transport	*transport;
 	struct evconnlistener	*evl;
 	struct server		*srv;
@@ -203,6 +221,7 @@ struct stats_slot {
 	int64_t		bad_requests;
 	int64_t		foreign;	/* TLS or HTTP spoken to us */
 	int64_t		timeouts;	/* idle, or a frame too slow */
+	int64_t		denied;		/* calls the access rules refused */
 	int64_t		running;	/* the method called; -1: none */
 	/*
 	 * The process's own gauges, written by it every
@@ -232,6 +251,7 @@ struct stats_method {
 	int64_t		errors;		/* answered with an error */
 	int64_t		timeouts;	/* answered timeout */
 	int64_t		in_flight;	/* a gauge: called, not answered */
+	int64_t		denied;		/* refused by the access rules */
 	int64_t		nanoseconds;	/* their durations summed */
 	int64_t		buckets[RPCD_BUCKETS + 1];
 };
@@ -368,6 +388,7 @@ struct server {
 	const struct timeval	*idle_timeout;	/* common timeout, or NULL */
 	const struct timeval	*handshake_timeout; /* common timeout */
 	struct stats_slot	*stats;
+	struct access		*access;	/* the rules; NULL: none */
 	/* listener.c: a connection came; accept(2) failed with errno. */
 	void			(*accepted)(struct server *, struct listener *,
 				    int, const struct sockaddr *);
@@ -442,6 +463,8 @@ struct conn {
 						   lingering: the end */
 	TAILQ_ENTRY(conn)	 entry;
 	TAILQ_ENTRY(conn)	 send_entry;	/* on the server's sendq */
+	const struct access_list *access;	/* what it may call; NULL:
+						   all (no rules) */
 };
 
 /*
@@ -469,11 +492,52 @@ struct proxy_header {
 #define PROXY_MORE	0
 #define PROXY_BAD	(-1)
 
+/*
+ * Who a connection's peer is, worked out once it opens (conn.c), for the
+ * access rules and the access log: its listener, its address (the client
+ * a PROXY header named; AF_UNSPEC on a Unix socket), a Unix peer's
+ * credentials, and the names of a verified client certificate (tls.c).
+ */
+#define IDENTITY_CN	0
+#define IDENTITY_DNS	1
+#define IDENTITY_EMAIL	2
+#define IDENTITY_URI	3
+#define IDENTITY_NAMES_MAX 32		/* names of a certificate kept */
+struct identity {
+	const char		*listener;	/* its address, as -l gave it */
+	const char		*listener_name;	/* ,name=; NULL: none */
+	struct sockaddr_storage	 addr;
+	int			 cred;		/* uid and gid are known */
+	uid_t			 uid;
+	gid_t			 gid;
+	int			 nnames;	/* of a verified certificate */
+	struct {
+		int		 kind;		/* IDENTITY_* */
+		char		*value;
+	}			 names[IDENTITY_NAMES_MAX];
+};
+
+/* access.c */
+int		 access_rule_check(const char *, char *, size_t);
+struct access	*access_new(char *const *, const int *, int,
+		     const struct addr *,
+		     const char (*)[RPCD_LISTEN_NAME_MAX], int, int *, char *,
+		     size_t);
+void		 access_free(struct access *);
+const struct access_list *access_list_get(struct access *,
+		     const struct identity *);
+int		 access_check(const struct access_list *, const char *);
+void		 identity_clear(struct identity *);
+int		 identity_add_name(struct identity *, int, const char *,
+		     size_t);
+
 /* config.c */
 void		 config_init(int, char **, struct settings *, int);
 void		 config_free(struct settings *);
 void		 config_print(const struct settings *);
 struct settings	*config_reload(const struct settings *);
+int		 config_reload_access(const struct settings *,
+		     struct access **);
 int		 config_log_level(const struct settings *);
 struct json_object *config_to_json(const struct settings *);
 
@@ -503,6 +567,7 @@ struct ssl_st	*tls_ssl_new(void);
 struct ssl_st	*tls_ssl_new_proxied(int);
 int		 tls_proxy_header(struct bufferevent *, struct proxy_header *,
 		    const char **);
+int		 tls_identity(struct bufferevent *, struct identity *);
 
 /* conn.c */
 struct conn	*conn_new(struct server *, struct listener *, int,
@@ -513,6 +578,7 @@ int		 conn_unanswered(const struct conn *);
 void		 conn_replied(struct conn *, int);
 void		 conn_send_queued(evutil_socket_t, short, void *);
 void		 conn_close(struct conn *, const char *);
+void		 conn_access_update(struct conn *);
 
 /* proxy.c */
 int		 proxy_parse(const unsigned char *, size_t,
@@ -589,6 +655,7 @@ void		 stats_slot_newest(struct stats_slot *);
 void		 stats_method_begin(struct stats_slot *, int);
 void		 stats_method_done(struct stats_slot *, int, int, int64_t);
 void		 stats_method_timeout(struct stats_slot *, int);
+void		 stats_method_denied(struct stats_slot *, int);
 int		 stats_slots(void);
 void		 stats_snapshot(struct stats_slot *, struct stats_method *);
 extern const int64_t stats_bucket_ns[RPCD_BUCKETS];

@@ -238,6 +238,7 @@ stats_sum(struct stats_slot *a, const struct stats_slot *b, int with_gauge)
 	a->bad_requests += b->bad_requests;
 	a->foreign += b->foreign;
 	a->timeouts += b->timeouts;
+	a->denied += b->denied;
 	a->cpu_us += b->cpu_us;
 }
 
@@ -257,6 +258,7 @@ stats_sum_methods(struct stats_method *a, const struct stats_method *b,
 		a[i].calls += b[i].calls;
 		a[i].errors += b[i].errors;
 		a[i].timeouts += b[i].timeouts;
+		a[i].denied += b[i].denied;
 		a[i].nanoseconds += b[i].nanoseconds;
 		for (j = 0; j <= RPCD_BUCKETS; j++)
 			a[i].buckets[j] += b[i].buckets[j];
@@ -319,6 +321,13 @@ void
 stats_method_timeout(struct stats_slot *st, int method)
 {
 	stats_methods_of(st)[method].timeouts++;
+}
+
+/* A call of method was denied by the access rules. */
+void
+stats_method_denied(struct stats_slot *st, int method)
+{
+	stats_methods_of(st)[method].denied++;
 }
 
 /* The number of worker slots: rows of a snapshot. */
@@ -452,6 +461,7 @@ stats_add_counters(struct json_object *o, const struct stats_slot *st)
 	failed |= stats_add(o, "bad_requests", st->bad_requests);
 	failed |= stats_add(o, "foreign_protocol", st->foreign);
 	failed |= stats_add(o, "timeouts", st->timeouts);
+	failed |= stats_add(o, "denied", st->denied);
 	failed |= stats_add(o, "restarts", st->restarts);
 	return (failed);
 }
@@ -494,6 +504,7 @@ stats_method_to_json(const char *name, const struct stats_method *m)
 	failed |= stats_add(o, "calls", m->calls);
 	failed |= stats_add(o, "errors", m->errors);
 	failed |= stats_add(o, "timeouts", m->timeouts);
+	failed |= stats_add(o, "denied", m->denied);
 	failed |= stats_add(o, "in_flight", m->in_flight);
 	failed |= stats_add(o, "latency_sum_us", m->nanoseconds / 1000);
 	failed |= stats_add(o, "p50_us", stats_quantile(m, 0.5));

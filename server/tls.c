@@ -36,6 +36,7 @@
 #ifdef HAVE_TLS
 #include <openssl/err.h>
 #include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 
 #include <event2/bufferevent.h>
 #include <event2/bufferevent_ssl.h>
@@ -406,6 +407,88 @@ tls_proxy_header(struct bufferevent *bev, struct proxy_header *h,
 	return (tp->state);
 }
 
+/* Add the CNs of the subject of cert to id; -1 out of memory. */
+static int
+tls_identity_cns(X509 *cert, struct identity *id)
+{
+	X509_NAME	*subject = X509_get_subject_name(cert);
+	unsigned char	*utf8;
+	int		 i = -1, n, error;
+
+	while (subject != NULL && (i = X509_NAME_get_index_by_NID(subject,
+	    NID_commonName, i)) >= 0) {
+		n = ASN1_STRING_to_UTF8(&utf8, X509_NAME_ENTRY_get_data(
+		    X509_NAME_get_entry(subject, i)));
+		if (n < 0)
+			continue;	/* not a string: no name */
+		error = identity_add_name(id, IDENTITY_CN, (char *)utf8, n);
+		OPENSSL_free(utf8);
+		if (error != 0)
+			return (-1);
+	}
+	return (0);
+}
+
+/* Add the DNS, email and URI names of cert's subjectAltName to id. */
+static int
+tls_identity_sans(X509 *cert, struct identity *id)
+{
+	GENERAL_NAMES		*sans;
+	const GENERAL_NAME	*gn;
+	const ASN1_IA5STRING	*str;
+	int			 i, kind, error = 0;
+
+	if ((sans = X509_get_ext_d2i(cert, NID_subject_alt_name, NULL,
+	    NULL)) == NULL)
+		return (0);
+	for (i = 0; i < sk_GENERAL_NAME_num(sans) && error == 0; i++) {
+		gn = sk_GENERAL_NAME_value(sans, i);
+		switch (gn->type) {
+		case GEN_DNS:
+			kind = IDENTITY_DNS;
+			str = gn->d.dNSName;
+			break;
+		case GEN_EMAIL:
+			kind = IDENTITY_EMAIL;
+			str = gn->d.rfc822Name;
+			break;
+		case GEN_URI:
+			kind = IDENTITY_URI;
+			str = gn->d.uniformResourceIdentifier;
+			break;
+		default:
+			continue;
+		}
+		error = identity_add_name(id, kind,
+		    (const char *)ASN1_STRING_get0_data(str),
+		    ASN1_STRING_length(str));
+	}
+	GENERAL_NAMES_free(sans);
+	return (error);
+}
+
+/*
+ * Add the names of the connection's client certificate to id, if it sent
+ * one and it was verified: its subject's CN, its subjectAltName's DNS,
+ * email and URI entries.  Return -1 out of memory.
+ */
+int
+tls_identity(struct bufferevent *bev, struct identity *id)
+{
+	SSL	*ssl = bufferevent_openssl_get_ssl(bev);
+	X509	*cert;
+	int	 error;
+
+	if (ssl == NULL || SSL_get_verify_result(ssl) != X509_V_OK ||
+	    (cert = SSL_get_peer_certificate(ssl)) == NULL)
+		return (0);
+	error = tls_identity_cns(cert, id);
+	if (error == 0)
+		error = tls_identity_sans(cert, id);
+	X509_free(cert);
+	return (error);
+}
+
 /*
  * Send close_notify, if the socket takes it now, so that the peer can
  * tell the end of the connection from a truncation.
@@ -477,6 +560,12 @@ tls_proxy_header(struct bufferevent *bev, struct proxy_header *h,
     const char **why)
 {
 	return (PROXY_MORE);
+}
+
+int
+tls_identity(struct bufferevent *bev, struct identity *id)
+{
+	return (0);
 }
 
 #endif /* HAVE_TLS */

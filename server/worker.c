@@ -272,6 +272,28 @@ worker_stop(struct server *srv)
 	}
 }
 
+/*
+ * SIGHUP in a single process: the access rules of the file again, applied
+ * to every connection open, whose lists are made anew before the old
+ * rules, which own the old lists, go.  On an error the rules stay.
+ */
+static void
+worker_reload_access(struct server *srv)
+{
+	struct access	*old = srv->access, *rules;
+	struct conn	*c;
+
+	if (config_reload_access(srv->settings, &rules) != 0)
+		return;
+	srv->access = rules;
+	TAILQ_FOREACH(c, &srv->conns, entry)
+		conn_access_update(c);
+	if (old != srv->settings->access)
+		access_free(old);
+	log_info("SIGHUP: access rules read again: %s", rules != NULL ?
+	    "in force" : "none, every call allowed");
+}
+
 /* HAProxy's agent-check asks. */
 static void
 worker_agent_cb(evutil_socket_t fd, short events, void *arg)
@@ -295,8 +317,10 @@ worker_signal_cb(evutil_socket_t sig, short events, void *arg)
 	case SIGUSR1:
 		log_reopen();
 		if (sig == SIGHUP && srv->master_ev == NULL) {
-			log_info("SIGHUP: logs reopened; the configuration is "
-			    "read again only with --prefork");
+			log_info("SIGHUP: logs reopened; the access rules and "
+			    "certificates are read again, the rest of the "
+			    "configuration only with --prefork");
+			worker_reload_access(srv);
 			tls_reload(srv->settings);
 			/* No generation to roll back to: in use at once. */
 			tls_commit();
@@ -360,6 +384,7 @@ server_init(struct server *srv, struct event_base *base,
 	srv->base = base;
 	srv->settings = s;
 	srv->stats = stats;
+	srv->access = s->access;
 	srv->held_max = RPCD_SEND_HELD_MAX;
 	srv->accepted = worker_accept;
 	srv->accept_failed = worker_accept_failed;
@@ -394,7 +419,12 @@ server_free(struct server *srv)
 			event_free(*evs[i]);
 		*evs[i] = NULL;
 	}
+	/* A SIGHUP's rules are ours; the settings' are the settings'. */
+	if (srv->access != srv->settings->access)
+		access_free(srv->access);
+	srv->access = srv->settings->access;
 }
+
 
 static const int	 worker_sigs[] = { SIGTERM, SIGINT, SIGHUP, SIGUSR1 };
 #define WORKER_NSIGS	(sizeof worker_sigs / sizeof worker_sigs[0])
