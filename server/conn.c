@@ -437,7 +437,7 @@ conn_proxy(struct conn *c)
 
 /*
  * Who the peer was, for the access log: " uid=U gid=G" for a Unix peer,
- * " cn=NAME" (escaped) for a verified client certificate; "" otherwise.
+ * " cn=NAME" for a verified client certificate; "" otherwise.
  */
 static void
 conn_who(const struct conn *c, char *buf, size_t len)
@@ -454,10 +454,9 @@ conn_who(const struct conn *c, char *buf, size_t len)
 	for (i = 0; i < id.nnames; i++) {
 		if (id.names[i].kind != IDENTITY_CN)
 			continue;
+		/* Escaped by the log, as every string it writes. */
 		n = strlen(buf);
-		snprintf(buf + n, len - n, " cn=");
-		n = strlen(buf);
-		str_escape(buf + n, len - n, id.names[i].value);
+		snprintf(buf + n, len - n, " cn=%s", id.names[i].value);
 		break;
 	}
 	identity_clear(&id);

@@ -41,8 +41,6 @@ static void	dispatch_ping(struct call *);
 static void	dispatch_methods(struct call *);
 static void	dispatch_stats(struct call *);
 
-#define DISPATCH_NAME_SHOWN	(4 * PROTO_NAME_MAX + 1) /* bytes: a name escaped */
-
 /*
  * Append an error reply of code and message to out, or, behind calls of
  * the connection not answered yet, queue it to wait its turn.  Return -1
@@ -81,15 +79,15 @@ static int
 dispatch_denied(struct conn *c, struct evbuffer *out, const char *name,
     const struct method *method)
 {
-	char	safe[DISPATCH_NAME_SHOWN], message[sizeof safe + 32];
+	char	message[PROTO_NAME_MAX + 32];
 
 	c->srv->stats->denied++;
 	if (method != NULL)
 		stats_method_denied(c->srv->stats, method->index);
-	str_escape(safe, sizeof safe, name);
+	/* The log escapes what it writes; the reply is JSON, escaped too. */
 	if (c->srv->settings->log_denied)
-		log_info("%s: forbidden: %s", conn_peer(c), safe);
-	snprintf(message, sizeof message, "not allowed to call %s", safe);
+		log_info("%s: forbidden: %s", conn_peer(c), name);
+	snprintf(message, sizeof message, "not allowed to call %s", name);
 	return (dispatch_fail(c, out, "forbidden", message));
 }
 
