@@ -11,10 +11,14 @@ F=$TEST_DIR/rpcd.conf
 
 # A file with every directive, none at its default; -n prints the settings
 # it makes, as directives.
-every="listen 127.0.0.1:0,tls
+every="listen 127.0.0.1:0,tls,name=pub
 listen unix:rel.sock,proxy
 proxy-from 10.0.0.0/8
 proxy-from 2001:db8::/32
+allow ping,stats from=10.0.0.0/8
+deny exec.* user=nobody
+allow * listener=pub cn=ops
+log-denied
 module ./rel.so take=x
 prefork 2
 reuseport
@@ -157,8 +161,8 @@ is "$(setting max-frame) $(setting idle-timeout)" "4096 9" \
     "stats shows the file's max-frame and the command line's idle-timeout"
 kill -HUP "$RPCD_PID"
 wait_for 50 grep -q "SIGHUP: logs reopened" "$RPCD_LOG"
-ok_test "a single process says SIGHUP reads the file only with --prefork" \
-    grep -q "the configuration is read again only with --prefork" "$RPCD_LOG"
+ok_test "a single process says SIGHUP reads the rest only with --prefork" \
+    grep -q "the access rules and certificates are read again, the rest of the configuration only with --prefork" "$RPCD_LOG"
 rpcd_stop
 
 done_testing
