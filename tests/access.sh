@@ -99,17 +99,18 @@ if grep -q '^#define HAVE_TLS 1' "$top_builddir/config.h" &&
 	    --allow 'later dns=dev.example' --allow 'pid email=*@example.com' \
 	    --allow 'fail uri=spiffe://example/*' ||
 	    bail_out "rpcd did not start"
+	# tls_call WHO METHOD [PARAMS]: the result, or the error code, of a
+	# call with WHO's certificate (none: without one).
 	tls_call()
 	{
 		who=$1
-		m=$2
+		shift
 		if [ "$who" = none ]; then
 			"$C" --tls --cacert "$D/ca.pem" -S "$RPCD_ADDR" call \
-			    "$m" "$3" 2>&1
+			    "$@" 2>&1
 		else
 			"$C" --tls --cacert "$D/ca.pem" --cert "$D/$who.pem" \
-			    --key "$D/$who.key" -S "$RPCD_ADDR" call "$m" \
-			    "$3" 2>&1
+			    --key "$D/$who.key" -S "$RPCD_ADDR" call "$@" 2>&1
 		fi | sed 's/^rpcctl: .*: \([a-z_]*\): .*/\1/'
 	}
 	is "$(tls_call ops echo 5)" 5 "cn=ops: ops may call echo"
@@ -129,8 +130,51 @@ if grep -q '^#define HAVE_TLS 1' "$top_builddir/config.h" &&
 	    "$RPCD_LOG"
 	ok_test "and none for a client without a certificate" \
 	    grep -q "closed: .*(listener=127.0.0.1:[0-9]* seconds=" "$RPCD_LOG"
+
+	### README's example, as it stands but for its paths and group.
+	cert deploy deploy.example.com 'DNS:deploy.example.com' ||
+	    bail_out "openssl cannot make the test certificates"
+	cp "$top_builddir/modules/.libs/exec.so" "$D/exec.so" &&
+	    chmod 0755 "$D/exec.so" || bail_out "no exec.so"
+	mkdir -m 0755 "$D/run"
+	awk '/<!-- access-example -->/ { on = 1; next }
+	    on && /^```/ { if (++fence == 2) exit; next }
+	    on { print }' "$top_srcdir/README.md" |
+	    sed "s|0.0.0.0:8443|127.0.0.1:0|;
+	    s|/run/rpcd/|$D/run/|; s|/etc/rpcd/|$D/|;
+	    s|^module exec |module $D/exec.so |; s|group=ops|group=root|" \
+	    >"$D/readme.conf"
+	ok_test "README has the access example" grep -q '^allow' "$D/readme.conf"
+	# Its own listen lines, not rpcd_start's -l.
+	"$RPCD" -f "$D/readme.conf" --unix-mode 0666 2>"$RPCD_LOG" &
+	RPCD_PID=$!
+	wait_for 100 rpcd_listening 2 ||
+	    bail_out "rpcd did not start with README's example"
+	RPCD_ADDR=$(sed -n 's/.*listening on \(127[^ ]*\).*/\1/p' "$RPCD_LOG")
+	is "$(tls_call deploy exec.date | grep -c '^[0-9][0-9]*$')" 1 \
+	    "README: the deploy certificate may call exec.date"
+	is "$(tls_call ops exec.date)" forbidden "README: another may not"
+	is "$(tls_call none exec.uptime)" forbidden "README: nor one without a certificate"
+	is "$(tls_call none stats | head -c 1)" "{" "README: which may call stats"
+	U=unix:$D/run/rpcd.sock
+	is "$(answer "$U" exec.date | cut -c1-2)" ok \
+	    "README: a user of the group may call exec.date on the socket"
+	if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
+		chmod 0711 "$D"
+		is "$(setpriv --reuid=nobody --regid="$(id -gn nobody)" \
+		    --clear-groups "$WIRE" -n 1 "$U" 'j:{"in": "exec.date"}' |
+		    sed 's/, "message.*//')" \
+		    '{"out": "error", "result": {"code": "forbidden"' \
+		    "README: another user may not"
+		is "$(setpriv --reuid=nobody --regid="$(id -gn nobody)" \
+		    --clear-groups "$WIRE" -n 1 "$U" 'j:{"in": "ping", "params": 1}')" \
+		    '{"out": "pong", "result": 1}' "README: but may ping"
+	else
+		skip "not root, or no setpriv: cannot call as another user" 2
+	fi
+	rpcd_stop
 else
-	skip "built without TLS, or no openssl command" 14
+	skip "built without TLS, or no openssl command" 22
 fi
 
 ### from=: IPv4, IPv6, and behind PROXY headers the client's address.
