@@ -1358,6 +1358,26 @@ config_init(int argc, char **argv, struct settings *s, int can_reuseport)
 }
 
 /*
+ * The command line's settings with the file read again over them, or NULL
+ * with why in err.
+ */
+static struct settings *
+config_reread(char *err, size_t len)
+{
+	struct settings	*s;
+
+	s = xcalloc(1, sizeof *s);
+	config_copy(s, &config_cmdline);
+	if (s->config != NULL && (config_read(s->config, s, err, len) != 0 ||
+	    config_finish(s, err, len) != 0)) {
+		config_free(s);
+		free(s);
+		return (NULL);
+	}
+	return (s);
+}
+
+/*
  * SIGHUP: read the file again over the command line's settings.  A
  * setting that cannot change without a restart keeps its running value,
  * and the log says so.  Return the new settings, or NULL after logging
@@ -1373,18 +1393,13 @@ config_reload(const struct settings *running)
 	char			 now[PATH_MAX + 64];
 	size_t			 i;
 
-	s = xcalloc(1, sizeof *s);
-	config_copy(s, &config_cmdline);
-	if (s->config == NULL)
-		log_info("SIGHUP: no configuration file: the settings stay");
-	else if (config_read(s->config, s, err, sizeof err) != 0 ||
-	    config_finish(s, err, sizeof err) != 0) {
+	if ((s = config_reread(err, sizeof err)) == NULL) {
 		log_warnx("SIGHUP: %s; still serving with the running "
 		    "configuration and workers", err);
-		config_free(s);
-		free(s);
 		return (NULL);
 	}
+	if (s->config == NULL)
+		log_info("SIGHUP: no configuration file: the settings stay");
 	for (i = 0; i < NSETTINGS; i++) {
 		row = &settings[i];
 		if (!(row->flags & SETTING_RESTART))
@@ -1415,8 +1430,8 @@ config_reload(const struct settings *running)
 
 /*
  * SIGHUP in a single process: read the access rules of the file again
- * (the command line's, if it gave any, stay), with the file checked as a
- * reload checks it.  Return 0 with the new rules in *access (NULL: none),
+ * (the command line's, if it gave any, stay), with the whole file checked
+ * as a reload checks it; what else it changed is not applied.  Return 0 with the new rules in *access (NULL: none),
  * or -1 after logging why the file cannot be used: the running rules
  * stay.
  */
@@ -1424,14 +1439,17 @@ int
 config_reload_access(const struct settings *running, struct access **access)
 {
 	struct settings	*s;
+	char		 err[PATH_MAX + 256];
 
 	if (running->config == NULL) {
 		log_info("SIGHUP: no configuration file: the access rules "
 		    "stay");
 		return (-1);
 	}
-	if ((s = config_reload(running)) == NULL)
+	if ((s = config_reread(err, sizeof err)) == NULL) {
+		log_warnx("SIGHUP: %s; the running access rules stay", err);
 		return (-1);
+	}
 	*access = s->access;
 	s->access = NULL;
 	config_free(s);
