@@ -40,7 +40,7 @@ total()
 ### Forbidden, the connection open; methods filtered; counters; log lines.
 rpcd_start $MOD --metrics-listen 127.0.0.1:0 --log-denied \
     --allow 'ping,methods' --deny 'stats from=10.0.0.0/8' \
-    --allow 'stats,e*o' || bail_out "rpcd did not start"
+    --allow 'stats,e*o,later' || bail_out "rpcd did not start"
 A=$RPCD_ADDR
 METRICS=$(sed -n 's|.*serving metrics on http://\([^/]*\)/metrics$|\1|p' \
     "$RPCD_LOG")
@@ -52,15 +52,21 @@ $FORBIDDEN nosuch\"}}
 {\"out\": \"echo\", \"result\": 2}" \
     "forbidden names the method, and the connection goes on to the next call"
 is "$("$C" -S "$A" methods | awk '{ print $1 }' | tr '\n' ' ')" \
-    "ping methods stats echo " "methods lists only what this caller may call"
+    "ping methods stats echo later " \
+    "methods lists only what this caller may call"
+is "$(wire -n 3 "$A" 'j:{"in": "later", "params": 300}' 'j:{"in": "pid"}' \
+    'j:{"in": "echo", "params": 3}')" '{"out": "later", "result": 300}
+'"$FORBIDDEN"' pid"}}
+{"out": "echo", "result": 3}' \
+    "behind a call answered later, forbidden waits its turn"
 ok_test "--log-denied: PEER: forbidden: METHOD" \
     grep -q "127.0.0.1:[0-9]*: forbidden: pid$" "$RPCD_LOG"
 is "$(wire -n 1 "$A" 'j:{"in": "a\nb"}')" "$FORBIDDEN a\\u000ab\"}}" \
     "a name with a newline: in the reply as JSON escapes it"
 ok_test "and escaped in the log" grep -q 'forbidden: a\\nb$' "$RPCD_LOG"
-is "$(total "$A" denied)" 3 "stats: denied in the totals, of any name"
+is "$(total "$A" denied)" 4 "stats: denied in the totals, of any name"
 "$C" -S "$A" --json stats | grep -o '{ "name": "pid", "calls": [0-9]*, "errors": [0-9]*, "timeouts": [0-9]*, "denied": [0-9]*' |
-    grep -q '"calls": 0, .*"denied": 1$'
+    grep -q '"calls": 0, .*"denied": 2$'
 ok $? "stats: denied per method, not counted as a call"
 "$PYTHON3" - "$METRICS" >"$D/metrics" <<'EOF'
 import sys, urllib.request
@@ -68,8 +74,8 @@ sys.stdout.write(urllib.request.urlopen("http://%s/metrics" % sys.argv[1],
                                         timeout=5).read().decode())
 EOF
 ok_test "/metrics: rpcd_method_denied_total per method" \
-    grep -q '^rpcd_method_denied_total{method="pid"} 1$' "$D/metrics"
-ok_test "/metrics: rpcd_denied_total" grep -q '^rpcd_denied_total 3$' "$D/metrics"
+    grep -q '^rpcd_method_denied_total{method="pid"} 2$' "$D/metrics"
+ok_test "/metrics: rpcd_denied_total" grep -q '^rpcd_denied_total 4$' "$D/metrics"
 rpcd_stop
 
 ### Certificates: cn=, dns=, email=, uri=; none verified, none matched.
