@@ -641,6 +641,7 @@ exec_call(struct rpcd_call *call, void *arg)
 		return;
 	}
 	job->call = call;
+	api->set_data(call, job);
 	TAILQ_INSERT_TAIL(&exec_jobs, job, entry);
 	conf->running++;
 	if (exec_spawn(job) != 0) {
@@ -672,16 +673,12 @@ exec_call(struct rpcd_call *call, void *arg)
 static void
 exec_cancel(struct rpcd_call *call, void *arg)
 {
-	struct exec_job	*job;
+	struct exec_job	*job = api->data(call);
 
-	TAILQ_FOREACH(job, &exec_jobs, entry) {
-		if (job->call == call) {
-			job->call = NULL;
-			exec_job_kill(job);
-			exec_job_check(job);
-			return;
-		}
-	}
+	/* A job's call, until answered: then no cancel comes. */
+	job->call = NULL;
+	exec_job_kill(job);
+	exec_job_check(job);
 }
 
 /* Add method NAME=PROGRAM[,ARG...] of conf; -1 with why in err. */

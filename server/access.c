@@ -614,6 +614,8 @@ identity_clear(struct identity *id)
 	for (i = 0; i < id->nnames; i++)
 		free(id->names[i].value);
 	id->nnames = 0;
+	free(id->subject);
+	id->subject = NULL;
 }
 
 /*

@@ -700,6 +700,47 @@ call_api_cancelled(const struct rpcd_call *rc)
 }
 
 /*
+ * Who is calling.  The strings are the last caller's, kept until the
+ * next: a handler copies what it keeps (modules call this from the loop
+ * only).
+ */
+int
+call_api_caller(const struct rpcd_call *rc, struct rpcd_caller *caller,
+    size_t size)
+{
+	static struct identity	 id;
+	const struct call	*call = (const struct call *)rc;
+	const struct conn	*c = call->conn;
+	struct rpcd_caller	 who;
+
+	if (c == NULL)
+		return (-1);
+	identity_clear(&id);
+	if (c->srv->identify(c, &id) != 0)
+		log_warnx("%s: out of memory for the names of its "
+		    "certificate", conn_peer(c));
+	who.address = c->peer_ip[0] != '\0' ? c->peer_ip : NULL;
+	who.listener = id.listener;
+	who.uid = id.cred ? (long)id.uid : -1;
+	who.gid = id.cred ? (long)id.gid : -1;
+	who.subject = id.subject;
+	memcpy(caller, &who, size < sizeof who ? size : sizeof who);
+	return (0);
+}
+
+void
+call_api_set_data(struct rpcd_call *rc, void *data)
+{
+	((struct call *)rc)->data = data;
+}
+
+void *
+call_api_data(const struct rpcd_call *rc)
+{
+	return (((const struct call *)rc)->data);
+}
+
+/*
  * The connection is going: empty its queue.  A call not answered yet is
  * counted as failed and cancelled.  All are marked before any module
  * hears of it, so that a cancel callback's reply to another call of the

@@ -112,7 +112,7 @@ conn_peer_cred(const struct conn *c, struct identity *id)
  * Unix peer's credentials, the names of a verified client certificate.
  * Free it with identity_clear().  Return -1 out of memory.
  */
-static int
+int
 conn_identity(const struct conn *c, struct identity *id)
 {
 	memset(id, 0, sizeof *id);

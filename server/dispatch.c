@@ -233,6 +233,7 @@ dispatch_frame(struct conn *c, const char *body, size_t len,
 	call.params = m.value;
 	call.params_len = m.value_len;
 	call.refs = 0;
+	call.data = NULL;
 	atomic_init(&call.state, CALL_RUNNING);
 	if (c->ncalls > 0) {
 		rc = dispatch_kept(&call);

@@ -547,4 +547,7 @@ static const struct rpcd_api module_api = {
 	.cancelled = call_api_cancelled,
 	.event_base = module_event_base,
 	.log = module_log,
+	.caller = call_api_caller,
+	.set_data = call_api_set_data,
+	.data = call_api_data,
 };

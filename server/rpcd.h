@@ -114,6 +114,7 @@ struct networks {
 
 struct access;
 struct access_list;
+struct identity;
 
 /* Configuration from the command line; config.c has a row for each. */
 struct settings {
@@ -329,6 +330,7 @@ struct call {
 	struct evbuffer		*out;		/* its reply, until its turn */
 	struct event		*timer;		/* its deadline */
 	char			*copy;		/* the params, once kept */
+	void			*data;		/* the module's: set_data() */
 	TAILQ_ENTRY(call)	 entry;
 	/* Offloaded: the work, and its answer until the loop takes it. */
 	rpcd_work_fn		*work;
@@ -400,6 +402,9 @@ struct server {
 	 * could not be built, close.
 	 */
 	void			(*replied)(struct conn *, int);
+	/* module.c: who a call's client is, for the caller() it offers. */
+	int			(*identify)(const struct conn *,
+				    struct identity *);
 };
 
 /*
@@ -510,6 +515,8 @@ struct identity {
 	int			 cred;		/* uid and gid are known */
 	uid_t			 uid;
 	gid_t			 gid;
+	char			*subject;	/* of a verified certificate,
+						   RFC 2253; NULL: none */
 	int			 nnames;	/* of a verified certificate */
 	struct {
 		int		 kind;		/* IDENTITY_* */
@@ -579,6 +586,7 @@ void		 conn_replied(struct conn *, int);
 void		 conn_send_queued(evutil_socket_t, short, void *);
 void		 conn_close(struct conn *, const char *);
 void		 conn_access_update(struct conn *);
+int		 conn_identity(const struct conn *, struct identity *);
 
 /* proxy.c */
 int		 proxy_parse(const unsigned char *, size_t,
@@ -625,6 +633,10 @@ int		 call_api_reply_error(struct rpcd_call *, const char *,
 struct rpcd_call *call_api_defer(struct rpcd_call *);
 int		 call_api_offload(struct rpcd_call *, rpcd_work_fn *, void *);
 int		 call_api_cancelled(const struct rpcd_call *);
+int		 call_api_caller(const struct rpcd_call *, struct rpcd_caller *,
+		     size_t);
+void		 call_api_set_data(struct rpcd_call *, void *);
+void		*call_api_data(const struct rpcd_call *);
 
 /* module.c */
 void		 module_load_all(const struct settings *);

@@ -407,6 +407,28 @@ tls_proxy_header(struct bufferevent *bev, struct proxy_header *h,
 	return (tp->state);
 }
 
+/* The subject of cert, as RFC 2253 writes it, into id; -1 out of memory. */
+static int
+tls_identity_subject(X509 *cert, struct identity *id)
+{
+	BIO	*bio;
+	char	*p;
+	long	 n;
+	int	 error = -1;
+
+	if ((bio = BIO_new(BIO_s_mem())) == NULL)
+		return (-1);
+	if (X509_NAME_print_ex(bio, X509_get_subject_name(cert), 0,
+	    XN_FLAG_RFC2253) >= 0 && (n = BIO_get_mem_data(bio, &p)) >= 0 &&
+	    (id->subject = malloc(n + 1)) != NULL) {
+		memcpy(id->subject, p, n);
+		id->subject[n] = '\0';
+		error = 0;
+	}
+	BIO_free(bio);
+	return (error);
+}
+
 /* Add the CNs of the subject of cert to id; -1 out of memory. */
 static int
 tls_identity_cns(X509 *cert, struct identity *id)
@@ -482,7 +504,9 @@ tls_identity(struct bufferevent *bev, struct identity *id)
 	if (ssl == NULL || SSL_get_verify_result(ssl) != X509_V_OK ||
 	    (cert = SSL_get_peer_certificate(ssl)) == NULL)
 		return (0);
-	error = tls_identity_cns(cert, id);
+	error = tls_identity_subject(cert, id);
+	if (error == 0)
+		error = tls_identity_cns(cert, id);
 	if (error == 0)
 		error = tls_identity_sans(cert, id);
 	X509_free(cert);

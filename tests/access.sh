@@ -103,7 +103,7 @@ if grep -q '^#define HAVE_TLS 1' "$top_builddir/config.h" &&
 	    --tls-key "$D/server.key" --tls-ca "$D/ca.pem" \
 	    --tls-verify optional --allow ping --allow 'echo cn=ops' \
 	    --allow 'later dns=dev.example' --allow 'pid email=*@example.com' \
-	    --allow 'fail uri=spiffe://example/*' ||
+	    --allow 'fail uri=spiffe://example/*' --allow whoami ||
 	    bail_out "rpcd did not start"
 	# tls_call WHO METHOD [PARAMS]: the result, or the error code, of a
 	# call with WHO's certificate (none: without one).
@@ -130,6 +130,10 @@ if grep -q '^#define HAVE_TLS 1' "$top_builddir/config.h" &&
 	is "$(tls_call dev pid 0)" forbidden "and dev@example.org does not"
 	is "$(tls_call ops fail 0)" nope "uri=spiffe://example/*: allowed, the module's own error"
 	is "$(tls_call dev fail 0)" forbidden "and dev, without that URI, is forbidden"
+	is "$(tls_call ops whoami | sed -n 's/.*"subject": *\([^,}]*\).*/\1/p')" \
+	    '"CN=ops"' "a module's caller() gives the certificate's subject"
+	is "$(tls_call none whoami | sed -n 's/.*"subject": *\([^,}]*\).*/\1/p')" \
+	    null "and none without a certificate"
 	rpcd_stop
 	ok_test "the access line names the verified certificate's CN" \
 	    grep -q "closed: .*(listener=127.0.0.1:[0-9]* cn=ops seconds=" \
@@ -180,7 +184,7 @@ if grep -q '^#define HAVE_TLS 1' "$top_builddir/config.h" &&
 	fi
 	rpcd_stop
 else
-	skip "built without TLS, or no openssl command" 22
+	skip "built without TLS, or no openssl command" 24
 fi
 
 ### from=: IPv4, IPv6, and behind PROXY headers the client's address.

@@ -10,7 +10,7 @@
 C=$RPCCTL
 libs=$top_builddir/tests/.libs
 # Copies with the modes rpcd wants, whatever the build's umask.
-for m in testmod testmod_major testmod_minor testmod_nodesc; do
+for m in testmod testmod_major testmod_minor testmod_nodesc oldmod; do
 	cp "$libs/$m.so" "$TEST_DIR/$m.so" || bail_out "no $m.so: make check builds it"
 	chmod 0755 "$TEST_DIR/$m.so"
 done
@@ -85,11 +85,49 @@ ok $? "SIGHUP with a module that would not load keeps the running workers"
 is "$("$C" -S "$RPCD_ADDR" call echo3 '"y"')" '"y"' "which still answer"
 rpcd_stop
 
+### A module's caller(): who is calling, on TCP and on a Unix socket.
+rpcd_start -m "$MOD" -l 127.0.0.1:0 -l "unix:$TEST_DIR/s.sock" --unix-mode 0666 ||
+    bail_out "rpcd did not start"
+U=$(echo "$RPCD_ADDRS" | grep '^unix:')
+# whoami ADDR: the caller, as the module's whoami method sees it.
+whoami()
+{
+	"$C" --json -S "$1" call whoami | sed 's/^{"out": "whoami", "result": \(.*\)}$/\1/'
+}
+out=$(whoami "$RPCD_ADDR")
+case $out in
+*'"address": "127.0.0.1:'[0-9]*'", "listener": "127.0.0.1:0", "uid": -1, "gid": -1, "subject": null}')
+	ok 0 "caller() over TCP: the client's address, the listener, no user" ;;
+*)	ok 1 "caller() over TCP: the client's address, the listener, no user"
+	diag "$out" ;;
+esac
+is "$(whoami "$U")" \
+    "{\"address\": null, \"listener\": \"unix:$TEST_DIR/s.sock\", \"uid\": $(id -u), \"gid\": $(id -g), \"subject\": null}" \
+    "caller() on a Unix socket: no address, the peer's uid and gid"
+if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
+	chmod 0711 "$TEST_DIR"
+	is "$(setpriv --reuid=nobody --regid="$(id -g nobody)" --clear-groups \
+	    "$C" --json -S "$U" call whoami | sed 's/.*"uid": \([-0-9]*\), "gid": \([-0-9]*\).*/\1 \2/')" \
+	    "$(id -u nobody) $(id -g nobody)" "and another user's, as that user calls"
+else
+	skip "not root, or no setpriv: cannot call as another user" 1
+fi
+rpcd_stop
+
+### A module built against the 1.0 header loads and works unchanged.
+rpcd_start -m "$TEST_DIR/oldmod.so" || bail_out "rpcd -m oldmod.so did not start"
+is "$("$C" --json -S "$RPCD_ADDR" call old_echo '[1, "x"]')" \
+    '{"out": "old_echo", "result": [1, "x"]}' \
+    "a module built for ABI 1.0 loads, and its method answers"
+is "$("$C" -S "$RPCD_ADDR" call old_later)" '"later"' \
+    "and it defers a call and answers it from the worker's loop"
+rpcd_stop
+
 echo "not an object" >"$TEST_DIR/text.so"
 chmod 0644 "$TEST_DIR/text.so"
 refused "not a loadable shared object" -m "$TEST_DIR/text.so"
 refused "no rpcd_module descriptor" -m "$TEST_DIR/testmod_nodesc.so"
-refused "built for module ABI 2\.0" -m "$TEST_DIR/testmod_major.so"
+refused "built for module ABI 2\.[0-9]" -m "$TEST_DIR/testmod_major.so"
 refused "built for module ABI 1\.99" -m "$TEST_DIR/testmod_minor.so"
 refused "init failed: asked to fail" -m "$MOD fail"
 refused "method ping is taken already (built in)" -m "$MOD take=ping"

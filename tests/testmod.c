@@ -234,20 +234,22 @@ testmod_later_cb(evutil_socket_t fd, short events, void *arg)
 	testmod_later_free(l);
 }
 
-/* A later call is cancelled: its timer goes, and the call with it. */
+/*
+ * A later call is cancelled: its timer goes, and the call with it, found
+ * by the pointer the module set on it.
+ */
 static void
 testmod_later_cancel(struct rpcd_call *call, void *arg)
 {
-	struct testmod_later	*l;
+	struct testmod_later	*l = api->data(call);
 
 	testmod_counts.cancels++;
-	LIST_FOREACH(l, &testmod_laters, entry) {
-		if (l->call == call) {
-			testmod_later_free(l);
-			return;
-		}
+	if (l == NULL || l->call != call) {
+		api->log(RPCD_LOG_WARN, "testmod: cancel of a call it does "
+		    "not hold");
+		return;
 	}
-	api->log(RPCD_LOG_WARN, "testmod: cancel of a call it does not hold");
+	testmod_later_free(l);
 }
 
 /*
@@ -275,6 +277,7 @@ testmod_later(struct rpcd_call *call, void *arg)
 		return;
 	}
 	LIST_INSERT_HEAD(&testmod_laters, l, entry);
+	api->set_data(l->call, l);
 	tv.tv_sec = ms / 1000;
 	tv.tv_usec = ms % 1000 * 1000;
 	evtimer_add(l->timer, &tv);
@@ -339,6 +342,10 @@ testmod_work_fn(struct rpcd_call *call, void *arg)
 	int			ms;
 
 	atomic_fetch_add(&testmod_counts.started, 1);
+	if (api->data(call) != (void *)testmod_work_fn) {
+		api->reply_error(call, "no_data", "the call lost its pointer");
+		return;
+	}
 	for (ms = testmod_later_params(call, &l); ms > 0; ms -= 5) {
 		if (api->cancelled(call)) {
 			atomic_fetch_add(&testmod_counts.stopped, 1);
@@ -360,8 +367,11 @@ testmod_work(struct rpcd_call *call, void *arg)
 
 	if (testmod_later_params(call, &l) < 0)
 		api->reply_error(call, "bad_params", "N or [N, VALUE]");
-	else
+	else {
+		/* Set before offload(), which keeps it. */
+		api->set_data(call, (void *)testmod_work_fn);
 		api->offload(call, testmod_work_fn, NULL);
+	}
 }
 
 /* A call offloaded is cancelled: its work function sees it too. */
@@ -369,6 +379,49 @@ static void
 testmod_work_cancel(struct rpcd_call *call, void *arg)
 {
 	testmod_counts.cancels++;
+}
+
+/* Append ", "NAME": VALUE" to buf, VALUE a JSON string or null. */
+static void
+testmod_whoami_add(char *buf, size_t size, const char *name,
+    const char *value)
+{
+	size_t	n = strlen(buf);
+
+	n += snprintf(buf + n, size - n, "%s\"%s\": ", n > 1 ? ", " : "",
+	    name);
+	if (value == NULL) {
+		snprintf(buf + n, size - n, "null");
+		return;
+	}
+	n += snprintf(buf + n, size - n, "\"");
+	/* Tests choose the names: no quote or backslash to escape. */
+	for (; *value != '\0' && n + 2 < size; value++)
+		buf[n++] = *value == '"' || *value == '\\' ? '?' : *value;
+	snprintf(buf + n, size - n, "\"");
+}
+
+/* whoami: the caller, as caller() tells it. */
+static void
+testmod_whoami(struct rpcd_call *call, void *arg)
+{
+	struct rpcd_caller	who;
+	char			buf[1024] = "{";
+	size_t			n;
+
+	if (api->caller(call, &who, sizeof who) != 0) {
+		api->reply_error(call, "gone", "no caller");
+		return;
+	}
+	testmod_whoami_add(buf, sizeof buf, "address", who.address);
+	testmod_whoami_add(buf, sizeof buf, "listener", who.listener);
+	n = strlen(buf);
+	snprintf(buf + n, sizeof buf - n, ", \"uid\": %ld, \"gid\": %ld",
+	    who.uid, who.gid);
+	testmod_whoami_add(buf, sizeof buf, "subject", who.subject);
+	n = strlen(buf);
+	snprintf(buf + n, sizeof buf - n, "}");
+	api->reply(call, buf, strlen(buf));
 }
 
 /* counts: what rpcd did to this worker's deferred calls. */
@@ -411,6 +464,8 @@ static const struct rpcd_method testmod_methods[] = {
 	    testmod_work_cancel, 0, NULL },
 	{ "work_deadline", "work, with a deadline of 100 ms", testmod_work,
 	    testmod_work_cancel, 100, NULL },
+	{ "whoami", "the caller: address, listener, uid, gid, subject",
+	    testmod_whoami, NULL, 0, NULL },
 	{ "counts", "cancels and refused replies", testmod_counts_method, NULL,
 	    0, NULL },
 };

@@ -35,7 +35,7 @@ extern "C" {
 #endif
 
 #define RPCD_MODULE_ABI_MAJOR	1
-#define RPCD_MODULE_ABI_MINOR	0
+#define RPCD_MODULE_ABI_MINOR	1
 
 /* The name of the descriptor's symbol, as a string for dlsym(3). */
 #define RPCD_MODULE_DESCRIPTOR	rpcd_module
@@ -54,6 +54,23 @@ typedef void	rpcd_handler_fn(struct rpcd_call *, void *);
 typedef void	rpcd_cancel_fn(struct rpcd_call *, void *);
 /* Work run on the worker's thread pool by offload(). */
 typedef void	rpcd_work_fn(struct rpcd_call *, void *);
+
+/*
+ * Who is calling, as caller() tells it (since 1.1).  The strings are
+ * rpcd's, valid until the handler returns or caller() is called again:
+ * copy what is kept longer.
+ */
+struct rpcd_caller {
+	const char	*address;	/* the client's host:port, the one a
+					   PROXY header named; NULL on a
+					   Unix socket */
+	const char	*listener;	/* the address it came to, as -l
+					   gave it */
+	long		 uid;		/* a Unix peer's user; -1: unknown */
+	long		 gid;		/* and its group */
+	const char	*subject;	/* of a verified client certificate,
+					   as RFC 2253 writes it; NULL: none */
+};
 
 /* A method, as a module registers it; rpcd copies it. */
 struct rpcd_method {
@@ -119,6 +136,22 @@ struct rpcd_api {
 	/* [any] Log a line under rpcd's name, as printf(3) formats it. */
 	void		(*log)(int, const char *, ...)
 			    __attribute__((__format__(__printf__, 2, 3)));
+
+	/* Since 1.1. */
+	/*
+	 * [loop] Who is calling: fill the first size bytes of *caller
+	 * (sizeof(struct rpcd_caller)).  -1 if the client has gone.
+	 */
+	int		(*caller)(const struct rpcd_call *, struct rpcd_caller *,
+			    size_t);
+	/*
+	 * [loop] A pointer of the module's own for the call, NULL until
+	 * set; defer() and offload() keep it, so that a cancel callback
+	 * finds the call's state without a search.  [any] data(): from a
+	 * work function for its own call.
+	 */
+	void		(*set_data)(struct rpcd_call *, void *);
+	void		*(*data)(const struct rpcd_call *);
 };
 
 /*
