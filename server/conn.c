@@ -95,14 +95,15 @@ conn_peer_cred(const struct conn *c, struct identity *id)
 	struct ucred	uc;
 	socklen_t	len = sizeof uc;
 
-	if (c->is_tcp || getsockopt(c->fd, SOL_SOCKET, SO_PEERCRED, &uc,
-	    &len) != 0)
+	if (c->is_tcp || getsockopt(bufferevent_getfd(c->bev), SOL_SOCKET,
+	    SO_PEERCRED, &uc, &len) != 0)
 		return;
 	id->uid = uc.uid;
 	id->gid = uc.gid;
 	id->cred = 1;
 #elif defined(HAVE_GETPEEREID)
-	if (!c->is_tcp && getpeereid(c->fd, &id->uid, &id->gid) == 0)
+	if (!c->is_tcp && getpeereid(bufferevent_getfd(c->bev), &id->uid,
+	    &id->gid) == 0)
 		id->cred = 1;
 #endif
 }
@@ -127,23 +128,76 @@ conn_identity(const struct conn *c, struct identity *id)
 	return (0);
 }
 
-/*
- * The access list of c from the server's rules: what its peer may call.
- * Out of memory, one that denies everything.
- */
+/* conn_identity(), logged if memory ran out: the names it has then. */
 static void
-conn_access(struct conn *c)
+conn_identify(const struct conn *c, struct identity *id)
 {
-	struct identity	id;
-
-	if (c->srv->access == NULL) {
-		c->access = NULL;
-		return;
-	}
-	if (conn_identity(c, &id) != 0)
+	if (conn_identity(c, id) != 0)
 		log_warnx("%s: out of memory for the names of its "
 		    "certificate", conn_peer(c));
-	c->access = access_list_get(c->srv->access, &id);
+}
+
+/*
+ * What names c's client for the per-client limits: a verified
+ * certificate's CN, a Unix peer's user, or else its address (the one a
+ * PROXY header named), without the port.
+ */
+static void
+conn_client_key(const struct conn *c, const struct identity *id,
+    char *key, size_t len)
+{
+	const struct sockaddr_storage	*ss = &id->addr;
+	char				 host[INET6_ADDRSTRLEN];
+	int				 i;
+
+	for (i = 0; i < id->nnames; i++) {
+		if (id->names[i].kind == IDENTITY_CN) {
+			snprintf(key, len, "cn %s", id->names[i].value);
+			return;
+		}
+	}
+	if (id->cred)
+		snprintf(key, len, "uid %lu", (unsigned long)id->uid);
+	else if (ss->ss_family == AF_INET && inet_ntop(AF_INET,
+	    &((const struct sockaddr_in *)ss)->sin_addr, host, sizeof host))
+		snprintf(key, len, "%s", host);
+	else if (ss->ss_family == AF_INET6 && inet_ntop(AF_INET6,
+	    &((const struct sockaddr_in6 *)ss)->sin6_addr, host, sizeof host))
+		snprintf(key, len, "%s", host);
+	else
+		snprintf(key, len, "%s", conn_peer(c));
+}
+
+/*
+ * Its peer known, once: the access list of c from the server's rules,
+ * what its peer may call (out of memory, one that denies everything);
+ * and its client, for the per-client limits.  A client over
+ * --client-conns is refused by conn_process(), where closing is safe.
+ */
+static void
+conn_policy(struct conn *c)
+{
+	const struct settings	*s = c->srv->settings;
+	struct identity		 id;
+	char			 key[IDENTITY_KEY_MAX];
+
+	conn_identify(c, &id);
+	c->access = c->srv->access != NULL ?
+	    access_list_get(c->srv->access, &id) : NULL;
+	if (c->srv->clients != NULL) {
+		conn_client_key(c, &id, key, sizeof key);
+		/* Out of memory: not limited, rather than not served. */
+		if ((c->client = client_get(c->srv->clients, key)) == NULL)
+			log_warnx("%s: out of memory for its client",
+			    conn_peer(c));
+		else if (s->client_conns > 0 &&
+		    client_conns(c->client) > s->client_conns) {
+			c->client_over = 1;
+			bufferevent_trigger(c->bev, EV_READ,
+			    BEV_TRIG_IGNORE_WATERMARKS |
+			    BEV_TRIG_DEFER_CALLBACKS);
+		}
+	}
 	identity_clear(&id);
 }
 
@@ -155,8 +209,9 @@ static void
 conn_set_state(struct conn *c, enum conn_state state)
 {
 	c->state = state;
-	if (state == CONN_OPEN && c->srv->access != NULL)
-		conn_access(c);
+	if (state == CONN_OPEN &&
+	    (c->srv->access != NULL || c->srv->clients != NULL))
+		conn_policy(c);
 }
 
 /*
@@ -166,8 +221,16 @@ conn_set_state(struct conn *c, enum conn_state state)
 void
 conn_access_update(struct conn *c)
 {
-	if (c->state >= CONN_OPEN && c->state != CONN_REFUSING)
-		conn_access(c);
+	struct identity	id;
+
+	if (c->state < CONN_OPEN || c->state == CONN_REFUSING)
+		return;
+	c->access = NULL;
+	if (c->srv->access == NULL)
+		return;
+	conn_identify(c, &id);
+	c->access = access_list_get(c->srv->access, &id);
+	identity_clear(&id);
 }
 
 /* Closing: reading no more, until the replies owed are sent. */
@@ -181,6 +244,7 @@ static void	conn_read_cb(struct bufferevent *, void *);
 static void	conn_write_cb(struct bufferevent *, void *);
 static void	conn_event_cb(struct bufferevent *, short, void *);
 static void	conn_refuse(struct conn *);
+static void	conn_serve(struct conn *);
 
 /*
  * Recognise a peer speaking TLS or HTTP from its first bytes: they
@@ -285,6 +349,11 @@ conn_own_output(struct conn *c)
 static void
 conn_free(struct conn *c)
 {
+	if (c->client != NULL) {
+		if (c->rate_waiting)
+			client_unwait(c->client, c);
+		client_put(c->client);
+	}
 	if (c->queued)
 		TAILQ_REMOVE(&c->srv->sendq, c, send_entry);
 	if (c->out != bufferevent_get_output(c->bev))
@@ -312,7 +381,6 @@ conn_new(struct server *srv, struct listener *l, int fd,
 	}
 	c->srv = srv;
 	c->l = l;
-	c->fd = fd;
 	/* Under TLS the SSL takes it off: conn_handshake_done(). */
 	c->proxied = (l->flags & LISTEN_PROXY) != 0;
 	c->is_tcp = sa->sa_family == AF_INET || sa->sa_family == AF_INET6;
@@ -325,6 +393,14 @@ conn_new(struct server *srv, struct listener *l, int fd,
 	if ((c->bev = l->transport->open(srv->base, fd)) == NULL) {
 		log_warnx("accept: out of memory for a connection");
 		close(fd);
+		free(c);
+		return (NULL);
+	}
+	/* --byte-rate: libevent's own buckets, read by libevent only. */
+	if (srv->byte_rate != NULL &&
+	    bufferevent_set_rate_limit(c->bev, srv->byte_rate) != 0) {
+		log_warnx("accept: out of memory for a connection");
+		bufferevent_free(c->bev);
 		free(c);
 		return (NULL);
 	}
@@ -553,7 +629,7 @@ conn_linger(struct conn *c, const char *reason, int linger)
 	struct timeval	tv = { RPCD_LINGER, 0 };
 
 	conn_ending(c, reason);
-	if (!linger || c->l->transport->tls || shutdown(c->fd, SHUT_WR) != 0) {
+	if (!linger || c->l->transport->tls || shutdown(bufferevent_getfd(c->bev), SHUT_WR) != 0) {
 		conn_close(c, reason);
 		return;
 	}
@@ -622,7 +698,8 @@ conn_quickack(struct conn *c, size_t partial)
 	int	on = 1;
 
 	if (c->is_tcp && partial < RPCD_QUICKACK_MAX)
-		setsockopt(c->fd, IPPROTO_TCP, TCP_QUICKACK, &on, sizeof on);
+		setsockopt(bufferevent_getfd(c->bev), IPPROTO_TCP,
+		    TCP_QUICKACK, &on, sizeof on);
 #endif
 }
 
@@ -675,7 +752,7 @@ conn_fill(struct conn *c, struct cursor *cur, size_t need)
 	size_t	have = cur->total - cur->off, want;
 	ssize_t	r;
 
-	if (c->l->transport->fill == NULL ||
+	if (c->l->transport->fill == NULL || c->srv->byte_rate != NULL ||
 	    (need - have <= RPCD_BEV_READ && !c->readahead))
 		return (1);
 	evbuffer_drain(conn_in(c), cur->off);
@@ -745,6 +822,42 @@ conn_calls_full(struct conn *c)
 	log_debug("%s: %d calls unanswered: pausing", conn_peer(c), c->ncalls);
 	c->calls_full = 1;
 	conn_reading(c, 0);
+}
+
+/*
+ * Its client's bucket of --client-rate is empty: stop reading, and wait
+ * in its line for a token (client.c); the frame waits in the input, the
+ * rest in the kernel.  -1 if the connection was closed: no memory for
+ * the wait.
+ */
+static int
+conn_rate_wait(struct conn *c)
+{
+	if (client_wait(c->client, c) != 0) {
+		conn_close(c, "out of memory for a wait");
+		return (-1);
+	}
+	c->srv->stats->client_waits++;
+	c->rate_waiting = 1;
+	c->rate_delayed = 1;
+	conn_reading(c, 0);
+	return (0);
+}
+
+/*
+ * A token came for c (client.c): read on, unless something else holds it.
+ * The first call, the one that waited, is counted (dispatch_frame).
+ */
+void
+conn_rate_resume(void *arg)
+{
+	struct conn	*c = arg;
+
+	c->rate_waiting = 0;
+	if (conn_closing(c) || c->throttled || c->calls_full)
+		return;
+	conn_reading(c, 1);
+	conn_serve(c);
 }
 
 /* conn_next_frame(): a frame too large, and the connection closing. */
@@ -856,6 +969,13 @@ conn_process(struct conn *c)
 
 	if (c->state == CONN_PROXY && (partial = conn_proxy(c)) != 0)
 		return (partial == -1 ? -1 : 0);
+	if (c->client_over) {
+		srv->stats->client_refused++;
+		log_debug("%s: over --client-conns: answering busy",
+		    conn_peer(c));
+		conn_refuse(c);
+		return (-1);
+	}
 	cur.total = evbuffer_get_length(conn_in(c));
 	now = time_ns();		/* when dispatch_frame() starts */
 	for (n = 0; n < RPCD_FRAMES_PER_EVENT; n++) {
@@ -867,6 +987,11 @@ conn_process(struct conn *c)
 			break;
 		if (rc != 1)
 			return (rc == CONN_FRAME_CLOSING ? 0 : -1);
+		if (c->client != NULL && !client_take(c->client)) {
+			if (conn_rate_wait(c) != 0)
+				return (-1);
+			break;
+		}
 		if (c->frames++ == 0 && conn_own_output(c) != 0) {
 			conn_close(c, "out of memory for a reply");
 			return (-1);
@@ -890,7 +1015,8 @@ conn_process(struct conn *c)
 	} else if (len > 0)
 		conn_quickack(c, len);
 	/* Paused with frames waiting is no slow peer's doing. */
-	return (conn_check_partial(c, n > 0 || c->calls_full));
+	return (conn_check_partial(c, n > 0 || c->calls_full ||
+	    c->rate_waiting));
 }
 
 /*
@@ -1062,7 +1188,7 @@ conn_read_cb(struct bufferevent *bev, void *arg)
 		return;
 	}
 	if (conn_closing(c) || c->state == CONN_BROKEN || c->throttled ||
-	    c->calls_full)
+	    c->calls_full || c->rate_waiting)
 		return;	/* a deferred trigger from before */
 	c->readahead = evbuffer_get_length(conn_in(c)) >= c->buffered +
 	    RPCD_BEV_READ;
@@ -1110,7 +1236,7 @@ conn_write_cb(struct bufferevent *bev, void *arg)
 	}
 	if (conn_closing(c))
 		return;
-	if (resume && !c->throttled && !c->calls_full) {
+	if (resume && !c->throttled && !c->calls_full && !c->rate_waiting) {
 		conn_reading(c, 1);
 		conn_serve(c);
 	} else if (c->srv->draining)
@@ -1241,10 +1367,17 @@ conn_drain(struct conn *c)
 	conn_serve(c);
 }
 
-/* Answer busy, then close. */
+/*
+ * Answer busy, then close.  Refused, it is none of its client's
+ * connections while it lingers.
+ */
 static void
 conn_refuse(struct conn *c)
 {
+	if (c->client != NULL) {
+		client_put(c->client);
+		c->client = NULL;
+	}
 	dispatch_error(c, c->out, PROTO_EBUSY);
 	conn_close_after_flush(c, "busy", 1);
 }

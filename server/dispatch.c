@@ -161,9 +161,12 @@ dispatch_init(void)
 static int
 dispatch_bad_request(struct conn *c, struct evbuffer *out, int error)
 {
-	if (c->bad_requests++ == 0)
+	if (!c->bad_logged) {
+		c->bad_logged = 1;
 		log_debug("%s: bad request: %s (only the first of a "
-		    "connection is logged)", conn_peer(c), proto_strerror(error));
+		    "connection is logged)", conn_peer(c),
+		    proto_strerror(error));
+	}
 	c->srv->stats->bad_requests++;
 	return (dispatch_error(c, out, error));
 }
@@ -228,6 +231,11 @@ dispatch_frame(struct conn *c, const char *body, size_t len,
 		return (dispatch_denied(c, out, m.name, call.method));
 	if (call.method == NULL)
 		return (dispatch_bad_request(c, out, PROTO_EMETHOD));
+	/* The call that waited for its client's token (conn.c). */
+	if (c->rate_delayed) {
+		c->rate_delayed = 0;
+		stats_method_rate_limited(c->srv->stats, call.method->index);
+	}
 	stats_method_begin(c->srv->stats, call.method->index);
 	call.conn = c;
 	call.params = m.value;

@@ -124,6 +124,13 @@ static const struct metrics_total {
 	{ "rpcd_denied_total", "counter",
 	  "Calls the access rules denied, of any name.",
 	  offsetof(struct stats_slot, denied) },
+	{ "rpcd_client_refused_total", "counter",
+	  "Connections refused busy: over --client-conns for their client.",
+	  offsetof(struct stats_slot, client_refused) },
+	{ "rpcd_client_waits_total", "counter",
+	  "Times a connection stopped being read until its client's next "
+	  "token of --client-rate.",
+	  offsetof(struct stats_slot, client_waits) },
 };
 
 /* The per-worker series, and the kinds of client errors. */
@@ -270,6 +277,10 @@ metrics_format_methods(struct evbuffer *b)
 	failed |= metrics_method_family(b, "rpcd_method_denied_total",
 	    "counter", "Calls of each method the access rules denied.",
 	    offsetof(struct stats_method, denied));
+	failed |= metrics_method_family(b, "rpcd_method_rate_limited_total",
+	    "counter", "Calls of each method that waited for their client's "
+	    "token of --client-rate.",
+	    offsetof(struct stats_method, rate_limited));
 	failed |= metrics_method_family(b, "rpcd_requests_in_flight",
 	    "gauge", "Calls of each method begun and not answered yet.",
 	    offsetof(struct stats_method, in_flight));

@@ -28,14 +28,14 @@
  *	worker		worker.c metrics.c agent.c listener.c
  *	connection	conn.c transport.c tls.c proxy.c
  *	call		dispatch.c module.c call.c pool.c registry.c
- *	base		config.c access.c stats.c daemon.c
+ *	base		config.c access.c client.c stats.c daemon.c
  *
  * process: start-up, the prefork master and its generations of workers.
  * worker: one event loop, its listeners, the metrics and agent ports.
  * connection: bytes in and out of a peer, TLS and the PROXY header.
  * call: a request's life from its frame to its reply, methods, modules.
- * base: the settings, the access rules, the counters, the process's
- * plumbing.
+ * base: the settings, the access rules, the per-client limits, the
+ * counters, the process's plumbing.
  * lib/common and libproto are under all of them.
  */
 
@@ -113,6 +113,9 @@ struct networks {
 };
 
 struct access;
+struct client;
+struct clients;
+struct ev_token_bucket_cfg;
 struct access_list;
 struct identity;
 
@@ -134,6 +137,10 @@ struct settings {
 	uint32_t	 max_frame;
 	unsigned int	 max_depth;
 	int		 max_conns;
+	int		 client_conns;	/* per client; 0: no limit */
+	int		 client_rate;	/* requests a second; 0: none */
+	int		 client_burst;	/* 0: client_rate */
+	int		 byte_rate;	/* bytes a second read; 0: none */
 	size_t		 max_output;
 	int		 idle_timeout;
 	int		 frame_timeout;
@@ -222,6 +229,8 @@ struct stats_slot {
 	int64_t		bad_requests;
 	int64_t		foreign;	/* TLS or HTTP spoken to us */
 	int64_t		timeouts;	/* idle, or a frame too slow */
+	int64_t		client_refused;	/* over --client-conns */
+	int64_t		client_waits;	/* for a token of --client-rate */
 	int64_t		denied;		/* calls the access rules refused */
 	int64_t		running;	/* the method called; -1: none */
 	/*
@@ -253,6 +262,7 @@ struct stats_method {
 	int64_t		timeouts;	/* answered timeout */
 	int64_t		in_flight;	/* a gauge: called, not answered */
 	int64_t		denied;		/* refused by the access rules */
+	int64_t		rate_limited;	/* waited for --client-rate */
 	int64_t		nanoseconds;	/* their durations summed */
 	int64_t		buckets[RPCD_BUCKETS + 1];
 };
@@ -391,6 +401,8 @@ struct server {
 	const struct timeval	*handshake_timeout; /* common timeout */
 	struct stats_slot	*stats;
 	struct access		*access;	/* the rules; NULL: none */
+	struct clients		*clients;	/* for the per-client limits */
+	struct ev_token_bucket_cfg *byte_rate;	/* --byte-rate; NULL: none */
 	/* listener.c: a connection came; accept(2) failed with errno. */
 	void			(*accepted)(struct server *, struct listener *,
 				    int, const struct sockaddr *);
@@ -437,16 +449,15 @@ struct conn {
 	const struct listener	*l;		/* where it came */
 	struct bufferevent	*bev;
 	struct evbuffer		*out;		/* replies: see conn_new */
-	int			 fd;
-	int			 ncalls;	/* in calls */
 	char			 peer_ip[CONN_PEER_MAX]; /* [v6addr]:port;
 						   "": a Unix peer */
 	const char		*ending;	/* why it closes: the first
 						   reason given */
 	/*
 	 * Its state, and flags of flow control: an idle connection's memory
-	 * is most of what it costs, so they share a word with a counter.
+	 * is most of what it costs, so they share 8 bytes with its calls.
 	 */
+	int			 ncalls;	/* in calls */
 	unsigned int		 state:3;	/* enum conn_state */
 	unsigned int		 is_tcp:1;
 	unsigned int		 proxied:1;	/* its listener is ,proxy */
@@ -456,7 +467,11 @@ struct conn {
 	unsigned int		 readahead:1;	/* more input likely waiting */
 	unsigned int		 calls_full:1;	/* reading paused: --max-inflight */
 	unsigned int		 queued:1;	/* on the server's sendq */
-	unsigned int		 bad_requests;	/* only the first is logged */
+	unsigned int		 bad_logged:1;	/* a bad request: only the
+						   first is logged */
+	unsigned int		 client_over:1;	/* over --client-conns */
+	unsigned int		 rate_waiting:1; /* for its client's token */
+	unsigned int		 rate_delayed:1; /* its next call waited */
 	size_t			 buffered;	/* input left when last served;
 						   lingering: bytes discarded */
 	struct call_list	 calls;		/* kept calls, in request order */
@@ -468,6 +483,7 @@ struct conn {
 						   lingering: the end */
 	TAILQ_ENTRY(conn)	 entry;
 	TAILQ_ENTRY(conn)	 send_entry;	/* on the server's sendq */
+	struct client		*client;	/* NULL: no per-client limit */
 	const struct access_list *access;	/* what it may call; NULL:
 						   all (no rules) */
 };
@@ -508,6 +524,7 @@ struct proxy_header {
 #define IDENTITY_EMAIL	2
 #define IDENTITY_URI	3
 #define IDENTITY_NAMES_MAX 32		/* names of a certificate kept */
+#define IDENTITY_KEY_MAX 160		/* bytes of a client's key, NUL too */
 struct identity {
 	const char		*listener;	/* its address, as -l gave it */
 	const char		*listener_name;	/* ,name=; NULL: none */
@@ -523,6 +540,18 @@ struct identity {
 		char		*value;
 	}			 names[IDENTITY_NAMES_MAX];
 };
+
+/* client.c */
+typedef void	 client_resume_fn(void *);
+struct clients	*clients_new(struct event_base *, client_resume_fn *);
+void		 clients_set_rate(struct clients *, double, double);
+void		 clients_free(struct clients *);
+struct client	*client_get(struct clients *, const char *);
+void		 client_put(struct client *);
+int		 client_conns(const struct client *);
+int		 client_take(struct client *);
+int		 client_wait(struct client *, void *);
+void		 client_unwait(struct client *, void *);
 
 /* access.c */
 int		 access_rule_check(const char *, char *, size_t);
@@ -587,6 +616,7 @@ void		 conn_send_queued(evutil_socket_t, short, void *);
 void		 conn_close(struct conn *, const char *);
 void		 conn_access_update(struct conn *);
 int		 conn_identity(const struct conn *, struct identity *);
+void		 conn_rate_resume(void *);
 
 /* proxy.c */
 int		 proxy_parse(const unsigned char *, size_t,
@@ -668,6 +698,7 @@ void		 stats_method_begin(struct stats_slot *, int);
 void		 stats_method_done(struct stats_slot *, int, int, int64_t);
 void		 stats_method_timeout(struct stats_slot *, int);
 void		 stats_method_denied(struct stats_slot *, int);
+void		 stats_method_rate_limited(struct stats_slot *, int);
 int		 stats_slots(void);
 void		 stats_snapshot(struct stats_slot *, struct stats_method *);
 extern const int64_t stats_bucket_ns[RPCD_BUCKETS];

@@ -239,6 +239,8 @@ stats_sum(struct stats_slot *a, const struct stats_slot *b, int with_gauge)
 	a->foreign += b->foreign;
 	a->timeouts += b->timeouts;
 	a->denied += b->denied;
+	a->client_refused += b->client_refused;
+	a->client_waits += b->client_waits;
 	a->cpu_us += b->cpu_us;
 }
 
@@ -259,6 +261,7 @@ stats_sum_methods(struct stats_method *a, const struct stats_method *b,
 		a[i].errors += b[i].errors;
 		a[i].timeouts += b[i].timeouts;
 		a[i].denied += b[i].denied;
+		a[i].rate_limited += b[i].rate_limited;
 		a[i].nanoseconds += b[i].nanoseconds;
 		for (j = 0; j <= RPCD_BUCKETS; j++)
 			a[i].buckets[j] += b[i].buckets[j];
@@ -328,6 +331,13 @@ void
 stats_method_denied(struct stats_slot *st, int method)
 {
 	stats_methods_of(st)[method].denied++;
+}
+
+/* A call of method waited for its client's token of --client-rate. */
+void
+stats_method_rate_limited(struct stats_slot *st, int method)
+{
+	stats_methods_of(st)[method].rate_limited++;
 }
 
 /* The number of worker slots: rows of a snapshot. */
@@ -462,6 +472,8 @@ stats_add_counters(struct json_object *o, const struct stats_slot *st)
 	failed |= stats_add(o, "foreign_protocol", st->foreign);
 	failed |= stats_add(o, "timeouts", st->timeouts);
 	failed |= stats_add(o, "denied", st->denied);
+	failed |= stats_add(o, "client_refused", st->client_refused);
+	failed |= stats_add(o, "client_waits", st->client_waits);
 	failed |= stats_add(o, "restarts", st->restarts);
 	return (failed);
 }
@@ -505,6 +517,7 @@ stats_method_to_json(const char *name, const struct stats_method *m)
 	failed |= stats_add(o, "errors", m->errors);
 	failed |= stats_add(o, "timeouts", m->timeouts);
 	failed |= stats_add(o, "denied", m->denied);
+	failed |= stats_add(o, "rate_limited", m->rate_limited);
 	failed |= stats_add(o, "in_flight", m->in_flight);
 	failed |= stats_add(o, "latency_sum_us", m->nanoseconds / 1000);
 	failed |= stats_add(o, "p50_us", stats_quantile(m, 0.5));

@@ -40,6 +40,7 @@
 #include <syslog.h>
 #include <unistd.h>
 
+#include <event2/bufferevent.h>
 #include <event2/event.h>
 
 #include "rpcd.h"
@@ -404,6 +405,15 @@ server_init(struct server *srv, struct event_base *base,
 	if (srv->resume_ev == NULL || srv->full_ev == NULL ||
 	    srv->send_ev == NULL)
 		fatalx("evtimer_new");
+	if (s->client_conns > 0 || s->client_rate > 0) {
+		srv->clients = clients_new(base, conn_rate_resume);
+		clients_set_rate(srv->clients, s->client_rate,
+		    s->client_burst > 0 ? s->client_burst : s->client_rate);
+	}
+	if (s->byte_rate > 0 && (srv->byte_rate = ev_token_bucket_cfg_new(
+	    s->byte_rate, s->byte_rate, EV_RATE_LIMIT_MAX, EV_RATE_LIMIT_MAX,
+	    NULL)) == NULL)
+		fatalx("ev_token_bucket_cfg_new");
 }
 
 /* Free what server_init() and a run of the loop made; not the base. */
@@ -420,6 +430,11 @@ server_free(struct server *srv)
 			event_free(*evs[i]);
 		*evs[i] = NULL;
 	}
+	clients_free(srv->clients);
+	srv->clients = NULL;
+	if (srv->byte_rate != NULL)
+		ev_token_bucket_cfg_free(srv->byte_rate);
+	srv->byte_rate = NULL;
 	/* A SIGHUP's rules are ours; the settings' are the settings'. */
 	if (srv->access != srv->settings->access)
 		access_free(srv->access);

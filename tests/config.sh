@@ -30,6 +30,10 @@ unix-mode 0660
 max-frame 4096
 max-depth 8
 max-conns 100
+client-conns 5
+client-rate 100
+client-burst 10
+byte-rate 100000
 max-output 2048
 max-inflight 64
 call-timeout 9
