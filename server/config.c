@@ -1450,9 +1450,9 @@ config_reload(const struct settings *running)
 /*
  * SIGHUP in a single process: read the access rules of the file again
  * (the command line's, if it gave any, stay), with the whole file checked
- * as a reload checks it; what else it changed is not applied.  Return 0 with the new rules in *access (NULL: none),
- * or -1 after logging why the file cannot be used: the running rules
- * stay.
+ * as a reload checks it; what else it changed is not applied.  Return 0
+ * with the new rules in *access (NULL: none), or -1 after logging why the
+ * file cannot be used: the running rules stay.
  */
 int
 config_reload_access(const struct settings *running, struct access **access)

@@ -629,7 +629,8 @@ conn_linger(struct conn *c, const char *reason, int linger)
 	struct timeval	tv = { RPCD_LINGER, 0 };
 
 	conn_ending(c, reason);
-	if (!linger || c->l->transport->tls || shutdown(bufferevent_getfd(c->bev), SHUT_WR) != 0) {
+	if (!linger || c->l->transport->tls ||
+	    shutdown(bufferevent_getfd(c->bev), SHUT_WR) != 0) {
 		conn_close(c, reason);
 		return;
 	}
@@ -833,6 +834,9 @@ conn_calls_full(struct conn *c)
 static int
 conn_rate_wait(struct conn *c)
 {
+	/* Served while it waits (a drain): in line once. */
+	if (c->rate_waiting)
+		return (0);
 	if (client_wait(c->client, c) != 0) {
 		conn_close(c, "out of memory for a wait");
 		return (-1);

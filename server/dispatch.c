@@ -16,10 +16,11 @@
 
 /*
  * Requests: parse a frame, check the access rules, find its method in the
- * registry and call its handler, which answers through the call (call.c).  The built-in methods
- * are registered here like any module's.  ping is the hot path: its
- * params are echoed as the exact bytes received, written straight into
- * the output buffer, with no JSON tree built or printed.
+ * registry and call its handler, which answers through the call (call.c).
+ * The built-in methods are registered here like any module's.  ping is
+ * the hot path: its params are echoed as the exact bytes received,
+ * written straight into the output buffer, with no JSON tree built or
+ * printed.
  *
  * Layer: call (server/rpcd.h).
  */

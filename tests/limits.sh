@@ -14,6 +14,18 @@
 
 need_python3
 D=$TEST_DIR
+attacker=
+
+# Kill the attacker of speed_beside, stopped or not; at the end too.
+attacker_stop()
+{
+	[ -n "$attacker" ] || return 0
+	kill -CONT "$attacker" 2>/dev/null
+	kill "$attacker" 2>/dev/null
+	wait "$attacker" 2>/dev/null
+	attacker=
+}
+trap 'attacker_stop; cleanup' EXIT
 L="$PYTHON3 $top_srcdir/tests/limits_client.py"
 
 # stat NAME: the counter NAME of rpcd's stats report, summed; asked on
@@ -35,6 +47,12 @@ import json, sys
 r = json.load(sys.stdin)["result"]
 print([m for m in r["methods"] if m["name"] == sys.argv[1]][0][sys.argv[2]])' \
 	    "$1" "$2"
+}
+
+# counted NAME: true once the counter NAME of stats is above 0.
+counted()
+{
+	[ "$(stat "$1")" -gt 0 ]
 }
 
 ### --client-conns: a client's connections past the limit get busy.
@@ -92,6 +110,19 @@ ok "$(test "$(method_stat ping rate_limited)" -gt 0; echo $?)" \
     "and the calls of ping that waited"
 rpcd_stop
 
+### A drain with a client waiting for its token: it ends, and rpcd exits 0.
+rpcd_start -l 127.0.0.1:0 -l "unix:$D/w.sock" --client-rate 10 \
+    --client-burst 1 || bail_out "rpcd did not start"
+STATS_ADDR=unix:$D/w.sock
+$L rate "$RPCD_ADDR" 50 >/dev/null 2>&1 &
+waiter=$!
+wait_for 100 counted client_waits || diag "no wait after 10 s"
+rpcd_stop
+is "$?" 0 "SIGTERM while a connection waits for a token: rpcd exits 0"
+kill "$waiter" 2>/dev/null
+wait "$waiter" 2>/dev/null
+STATS_ADDR=
+
 ### --byte-rate: libevent's own buckets bound what is read.
 rpcd_start --byte-rate 20000 || bail_out "rpcd did not start"
 # 1000 pings of 41 bytes: 41000 bytes, a second at least after the first
@@ -130,12 +161,13 @@ speed_beside()
 	beside=0
 	for turn in 1 2 3 4 5; do
 		kill -STOP "$attacker"
-		alone=$((alone + $($L speed "$RPCD_ADDR" 4000 127.0.0.2)))
+		n=$($L speed "$RPCD_ADDR" 4000 127.0.0.2)
+		alone=$((alone + ${n:-0}))
 		kill -CONT "$attacker"
-		beside=$((beside + $($L speed "$RPCD_ADDR" 4000 127.0.0.2)))
+		n=$($L speed "$RPCD_ADDR" 4000 127.0.0.2)
+		beside=$((beside + ${n:-0}))
 	done
-	kill "$attacker"
-	wait "$attacker" 2>/dev/null
+	attacker_stop
 	alone=$((alone / 5))
 	beside=$((beside / 5))
 	diag "$name: the ordinary client, the attacker stopped: $alone" \
@@ -145,11 +177,6 @@ speed_beside()
 	    "$name: the ordinary client keeps its speed ($beside of $alone/s)"
 }
 
-# counted NAME: true once the counter NAME of stats is above 0.
-counted()
-{
-	[ "$(stat "$1")" -gt 0 ]
-}
 
 rpcd_start -l 127.0.0.1:0 -l "unix:$D/stats.sock" --client-rate 1000 \
     --client-burst 100000 --client-conns 20 || bail_out "rpcd did not start"
