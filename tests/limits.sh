@@ -139,7 +139,9 @@ rpcd_stop
 # measured against its speed with the attacker stopped: it keeps half at
 # least.  The limits: 1000 requests a second after a burst of 100000,
 # which the client's 40000 pings stay within and the flood runs through;
-# 20 connections.  Unlimited, the flood would take the loop: 256 of its
+# 20 connections.  The connection flood and the spoofer open 1000
+# connections a second (tests/limits_client.py): no server's limit stops
+# a kernel spending its CPU on handshakes at any rate a client can make.  Unlimited, the flood would take the loop: 256 of its
 # frames are read for each of the client's.
 
 # speed_beside NAME UNTIL ATTACKER...: the ordinary client's requests a

@@ -13,9 +13,10 @@
 #   flood ADDR SRC           pipeline pings from SRC, never reading, until
 #                            killed
 #   connflood ADDR SRC       open connections from SRC past any limit,
-#                            each with a ping, until killed
+#                            each with a ping, CONNECTS a second, until
+#                            killed
 #   spoof ADDR               connect and send PROXY headers naming other
-#                            clients, until killed
+#                            clients, CONNECTS a second, until killed
 #
 # ADDR is HOST:PORT or unix:PATH.  The SRCs of conns, where given, are
 # sent in turn as PROXY v1 headers naming those clients.
@@ -100,9 +101,27 @@ def flood(addr, src):
         s.sendall(batch)
 
 
+# Connections a second of connflood and spoof: as a hostile client would
+# open them, not as fast as a CPU can, where the kernel's own work for
+# each connection would be what the test measured.
+CONNECTS = 1000
+
+
+def paced(i, start):
+    """Sleep until the i-th connection is due."""
+    due = start + i / CONNECTS
+    now = time.monotonic()
+    if due > now:
+        time.sleep(due - now)
+
+
 def connflood(addr, src):
     held = []
+    start = time.monotonic()
+    i = 0
     while True:
+        i += 1
+        paced(i, start)
         try:
             s = connect(addr, src)
             s.sendall(rpcdtest.request("ping", 1))
@@ -111,13 +130,15 @@ def connflood(addr, src):
             if len(held) > 100:
                 held.pop(0).close()
         except OSError:
-            time.sleep(0.01)
+            pass
 
 
 def spoof(addr):
+    start = time.monotonic()
     i = 0
     while True:
         i += 1
+        paced(i, start)
         try:
             s = connect(addr)
             s.sendall(("PROXY TCP4 10.%d.%d.1 127.0.0.1 1000 8080\r\n"
