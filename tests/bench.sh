@@ -22,7 +22,6 @@ top_builddir=${top_builddir:-.}
 RPCD=${RPCD:-$top_builddir/server/rpcd}
 # The load generator lives in shared/bench beside the checkout, built on
 # first use; LOADGEN= names another.
-bench_dir=$(cd "${top_srcdir:-.}/.." && pwd)/shared/bench
 ROUNDS=${ROUNDS:-3}
 SECONDS_PER_RUN=${SECONDS_PER_RUN:-5}
 CONNS=${CONNS:-50}
@@ -31,24 +30,8 @@ PREFORK=${PREFORK:-0}
 PAYLOADS=${PAYLOADS:-}
 REDIS_PORT=${REDIS_PORT:-6390}
 
-if [ -n "${LOADGEN:-}" ]; then
-	[ -x "$LOADGEN" ] || {
-		echo "bench: LOADGEN=$LOADGEN is not an executable" >&2
-		exit 1
-	}
-elif [ -f "$bench_dir/Makefile" ]; then
-	LOADGEN=$bench_dir/loadgen
-	make -C "$bench_dir" >/dev/null || {
-		echo "bench: cannot build the load generator in $bench_dir" >&2
-		exit 1
-	}
-else
-	echo "bench: skipped: no load generator in $bench_dir; put the" \
-	    "shared/bench directory (loadgen.c, Makefile) there beside the" \
-	    "checkout, or set LOADGEN= to a built loadgen"
-	exit 0
-fi
 . "${top_srcdir:-.}/tests/bench_lib.sh"
+loadgen_find bench
 
 # Start rpcd with the given --prefork value; set port and rpcd_pid.
 start_rpcd()

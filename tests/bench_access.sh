@@ -12,30 +12,12 @@
 set -u
 top_builddir=${top_builddir:-.}
 RPCD=${RPCD:-$top_builddir/server/rpcd}
-bench_dir=$(cd "${top_srcdir:-.}/.." && pwd)/shared/bench
 ROUNDS=${ROUNDS:-6}
 SECONDS_PER_RUN=${SECONDS_PER_RUN:-4}
 CONNS=${CONNS:-50}
 PIPELINE=${PIPELINE:-16}
-
-if [ -n "${LOADGEN:-}" ]; then
-	[ -x "$LOADGEN" ] || {
-		echo "bench-access: LOADGEN=$LOADGEN is not an executable" >&2
-		exit 1
-	}
-elif [ -f "$bench_dir/Makefile" ]; then
-	LOADGEN=$bench_dir/loadgen
-	make -C "$bench_dir" >/dev/null || exit 1
-else
-	echo "bench-access: skipped: no load generator in $bench_dir"
-	exit 0
-fi
 . "${top_srcdir:-.}/tests/bench_lib.sh"
-
-work=$(mktemp -d "${TMPDIR:-/tmp}/rpcd-bench-access.XXXXXX") || exit 1
-pid=
-trap 'if [ -n "$pid" ]; then kill "$pid" 2>/dev/null; wait "$pid"; fi;
-    rm -rf "$work"' EXIT
+loadgen_find bench-access
 
 # 49 rules that no loopback TCP connection without a certificate matches,
 # then the one that allows ping: the worst case of a list walked once per
@@ -64,6 +46,7 @@ run()
 {
 	"$RPCD" -l 127.0.0.1:0 -f "$1" 2>"$work/log" &
 	pid=$!
+	echo "$pid" >>"$work/pids"
 	port=$(listening_port "$work/log")
 	"$LOADGEN" -p "$port" -c "$CONNS" -P "$PIPELINE" -d 1 --warmup 0 \
 	    >/dev/null 2>&1

@@ -5,7 +5,33 @@
 
 ROUNDS=${ROUNDS:-3}
 work=$(mktemp -d)
-trap 'kill $(cat "$work/pids") 2>/dev/null; rm -rf "$work"' EXIT
+trap 'kill $(cat "$work/pids" 2>/dev/null) 2>/dev/null; rm -rf "$work"' EXIT
+
+# loadgen_find NAME: set LOADGEN to the load generator: $LOADGEN, or the
+# one in shared/bench beside the checkout, built on first use; without
+# either, say NAME is skipped and exit 0.
+loadgen_find()
+{
+	bench_dir=$(cd "${top_srcdir:-.}/.." && pwd)/shared/bench
+	if [ -n "${LOADGEN:-}" ]; then
+		[ -x "$LOADGEN" ] || {
+			echo "$1: LOADGEN=$LOADGEN is not an executable" >&2
+			exit 1
+		}
+	elif [ -f "$bench_dir/Makefile" ]; then
+		LOADGEN=$bench_dir/loadgen
+		make -C "$bench_dir" >/dev/null || {
+			echo "$1: cannot build the load generator in" \
+			    "$bench_dir" >&2
+			exit 1
+		}
+	else
+		echo "$1: skipped: no load generator in $bench_dir; put the" \
+		    "shared/bench directory (loadgen.c, Makefile) there" \
+		    "beside the checkout, or set LOADGEN= to a built loadgen"
+		exit 0
+	fi
+}
 
 median()
 {

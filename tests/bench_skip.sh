@@ -7,7 +7,9 @@
 
 work=$(mktemp -d) || bail_out "mktemp"
 trap 'rm -rf "$work"' EXIT
-mkdir "$work/src"
+# A checkout with the benchmark's library, and nothing beside it.
+mkdir -p "$work/src/tests"
+cp "$top_srcdir/tests/bench_lib.sh" "$work/src/tests/" || bail_out "cp"
 bench=$top_srcdir/tests/bench.sh
 
 top_srcdir=$work/src LOADGEN= "${SHELL:-/bin/sh}" "$bench" >"$work/out" 2>&1
