@@ -107,47 +107,45 @@ def flood(addr, src):
 CONNECTS = 1000
 
 
-def paced(i, start):
-    """Sleep until the i-th connection is due."""
-    due = start + i / CONNECTS
-    now = time.monotonic()
-    if due > now:
-        time.sleep(due - now)
+def paced(attempt):
+    """attempt(i) for i = 1, 2, ..., CONNECTS a second, until killed; a
+    refused or reset connection is the next one's turn."""
+    start = time.monotonic()
+    i = 0
+    while True:
+        i += 1
+        due = start + i / CONNECTS
+        now = time.monotonic()
+        if due > now:
+            time.sleep(due - now)
+        try:
+            attempt(i)
+        except OSError:
+            pass
 
 
 def connflood(addr, src):
     held = []
-    start = time.monotonic()
-    i = 0
-    while True:
-        i += 1
-        paced(i, start)
-        try:
-            s = connect(addr, src)
-            s.sendall(rpcdtest.request("ping", 1))
-            rpcdtest.recv_reply(s)
-            held.append(s)
-            if len(held) > 100:
-                held.pop(0).close()
-        except OSError:
-            pass
+
+    def attempt(i):
+        s = connect(addr, src)
+        s.sendall(rpcdtest.request("ping", 1))
+        rpcdtest.recv_reply(s)
+        held.append(s)
+        if len(held) > 100:
+            held.pop(0).close()
+    paced(attempt)
 
 
 def spoof(addr):
-    start = time.monotonic()
-    i = 0
-    while True:
-        i += 1
-        paced(i, start)
-        try:
-            s = connect(addr)
-            s.sendall(("PROXY TCP4 10.%d.%d.1 127.0.0.1 1000 8080\r\n"
-                       % (i // 256 % 256, i % 256)).encode()
-                      + rpcdtest.request("ping", i))
-            rpcdtest.recv_reply(s)
-            s.close()
-        except OSError:
-            pass
+    def attempt(i):
+        s = connect(addr)
+        s.sendall(("PROXY TCP4 10.%d.%d.1 127.0.0.1 1000 8080\r\n"
+                   % (i // 256 % 256, i % 256)).encode()
+                  + rpcdtest.request("ping", i))
+        rpcdtest.recv_reply(s)
+        s.close()
+    paced(attempt)
 
 
 def main():
