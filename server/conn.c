@@ -128,6 +128,18 @@ conn_identity(const struct conn *c, struct identity *id)
 	return (0);
 }
 
+/* conn_identity(), with the certificate's subject: a module's caller(). */
+int
+conn_caller(const struct conn *c, struct identity *id)
+{
+	if (conn_identity(c, id) != 0)
+		return (-1);
+	if (c->l->transport->tls && c->state != CONN_HANDSHAKE &&
+	    c->state != CONN_REFUSING)
+		return (tls_subject(c->bev, id));
+	return (0);
+}
+
 /* conn_identity(), logged if memory ran out: the names it has then. */
 static void
 conn_identify(const struct conn *c, struct identity *id)

@@ -532,8 +532,8 @@ struct identity {
 	int			 cred;		/* uid and gid are known */
 	uid_t			 uid;
 	gid_t			 gid;
-	char			*subject;	/* of a verified certificate,
-						   RFC 2253; NULL: none */
+	char			*subject;	/* of a verified certificate, RFC
+						   2253, for caller() only; NULL */
 	int			 nnames;	/* of a verified certificate */
 	struct {
 		int		 kind;		/* IDENTITY_* */
@@ -604,6 +604,7 @@ struct ssl_st	*tls_ssl_new_proxied(int);
 int		 tls_proxy_header(struct bufferevent *, struct proxy_header *,
 		    const char **);
 int		 tls_identity(struct bufferevent *, struct identity *);
+int		 tls_subject(struct bufferevent *, struct identity *);
 
 /* conn.c */
 struct conn	*conn_new(struct server *, struct listener *, int,
@@ -616,6 +617,7 @@ void		 conn_send_queued(evutil_socket_t, short, void *);
 void		 conn_close(struct conn *, const char *);
 void		 conn_access_update(struct conn *);
 int		 conn_identity(const struct conn *, struct identity *);
+int		 conn_caller(const struct conn *, struct identity *);
 void		 conn_rate_resume(void *);
 
 /* proxy.c */

@@ -489,26 +489,51 @@ tls_identity_sans(X509 *cert, struct identity *id)
 	return (error);
 }
 
+/* The client's certificate, if it sent one and it was verified; or NULL. */
+static X509 *
+tls_peer_cert(struct bufferevent *bev)
+{
+	SSL	*ssl = bufferevent_openssl_get_ssl(bev);
+
+	if (ssl == NULL || SSL_get_verify_result(ssl) != X509_V_OK)
+		return (NULL);
+	return (SSL_get_peer_certificate(ssl));
+}
+
 /*
- * Add the names of the connection's client certificate to id, if it sent
- * one and it was verified: its subject's CN, its subjectAltName's DNS,
- * email and URI entries.  Return -1 out of memory.
+ * Add the names of the connection's verified client certificate to id:
+ * its subject's CN, its subjectAltName's DNS, email and URI entries.
+ * Return -1 out of memory.
  */
 int
 tls_identity(struct bufferevent *bev, struct identity *id)
 {
-	SSL	*ssl = bufferevent_openssl_get_ssl(bev);
 	X509	*cert;
 	int	 error;
 
-	if (ssl == NULL || SSL_get_verify_result(ssl) != X509_V_OK ||
-	    (cert = SSL_get_peer_certificate(ssl)) == NULL)
+	if ((cert = tls_peer_cert(bev)) == NULL)
 		return (0);
-	error = tls_identity_subject(cert, id);
-	if (error == 0)
-		error = tls_identity_cns(cert, id);
+	error = tls_identity_cns(cert, id);
 	if (error == 0)
 		error = tls_identity_sans(cert, id);
+	X509_free(cert);
+	return (error);
+}
+
+/*
+ * The subject of the connection's verified client certificate, into id:
+ * for a module's caller() only, not worked out at every open and close.
+ * Return -1 out of memory.
+ */
+int
+tls_subject(struct bufferevent *bev, struct identity *id)
+{
+	X509	*cert;
+	int	 error;
+
+	if ((cert = tls_peer_cert(bev)) == NULL)
+		return (0);
+	error = tls_identity_subject(cert, id);
 	X509_free(cert);
 	return (error);
 }
@@ -588,6 +613,12 @@ tls_proxy_header(struct bufferevent *bev, struct proxy_header *h,
 
 int
 tls_identity(struct bufferevent *bev, struct identity *id)
+{
+	return (0);
+}
+
+int
+tls_subject(struct bufferevent *bev, struct identity *id)
 {
 	return (0);
 }

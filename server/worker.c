@@ -391,7 +391,7 @@ server_init(struct server *srv, struct event_base *base,
 	srv->accept_failed = worker_accept_failed;
 	srv->conn_gone = worker_conn_gone;
 	srv->replied = conn_replied;
-	srv->identify = conn_identity;
+	srv->identify = conn_caller;
 	/* Every connection has the same timeout: a queue, not a heap. */
 	if (s->idle_timeout > 0 && (srv->idle_timeout =
 	    event_base_init_common_timeout(base, &idle)) == NULL)
