@@ -376,7 +376,8 @@ stats_row(const char *label, struct json_object *o)
 static void
 stats_methods(struct json_object *methods)
 {
-	struct json_object	*m, *name;
+	struct json_object	*m, *name, *frontend;
+	char			 label[128];
 	size_t			 i;
 
 	printf("\n%-16s %12s %8s %8s %9s %8s %8s\n", "method", "calls",
@@ -385,8 +386,14 @@ stats_methods(struct json_object *methods)
 		m = json_object_array_get_idx(methods, i);
 		if (!json_object_object_get_ex(m, "name", &name))
 			continue;
+		/* Calls over HTTP have a row of their own: "ping/http". */
+		snprintf(label, sizeof label, "%s", json_object_get_string(name));
+		if (json_object_object_get_ex(m, "frontend", &frontend) &&
+		    strcmp(json_object_get_string(frontend), "framed") != 0)
+			snprintf(label + strlen(label), sizeof label -
+			    strlen(label), "/%s", json_object_get_string(frontend));
 		printf("%-16s %12lld %8lld %8lld %9lld %8s %8s\n",
-		    json_object_get_string(name), stats_get(m, "calls"),
+		    label, stats_get(m, "calls"),
 		    stats_get(m, "errors"), stats_get(m, "timeouts"),
 		    stats_get(m, "in_flight"),
 		    stats_bound(m, "p50_us"), stats_bound(m, "p99_us"));

@@ -39,6 +39,8 @@ static const struct {
 	[PROTO_ESPACE] = { "no_space", "buffer too small" },
 	[PROTO_EBUSY] = { "busy", "server busy: try again later" },
 	[PROTO_ETIMEOUT] = { "timeout", "no answer within the deadline" },
+	[PROTO_EJSONRPC] = { "bad_jsonrpc",
+	    "not a JSON-RPC 2.0 request" },
 };
 
 /* Return the message for an error code. */

@@ -673,11 +673,15 @@ proto_json_check(const char *text, size_t len, unsigned int max_depth)
 	return (s.p == s.end ? PROTO_OK : scan_unexpected(&s));
 }
 
-/* Scan the member value named by the message's name key into m->name. */
+/*
+ * Scan a member value that names something (a method, a kind) into name,
+ * size bytes with the NUL: *state is PROTO_OK for a string of 1 to size - 1
+ * bytes, PROTO_EBADNAME for anything else.
+ */
 static int
-scan_name(struct scan *s, struct proto_message *m, int *state)
+scan_name(struct scan *s, char *name, size_t size, size_t *len, int *state)
 {
-	struct decoded	d = { m->name, sizeof m->name, 0, 0 };
+	struct decoded	d = { name, size, 0, 0 };
 	int		error;
 
 	scan_space(s);
@@ -685,11 +689,89 @@ scan_name(struct scan *s, struct proto_message *m, int *state)
 		*state = PROTO_EBADNAME;
 		return (scan_value(s, 1));
 	}
-	m->name[0] = '\0';
+	name[0] = '\0';
 	if ((error = scan_string(s, &d)) != PROTO_OK)
 		return (error);
-	m->name_len = d.len;
+	*len = d.len;
 	*state = (d.bad || d.len == 0) ? PROTO_EBADNAME : PROTO_OK;
+	return (PROTO_OK);
+}
+
+/* Scan a member's value at s->p, noting its span. */
+static int
+scan_span(struct scan *s, const char **value, size_t *len)
+{
+	const char	*start;
+	int		 error;
+
+	scan_space(s);
+	start = (const char *)s->p;
+	if ((error = scan_value(s, 1)) != PROTO_OK)
+		return (error);
+	*value = start;
+	*len = (const char *)s->p - start;
+	return (PROTO_OK);
+}
+
+/*
+ * Scan the text of an object up to its members: 1 if it has some, 0 if
+ * it is empty, or an error as -error (PROTO_ENOTOBJECT for JSON of
+ * another type).
+ */
+static int
+scan_object_open(struct scan *s, const char *body, size_t len,
+    unsigned int max_depth)
+{
+	int	error;
+
+	scan_space(s);
+	if (s->p == s->end)
+		return (-PROTO_EJSON);
+	if (*s->p != '{') {
+		if ((error = proto_json_check(body, len, max_depth)) != PROTO_OK)
+			return (-error);
+		return (-PROTO_ENOTOBJECT);
+	}
+	s->p++;
+	scan_space(s);
+	if (s->p < s->end && *s->p == '}') {
+		s->p++;
+		return (0);
+	}
+	return (1);
+}
+
+/*
+ * Scan the next member's key into key (KEY_SIZE bytes, NUL padded, so
+ * that it is compared in one memcmp()); one that does not fit, or holds a
+ * NUL, is all NULs and matches none.
+ */
+static int
+scan_member_key(struct scan *s, char *key)
+{
+	struct decoded	d = { key, KEY_SIZE, 0, 0 };
+	int		error;
+
+	scan_space(s);
+	if (s->p == s->end || *s->p != '"')
+		return (PROTO_EJSON);
+	memset(key, 0, KEY_SIZE);
+	if ((error = scan_key(s, &d)) != PROTO_OK)
+		return (error);
+	if (d.bad)
+		memset(key, 0, KEY_SIZE);
+	return (PROTO_OK);
+}
+
+/* After the object's last member: nothing but space may follow. */
+static int
+scan_object_end(struct scan *s, int more)
+{
+	if (more < 0)
+		return (-more);
+	scan_space(s);
+	if (s->p != s->end)
+		return (scan_unexpected(s));
 	return (PROTO_OK);
 }
 
@@ -705,55 +787,27 @@ message_parse(const char *body, size_t len, unsigned int max_depth,
 {
 	struct scan	 s;
 	char		 key[KEY_SIZE];
-	struct decoded	 d;
-	const char	*start;
 	int		 state = PROTO_ENONAME, more, error;
 
 	memset(m, 0, sizeof *m);
 	scan_init(&s, body, len, max_depth);
-	scan_space(&s);
-	if (s.p == s.end)
-		return (PROTO_EJSON);
-	if (*s.p != '{') {
-		if ((error = proto_json_check(body, len, max_depth)) != PROTO_OK)
-			return (error);
-		return (PROTO_ENOTOBJECT);
-	}
-	s.p++;
-	scan_space(&s);
-	if (s.p < s.end && *s.p == '}') {
-		s.p++;
-		more = 0;
-	} else
-		more = 1;
+	more = scan_object_open(&s, body, len, max_depth);
 	while (more == 1) {
-		scan_space(&s);
-		if (s.p == s.end || *s.p != '"')
-			return (PROTO_EJSON);
-		d = (struct decoded){ key, sizeof key, 0, 0 };
-		memset(key, 0, sizeof key);
-		if ((error = scan_key(&s, &d)) != PROTO_OK)
+		if ((error = scan_member_key(&s, key)) != PROTO_OK)
 			return (error);
-		if (!d.bad && memcmp(key, keys->name, KEY_SIZE) == 0)
-			error = scan_name(&s, m, &state);
-		else if (!d.bad && memcmp(key, keys->value, KEY_SIZE) == 0) {
-			scan_space(&s);
-			start = (const char *)s.p;
-			if ((error = scan_value(&s, 1)) == PROTO_OK) {
-				m->value = start;
-				m->value_len = (const char *)s.p - start;
-			}
-		} else
+		if (memcmp(key, keys->name, KEY_SIZE) == 0)
+			error = scan_name(&s, m->name, sizeof m->name,
+			    &m->name_len, &state);
+		else if (memcmp(key, keys->value, KEY_SIZE) == 0)
+			error = scan_span(&s, &m->value, &m->value_len);
+		else
 			error = scan_value(&s, 1);
 		if (error != PROTO_OK)
 			return (error);
 		more = scan_next(&s, '}');
 	}
-	if (more < 0)
-		return (-more);
-	scan_space(&s);
-	if (s.p != s.end)
-		return (scan_unexpected(&s));
+	if ((error = scan_object_end(&s, more)) != PROTO_OK)
+		return (error);
 	if (state != PROTO_OK)
 		m->name_len = 0;
 	return (state);
@@ -773,6 +827,115 @@ proto_response_parse(const char *body, size_t len, unsigned int max_depth,
     struct proto_message *m)
 {
 	return (message_parse(body, len, max_depth, &response_keys, m));
+}
+
+/* The members of a JSON-RPC 2.0 request, padded as message_keys' are. */
+static const char jsonrpc_version[KEY_SIZE] = "jsonrpc";
+static const char jsonrpc_method[KEY_SIZE] = "method";
+static const char jsonrpc_params[KEY_SIZE] = "params";
+static const char jsonrpc_id[KEY_SIZE] = "id";
+
+/*
+ * Parse a JSON-RPC 2.0 request object: "jsonrpc" the string "2.0",
+ * "method" a string, "params", if there, an array or an object, "id", if
+ * there, a string, a number or null.  Other members are ignored; when a
+ * key repeats, the last one counts.  Syntax errors come first, as in
+ * message_parse(); a request that is JSON but not one of these is
+ * PROTO_ENOTOBJECT, PROTO_ENONAME, PROTO_EBADNAME or PROTO_EJSONRPC, its
+ * id kept if it had a good one, for the error reply to carry.
+ */
+int
+proto_jsonrpc_parse(const char *body, size_t len, unsigned int max_depth,
+    struct proto_jsonrpc *r)
+{
+	struct scan	 s;
+	char		 key[KEY_SIZE];
+	const char	*version = NULL;
+	size_t		 version_len = 0;
+	int		 state = PROTO_ENONAME, more, error;
+
+	memset(r, 0, sizeof *r);
+	scan_init(&s, body, len, max_depth);
+	more = scan_object_open(&s, body, len, max_depth);
+	while (more == 1) {
+		if ((error = scan_member_key(&s, key)) != PROTO_OK)
+			goto bad;
+		if (memcmp(key, jsonrpc_method, KEY_SIZE) == 0)
+			error = scan_name(&s, r->method, sizeof r->method,
+			    &r->method_len, &state);
+		else if (memcmp(key, jsonrpc_version, KEY_SIZE) == 0)
+			error = scan_span(&s, &version, &version_len);
+		else if (memcmp(key, jsonrpc_params, KEY_SIZE) == 0)
+			error = scan_span(&s, &r->params, &r->params_len);
+		else if (memcmp(key, jsonrpc_id, KEY_SIZE) == 0)
+			error = scan_span(&s, &r->id, &r->id_len);
+		else
+			error = scan_value(&s, 1);
+		if (error != PROTO_OK)
+			goto bad;
+		more = scan_next(&s, '}');
+	}
+	if ((error = scan_object_end(&s, more)) != PROTO_OK)
+		goto bad;
+	if (r->id != NULL && (*r->id == '{' || *r->id == '[' ||
+	    *r->id == 't' || *r->id == 'f')) {
+		r->id = NULL;
+		r->id_len = 0;
+		return (PROTO_EJSONRPC);
+	}
+	if (state != PROTO_OK) {
+		r->method_len = 0;
+		return (state);
+	}
+	if (version_len != 5 || memcmp(version, "\"2.0\"", 5) != 0 ||
+	    (r->params != NULL && *r->params != '[' && *r->params != '{'))
+		return (PROTO_EJSONRPC);
+	return (PROTO_OK);
+bad:
+	/* Not JSON: nothing in it can be trusted, its id neither. */
+	if (error != PROTO_ENOTOBJECT) {
+		r->id = NULL;
+		r->id_len = 0;
+	}
+	return (error);
+}
+
+/*
+ * Step through a JSON array's elements: text is one that
+ * proto_json_check() passed, and *off is 0 at the start.  Set *value and
+ * *len to the next element's span, or *value to NULL after the last one.
+ * PROTO_EJSON if text is not an array.
+ */
+int
+proto_json_element(const char *text, size_t len, size_t *off,
+    const char **value, size_t *value_len)
+{
+	struct scan	s;
+	int		more;
+
+	*value = NULL;
+	*value_len = 0;
+	if (*off >= len)
+		return (PROTO_OK);
+	scan_init(&s, text, len, PROTO_DEPTH_MAX);
+	s.p += *off;
+	scan_space(&s);
+	if (*off == 0) {
+		if (s.p == s.end || *s.p != '[')
+			return (PROTO_EJSON);
+		s.p++;
+		scan_space(&s);
+		more = s.p < s.end && *s.p == ']' ? 0 : 1;
+	} else if ((more = scan_next(&s, ']')) < 0)
+		return (-more);
+	if (more == 0) {
+		*off = len;
+		return (PROTO_OK);
+	}
+	if ((more = scan_span(&s, value, value_len)) != PROTO_OK)
+		return (more);
+	*off = (const char *)s.p - text;
+	return (PROTO_OK);
 }
 
 /*

@@ -109,7 +109,7 @@ call_put(struct conn *c, struct evbuffer *out, int error, size_t need,
  * Append {"out": kind, "result": result} to out; result NULL is null.
  * -1 if it cannot be built.
  */
-int
+static int
 call_frame(struct conn *c, struct evbuffer *out, const char *kind,
     const char *result, size_t len)
 {
@@ -130,7 +130,7 @@ call_frame(struct conn *c, struct evbuffer *out, const char *kind,
 }
 
 /* Append an error reply with code and message to out, and count it. */
-int
+static int
 call_error_frame(struct conn *c, struct evbuffer *out, const char *code,
     const char *message)
 {
@@ -140,6 +140,206 @@ call_error_frame(struct conn *c, struct evbuffer *out, const char *code,
 	c->srv->stats->errors++;
 	error = proto_error_build(NULL, 0, &need, code, message);
 	return (call_put(c, out, error, need, NULL, NULL, 0, code, message));
+}
+
+/*
+ * rpcd's error words as JSON-RPC 2.0 codes: the spec's own where one
+ * fits, -32000 to -32099 (the range it leaves to servers) for the rest,
+ * -32000 for a module's own words.  The word goes along as "data".
+ */
+static const struct {
+	const char	*word;
+	int		 jsonrpc;	/* JSON-RPC 2.0's code */
+	int		 status;	/* HTTP's, for /call/METHOD */
+} call_codes[] = {
+	{ "bad_json", -32700, 400 },
+	{ "bad_utf8", -32700, 400 },
+	{ "too_deep", -32700, 400 },
+	{ "not_object", -32600, 400 },
+	{ "no_method", -32600, 400 },
+	{ "bad_method", -32600, 400 },
+	{ "bad_jsonrpc", -32600, 400 },
+	{ "unknown_method", -32601, 404 },
+	{ "bad_params", -32602, 400 },
+	{ "internal_error", -32603, 500 },
+	{ "no_memory", -32603, 500 },
+	{ "frame_too_large", -32001, 413 },
+	{ "busy", -32002, 503 },
+	{ "timeout", -32003, 504 },
+	{ "forbidden", -32004, 403 },
+};
+
+/* The row of call_codes for code, or NULL for a module's own. */
+static int
+call_code(const char *code, int jsonrpc)
+{
+	size_t	i;
+
+	for (i = 0; i < sizeof call_codes / sizeof call_codes[0]; i++) {
+		if (strcmp(code, call_codes[i].word) == 0)
+			return (jsonrpc ? call_codes[i].jsonrpc :
+			    call_codes[i].status);
+	}
+	return (jsonrpc ? -32000 : 500);
+}
+
+/*
+ * The body of an HTTP reply: the result, or an error object as JSON
+ * text in *text (freed with json_object_put(*tree)).  Its pieces, around
+ * the result or the error: JSON-RPC's envelope, or nothing.  -1 out of
+ * memory.
+ */
+struct call_body {
+	const char		*pieces[5];
+	size_t			 lens[5];
+	int			 n;
+	size_t			 len;
+	struct json_object	*tree;
+};
+
+static void
+call_body_add(struct call_body *b, const char *p, size_t len)
+{
+	b->pieces[b->n] = p;
+	b->lens[b->n++] = len;
+	b->len += len;
+}
+
+static int
+call_body_make(struct call *call, struct call_body *b, const char *result,
+    size_t len, const char *code, const char *message)
+{
+	struct json_object	*e;
+	const char		*text;
+	size_t			 tlen;
+	int			 jsonrpc = call->to.form != REPLY_HTTP;
+
+	memset(b, 0, sizeof *b);
+	if (code != NULL) {
+		e = b->tree = json_object_new_object();
+		if (json_add(e, "code", jsonrpc ?
+		    json_object_new_int(call_code(code, 1)) :
+		    json_object_new_string(code)) != 0 ||
+		    json_add(e, "message", json_object_new_string(message != NULL ?
+		    message : "")) != 0 ||
+		    (jsonrpc && json_add(e, "data",
+		    json_object_new_string(code)) != 0))
+			return (-1);
+		errno = 0;
+		text = json_object_to_json_string_length(e,
+		    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE,
+		    &tlen);
+		if (text == NULL || errno == ENOMEM)
+			return (-1);
+	} else {
+		text = result != NULL ? result : "null";
+		tlen = result != NULL ? len : 4;
+	}
+	if (!jsonrpc) {
+		call_body_add(b, text, tlen);
+		return (0);
+	}
+	if (call->to.id == NULL)
+		return (0);	/* a notification: no answer */
+	if (code != NULL)
+		call_body_add(b, "{\"jsonrpc\":\"2.0\",\"error\":", 25);
+	else
+		call_body_add(b, "{\"jsonrpc\":\"2.0\",\"result\":", 26);
+	call_body_add(b, text, tlen);
+	call_body_add(b, ",\"id\":", 6);
+	call_body_add(b, call->to.id, call->to.id_len);
+	call_body_add(b, "}", 1);
+	return (0);
+}
+
+/* The origin --http-cors allowed for the request, or NULL. */
+static const char *
+call_origin(const struct call *call)
+{
+	if (call->to.origin < 0)
+		return (NULL);
+	return (call->conn->srv->settings->http_cors[(int)call->to.origin]);
+}
+
+/*
+ * Append an HTTP reply, or a batch's element, to out: its head (none for
+ * an element), the status the error's code maps to or the call's own;
+ * then the body.  -1 if it cannot be built.
+ */
+static int
+call_http(struct call *call, struct evbuffer *out, const char *result,
+    size_t len, const char *code, const char *message)
+{
+	struct conn		*c = call->conn;
+	struct call_body	 b;
+	size_t			 before = evbuffer_get_length(out);
+	int			 i, status = 200, rc = -1;
+
+	if (code != NULL)
+		c->srv->stats->errors++;
+	if (call_body_make(call, &b, result, len, code, message) != 0)
+		goto done;
+	if (call->to.status != 0)
+		status = call->to.status;
+	else if (code != NULL && call->to.form == REPLY_HTTP)
+		status = call_code(code, 0);
+	if (status == 204 || b.n == 0) {
+		status = 204;
+		b.n = 0;
+		b.len = 0;
+	}
+	if (call->to.form != REPLY_ELEMENT &&
+	    http_response_head(out, status, b.len, call->to.close,
+	    call_origin(call), call->to.extra) != 0)
+		goto done;
+	for (i = 0; i < b.n; i++) {
+		if (evbuffer_add(out, b.pieces[i], b.lens[i]) != 0)
+			goto done;
+	}
+	c->srv->stats->bytes_out += evbuffer_get_length(out) - before;
+	c->bytes_out += evbuffer_get_length(out) - before;
+	rc = 0;
+done:
+	json_object_put(b.tree);
+	return (rc);
+}
+
+/*
+ * A batch's elements are all answered: write its head, for the length of
+ * them all with the brackets and commas the elements get now, into its
+ * own place in the queue (204 if every one was a notification).  -1 if
+ * it cannot be built.
+ */
+static int
+call_batch_finish(struct call *batch, struct evbuffer *out)
+{
+	struct call	*e, *last = NULL;
+	size_t		 len = 0, before;
+	int		 n = 0, failed = 0;
+
+	for (e = TAILQ_NEXT(batch, entry); e != NULL && e->to.batch == batch;
+	    e = TAILQ_NEXT(e, entry)) {
+		if (e->out == NULL || evbuffer_get_length(e->out) == 0)
+			continue;
+		len += evbuffer_get_length(e->out);
+		failed |= evbuffer_prepend(e->out, n++ == 0 ? "[" : ",", 1);
+		last = e;
+	}
+	if (last != NULL)
+		failed |= evbuffer_add(last->out, "]", 1);
+	if (failed)
+		return (-1);
+	if (n > 0)
+		len += n + 1;
+	before = evbuffer_get_length(out);
+	if (http_response_head(out, n > 0 ? 200 : 204, len, batch->to.close,
+	    call_origin(batch), NULL) != 0)
+		return (-1);
+	/* The elements counted their own bytes, not the brackets. */
+	before -= n > 0 ? n + 1 : 0;
+	batch->conn->srv->stats->bytes_out += evbuffer_get_length(out) - before;
+	batch->conn->bytes_out += evbuffer_get_length(out) - before;
+	return (0);
 }
 
 /*
@@ -228,18 +428,28 @@ call_answer(struct call *call, const char *kind, const char *result,
 			evtimer_del(call->timer);
 		out = call_out(call);
 	}
-	if (out == NULL || (kind == NULL && code == NULL))
+	if (out == NULL)
 		rc = -1;
+	else if (call->to.form == REPLY_BATCH)
+		rc = call_batch_finish(call, out);
+	else if (kind == NULL && code == NULL)
+		rc = -1;
+	else if (call->to.form != REPLY_FRAME)
+		rc = call_http(call, out, result, len, code, message);
 	else if (code != NULL)
 		rc = call_error_frame(c, out, code, message);
 	else
 		rc = call_frame(c, out, kind, result, len);
 	call_set_state(call, rc != 0 ? CALL_BROKEN : code != NULL ?
 	    CALL_FAILED : CALL_ANSWERED);
+	/* The last of a batch's elements answers the batch. */
+	if (rc == 0 && call->to.batch != NULL &&
+	    --call->to.batch->pending == 0)
+		rc = call_answer(call->to.batch, NULL, NULL, 0, NULL, NULL);
 	if (!call_is_kept(call))
 		return (rc);
 	if (call->method != NULL)
-		stats_method_done(c->srv->stats, call->method->index,
+		stats_method_done(c->srv->stats, stats_row(call->method, &call->to),
 		    code != NULL || rc != 0,
 		    time_ns() - call->started);
 	call_advance(c);
@@ -312,6 +522,8 @@ call_new(const struct call *from)
 	call->copy = NULL;
 	call->stash_kind = STASH_NONE;
 	call->stash = NULL;
+	if (call->to.batch != NULL)
+		call->to.batch->pending++;
 	TAILQ_INSERT_TAIL(&call->conn->calls, call, entry);
 	call->conn->ncalls++;
 	return (call);
@@ -358,6 +570,42 @@ call_handled(struct call *call)
 }
 
 /*
+ * A JSON-RPC batch: a call of its own, queued before its elements, that
+ * writes the reply's head once they are all answered (call_batch_finish).
+ * It waits for them, and for the one hold call_batch_close() lets go once
+ * they are all made, so that those answered at once do not end it early.
+ * NULL out of memory.
+ */
+struct call *
+call_batch_open(struct conn *c, const struct reply_to *to)
+{
+	struct call	 from, *batch;
+
+	memset(&from, 0, sizeof from);
+	from.conn = c;
+	from.to = *to;
+	from.to.form = REPLY_BATCH;
+	if ((batch = call_queue(&from)) != NULL)
+		batch->pending = 1;
+	return (batch);
+}
+
+/*
+ * Every element of the batch is made: let go of the hold, and answer the
+ * batch if they are answered.  Return -1 if its reply could not be built.
+ */
+int
+call_batch_close(struct call *batch)
+{
+	int	rc = 0;
+
+	if (--batch->pending == 0)
+		rc = call_answer(batch, NULL, NULL, 0, NULL, NULL);
+	call_release(batch);	/* dispatch's, as a handler's */
+	return (rc);
+}
+
+/*
  * The module (DEFERRED) or the pool (WORKING) takes over a call from its
  * handler, which goes on to the heap with its own copy of the params
  * (they live in the input buffer) unless it is there.  Its deadline is
@@ -373,8 +621,9 @@ call_keep(struct call *call, enum call_state state)
 	char		*copy = NULL;
 	int		 ms = call->method->def.timeout_ms;
 
-	if (call->params != NULL &&
-	    (copy = malloc(call->params_len)) == NULL)
+	/* The params and a JSON-RPC id, both in the input buffer. */
+	if ((call->params != NULL || call->to.id != NULL) &&
+	    (copy = malloc(call->params_len + call->to.id_len)) == NULL)
 		return (NULL);
 	if (!call_is_kept(call) && (kept = call_new(call)) == NULL) {
 		free(copy);
@@ -396,8 +645,16 @@ call_keep(struct call *call, enum call_state state)
 		return (NULL);
 	}
 	if (copy != NULL) {
-		memcpy(copy, call->params, call->params_len);
-		kept->params = kept->copy = copy;
+		if (call->params != NULL) {
+			memcpy(copy, call->params, call->params_len);
+			kept->params = copy;
+		}
+		if (call->to.id != NULL) {
+			memcpy(copy + call->params_len, call->to.id,
+			    call->to.id_len);
+			kept->to.id = copy + call->params_len;
+		}
+		kept->copy = copy;
 	}
 	kept->refs++;		/* the module's, or the pool's */
 	call_set_state(call, state);
@@ -466,7 +723,8 @@ call_expire_cb(evutil_socket_t fd, short events, void *arg)
 
 	log_debug("%s: %s: no answer by the deadline", conn_peer(c),
 	    call->method->name);
-	stats_method_timeout(c->srv->stats, call->method->index);
+	stats_method_timeout(c->srv->stats,
+	    stats_row(call->method, &call->to));
 	call->refs++;		/* through the answer and the callback */
 	call_error(call, PROTO_ETIMEOUT);
 	/* Answered, yet still its module's or the pool's: cancel that. */
@@ -754,7 +1012,7 @@ call_cancel_all(struct conn *c)
 
 	TAILQ_FOREACH(call, &c->calls, entry) {
 		if (call_mark_cancelled(call) && call->method != NULL)
-			stats_method_done(c->srv->stats, call->method->index,
+			stats_method_done(c->srv->stats, stats_row(call->method, &call->to),
 			    1, now - call->started);
 	}
 	while ((call = TAILQ_FIRST(&c->calls)) != NULL) {

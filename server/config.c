@@ -71,7 +71,8 @@ enum setting_type {
 	SETTING_LEVEL,		/* a log level's name */
 	SETTING_NETWORKS,	/* a network, added to a struct networks */
 	SETTING_TCP_ADDRESS,	/* a host:port, in a struct addr */
-	SETTING_RULE		/* an access rule; def: 1 allow, 0 deny */
+	SETTING_RULE,		/* an access rule; def: 1 allow, 0 deny */
+	SETTING_ORIGIN		/* an origin for CORS, repeatable */
 };
 
 /*
@@ -116,8 +117,8 @@ static const struct setting settings[] = {
 	  .flags = SETTING_RESTART | SETTING_REPEAT,
 	  .help = "listen on host:port, [v6addr]:port or unix:/path,\n"
 	    "then ,tls for TLS or ,proxy for a PROXY protocol\n"
-	    "header first, ,name=NAME for access rules;\n"
-	    "repeatable" },
+	    "header first, ,http for HTTP and JSON-RPC 2.0,\n"
+	    ",name=NAME for access rules; repeatable" },
 	{ .name = "proxy-from", .arg = "network", .type = SETTING_NETWORKS,
 	  MEMBER(proxy_from), .flags = SETTING_REPEAT,
 	  .shown = "127.0.0.0/8 and ::1",
@@ -133,6 +134,10 @@ static const struct setting settings[] = {
 	  .help = "deny \"METHODS [KEY=VALUE ...]\"; repeatable" },
 	{ .name = "log-denied", .type = SETTING_FLAG, MEMBER(log_denied),
 	  .help = "log each call the access rules deny" },
+	{ .name = "http-cors", .arg = "origin", .type = SETTING_ORIGIN,
+	  .flags = SETTING_REPEAT, .shown = "none",
+	  .help = "let web pages of this origin call ,http\n"
+	    "listeners, as https://example.com; repeatable" },
 	{ .name = "module", .letter = 'm', .arg = "module",
 	  .type = SETTING_MODULE, .flags = SETTING_REPEAT,
 	  .help = "load a module, \"PATH [ARG ...]\";\n"
@@ -344,6 +349,7 @@ static const struct {
 } config_keywords[] = {
 	{ "tls", LISTEN_TLS },
 	{ "proxy", LISTEN_PROXY },
+	{ "http", LISTEN_HTTP },
 };
 #define NKEYWORDS	(sizeof config_keywords / sizeof config_keywords[0])
 
@@ -438,6 +444,35 @@ config_listen_text(const struct settings *s, int i, char *buf, size_t len)
 	if (s->listen_name[i][0] != '\0')
 		snprintf(buf + strlen(buf), len - strlen(buf), ",name=%s",
 		    s->listen_name[i]);
+}
+
+/*
+ * Add an origin of --http-cors: scheme://host[:port], as a browser sends
+ * it in Origin, compared byte for byte.  On error return -1 with why in
+ * err.
+ */
+static int
+config_set_origin(struct settings *s, const char *arg, char *err,
+    size_t len)
+{
+	const char	*host;
+
+	if (s->nhttp_cors == RPCD_HTTP_CORS_MAX) {
+		snprintf(err, len, "too many origins (%d at most)",
+		    RPCD_HTTP_CORS_MAX);
+		return (-1);
+	}
+	host = strstr(arg, "://");
+	if (host == NULL || host == arg || host[3] == '\0' ||
+	    strpbrk(host + 3, "/?# \t\"\\") != NULL ||
+	    strspn(arg, "abcdefghijklmnopqrstuvwxyz0123456789+.-") !=
+	    (size_t)(host - arg)) {
+		snprintf(err, len, "not an origin (scheme://host[:port], "
+		    "as https://example.com)");
+		return (-1);
+	}
+	s->http_cors[s->nhttp_cors++] = xstrdup(arg);
+	return (0);
 }
 
 /*
@@ -610,6 +645,8 @@ config_set(struct settings *s, const struct setting *row, const char *arg,
 		return (config_set_listen(s, arg, err, len));
 	case SETTING_MODULE:
 		return (config_set_module(s, arg, err, len));
+	case SETTING_ORIGIN:
+		return (config_set_origin(s, arg, err, len));
 	case SETTING_TCP_ADDRESS:
 		return (config_set_tcp(s, row, arg, err, len));
 	case SETTING_NETWORKS:
@@ -859,6 +896,8 @@ config_free(struct settings *s)
 	}
 	for (n = 0; n < s->nmodules; n++)
 		free(s->modules[n]);
+	for (n = 0; n < s->nhttp_cors; n++)
+		free(s->http_cors[n]);
 	for (n = 0; n < s->nrules; n++)
 		free(s->rules[n]);
 	access_free(s->access);
@@ -885,6 +924,8 @@ config_copy(struct settings *dst, const struct settings *src)
 	}
 	for (n = 0; n < src->nmodules; n++)
 		dst->modules[n] = xstrdup(src->modules[n]);
+	for (n = 0; n < src->nhttp_cors; n++)
+		dst->http_cors[n] = xstrdup(src->http_cors[n]);
 	for (n = 0; n < src->nrules; n++)
 		dst->rules[n] = xstrdup(src->rules[n]);
 	dst->access = NULL;
@@ -1210,6 +1251,11 @@ config_value(const struct settings *s, const struct setting *row,
 			snprintf(buf + strlen(buf), len - strlen(buf), "%s%s",
 			    i > 0 ? "; " : "", s->modules[i]);
 		break;
+	case SETTING_ORIGIN:
+		for (i = 0; i < s->nhttp_cors; i++)
+			snprintf(buf + strlen(buf), len - strlen(buf), "%s%s",
+			    i > 0 ? " " : "", s->http_cors[i]);
+		break;
 	case SETTING_LEVEL:
 		snprintf(buf, len, "%s", log_level_name(config_load(s, row)));
 		break;
@@ -1266,6 +1312,11 @@ config_print(const struct settings *s)
 			for (n = 0; n < s->nmodules; n++)
 				printf("%s %s\n", row->name, s->modules[n]);
 			if (s->nmodules == 0)
+				printf("#%s\n", row->name);
+		} else if (row->type == SETTING_ORIGIN) {
+			for (n = 0; n < s->nhttp_cors; n++)
+				printf("%s %s\n", row->name, s->http_cors[n]);
+			if (s->nhttp_cors == 0)
 				printf("#%s\n", row->name);
 		} else if (row->type == SETTING_RULE) {
 			/* One list: printed in its order, at the first row. */
@@ -1515,6 +1566,12 @@ config_to_json(const struct settings *s)
 			for (n = 0; n < s->nmodules; n++)
 				failed |= json_add(v, NULL,
 				    json_object_new_string(s->modules[n]));
+			break;
+		case SETTING_ORIGIN:
+			v = json_object_new_array();
+			for (n = 0; n < s->nhttp_cors; n++)
+				failed |= json_add(v, NULL,
+				    json_object_new_string(s->http_cors[n]));
 			break;
 		case SETTING_NETWORKS:
 			v = json_object_new_array();

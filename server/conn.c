@@ -257,6 +257,10 @@ static void	conn_write_cb(struct bufferevent *, void *);
 static void	conn_event_cb(struct bufferevent *, short, void *);
 static void	conn_refuse(struct conn *);
 static void	conn_serve(struct conn *);
+static void	conn_send(struct conn *);
+struct cursor;
+static int	conn_refuse_input(struct conn *, const struct cursor *, int,
+		    const char *);
 
 /*
  * Recognise a peer speaking TLS or HTTP from its first bytes: they
@@ -785,6 +789,26 @@ conn_fill(struct conn *c, struct cursor *cur, size_t need)
 }
 
 /*
+ * A frame, or an HTTP request, begun and not whole by its deadline:
+ * close, over HTTP once 408 is answered.  Return -1 if the connection is
+ * closed already.
+ */
+static int
+conn_frame_timeout(struct conn *c)
+{
+	struct cursor	cur;
+
+	c->srv->stats->timeouts++;
+	if (!(c->l->flags & LISTEN_HTTP))
+		return (conn_close_after_flush(c, "frame timed out",
+		    c->frames > 0));
+	cur.total = evbuffer_get_length(conn_in(c));
+	return (conn_refuse_input(c, &cur, dispatch_http_error(c, 408,
+	    "request_timeout", "the request was not whole in time"),
+	    "request timed out") == -1 ? -1 : 0);
+}
+
+/*
  * A frame may arrive slowly, but not forever: one begun must be whole
  * within --frame-timeout, or the connection is closed, whether bytes keep
  * trickling in (checked here, on each read) or not (the read timeout is
@@ -811,11 +835,8 @@ conn_check_partial(struct conn *c, int completed)
 	now = conn_now(c);
 	if (c->deadline == 0)
 		c->deadline = now + timeout;
-	else if (now >= c->deadline) {
-		srv->stats->timeouts++;
-		return (conn_close_after_flush(c, "frame timed out",
-		    c->frames > 0));
-	}
+	else if (now >= c->deadline)
+		return (conn_frame_timeout(c));
 	left.tv_sec = (c->deadline - now) / 1000;
 	left.tv_usec = (c->deadline - now) % 1000 * 1000;
 	if (srv->settings->idle_timeout == 0 ||
@@ -904,26 +925,35 @@ conn_sniff(struct conn *c, const unsigned char *h, size_t len)
 }
 
 /*
- * A frame over --max-frame: its header is all that is read.  Answer
- * too_large behind the calls read before it, drop the rest of the input
- * and close after them: CONN_FRAME_CLOSING, or -1 if closed already.
+ * Input that cannot be served, its error reply queued behind the calls
+ * read before it (failed: it could not be built): drop the rest and
+ * close after them.  CONN_FRAME_CLOSING, or -1 if closed already.
  */
 static int
-conn_too_large(struct conn *c, const struct cursor *cur, uint32_t body)
+conn_refuse_input(struct conn *c, const struct cursor *cur, int failed,
+    const char *reason)
 {
-	int	failed;
-
-	log_debug("%s: frame of %u bytes over the limit", conn_peer(c), body);
-	c->srv->stats->too_large++;
-	failed = dispatch_error(c, c->out, PROTO_ETOOLARGE);
 	evbuffer_drain(conn_in(c), cur->total);
 	if (failed) {
 		conn_close(c, "out of memory for a reply");
 		return (-1);
 	}
-	if (conn_close_after_calls(c, "frame too large", 1) != 0)
+	if (conn_close_after_calls(c, reason, 1) != 0)
 		return (-1);
 	return (CONN_FRAME_CLOSING);
+}
+
+/*
+ * A frame over --max-frame: its header is all that is read.  Answer
+ * too_large, and close.
+ */
+static int
+conn_too_large(struct conn *c, const struct cursor *cur, uint32_t body)
+{
+	log_debug("%s: frame of %u bytes over the limit", conn_peer(c), body);
+	c->srv->stats->too_large++;
+	return (conn_refuse_input(c, cur, dispatch_error(c, PROTO_ETOOLARGE),
+	    "frame too large"));
 }
 
 /*
@@ -967,6 +997,110 @@ conn_next_frame(struct conn *c, struct cursor *cur, unsigned char **frame,
 	return (1);
 }
 
+/* The error word of a status http_parse() answers, for the body. */
+static const char *
+conn_http_word(int status)
+{
+	switch (status) {
+	case 411: return ("length_required");
+	case 417: return ("expectation_failed");
+	case 431: return ("head_too_large");
+	case 501: return ("not_implemented");
+	case 505: return ("version_not_supported");
+	default: return ("bad_request");
+	}
+}
+
+/*
+ * An HTTP request's head that cannot be served, or its body over
+ * --max-frame: answer its status, and close.
+ */
+static int
+conn_http_refuse(struct conn *c, const struct cursor *cur, int status)
+{
+	char	message[64];
+
+	log_debug("%s: HTTP %d", conn_peer(c), status);
+	if (status == 413)
+		c->srv->stats->too_large++;
+	snprintf(message, sizeof message, "%s", http_reason(status));
+	return (conn_refuse_input(c, cur, dispatch_http_error(c, status,
+	    status == 413 ? proto_errname(PROTO_ETOOLARGE) :
+	    conn_http_word(status), message), "bad HTTP request"));
+}
+
+/*
+ * A client that asked to be told before it sends a body gets 100
+ * Continue, once, when nothing is owed before it (it sends the body after
+ * a second anyway).
+ */
+static int
+conn_http_continue(struct conn *c)
+{
+	static const char	cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
+
+	if (c->continued || c->ncalls > 0)
+		return (0);
+	c->continued = 1;
+	if (evbuffer_add(c->out, cont, sizeof cont - 1) != 0) {
+		conn_close(c, "out of memory for a reply");
+		return (-1);
+	}
+	conn_send(c);
+	return (0);
+}
+
+/*
+ * The next whole HTTP request of the input at cur, as conn_next_frame()
+ * finds a frame: its head read in place (pulled up into one piece of at
+ * most RPCD_HTTP_HEAD_MAX bytes if it straddles two), then its body, at
+ * most --max-frame bytes.  1 with *r set and *req, *size the request; 0
+ * while it is not all there; -1 if the connection was closed;
+ * CONN_FRAME_CLOSING for one refused.
+ */
+static int
+conn_next_request(struct conn *c, struct cursor *cur, struct http_request *r,
+    unsigned char **req, size_t *size)
+{
+	size_t		 len = cur->total - cur->off, n, body;
+	unsigned char	*h;
+	int		 status, partial;
+
+	if (len == 0)
+		return (0);
+	if ((h = conn_contiguous(c, cur, 1)) == NULL)
+		goto nomem;
+	n = cur->avail - cur->off;
+	status = http_parse((char *)h, n, RPCD_HTTP_HEAD_MAX, r);
+	if (status == HTTP_MORE && len > n) {
+		n = len < RPCD_HTTP_HEAD_MAX ? len : RPCD_HTTP_HEAD_MAX;
+		if ((h = conn_contiguous(c, cur, n)) == NULL)
+			goto nomem;
+		status = http_parse((char *)h, n, RPCD_HTTP_HEAD_MAX, r);
+	}
+	if (status == HTTP_MORE)
+		return (0);
+	if (status != HTTP_OK)
+		return (conn_http_refuse(c, cur, status));
+	if (r->content_length > (int64_t)c->srv->settings->max_frame)
+		return (conn_http_refuse(c, cur, 413));
+	body = r->content_length > 0 ? r->content_length : 0;
+	*size = r->head_len + body;
+	if (len < *size) {
+		if (r->expect == 1 && conn_http_continue(c) != 0)
+			return (-1);
+		if ((partial = conn_fill(c, cur, *size)) != 0)
+			return (partial == -1 ? -1 : 0);
+	}
+	if ((*req = conn_contiguous(c, cur, *size)) == NULL)
+		goto nomem;
+	c->continued = 0;
+	return (1);
+nomem:
+	conn_close(c, "out of memory for a request");
+	return (-1);
+}
+
 /*
  * Answer every complete frame in the input buffer, up to a cap so that
  * one pipelining client cannot starve the others; replies are appended to
@@ -977,11 +1111,13 @@ conn_process(struct conn *c)
 {
 	struct server		*srv = c->srv;
 	struct cursor		 cur = { NULL, 0, 0, 0 };
-	unsigned char		*frame;
+	struct http_request	 r;
+	unsigned char		*frame = NULL;
 	int64_t			 now;
-	size_t			 len;
-	uint32_t		 body;
+	size_t			 len, size = 0;
+	uint32_t		 body = 0;
 	int			 n, rc, partial;
+	int			 http = (c->l->flags & LISTEN_HTTP) != 0;
 
 	if (c->state == CONN_PROXY && (partial = conn_proxy(c)) != 0)
 		return (partial == -1 ? -1 : 0);
@@ -999,7 +1135,11 @@ conn_process(struct conn *c)
 			conn_calls_full(c);
 			break;
 		}
-		if ((rc = conn_next_frame(c, &cur, &frame, &body)) == 0)
+		if (http)
+			rc = conn_next_request(c, &cur, &r, &frame, &size);
+		else if ((rc = conn_next_frame(c, &cur, &frame, &body)) == 1)
+			size = PROTO_HEADER_SIZE + body;
+		if (rc == 0)
 			break;
 		if (rc != 1)
 			return (rc == CONN_FRAME_CLOSING ? 0 : -1);
@@ -1012,14 +1152,27 @@ conn_process(struct conn *c)
 			conn_close(c, "out of memory for a reply");
 			return (-1);
 		}
-		srv->stats->bytes_in += PROTO_HEADER_SIZE + body;
-		c->bytes_in += PROTO_HEADER_SIZE + body;
-		rc = dispatch_frame(c, (char *)frame + PROTO_HEADER_SIZE,
-		    body, c->out, &now);
-		cur.off += PROTO_HEADER_SIZE + body;
+		srv->stats->bytes_in += size;
+		c->bytes_in += size;
+		if (!http)
+			rc = dispatch_frame(c, (char *)frame +
+			    PROTO_HEADER_SIZE, body, &now);
+		else {
+			/* Draining: this one is the last, and says so. */
+			r.close |= srv->draining;
+			rc = dispatch_http(c, &r, (char *)frame + r.head_len,
+			    size - r.head_len, &now);
+		}
+		cur.off += size;
 		if (rc != 0) {
 			conn_close(c, "out of memory for a reply");
 			return (-1);
+		}
+		if (http && r.close) {
+			evbuffer_drain(conn_in(c), cur.total);
+			return (conn_close_after_calls(c, srv->draining ?
+			    "shutting down" : "Connection: close", 1) != 0 ?
+			    -1 : 0);
 		}
 	}
 	evbuffer_drain(conn_in(c), cur.off);
@@ -1330,7 +1483,6 @@ conn_event_cb(struct bufferevent *bev, short what, void *arg)
 	else if (c->state == CONN_PROXY && (what & BEV_EVENT_TIMEOUT))
 		conn_proxy_bad(c, "timed out");
 	else if (what & BEV_EVENT_TIMEOUT) {
-		c->srv->stats->timeouts++;
 		reason = c->deadline != 0 ? "frame timed out" :
 		    "idle timeout";
 		/*
@@ -1338,10 +1490,15 @@ conn_event_cb(struct bufferevent *bev, short what, void *arg)
 		 * write timeout has disabled the write event, too.)
 		 */
 		if ((what & BEV_EVENT_WRITING) || conn_closing(c) ||
-		    conn_unsent(c) > 0)
+		    conn_unsent(c) > 0) {
+			c->srv->stats->timeouts++;
 			conn_close(c, reason);
-		else
+		} else if (c->deadline != 0)
+			conn_frame_timeout(c);
+		else {
+			c->srv->stats->timeouts++;
 			conn_close_after_flush(c, reason, c->frames > 0);
+		}
 	} else if (what & BEV_EVENT_EOF) {
 		/*
 		 * The peer may have half-closed: send what it asked for.  An
@@ -1394,7 +1551,7 @@ conn_refuse(struct conn *c)
 		client_put(c->client);
 		c->client = NULL;
 	}
-	dispatch_error(c, c->out, PROTO_EBUSY);
+	dispatch_error(c, PROTO_EBUSY);
 	conn_close_after_flush(c, "busy", 1);
 }
 

@@ -241,7 +241,8 @@ listener_bind_all(const struct settings *s, struct listener **out)
 		if ((*out)[i].given[0] == '\0')
 			snprintf((*out)[i].given, sizeof (*out)[i].given,
 			    "%s", (*out)[i].addr.text);
-		log_info("listening on %s%s%s", (*out)[i].addr.text,
+		log_info("listening on %s%s%s%s", (*out)[i].addr.text,
+		    (*out)[i].flags & LISTEN_HTTP ? " (HTTP)" : "",
 		    (*out)[i].transport->tls ? " (TLS)" : "",
 		    (*out)[i].flags & LISTEN_PROXY ?
 		    " (PROXY protocol header first)" : "");

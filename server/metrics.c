@@ -100,7 +100,7 @@ static struct {
 
 /* A snapshot's copies: too large for the stack of a small process. */
 static struct stats_slot	metrics_rows[RPCD_PREFORK_MAX];
-static struct stats_method	metrics_methods[RPCD_METHOD_ROWS];
+static struct stats_method	metrics_methods[RPCD_STATS_ROWS];
 
 /* A counter or gauge of the totals, a member of struct stats_slot. */
 static const struct metrics_total {
@@ -222,54 +222,79 @@ metrics_label(struct evbuffer *b, const char *value)
 }
 
 /*
- * Print a family with one sample per method, the member at offset of its
- * struct stats_method.
+ * The next row of counters to print after row (-1 at the start), with
+ * its method's name and front end; -1 after the last.
+ */
+static int
+metrics_next_row(int row, const char **name, const char **frontend)
+{
+	while (++row < RPCD_STATS_ROWS) {
+		if ((*name = stats_row_name(row, frontend)) != NULL &&
+		    stats_row_used(row, &metrics_methods[row]))
+			return (row);
+	}
+	return (-1);
+}
+
+/* Print family{method="NAME",frontend="FRONTEND" for a row's sample. */
+static int
+metrics_row_labels(struct evbuffer *b, const char *family, const char *name,
+    const char *frontend)
+{
+	int	failed;
+
+	failed = evbuffer_add_printf(b, "%s{method=\"", family) < 0;
+	failed |= metrics_label(b, name);
+	failed |= evbuffer_add_printf(b, "\",frontend=\"%s\"", frontend) < 0;
+	return (failed);
+}
+
+/*
+ * Print a family with one sample per method and front end, the member at
+ * offset of its struct stats_method.
  */
 static int
 metrics_method_family(struct evbuffer *b, const char *family,
     const char *type, const char *help, size_t offset)
 {
-	const char	*name;
+	const char	*name, *frontend;
 	int64_t		 v;
 	int		 i, failed;
 
 	failed = metrics_family(b, family, type, help);
-	for (i = 0; (name = stats_method_name(i)) != NULL; i++) {
+	for (i = -1; (i = metrics_next_row(i, &name, &frontend)) != -1;) {
 		memcpy(&v, (const char *)&metrics_methods[i] + offset,
 		    sizeof v);
-		failed |= evbuffer_add_printf(b, "%s{method=\"", family) < 0;
-		failed |= metrics_label(b, name);
-		failed |= evbuffer_add_printf(b, "\"} %lld\n",
-		    (long long)v) < 0;
+		failed |= metrics_row_labels(b, family, name, frontend);
+		failed |= evbuffer_add_printf(b, "} %lld\n", (long long)v) < 0;
 	}
 	return (failed);
 }
 
 /*
- * Print the calls of each method: counts by outcome, timeouts, those in
- * flight, then durations.
+ * Print the calls of each method, by front end: counts by outcome,
+ * timeouts, those in flight, then durations.
  */
 static int
 metrics_format_methods(struct evbuffer *b)
 {
 	const struct stats_method	*m;
-	const char			*name;
+	const char			*name, *frontend;
 	int64_t				 cumulative;
 	int				 i, j, failed;
 
 	failed = metrics_family(b, "rpcd_requests_total", "counter",
-	    "Calls of each method, by outcome (ok or error).");
-	for (i = 0; (name = stats_method_name(i)) != NULL; i++) {
+	    "Calls of each method, by front end and outcome (ok or error).");
+	for (i = -1; (i = metrics_next_row(i, &name, &frontend)) != -1;) {
 		m = &metrics_methods[i];
-		failed |= evbuffer_add_printf(b, "rpcd_requests_total"
-		    "{method=\"") < 0;
-		failed |= metrics_label(b, name);
-		failed |= evbuffer_add_printf(b, "\",outcome=\"ok\"} %lld\n"
-		    "rpcd_requests_total{method=\"", (long long)(m->calls -
-		    m->errors)) < 0;
-		failed |= metrics_label(b, name);
-		failed |= evbuffer_add_printf(b, "\",outcome=\"error\"} "
-		    "%lld\n", (long long)m->errors) < 0;
+		failed |= metrics_row_labels(b, "rpcd_requests_total", name,
+		    frontend);
+		failed |= evbuffer_add_printf(b, ",outcome=\"ok\"} %lld\n",
+		    (long long)(m->calls - m->errors)) < 0;
+		failed |= metrics_row_labels(b, "rpcd_requests_total", name,
+		    frontend);
+		failed |= evbuffer_add_printf(b, ",outcome=\"error\"} %lld\n",
+		    (long long)m->errors) < 0;
 	}
 	failed |= metrics_method_family(b, "rpcd_request_timeouts_total",
 	    "counter", "Calls of each method answered timeout, past their "
@@ -286,30 +311,28 @@ metrics_format_methods(struct evbuffer *b)
 	    offsetof(struct stats_method, in_flight));
 	failed |= metrics_family(b, "rpcd_request_duration_seconds",
 	    "histogram", "Time from parsing a request to its reply queued.");
-	for (i = 0; (name = stats_method_name(i)) != NULL; i++) {
+	for (i = -1; (i = metrics_next_row(i, &name, &frontend)) != -1;) {
 		m = &metrics_methods[i];
 		for (cumulative = 0, j = 0; j <= RPCD_BUCKETS; j++) {
 			cumulative += m->buckets[j];
-			failed |= evbuffer_add_printf(b,
-			    "rpcd_request_duration_seconds_bucket"
-			    "{method=\"") < 0;
-			failed |= metrics_label(b, name);
+			failed |= metrics_row_labels(b,
+			    "rpcd_request_duration_seconds_bucket", name,
+			    frontend);
 			if (j < RPCD_BUCKETS)
-				failed |= evbuffer_add_printf(b, "\",le=\"%.9g\"}"
+				failed |= evbuffer_add_printf(b, ",le=\"%.9g\"}"
 				    " %lld\n", stats_bucket_ns[j] / 1e9,
 				    (long long)cumulative) < 0;
 			else
-				failed |= evbuffer_add_printf(b, "\",le=\"+Inf\"}"
+				failed |= evbuffer_add_printf(b, ",le=\"+Inf\"}"
 				    " %lld\n", (long long)cumulative) < 0;
 		}
-		failed |= evbuffer_add_printf(b,
-		    "rpcd_request_duration_seconds_sum{method=\"") < 0;
-		failed |= metrics_label(b, name);
-		failed |= evbuffer_add_printf(b, "\"} %.9f\n"
-		    "rpcd_request_duration_seconds_count{method=\"",
+		failed |= metrics_row_labels(b,
+		    "rpcd_request_duration_seconds_sum", name, frontend);
+		failed |= evbuffer_add_printf(b, "} %.9f\n",
 		    m->nanoseconds / 1e9) < 0;
-		failed |= metrics_label(b, name);
-		failed |= evbuffer_add_printf(b, "\"} %lld\n",
+		failed |= metrics_row_labels(b,
+		    "rpcd_request_duration_seconds_count", name, frontend);
+		failed |= evbuffer_add_printf(b, "} %lld\n",
 		    (long long)m->calls) < 0;
 	}
 	return (failed);

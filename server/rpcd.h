@@ -28,14 +28,14 @@
  *	worker		worker.c metrics.c agent.c listener.c
  *	connection	conn.c transport.c tls.c proxy.c
  *	call		dispatch.c module.c call.c pool.c registry.c
- *	base		config.c access.c client.c stats.c daemon.c
+ *	base		config.c access.c client.c stats.c daemon.c http.c
  *
  * process: start-up, the prefork master and its generations of workers.
  * worker: one event loop, its listeners, the metrics and agent ports.
  * connection: bytes in and out of a peer, TLS and the PROXY header.
  * call: a request's life from its frame to its reply, methods, modules.
  * base: the settings, the access rules, the per-client limits, the
- * counters, the process's plumbing.
+ * counters, the process's plumbing, HTTP's heads.
  * lib/common and libproto are under all of them.
  */
 
@@ -97,8 +97,16 @@ struct timeval;
 /* Keywords of a listen address, bits of settings.listen_flags. */
 #define LISTEN_TLS	0x1		/* ,tls */
 #define LISTEN_PROXY	0x2		/* ,proxy: a PROXY protocol header first */
+#define LISTEN_HTTP	0x4		/* ,http: HTTP/1.1 and JSON-RPC 2.0 */
+#define RPCD_HTTP_HEAD_MAX	8192		/* bytes: request line, headers */
+#define RPCD_HTTP_HEADERS_MAX	100		/* header lines of a request */
+#define RPCD_HTTP_REPLY_HEAD_MAX 512		/* bytes of a response's head */
+#define RPCD_HTTP_CORS_MAX	16		/* --http-cors origins */
+#define RPCD_HTTP_CORS_AGE	600		/* seconds a preflight is kept */
 #define RPCD_METHODS_MAX	64		/* of the registry */
 #define RPCD_METHOD_ROWS	128		/* method names since start */
+#define RPCD_FRONTENDS		2		/* framed, http: rows of each */
+#define RPCD_STATS_ROWS		(RPCD_METHOD_ROWS * RPCD_FRONTENDS)
 #define RPCD_BUCKETS		24		/* request durations: 1 us * 2^i */
 #define RPCD_PROCESS_INTERVAL	1		/* seconds: process gauges kept */
 #define RPCD_METRICS_TIMEOUT	10		/* seconds: a scrape, in all */
@@ -134,6 +142,8 @@ struct settings {
 	int		 nrules;
 	struct access	*access;	/* the rules made; NULL: none */
 	int		 log_denied;
+	char		*http_cors[RPCD_HTTP_CORS_MAX];	/* origins */
+	int		 nhttp_cors;
 	uint32_t	 max_frame;
 	unsigned int	 max_depth;
 	int		 max_conns;
@@ -321,6 +331,37 @@ enum call_state {
 };
 
 /*
+ * How a call's reply is written (call.c): a frame, or over HTTP the
+ * result as the body (/call/METHOD), a JSON-RPC 2.0 response, or one in a
+ * batch, the batch's own call writing the head and the brackets.
+ */
+enum reply_form {
+	REPLY_FRAME,
+	REPLY_HTTP,		/* the result, or rpcd's error object */
+	REPLY_JSONRPC,		/* a JSON-RPC response; 204 for a notification */
+	REPLY_ELEMENT,		/* one of a batch's: no head */
+	REPLY_BATCH		/* a batch: its head, once its elements are */
+};
+struct reply_to {
+	unsigned char		 form;		/* enum reply_form */
+	unsigned char		 close;		/* HTTP: Connection: close */
+	signed char		 origin;	/* HTTP: of --http-cors; -1: none */
+	short			 status;	/* HTTP: of an error; 0: its code's */
+	const char		*extra;		/* HTTP: header lines, static */
+	const char		*id;		/* JSON-RPC: its span; NULL: a
+						   notification */
+	size_t			 id_len;
+	struct call		*batch;		/* an element's batch's call */
+};
+
+/*
+ * The row of the counters of a call of method m answered as to says:
+ * its method's, among those of its front end (stats.c).
+ */
+#define stats_row(m, to)	((m)->index + \
+	((to)->form == REPLY_FRAME ? 0 : RPCD_METHOD_ROWS))
+
+/*
  * A request being answered (call.c): all a handler sees of it.  params is
  * the span of the request's params, NULL when it has none.  A call that
  * is answered inside its handler, with no call of its connection waiting,
@@ -341,6 +382,9 @@ struct call {
 	struct event		*timer;		/* its deadline */
 	char			*copy;		/* the params, once kept */
 	void			*data;		/* the module's: set_data() */
+	struct reply_to		 to;
+	int			 pending;	/* a batch's elements unanswered,
+						   and 1 while they are made */
 	TAILQ_ENTRY(call)	 entry;
 	/* Offloaded: the work, and its answer until the loop takes it. */
 	rpcd_work_fn		*work;
@@ -472,6 +516,7 @@ struct conn {
 	unsigned int		 client_over:1;	/* over --client-conns */
 	unsigned int		 rate_waiting:1; /* for its client's token */
 	unsigned int		 rate_delayed:1; /* its next call waited */
+	unsigned int		 continued:1;	/* HTTP: 100 Continue sent */
 	size_t			 buffered;	/* input left when last served;
 						   lingering: bytes discarded */
 	struct call_list	 calls;		/* kept calls, in request order */
@@ -540,6 +585,41 @@ struct identity {
 		char		*value;
 	}			 names[IDENTITY_NAMES_MAX];
 };
+
+/* A request's head, as http_parse() read it; spans point into the input. */
+#define HTTP_MORE	0
+#define HTTP_OK		1
+#define HTTP_GET	1
+#define HTTP_POST	2
+#define HTTP_HEAD	3
+#define HTTP_OPTIONS	4
+#define HTTP_OTHER	5
+struct http_request {
+	int			 method;	/* HTTP_GET... */
+	int			 minor;		/* HTTP/1.minor */
+	const char		*path;		/* the target, its query left out */
+	size_t			 path_len;
+	size_t			 head_len;	/* bytes, the blank line too */
+	int64_t			 content_length; /* -1: none given */
+	int			 chunked;	/* 1: chunked; -1: another coding */
+	int			 json;		/* a JSON Content-Type */
+	int			 has_type;	/* a Content-Type at all */
+	int			 close;		/* the connection ends after it */
+	int			 keep_alive;	/* HTTP/1.0's keep-alive */
+	int			 host;		/* a Host header */
+	int			 preflight;	/* CORS: Access-Control-Request-
+						   Method */
+	int			 expect;	/* 1: 100-continue; -1: other */
+	const char		*origin;	/* CORS: Origin; NULL: none */
+	size_t			 origin_len;
+};
+
+/* http.c */
+int		 http_parse(const char *, size_t, size_t,
+		     struct http_request *);
+const char	*http_reason(int);
+int		 http_response_head(struct evbuffer *, int, size_t, int,
+		     const char *, const char *);
 
 /* client.c */
 typedef void	 client_resume_fn(void *);
@@ -642,10 +722,8 @@ int		 registry_count(void);
 const struct method *registry_get(int);
 
 /* call.c */
-int		 call_frame(struct conn *, struct evbuffer *, const char *,
-		     const char *, size_t);
-int		 call_error_frame(struct conn *, struct evbuffer *,
-		     const char *, const char *);
+struct call	*call_batch_open(struct conn *, const struct reply_to *);
+int		 call_batch_close(struct call *);
 int		 call_reply(struct call *, const char *, const char *, size_t);
 int		 call_reply_json(struct call *, const char *,
 		     struct json_object *);
@@ -685,14 +763,19 @@ int		 pool_running(const struct call *);
 
 /* dispatch.c */
 void		 dispatch_init(void);
-int		 dispatch_frame(struct conn *, const char *, size_t,
-		     struct evbuffer *, int64_t *);
-int		 dispatch_error(struct conn *, struct evbuffer *, int);
+int		 dispatch_http(struct conn *, const struct http_request *,
+		     const char *, size_t, int64_t *);
+int		 dispatch_http_error(struct conn *, int, const char *,
+		     const char *);
+int		 dispatch_frame(struct conn *, const char *, size_t, int64_t *);
+int		 dispatch_error(struct conn *, int);
 
 /* stats.c */
 struct stats_slot *stats_region_create(int, int);
 int		 stats_method_row(const char *);
 const char	*stats_method_name(int);
+const char	*stats_row_name(int, const char **);
+int		 stats_row_used(int, const struct stats_method *);
 struct stats_slot *stats_slot_claim(int);
 void		 stats_slot_retire(struct stats_slot *, int);
 void		 stats_slot_newest(struct stats_slot *);

@@ -81,7 +81,7 @@ static struct stats_names	*stats_names;
 static struct stats_head	*stats_head;
 static struct stats_slot	*stats_retired;	/* one per worker slot */
 static struct stats_slot	*stats_procs;	/* one per process */
-/* RPCD_METHOD_ROWS per worker slot, then as many per process. */
+/* RPCD_STATS_ROWS per worker slot, then as many per process. */
 static struct stats_method	*stats_retired_methods;
 static struct stats_method	*stats_procs_methods;
 static int			 stats_nslots;
@@ -112,7 +112,7 @@ const int64_t	stats_bucket_ns[RPCD_BUCKETS] = {
 struct stats_slot *
 stats_region_create(int nprocs, int nslots)
 {
-	size_t	 head, len, nmethods = RPCD_METHOD_ROWS;
+	size_t	 head, len, nmethods = RPCD_STATS_ROWS;
 	char	*p;
 
 	/* Keep the slots' int64_t members aligned after the head. */
@@ -176,6 +176,17 @@ stats_method_name(int i)
 }
 
 /*
+ * The method name of a row of counters, and its front end in *frontend
+ * ("framed" or "http"); NULL past the last row taken.
+ */
+const char *
+stats_row_name(int row, const char **frontend)
+{
+	*frontend = row < RPCD_METHOD_ROWS ? "framed" : "http";
+	return (stats_method_name(row % RPCD_METHOD_ROWS));
+}
+
+/*
  * Take a free entry for a process of worker slot index (in the master,
  * before the fork); stats_slot_retire() frees it.  Its counters start
  * from zero: what its predecessors counted is in the retired entry.
@@ -188,8 +199,8 @@ stats_slot_claim(int index)
 	for (i = 0; i < stats_nprocs; i++) {
 		if (stats_procs[i].pid == 0) {
 			memset(&stats_procs[i], 0, sizeof stats_procs[i]);
-			memset(&stats_procs_methods[i * RPCD_METHOD_ROWS], 0,
-			    RPCD_METHOD_ROWS * sizeof *stats_procs_methods);
+			memset(&stats_procs_methods[i * RPCD_STATS_ROWS], 0,
+			    RPCD_STATS_ROWS * sizeof *stats_procs_methods);
 			stats_procs[i].pid = -1;	/* taken, not started */
 			stats_procs[i].running = -1;
 			stats_procs[i].index = index;
@@ -272,7 +283,7 @@ stats_sum_methods(struct stats_method *a, const struct stats_method *b,
 static struct stats_method *
 stats_methods_of(const struct stats_slot *st)
 {
-	return (&stats_procs_methods[(st - stats_procs) * RPCD_METHOD_ROWS]);
+	return (&stats_procs_methods[(st - stats_procs) * RPCD_STATS_ROWS]);
 }
 
 /*
@@ -363,7 +374,7 @@ stats_slot_retire(struct stats_slot *st, int restarted)
 	atomic_thread_fence(memory_order_release);
 	stats_sum(r, st, 0);
 	stats_sum_methods(&stats_retired_methods[st->index *
-	    RPCD_METHOD_ROWS], stats_methods_of(st), RPCD_METHOD_ROWS, 0);
+	    RPCD_STATS_ROWS], stats_methods_of(st), RPCD_STATS_ROWS, 0);
 	r->restarts += restarted;
 	st->pid = 0;
 	atomic_store_explicit(&stats_head->seq, seq + 2,
@@ -398,7 +409,7 @@ stats_copy_process(struct stats_slot *a, const struct stats_slot *b)
  * entry plus its live processes, with the pid and process gauges of the
  * newest; and, unless
  * methods is NULL, the calls of each method summed over every process
- * into methods (RPCD_METHOD_ROWS of them).  Retry while the master folds,
+ * into methods (RPCD_STATS_ROWS of them).  Retry while the master folds,
  * so the copy is of one moment.
  */
 void
@@ -418,11 +429,11 @@ stats_snapshot(struct stats_slot *rows, struct stats_method *methods)
 			rows[i].index = i;
 		}
 		if (methods != NULL)
-			memset(methods, 0, RPCD_METHOD_ROWS * sizeof *methods);
+			memset(methods, 0, RPCD_STATS_ROWS * sizeof *methods);
 		for (i = 0; methods != NULL && i < stats_nslots; i++)
 			stats_sum_methods(methods,
-			    &stats_retired_methods[i * RPCD_METHOD_ROWS],
-			    RPCD_METHOD_ROWS, 0);
+			    &stats_retired_methods[i * RPCD_STATS_ROWS],
+			    RPCD_STATS_ROWS, 0);
 		for (i = 0; i < stats_nprocs; i++) {
 			p = &stats_procs[i];
 			if (p->pid <= 0)
@@ -430,7 +441,7 @@ stats_snapshot(struct stats_slot *rows, struct stats_method *methods)
 			stats_sum(&rows[p->index], p, 1);
 			if (methods != NULL)
 				stats_sum_methods(methods, stats_methods_of(p),
-				    RPCD_METHOD_ROWS, 1);
+				    RPCD_STATS_ROWS, 1);
 			newest = rows[p->index].serial;
 			if (newest == 0 || p->serial > newest) {
 				rows[p->index].serial = p->serial;
@@ -479,6 +490,17 @@ stats_add_counters(struct json_object *o, const struct stats_slot *st)
 }
 
 /*
+ * Is row of counters m one to report?  Every framed one, and an HTTP one
+ * that has seen a call: most servers have no HTTP listener.
+ */
+int
+stats_row_used(int row, const struct stats_method *m)
+{
+	return (row < RPCD_METHOD_ROWS || m->calls > 0 || m->in_flight > 0 ||
+	    m->denied > 0 || m->rate_limited > 0);
+}
+
+/*
  * The bound, in microseconds, of the bucket where a fraction q of the
  * calls of m is reached; -1 past the last bound, 0 with no calls.
  */
@@ -505,7 +527,8 @@ stats_quantile(const struct stats_method *m, double q)
  * memory.
  */
 static struct json_object *
-stats_method_to_json(const char *name, const struct stats_method *m)
+stats_method_to_json(const char *name, const char *frontend,
+    const struct stats_method *m)
 {
 	struct json_object	*o, *hist, *v;
 	char			 bound[24];
@@ -522,6 +545,7 @@ stats_method_to_json(const char *name, const struct stats_method *m)
 	failed |= stats_add(o, "latency_sum_us", m->nanoseconds / 1000);
 	failed |= stats_add(o, "p50_us", stats_quantile(m, 0.5));
 	failed |= stats_add(o, "p99_us", stats_quantile(m, 0.99));
+	failed |= json_add(o, "frontend", json_object_new_string(frontend));
 	hist = json_object_new_object();
 	for (i = 0; i <= RPCD_BUCKETS; i++) {
 		if (m->buckets[i] == 0)
@@ -556,10 +580,10 @@ stats_method_to_json(const char *name, const struct stats_method *m)
 struct json_object *
 stats_to_json(void)
 {
-	static struct stats_method methods[RPCD_METHOD_ROWS];
+	static struct stats_method methods[RPCD_STATS_ROWS];
 	struct json_object	*o, *workers, *w, *total, *list;
 	struct stats_slot	 sum = { 0 }, rows[RPCD_PREFORK_MAX];
-	const char		*name;
+	const char		*name, *frontend;
 	int			 i, failed = 0;
 
 	stats_snapshot(rows, methods);
@@ -576,9 +600,12 @@ stats_to_json(void)
 	total = json_object_new_object();
 	failed |= stats_add_counters(total, &sum);
 	list = json_object_new_array();
-	for (i = 0; (name = stats_method_name(i)) != NULL; i++)
-		failed |= json_add(list, NULL,
-		    stats_method_to_json(name, &methods[i]));
+	for (i = 0; i < RPCD_STATS_ROWS; i++) {
+		if ((name = stats_row_name(i, &frontend)) != NULL &&
+		    stats_row_used(i, &methods[i]))
+			failed |= json_add(list, NULL,
+			    stats_method_to_json(name, frontend, &methods[i]));
+	}
 
 	o = json_object_new_object();
 	failed |= json_add(o, "version",

@@ -74,7 +74,7 @@ sys.stdout.write(urllib.request.urlopen("http://%s/metrics" % sys.argv[1],
                                         timeout=5).read().decode())
 EOF
 ok_test "/metrics: rpcd_method_denied_total per method" \
-    grep -q '^rpcd_method_denied_total{method="pid"} 2$' "$D/metrics"
+    grep -q '^rpcd_method_denied_total{method="pid",frontend="framed"} 2$' "$D/metrics"
 ok_test "/metrics: rpcd_denied_total" grep -q '^rpcd_denied_total 4$' "$D/metrics"
 rpcd_stop
 

@@ -13,12 +13,15 @@ F=$TEST_DIR/rpcd.conf
 # it makes, as directives.
 every="listen 127.0.0.1:0,tls,name=pub
 listen unix:rel.sock,proxy
+listen 127.0.0.1:0,http
 proxy-from 10.0.0.0/8
 proxy-from 2001:db8::/32
 allow ping,stats from=10.0.0.0/8
 deny exec.* user=nobody
 allow * listener=pub cn=ops
 log-denied
+http-cors https://app.example
+http-cors http://localhost:8000
 module ./rel.so take=x
 prefork 2
 reuseport

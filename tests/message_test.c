@@ -568,6 +568,96 @@ test_errors(void)
 	    "library version is the package's");
 }
 
+/* JSON-RPC 2.0 requests, for the HTTP front end. */
+static struct proto_jsonrpc	 jr;
+
+static int
+jsonrpc(const char *body)
+{
+	return (proto_jsonrpc_parse(body, strlen(body), 0, &jr));
+}
+
+/* A span as a string, "(absent)" when NULL. */
+static const char *
+span(const char *p, size_t len)
+{
+	static char	buf[256];
+
+	if (p == NULL)
+		return ("(absent)");
+	snprintf(buf, sizeof buf, "%.*s", (int)len, p);
+	return (buf);
+}
+
+static void
+test_jsonrpc(void)
+{
+	const char	*batch = " [ {\"a\": [1, 2]} ,\"x\", 3 ,[]] ", *v;
+	const char	*expect[] = { "{\"a\": [1, 2]}", "\"x\"", "3", "[]" };
+	size_t		 off = 0, len;
+	int		 i, good = 1;
+
+	ok(jsonrpc("{\"jsonrpc\": \"2.0\", \"method\": \"ping\", "
+	    "\"params\": [1, {\"b\": 2}], \"id\": 7}") == PROTO_OK &&
+	    strcmp(jr.method, "ping") == 0 && jr.method_len == 4,
+	    "a JSON-RPC call parses, with its method");
+	ok(strcmp(span(jr.params, jr.params_len), "[1, {\"b\": 2}]") == 0,
+	    "its params are the exact bytes");
+	ok(strcmp(span(jr.id, jr.id_len), "7") == 0, "so is its id");
+	ok(jsonrpc("{\"method\":\"m\",\"jsonrpc\":\"2.0\",\"params\":"
+	    "{\"k\":null}}") == PROTO_OK && jr.id == NULL &&
+	    strcmp(span(jr.params, jr.params_len), "{\"k\":null}") == 0,
+	    "a notification has no id; params by name");
+	ok(jsonrpc("{\"jsonrpc\":\"2.0\",\"method\":\"m\",\"id\":null}") ==
+	    PROTO_OK && strcmp(span(jr.id, jr.id_len), "null") == 0 &&
+	    jr.params == NULL, "an id of null is a call, not a notification");
+	ok(jsonrpc("{\"jsonrpc\":\"2.0\",\"method\":\"m\",\"id\":\"a\\\"b\"}")
+	    == PROTO_OK && strcmp(span(jr.id, jr.id_len), "\"a\\\"b\"") == 0,
+	    "a string id is kept as written");
+	ok(jsonrpc("{\"jsonrpc\":\"1.0\",\"method\":\"m\",\"id\":1}") ==
+	    PROTO_EJSONRPC && strcmp(span(jr.id, jr.id_len), "1") == 0,
+	    "another version is bad_jsonrpc, its id kept for the reply");
+	ok(jsonrpc("{\"method\":\"m\",\"id\":1}") == PROTO_EJSONRPC,
+	    "so is no version");
+	ok(jsonrpc("{\"jsonrpc\":\"2.0\",\"method\":\"m\",\"params\":3}") ==
+	    PROTO_EJSONRPC, "params must be an array or an object");
+	ok(jsonrpc("{\"jsonrpc\":\"2.0\",\"method\":\"m\",\"id\":[1]}") ==
+	    PROTO_EJSONRPC && jr.id == NULL,
+	    "an id must be a string, a number or null");
+	ok(jsonrpc("{\"jsonrpc\":\"2.0\",\"id\":2}") == PROTO_ENONAME &&
+	    strcmp(span(jr.id, jr.id_len), "2") == 0, "no method: no_method");
+	ok(jsonrpc("{\"jsonrpc\":\"2.0\",\"method\":5,\"id\":2}") ==
+	    PROTO_EBADNAME, "a method not a string: bad_method");
+	ok(jsonrpc("[1]") == PROTO_ENOTOBJECT, "an array is not a request");
+	ok(jsonrpc("{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"m\"") ==
+	    PROTO_EJSON && jr.id == NULL,
+	    "syntax errors first, and no id is kept from a body not JSON");
+	ok(jsonrpc("{\"jsonrpc\":\"2.0\",\"method\":\"m\"} x") == PROTO_EJSON,
+	    "nothing may follow");
+	ok(jsonrpc("{\"jsonrpc\":\"2.0\",\"method\":\"\\u00e9\","
+	    "\"idx\":1,\"id\":1}") == PROTO_OK &&
+	    strcmp(jr.method, "\xc3\xa9") == 0,
+	    "the method is decoded; other keys are ignored");
+	for (i = 0; i < 4; i++) {
+		if (proto_json_element(batch, strlen(batch), &off, &v,
+		    &len) != PROTO_OK || v == NULL ||
+		    strcmp(span(v, len), expect[i]) != 0)
+			good = 0;
+	}
+	ok(good, "proto_json_element steps through an array's elements");
+	ok(proto_json_element(batch, strlen(batch), &off, &v, &len) ==
+	    PROTO_OK && v == NULL && off == strlen(batch),
+	    "and ends after the last");
+	off = 0;
+	ok(proto_json_element(" [ ] ", 5, &off, &v, &len) == PROTO_OK &&
+	    v == NULL, "an empty array has none");
+	off = 0;
+	ok(proto_json_element("{}", 2, &off, &v, &len) == PROTO_EJSON,
+	    "an object is not an array");
+	ok(strcmp(proto_errname(PROTO_EJSONRPC), "bad_jsonrpc") == 0,
+	    "PROTO_EJSONRPC is bad_jsonrpc");
+}
+
 int
 main(void)
 {
@@ -579,5 +669,6 @@ main(void)
 	test_error_build();
 	test_build_large();
 	test_errors();
+	test_jsonrpc();
 	return (done_testing());
 }

@@ -118,13 +118,13 @@ wire -n 50 -r 50 "$RPCD_ADDR" "$PING" >/dev/null
 wire -n 2 "$RPCD_ADDR" 'j:{"in": "nosuch"}' 'j:{"in": "stats"}' >/dev/null
 wire -t 5 "$RPCD_ADDR" h:65 >/dev/null
 scrape "$TEST_DIR/s1"
-is "$(value "$TEST_DIR/s1" 'rpcd_requests_total{method="ping",outcome="ok"}')" \
-    50 "50 pings: rpcd_requests_total{method=\"ping\",outcome=\"ok\"} 50"
-is "$(value "$TEST_DIR/s1" 'rpcd_request_duration_seconds_count{method="ping"}') $(value "$TEST_DIR/s1" 'rpcd_request_duration_seconds_bucket{method="ping",le="+Inf"}')" \
+is "$(value "$TEST_DIR/s1" 'rpcd_requests_total{method="ping",frontend="framed",outcome="ok"}')" \
+    50 "50 pings: rpcd_requests_total{method=\"ping\",frontend=\"framed\",outcome=\"ok\"} 50"
+is "$(value "$TEST_DIR/s1" 'rpcd_request_duration_seconds_count{method="ping",frontend="framed"}') $(value "$TEST_DIR/s1" 'rpcd_request_duration_seconds_bucket{method="ping",frontend="framed",le="+Inf"}')" \
     "50 50" "and 50 durations, all in the +Inf bucket"
-is "$(value "$TEST_DIR/s1" 'rpcd_requests_total{method="stats",outcome="ok"}')" \
+is "$(value "$TEST_DIR/s1" 'rpcd_requests_total{method="stats",frontend="framed",outcome="ok"}')" \
     1 "a stats call is counted"
-is "$(value "$TEST_DIR/s1" 'rpcd_request_timeouts_total{method="ping"}') $(value "$TEST_DIR/s1" 'rpcd_requests_in_flight{method="ping"}')" \
+is "$(value "$TEST_DIR/s1" 'rpcd_request_timeouts_total{method="ping",frontend="framed"}') $(value "$TEST_DIR/s1" 'rpcd_requests_in_flight{method="ping",frontend="framed"}')" \
     "0 0" "no ping timed out, none is in flight"
 is "$(value "$TEST_DIR/s1" 'rpcd_client_errors_total{kind="bad_request"}') $(value "$TEST_DIR/s1" 'rpcd_client_errors_total{kind="too_large"}')" \
     "1 1" "an unknown method and a frame too large are client errors"
@@ -135,7 +135,7 @@ ok_test "bytes were received and sent" test \
 ok_test "no counter fell" not_less "$TEST_DIR/s0" "$TEST_DIR/s1"
 
 # The buckets resolve rpcd's own range: 1 us, 2 us ... 2^23 us.
-bounds=$(sed -n 's/^rpcd_request_duration_seconds_bucket{method="ping",le="\([^"]*\)"}.*/\1/p' \
+bounds=$(sed -n 's/^rpcd_request_duration_seconds_bucket{method="ping",frontend="framed",le="\([^"]*\)"}.*/\1/p' \
     "$TEST_DIR/s1" | tr '\n' ' ')
 is "$bounds" "1e-06 2e-06 4e-06 8e-06 1.6e-05 3.2e-05 6.4e-05 0.000128 \
 0.000256 0.000512 0.001024 0.002048 0.004096 0.008192 0.016384 0.032768 \
@@ -196,7 +196,7 @@ while [ $i -lt 4 ]; do
 	i=$((i + 1))
 done
 scrape "$TEST_DIR/p1"
-is "$(value "$TEST_DIR/p1" 'rpcd_requests_total{method="ping",outcome="ok"}')" \
+is "$(value "$TEST_DIR/p1" 'rpcd_requests_total{method="ping",frontend="framed",outcome="ok"}')" \
     100 "100 pings over 4 connections, whichever worker took them"
 is "$(grep -c '^rpcd_worker_requests_total{worker="[01]"}' "$TEST_DIR/p1")" 2 \
     "a series per worker"
@@ -212,7 +212,7 @@ wait_for 50 eval '[ "$(http /metrics |
 ok $? "kill -9 of worker 0 (pid $victim): rpcd_worker_restarts_total 1"
 scrape "$TEST_DIR/p2"
 ok_test "and no counter fell" not_less "$TEST_DIR/p1" "$TEST_DIR/p2"
-is "$(value "$TEST_DIR/p2" 'rpcd_requests_total{method="ping",outcome="ok"}')" \
+is "$(value "$TEST_DIR/p2" 'rpcd_requests_total{method="ping",frontend="framed",outcome="ok"}')" \
     100 "the dead worker's pings still count"
 
 mpid=$(sed -n 's/.*metrics server started, pid \([0-9]*\)$/\1/p' "$RPCD_LOG" |
@@ -232,7 +232,7 @@ wait_for 100 sh -c "[ \$(grep -c 'worker [01] (pid [0-9]*) exited\$' \
 ok $? "SIGHUP: the old workers exit"
 scrape "$TEST_DIR/p4"
 ok_test "SIGHUP: no counter fell" not_less "$TEST_DIR/p3" "$TEST_DIR/p4"
-is "$(value "$TEST_DIR/p4" 'rpcd_requests_total{method="ping",outcome="ok"}')" \
+is "$(value "$TEST_DIR/p4" 'rpcd_requests_total{method="ping",frontend="framed",outcome="ok"}')" \
     110 "the old generation's pings still count"
 
 # An address taken is an error at start, and a Unix socket is refused.
@@ -263,15 +263,15 @@ metrics_addr
 "$WIRE" -n 1 -t 30 "$RPCD_ADDR" 'j:{"in": "hold", "params": 1}' >/dev/null &
 holder=$!
 wait_for 100 eval 'scrape "$TEST_DIR/b0" && [ "$(value "$TEST_DIR/b0" \
-    "rpcd_requests_in_flight{method=\"hold\"}")" = 1 ]'
-ok $? "a call not answered yet: rpcd_requests_in_flight{method=\"hold\"} 1"
+    "rpcd_requests_in_flight{method=\"hold\",frontend=\"framed\"}")" = 1 ]'
+ok $? "a call not answered yet: rpcd_requests_in_flight{method=\"hold\",frontend=\"framed\"} 1"
 promtool_check "$TEST_DIR/b0" "promtool check metrics passes, with a module"
 is "$(wire -n 1 "$RPCD_ADDR" 'j:{"in": "release"}')" \
     '{"out": "release", "result": 1}' "release answers it"
 wait "$holder"
 wire_status $? -n 1 hold
 scrape "$TEST_DIR/b1"
-is "$(value "$TEST_DIR/b1" 'rpcd_requests_in_flight{method="hold"}') $(value "$TEST_DIR/b1" 'rpcd_requests_total{method="hold",outcome="ok"}')" \
+is "$(value "$TEST_DIR/b1" 'rpcd_requests_in_flight{method="hold",frontend="framed"}') $(value "$TEST_DIR/b1" 'rpcd_requests_total{method="hold",frontend="framed",outcome="ok"}')" \
     "0 1" "once answered: none in flight, one call"
 # Three calls offloaded on one connection, with one thread: one runs, two
 # wait in the queue.

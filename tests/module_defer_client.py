@@ -175,7 +175,7 @@ def deadlines(tap, server):
     with urllib.request.urlopen("http://%s/metrics" % server.metrics,
                                 timeout=10) as f:
         text = f.read().decode()
-    tap.ok(re.search(r'^rpcd_request_timeouts_total\{method="deadline"\} 1$',
+    tap.ok(re.search(r'^rpcd_request_timeouts_total\{method="deadline",frontend="framed"\} 1$',
                      text, re.M) is not None, "so does /metrics")
     a.sendall(rpcdtest.request("deadline", [5000, "late"]) +
               rpcdtest.request("echo", 5))

@@ -87,7 +87,7 @@ is "$("$C" -S "$RPCD_ADDR" call alpha 1)" 1 "module a's alpha answers"
 load_start 3 alpha 2
 wait_for 100 load_reached 10
 before=$(calls alpha)
-mbefore=$(metric 'rpcd_requests_total{method="alpha",outcome="ok"}')
+mbefore=$(metric 'rpcd_requests_total{method="alpha",frontend="framed",outcome="ok"}')
 
 # Module b comes first, so alpha moves down the registry.
 gen1=$(pids)
@@ -99,20 +99,20 @@ wait_for 100 load_reached $(($(load_most) + 10))
 mid=$(calls alpha)
 ok_test "alpha's calls in stats did not fall ($before, then $mid)" \
     [ "$mid" -ge "$before" ]
-mid=$(metric 'rpcd_requests_total{method="alpha",outcome="ok"}')
+mid=$(metric 'rpcd_requests_total{method="alpha",frontend="framed",outcome="ok"}')
 ok_test "nor in /metrics ($mbefore, then $mid)" [ "$mid" -ge "$mbefore" ]
 load_stop
 sent=$load_sent
 is "$load_failed" 0 "no call of $sent connect-call-close clients failed"
 is "$(calls alpha)" $((sent + 1)) "stats counts every call of alpha, once"
-is "$(metric 'rpcd_requests_total{method="alpha",outcome="ok"}')" \
+is "$(metric 'rpcd_requests_total{method="alpha",frontend="framed",outcome="ok"}')" \
     $((sent + 1)) "and so does /metrics"
 is "$("$C" -S "$RPCD_ADDR" call beta 7)" 7 "the added method answers"
 "$C" -S "$RPCD_ADDR" --json methods |
     grep -q '"name": "beta", "help": "the params back", "module": "test"'
 ok $? "and methods lists it"
 is "$(calls beta)" 1 "it has a row of its own in stats"
-is "$(metric 'rpcd_requests_total{method="beta",outcome="ok"}') $(metric 'rpcd_request_duration_seconds_count{method="beta"}')" \
+is "$(metric 'rpcd_requests_total{method="beta",frontend="framed",outcome="ok"}') $(metric 'rpcd_request_duration_seconds_count{method="beta",frontend="framed"}')" \
     "1 1" "and series of its own in /metrics"
 "$C" -S "$RPCD_ADDR" --json stats | grep -q '"max-frame": 8192'
 ok $? "the limit changed by the same SIGHUP is in stats"

@@ -57,6 +57,7 @@ enum proto_error {
 	PROTO_ESPACE,		/* caller's buffer is too small */
 	PROTO_EBUSY,		/* server too busy (sent by servers) */
 	PROTO_ETIMEOUT,		/* no answer in time (sent by servers) */
+	PROTO_EJSONRPC,		/* not a JSON-RPC 2.0 request */
 	PROTO_NERRORS
 };
 
@@ -77,6 +78,20 @@ struct proto_message {
 	size_t		 name_len;
 	const char	*value;
 	size_t		 value_len;
+};
+
+/*
+ * A JSON-RPC 2.0 request (proto_jsonrpc_parse()): its method, and the
+ * spans of its params and its id in the parsed body, NULL when absent (no
+ * id: a notification).
+ */
+struct proto_jsonrpc {
+	char		 method[PROTO_NAME_MAX + 1];
+	size_t		 method_len;
+	const char	*params;
+	size_t		 params_len;
+	const char	*id;
+	size_t		 id_len;
 };
 
 /* error.c */
@@ -102,6 +117,10 @@ int		 proto_response_build(void *, size_t, size_t *, const char *,
 		     const char *, size_t);
 int		 proto_error_build(void *, size_t, size_t *, const char *,
 		     const char *);
+int		 proto_jsonrpc_parse(const char *, size_t, unsigned int,
+		     struct proto_jsonrpc *);
+int		 proto_json_element(const char *, size_t, size_t *,
+		     const char **, size_t *);
 
 #ifdef __cplusplus
 }
