@@ -283,8 +283,11 @@ call_http(struct call *call, struct evbuffer *out, const char *result,
 		status = call->to.status;
 	else if (code != NULL && call->to.form == REPLY_HTTP)
 		status = call_code(code, 0);
+	/*
+	 * A notification's is 200 and empty, as JSON-RPC libraries want
+	 * it (jsonrpclib takes no other status); a preflight's is 204.
+	 */
 	if (status == 204 || b.n == 0) {
-		status = 204;
 		b.n = 0;
 		b.len = 0;
 	}
@@ -307,7 +310,7 @@ done:
 /*
  * A batch's elements are all answered: write its head, for the length of
  * them all with the brackets and commas the elements get now, into its
- * own place in the queue (204 if every one was a notification).  -1 if
+ * own place in the queue (empty if every one was a notification).  -1 if
  * it cannot be built.
  */
 static int
@@ -332,7 +335,7 @@ call_batch_finish(struct call *batch, struct evbuffer *out)
 	if (n > 0)
 		len += n + 1;
 	before = evbuffer_get_length(out);
-	if (http_response_head(out, n > 0 ? 200 : 204, len, batch->to.close,
+	if (http_response_head(out, 200, len, batch->to.close,
 	    call_origin(batch), NULL) != 0)
 		return (-1);
 	/* The elements counted their own bytes, not the brackets. */

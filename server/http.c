@@ -345,7 +345,8 @@ http_date(void)
 
 /*
  * Append the head of a response to out: status, a JSON body of len bytes
- * to follow (none for 204), the connection closing after it or not, and,
+ * to follow (none for 204, and no type for none), the connection closing
+ * after it or not, and,
  * with origin, CORS's header for it; extra, if not NULL, is header lines
  * of the caller's, each ended by CRLF.  Return -1 out of memory.
  */
@@ -358,7 +359,7 @@ http_response_head(struct evbuffer *out, int status, size_t len, int close,
 
 	n = snprintf(head, sizeof head, "HTTP/1.1 %d %s\r\nDate: %s\r\n%s"
 	    "%s%s%s%s%s\r\n", status, http_reason(status), http_date(),
-	    status == 204 ? "" : "Content-Type: application/json\r\n",
+	    len == 0 ? "" : "Content-Type: application/json\r\n",
 	    close ? "Connection: close\r\n" : "",
 	    origin != NULL ? "Access-Control-Allow-Origin: " : "",
 	    origin != NULL ? origin : "",

@@ -81,23 +81,10 @@ rpcd_stop
 ### Certificates: cn=, dns=, email=, uri=; none verified, none matched.
 if grep -q '^#define HAVE_TLS 1' "$top_builddir/config.h" &&
     command -v openssl >/dev/null; then
-	# cert NAME SUBJECT_CN SAN: a key and a certificate signed by ca.
-	cert()
-	{
-		openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 \
-		    -nodes -keyout "$D/$1.key" -out "$D/$1.csr" \
-		    -subj "/CN=$2" 2>/dev/null &&
-		printf 'subjectAltName=%s\n' "$3" >"$D/$1.ext" &&
-		openssl x509 -req -in "$D/$1.csr" -CA "$D/ca.pem" \
-		    -CAkey "$D/ca.key" -CAcreateserial -days 2 \
-		    -extfile "$D/$1.ext" -out "$D/$1.pem" 2>/dev/null
-	}
-	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 \
-	    -nodes -keyout "$D/ca.key" -out "$D/ca.pem" -days 2 -subj /CN=ca \
-	    2>/dev/null &&
-	cert server rpcd 'DNS:localhost,IP:127.0.0.1' &&
-	cert ops ops 'DNS:ops.example,email:ops@example.com,URI:spiffe://example/ops' &&
-	cert dev dev 'DNS:dev.example,DNS:*.lab.example,email:dev@example.org' ||
+	ca ca &&
+	cert server ca rpcd 'DNS:localhost,IP:127.0.0.1' &&
+	cert ops ca ops 'DNS:ops.example,email:ops@example.com,URI:spiffe://example/ops' &&
+	cert dev ca dev 'DNS:dev.example,DNS:*.lab.example,email:dev@example.org' ||
 	    bail_out "openssl cannot make the test certificates"
 	rpcd_start $MOD -l 127.0.0.1:0,tls --tls-cert "$D/server.pem" \
 	    --tls-key "$D/server.key" --tls-ca "$D/ca.pem" \
@@ -142,7 +129,7 @@ if grep -q '^#define HAVE_TLS 1' "$top_builddir/config.h" &&
 	    grep -q "closed: .*(listener=127.0.0.1:[0-9]* seconds=" "$RPCD_LOG"
 
 	### README's example, as it stands but for its paths and group.
-	cert deploy deploy.example.com 'DNS:deploy.example.com' ||
+	cert deploy ca deploy.example.com 'DNS:deploy.example.com' ||
 	    bail_out "openssl cannot make the test certificates"
 	cp "$top_builddir/modules/.libs/exec.so" "$D/exec.so" &&
 	    chmod 0755 "$D/exec.so" || bail_out "no exec.so"

@@ -378,3 +378,23 @@ big_batch_check()
 	    "$TEST_DIR/bigbatch" | cmp -s - "$TEST_DIR/bigbatch.out"
 	ok $? "${bbc_what}and every reply came back in order"
 }
+
+# Test certificates in $TEST_DIR, made by openssl: ca NAME, a CA whose
+# subject is CN=NAME; cert NAME CA SUBJECT_CN SAN [DAYS], a key and a
+# certificate signed by CA, with subjectAltName SAN (DNS:...,IP:...).
+ca()
+{
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 \
+	    -nodes -keyout "$TEST_DIR/$1.key" -out "$TEST_DIR/$1.pem" -days 2 \
+	    -subj "/CN=$1" 2>/dev/null
+}
+cert()
+{
+	openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+	    -keyout "$TEST_DIR/$1.key" -out "$TEST_DIR/$1.csr" \
+	    -subj "/CN=$3" 2>/dev/null &&
+	printf 'subjectAltName=%s\n' "$4" >"$TEST_DIR/$1.ext" &&
+	openssl x509 -req -in "$TEST_DIR/$1.csr" -CA "$TEST_DIR/$2.pem" \
+	    -CAkey "$TEST_DIR/$2.key" -CAcreateserial -days "${5:-2}" \
+	    -extfile "$TEST_DIR/$1.ext" -out "$TEST_DIR/$1.pem" 2>/dev/null
+}

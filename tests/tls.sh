@@ -22,22 +22,6 @@ command -v openssl >/dev/null || skip_all "no openssl command"
 D=$TEST_DIR
 C=$RPCCTL
 
-# cert NAME CA SUBJECT SAN [DAYS]: a key and a certificate signed by CA.
-cert()
-{
-	openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
-	    -keyout "$D/$1.key" -out "$D/$1.csr" -subj "/CN=$3" 2>/dev/null &&
-	printf 'subjectAltName=%s\n' "$4" >"$D/$1.ext" &&
-	openssl x509 -req -in "$D/$1.csr" -CA "$D/$2.pem" -CAkey "$D/$2.key" \
-	    -CAcreateserial -days "${5:-2}" -extfile "$D/$1.ext" \
-	    -out "$D/$1.pem" 2>/dev/null
-}
-ca()
-{
-	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 \
-	    -nodes -keyout "$D/$1.key" -out "$D/$1.pem" -days 2 \
-	    -subj "/CN=$1" 2>/dev/null
-}
 ca ca && ca otherca &&
     cert server ca rpcd-one 'DNS:localhost,IP:127.0.0.1' &&
     cert server2 ca rpcd-two 'DNS:other.example' &&
