@@ -543,7 +543,7 @@ dispatch_http(struct conn *c, const struct http_request *r,
 			    now));
 		/* From SIGTERM on, through --drain-delay too. */
 		if (c->srv->draining || c->srv->agent_drain ||
-		    c->srv->stats->draining) {
+		    c->srv->stats->leaving) {
 			to.status = 503;
 			return (dispatch_fail(c, &to, "draining",
 			    "shutting down"));

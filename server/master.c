@@ -537,6 +537,21 @@ master_count(struct master *m, int only_old)
 	return (n);
 }
 
+/*
+ * Tell the workers, through their stats slots, that they shut down after
+ * --drain-delay: HTTP's /ready says so from now on, as the agent does.
+ */
+static void
+master_leaving(struct master *m)
+{
+	int	i;
+
+	for (i = 0; i < m->nworkers; i++) {
+		if (m->workers[i].pid != 0)
+			m->workers[i].stats->leaving = 1;
+	}
+}
+
 static void
 master_kill_all(struct master *m, int sig, int only_old)
 {
@@ -769,6 +784,7 @@ master_handle_signals(struct master *m)
 		    "more before shutting down", m->settings->drain_delay);
 		m->agent_drain = 1;
 		m->drain_at = time_monotonic() + m->settings->drain_delay;
+		master_leaving(m);
 	} else if (master_sig_term && !m->stopping) {
 		log_info("shutting down %d workers", master_count(m, 0));
 		master_stop(m);

@@ -235,6 +235,8 @@ struct stats_slot {
 	int64_t		proxy_untrusted; /* ,proxy peers not in --proxy-from */
 	int64_t		tls_handshake_failures;
 	int64_t		draining;	/* not accepting: shutting down */
+	int64_t		leaving;	/* to shut down after --drain-delay:
+					   the master's word, for /ready */
 	int64_t		too_large;	/* client errors, by kind */
 	int64_t		bad_requests;
 	int64_t		foreign;	/* TLS or HTTP spoken to us */

@@ -134,7 +134,7 @@ fi
 "$RPCD" -n --http-cors 'example.com' >/dev/null 2>"$D/err"
 is $? 2 "--http-cors without a scheme: a usage error, exit 2"
 ok_test "saying what an origin is" grep -q 'not an origin' "$D/err"
-rpcd_start $MOD -P 2 -l 127.0.0.1:0 -l 127.0.0.1:0,http ||
+rpcd_start $MOD -P 2 -l 127.0.0.1:0 -l 127.0.0.1:0,http --drain-delay 5 ||
     bail_out "rpcd did not start"
 wait_workers 2 || bail_out "no 2 workers"
 U=http://$(echo "$RPCD_ADDRS" | sed -n 2p)
@@ -143,6 +143,17 @@ for i in 1 2 3 4 5 6 7 8 9 10; do
 	[ "$(curl -s --json "[$i]" "$U/call/echo")" = "[$i]" ] && n=$((n + 1))
 done
 is "$n" 10 "--prefork 2: 10 calls over HTTP answered"
+kill -TERM "$RPCD_PID"
+# Every worker says it, whichever a connection reaches.
+not_ready() {
+	[ "$(curl -s -o /dev/null -w '%{http_code}' "$U/ready")" = 503 ] &&
+	[ "$(curl -s -o /dev/null -w '%{http_code}' "$U/ready")" = 503 ] &&
+	[ "$(curl -s -o /dev/null -w '%{http_code}' "$U/ready")" = 503 ]
+}
+wait_for 30 not_ready
+ok $? "SIGTERM with --drain-delay: the workers' GET /ready says 503 at once"
+is "$(curl -s --json '[11]' "$U/call/echo")" "[11]" \
+    "while they still answer calls"
 rpcd_stop
 is $? 0 "rpcd exits 0"
 done_testing
