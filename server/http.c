@@ -132,7 +132,8 @@ http_request_line(const char *line, size_t len, struct http_request *r)
 		return (400);
 	if (sp[6] != '1')
 		return (505);
-	r->minor = sp[8] - '0';
+	/* A later HTTP/1.x is served as the latest rpcd knows, 1.1. */
+	r->minor = sp[8] > '1' ? 1 : sp[8] - '0';
 	if ((size_t)(sp - target) > 7 &&
 	    (strncasecmp(target, "http://", 7) == 0 ||
 	    strncasecmp(target, "https://", 8) == 0)) {
