@@ -46,17 +46,6 @@ start_rpcd()
 	    "$work/rpcd.$1.log" | head -n 1)
 }
 
-# cpu_ticks PID: the CPU time (user and system, in clock ticks) of the
-# process and of its children: a prefork master's workers.
-cpu_ticks()
-{
-	kids=$(cat /proc/"$1"/task/*/children 2>/dev/null)
-	# shellcheck disable=SC2086
-	for p in "$1" $kids; do
-		cat /proc/"$p"/stat 2>/dev/null
-	done | sed 's/.*) //' | awk '{ t += $12 + $13 } END { print t + 0 }'
-}
-
 # run PROTO PORT PID PIPELINE [PAYLOAD]: print rps of one run, after a
 # second of warm-up, and add the server's CPU time per request in
 # microseconds, over the measured run, to $work/PROTO.cpu.  CPU per

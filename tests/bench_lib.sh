@@ -43,11 +43,31 @@ ratio()
 	awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a / b}'
 }
 
-# listening_port LOG: once rpcd has logged its first listener, its port.
+# listening_port LOG [PID]: once rpcd has logged its first listener, its
+# port; nothing, and false, if the process PID ends before.  An ended
+# child stays a zombie until the shell waits for it, and a shell such as
+# dash does not while it runs this in a command substitution: kill -0
+# would still find it.
 listening_port()
 {
-	while ! grep -q 'listening on' "$1"; do sleep 0.1; done
+	while ! grep -q 'listening on' "$1"; do
+		case ${2:-}:$(ps -o stat= -p "${2:-0}" 2>/dev/null) in
+		?*:|?*:Z*) return 1 ;;
+		esac
+		sleep 0.1
+	done
 	sed -n 's/.*listening on [^ ]*:\([0-9]*\).*/\1/p' "$1" | head -n 1
+}
+
+# cpu_ticks PID: the CPU time (user and system, in clock ticks) of the
+# process and of its children: a prefork master's workers, nginx's worker.
+cpu_ticks()
+{
+	kids=$(cat /proc/"$1"/task/*/children 2>/dev/null)
+	# shellcheck disable=SC2086
+	for p in "$1" $kids; do
+		cat /proc/"$p"/stat 2>/dev/null
+	done | sed 's/.*) //' | awk '{ t += $12 + $13 } END { print t + 0 }'
 }
 
 # alternate A B ARGS...: ROUNDS rounds of the commands A ARGS and B ARGS,

@@ -1,7 +1,8 @@
 #!/bin/sh
 # make bench without a load generator: skipped with a line saying where
 # one goes, exit 0; a LOADGEN= that names nothing is an error.  No
-# benchmark runs: the scratch tree has no shared/bench beside it.
+# benchmark runs: the scratch tree has no shared/bench beside it.  make
+# bench-http without wrk (WRK= names nothing): skipped likewise.
 
 . "${top_srcdir:-.}/tests/tap.sh"
 
@@ -24,4 +25,9 @@ top_srcdir=$work/src LOADGEN=$work/none "${SHELL:-/bin/sh}" "$bench" \
 is $? 1 "LOADGEN= naming nothing: exit 1" || diag_file <"$work/out"
 ok_test "naming it" grep -q "^bench: LOADGEN=$work/none is not an executable" \
     "$work/out"
+top_srcdir=$work/src WRK=$work/none "${SHELL:-/bin/sh}" \
+    "$top_srcdir/tests/bench_http.sh" >"$work/out" 2>&1
+is $? 0 "bench-http without wrk: exit 0" || diag_file <"$work/out"
+ok_test "saying it skipped for want of wrk" \
+    grep -q "^bench-http: skipped: $work/none not found" "$work/out"
 done_testing
