@@ -455,6 +455,27 @@ s1.close()
 r.stop()
 log += r.log()
 
+# ### --client-conns: 503 busy too; /metrics labels the front end.
+r = start("--client-conns", "1", "--metrics-listen", "127.0.0.1:0")
+s1 = connect(r)
+s1.sendall(post(b"/call/ping", b"[1]"))
+Reader(s1).response()
+resps, ended = exchange(r, get(b"/ready"))
+tap.ok(resps[0] is not None and resps[0][0] == 503 and
+       body(resps[0])["code"] == "busy" and ended,
+       "over --client-conns: 503 busy, closed")
+s1.close()
+metrics = [ln for ln in r.lines if "serving metrics on" in ln]
+scrape = urllib.request.urlopen(metrics[0].split("serving metrics on ")[1],
+                                timeout=10).read().decode() if metrics else ""
+tap.ok('rpcd_requests_total{method="ping",frontend="http",outcome="ok"} 1\n'
+       in scrape and
+       'rpcd_requests_total{method="ping",frontend="framed",outcome="ok"} 0\n'
+       in scrape,
+       "/metrics counts the ping over HTTP with frontend=\"http\"")
+r.stop()
+log += r.log()
+
 # ### A drain: requests read once shutting down get Connection: close.
 r = start("--max-inflight", "1")
 s = connect(r)
