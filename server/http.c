@@ -33,7 +33,6 @@
 
 #include <sys/types.h>
 
-#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
@@ -237,23 +236,39 @@ http_header(const char *line, size_t len, struct http_request *r)
 	http_trim(&v, &vlen);
 	if (memchr(v, '\0', vlen) != NULL)
 		return (400);
-	if (http_is(line, n, "content-length"))
-		return (http_content_length(v, vlen, r));
-	if (http_is(line, n, "transfer-encoding"))
-		r->chunked = http_is(v, vlen, "chunked") ? 1 : -1;
-	else if (http_is(line, n, "content-type"))
-		http_content_type(v, vlen, r);
-	else if (http_is(line, n, "connection"))
-		http_connection(v, vlen, r);
-	else if (http_is(line, n, "host"))
-		r->host = 1;
-	else if (http_is(line, n, "origin")) {
-		r->origin = v;
-		r->origin_len = vlen;
-	} else if (http_is(line, n, "access-control-request-method"))
-		r->preflight = 1;
-	else if (http_is(line, n, "expect"))
-		r->expect = http_is(v, vlen, "100-continue") ? 1 : -1;
+	/* By the first letter: most headers are none of these. */
+	switch (line[0] | 0x20) {
+	case 'a':
+		if (http_is(line, n, "access-control-request-method"))
+			r->preflight = 1;
+		break;
+	case 'c':
+		if (http_is(line, n, "content-length"))
+			return (http_content_length(v, vlen, r));
+		if (http_is(line, n, "content-type"))
+			http_content_type(v, vlen, r);
+		else if (http_is(line, n, "connection"))
+			http_connection(v, vlen, r);
+		break;
+	case 'e':
+		if (http_is(line, n, "expect"))
+			r->expect = http_is(v, vlen, "100-continue") ? 1 : -1;
+		break;
+	case 'h':
+		if (http_is(line, n, "host"))
+			r->host = 1;
+		break;
+	case 'o':
+		if (http_is(line, n, "origin")) {
+			r->origin = v;
+			r->origin_len = vlen;
+		}
+		break;
+	case 't':
+		if (http_is(line, n, "transfer-encoding"))
+			r->chunked = http_is(v, vlen, "chunked") ? 1 : -1;
+		break;
+	}
 	return (0);
 }
 
@@ -344,37 +359,69 @@ http_date(void)
 	return (date);
 }
 
+/* Copy the string s to p; return the end of the copy. */
+static char *
+http_put(char *p, const char *s, size_t len)
+{
+	memcpy(p, s, len);
+	return (p + len);
+}
+
+#define HTTP_PUT(p, s)	http_put((p), (s), sizeof(s) - 1)
+
 /*
  * Append the head of a response to out: status, a JSON body of len bytes
  * to follow (none for 204, and no type for none), the connection closing
- * after it or not, and,
- * with origin, CORS's header for it; extra, if not NULL, is header lines
- * of the caller's, each ended by CRLF.  Return -1 out of memory.
+ * after it or not, and, with origin, CORS's header for it; extra, if not
+ * NULL, is header lines of the caller's, each ended by CRLF.  Built in
+ * place in the output, as call.c builds a frame: every response has one.
+ * Return -1 out of memory.
  */
 int
 http_response_head(struct evbuffer *out, int status, size_t len, int close,
     const char *origin, const char *extra)
 {
-	char	 head[RPCD_HTTP_REPLY_HEAD_MAX];
-	int	 n;
+	struct evbuffer_iovec	 v;
+	const char		*reason = http_reason(status), *date;
+	char			*p, digits[24];
+	size_t			 need, n = 0;
 
-	n = snprintf(head, sizeof head, "HTTP/1.1 %d %s\r\nDate: %s\r\n%s"
-	    "%s%s%s%s%s\r\n", status, http_reason(status), http_date(),
-	    len == 0 ? "" : "Content-Type: application/json\r\n",
-	    close ? "Connection: close\r\n" : "",
-	    origin != NULL ? "Access-Control-Allow-Origin: " : "",
-	    origin != NULL ? origin : "",
-	    origin != NULL ? "\r\nVary: Origin\r\n" : "",
-	    extra != NULL ? extra : "");
-	if (n < 0 || (size_t)n >= sizeof head)
+	date = http_date();
+	need = 128 + strlen(reason) + strlen(date) +
+	    (origin != NULL ? strlen(origin) : 0) +
+	    (extra != NULL ? strlen(extra) : 0);
+	if (evbuffer_reserve_space(out, need, &v, 1) != 1)
 		return (-1);
-	if (status != 204) {
-		/* Before the blank line: the length goes last. */
-		n -= 2;
-		n += snprintf(head + n, sizeof head - n,
-		    "Content-Length: %zu\r\n\r\n", len);
-		if ((size_t)n >= sizeof head)
-			return (-1);
+	p = HTTP_PUT((char *)v.iov_base, "HTTP/1.1 ");
+	*p++ = '0' + status / 100;
+	*p++ = '0' + status / 10 % 10;
+	*p++ = '0' + status % 10;
+	*p++ = ' ';
+	p = http_put(p, reason, strlen(reason));
+	p = HTTP_PUT(p, "\r\nDate: ");
+	p = http_put(p, date, strlen(date));
+	p = HTTP_PUT(p, "\r\n");
+	if (len > 0)
+		p = HTTP_PUT(p, "Content-Type: application/json\r\n");
+	if (close)
+		p = HTTP_PUT(p, "Connection: close\r\n");
+	if (origin != NULL) {
+		p = HTTP_PUT(p, "Access-Control-Allow-Origin: ");
+		p = http_put(p, origin, strlen(origin));
+		p = HTTP_PUT(p, "\r\nVary: Origin\r\n");
 	}
-	return (evbuffer_add(out, head, n));
+	if (extra != NULL)
+		p = http_put(p, extra, strlen(extra));
+	if (status != 204) {
+		p = HTTP_PUT(p, "Content-Length: ");
+		do
+			digits[n++] = '0' + len % 10;
+		while ((len /= 10) > 0);
+		while (n > 0)
+			*p++ = digits[--n];
+		p = HTTP_PUT(p, "\r\n");
+	}
+	p = HTTP_PUT(p, "\r\n");
+	v.iov_len = p - (char *)v.iov_base;
+	return (evbuffer_commit_space(out, &v, 1));
 }

@@ -100,7 +100,6 @@ struct timeval;
 #define LISTEN_HTTP	0x4		/* ,http: HTTP/1.1 and JSON-RPC 2.0 */
 #define RPCD_HTTP_HEAD_MAX	8192		/* bytes: request line, headers */
 #define RPCD_HTTP_HEADERS_MAX	100		/* header lines of a request */
-#define RPCD_HTTP_REPLY_HEAD_MAX 512		/* bytes of a response's head */
 #define RPCD_HTTP_CORS_MAX	16		/* --http-cors origins */
 #define RPCD_HTTP_CORS_AGE	600		/* seconds a preflight is kept */
 #define RPCD_METHODS_MAX	64		/* of the registry */
