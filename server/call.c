@@ -169,7 +169,10 @@ static const struct {
 	{ "forbidden", -32004, 403 },
 };
 
-/* The row of call_codes for code, or NULL for a module's own. */
+/*
+ * The JSON-RPC code of rpcd's error word code, or with jsonrpc 0 its HTTP
+ * status; a module's own word gets -32000, or 500.
+ */
 static int
 call_code(const char *code, int jsonrpc)
 {
@@ -184,10 +187,9 @@ call_code(const char *code, int jsonrpc)
 }
 
 /*
- * The body of an HTTP reply: the result, or an error object as JSON
- * text in *text (freed with json_object_put(*tree)).  Its pieces, around
- * the result or the error: JSON-RPC's envelope, or nothing.  -1 out of
- * memory.
+ * The body of an HTTP reply, in pieces written one after the other: the
+ * result, or an error object that json-c prints (tree, freed by the
+ * caller), alone or inside JSON-RPC's envelope; none for a notification.
  */
 struct call_body {
 	const char		*pieces[5];
@@ -205,6 +207,7 @@ call_body_add(struct call_body *b, const char *p, size_t len)
 	b->len += len;
 }
 
+/* Make the body of call's reply; -1 out of memory. */
 static int
 call_body_make(struct call *call, struct call_body *b, const char *result,
     size_t len, const char *code, const char *message)
