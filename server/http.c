@@ -98,8 +98,6 @@ http_method(const char *p, size_t len)
 		return (HTTP_POST);
 	if (len == 3 && memcmp(p, "GET", 3) == 0)
 		return (HTTP_GET);
-	if (len == 4 && memcmp(p, "HEAD", 4) == 0)
-		return (HTTP_HEAD);
 	if (len == 7 && memcmp(p, "OPTIONS", 7) == 0)
 		return (HTTP_OPTIONS);
 	return (HTTP_OTHER);

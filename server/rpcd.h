@@ -592,9 +592,8 @@ struct identity {
 #define HTTP_OK		1
 #define HTTP_GET	1
 #define HTTP_POST	2
-#define HTTP_HEAD	3
-#define HTTP_OPTIONS	4
-#define HTTP_OTHER	5
+#define HTTP_OPTIONS	3
+#define HTTP_OTHER	4		/* another: 405 */
 struct http_request {
 	int			 method;	/* HTTP_GET... */
 	int			 minor;		/* HTTP/1.minor */
