@@ -320,7 +320,7 @@ static int
 call_batch_finish(struct call *batch, struct evbuffer *out)
 {
 	struct call	*e, *last = NULL;
-	size_t		 len = 0, before;
+	size_t		 len = 0, before, sent;
 	int		 n = 0, failed = 0;
 
 	for (e = TAILQ_NEXT(batch, entry); e != NULL && e->to.batch == batch;
@@ -341,10 +341,10 @@ call_batch_finish(struct call *batch, struct evbuffer *out)
 	if (http_response_head(out, 200, len, batch->to.close,
 	    call_origin(batch), NULL) != 0)
 		return (-1);
-	/* The elements counted their own bytes, not the brackets. */
-	before -= n > 0 ? n + 1 : 0;
-	batch->conn->srv->stats->bytes_out += evbuffer_get_length(out) - before;
-	batch->conn->bytes_out += evbuffer_get_length(out) - before;
+	/* The head, and the brackets and commas: the elements counted theirs. */
+	sent = evbuffer_get_length(out) - before + (n > 0 ? n + 1 : 0);
+	batch->conn->srv->stats->bytes_out += sent;
+	batch->conn->bytes_out += sent;
 	return (0);
 }
 

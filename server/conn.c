@@ -1018,15 +1018,12 @@ conn_http_word(int status)
 static int
 conn_http_refuse(struct conn *c, const struct cursor *cur, int status)
 {
-	char	message[64];
-
 	log_debug("%s: HTTP %d", conn_peer(c), status);
 	if (status == 413)
 		c->srv->stats->too_large++;
-	snprintf(message, sizeof message, "%s", http_reason(status));
 	return (conn_refuse_input(c, cur, dispatch_http_error(c, status,
 	    status == 413 ? proto_errname(PROTO_ETOOLARGE) :
-	    conn_http_word(status), message), "bad HTTP request"));
+	    conn_http_word(status), http_reason(status)), "bad HTTP request"));
 }
 
 /*

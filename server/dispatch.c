@@ -410,6 +410,17 @@ dispatch_origin(const struct conn *c, const struct http_request *r)
 	return (-2);
 }
 
+/* The value of a hex digit, or 0x100 (past any byte) if c is none. */
+static unsigned int
+dispatch_hex(char c)
+{
+	if (c >= '0' && c <= '9')
+		return (c - '0');
+	if ((c | 0x20) >= 'a' && (c | 0x20) <= 'f')
+		return ((c | 0x20) - 'a' + 10);
+	return (0x100);
+}
+
 /*
  * The method name of /call/NAME, its %XX escapes decoded, into name
  * (PROTO_NAME_MAX + 1 bytes); -1 if it is not one.
@@ -424,9 +435,12 @@ dispatch_call_name(const char *p, size_t len, char *name)
 		if (n == PROTO_NAME_MAX)
 			return (-1);
 		if (*p == '%') {
-			if (len < 3 || sscanf(p + 1, "%2x", &v) != 1 ||
-			    !isxdigit((unsigned char)p[1]) ||
-			    !isxdigit((unsigned char)p[2]) || v == 0)
+			/*
+			 * By hand: the path is not NUL-terminated, and
+			 * sscanf() looks for the NUL first.
+			 */
+			if (len < 3 || (v = dispatch_hex(p[1]) << 4 |
+			    dispatch_hex(p[2])) == 0 || v > 0xff)
 				return (-1);
 			name[n++] = v;
 			p += 3;

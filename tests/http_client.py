@@ -198,7 +198,9 @@ for path, data, status, word in [
         (b"/call/fail", b"1", 500, "nope"),
         (b"/call/later", b'["x"]', 400, "bad_params"),
         (b"/call/echo", b"[1", 400, "bad_json"),
-        (b"/call/x%00y", b"1", 400, "bad_method")]:
+        (b"/call/x%00y", b"1", 400, "bad_method"),
+        (b"/call/pi%6", b"1", 400, "bad_method"),
+        (b"/call/p%g1ng", b"1", 400, "bad_method")]:
     resp = one(r, post(path, data))
     tap.ok(resp is not None and resp[0] == status and
            body(resp).get("code") == word and "message" in body(resp),
