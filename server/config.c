@@ -157,6 +157,15 @@ static const struct setting settings[] = {
 	  .flags = SETTING_RESTART, .shown = "none",
 	  .help = "serve Prometheus metrics over HTTP on\n"
 	    "host:port, at /metrics" },
+	{ .name = "register", .arg = "url", .type = SETTING_STRING,
+	  MEMBER(register_url), .flags = SETTING_RESTART, .shown = "none",
+	  .help = "be a serverset member in ZooKeeper, as\n"
+	    "zk://HOST:PORT[,HOST:PORT...]/PATH" },
+	{ .name = "advertise", .arg = "host", .type = SETTING_STRING,
+	  MEMBER(advertise), .flags = SETTING_RESTART,
+	  .shown = "each listener's address",
+	  .help = "the host name or address clients reach the\n"
+	    "listeners at, for --register" },
 	{ .name = "daemon", .letter = 'd', .type = SETTING_FLAG,
 	  MEMBER(daemonize), .flags = SETTING_RESTART,
 	  .help = "detach and log to syslog" },
@@ -1174,6 +1183,96 @@ config_check_tls(const struct settings *s, char *err, size_t len)
 }
 
 /*
+ * Split --register's zk://HOST:PORT[,HOST:PORT...]/PATH into ZooKeeper's
+ * connect string and the path of the serverset, which must be absolute,
+ * not "/" and without empty, "." or ".." parts (ZooKeeper refuses them).
+ * Return NULL, or what is wrong.
+ */
+const char *
+config_register_split(const char *url, char *hosts, size_t hlen, char *path,
+    size_t plen)
+{
+	const char	*slash, *p, *end, *item, *colon;
+	size_t		 n;
+
+	if (strncmp(url, "zk://", 5) != 0 ||
+	    (slash = strchr(url + 5, '/')) == NULL || slash == url + 5)
+		return ("expected zk://HOST:PORT[,HOST:PORT...]/PATH");
+	url += 5;
+	if ((size_t)(slash - url) >= hlen || strlen(slash) >= plen)
+		return ("too long");
+	for (item = url; item < slash; item = end + 1) {
+		if ((end = memchr(item, ',', slash - item)) == NULL)
+			end = slash;
+		for (colon = NULL, p = item; p < end; p++) {
+			if (*p == ':')
+				colon = p;
+		}
+		n = colon != NULL ? (size_t)(end - colon - 1) : 0;
+		if (colon == NULL || colon == item || n == 0 || n > 5 ||
+		    strspn(colon + 1, "0123456789") < n ||
+		    atoi(colon + 1) < 1 || atoi(colon + 1) > 65535)
+			return ("each host must be HOST:PORT, the port 1 to "
+			    "65535");
+	}
+	for (p = slash; *p != '\0'; p = end) {
+		if ((end = strchr(p + 1, '/')) == NULL)
+			end = p + strlen(p);
+		n = end - p - 1;
+		if (n == 0 || (n == 1 && p[1] == '.') ||
+		    (n == 2 && p[1] == '.' && p[2] == '.'))
+			return ("the path must be absolute, not /, without "
+			    "empty, . or .. parts");
+	}
+	memcpy(hosts, url, slash - url);
+	hosts[slash - url] = '\0';
+	snprintf(path, plen, "%s", slash);
+	return (NULL);
+}
+
+/*
+ * --register and --advertise: a URL ZooKeeper's client can use, in a
+ * build with ZooKeeper, and a host name or address to advertise.  On
+ * error return -1 with why in err.
+ */
+static int
+config_check_register(const struct settings *s, char *err, size_t len)
+{
+	char		 where[PATH_MAX + 32], hosts[RPCD_ZK_URL_MAX];
+	char		 path[RPCD_ZK_URL_MAX];
+	const char	*why;
+
+	if (s->register_url == NULL) {
+		if (s->advertise == NULL)
+			return (0);
+		config_where(s, "advertise", where, sizeof where);
+		snprintf(err, len, "%s needs register", where);
+		return (-1);
+	}
+	config_where(s, "register", where, sizeof where);
+#ifndef HAVE_ZOOKEEPER
+	snprintf(err, len, "%s: rpcd was built without ZooKeeper", where);
+	return (-1);
+#endif
+	if ((why = config_register_split(s->register_url, hosts,
+	    sizeof hosts, path, sizeof path)) != NULL) {
+		snprintf(err, len, "%s %s: %s", where, s->register_url, why);
+		return (-1);
+	}
+	if (s->advertise != NULL && (*s->advertise == '\0' ||
+	    strlen(s->advertise) >= ADDR_TEXT_MAX ||
+	    strspn(s->advertise, "abcdefghijklmnopqrstuvwxyz"
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-:") !=
+	    strlen(s->advertise))) {
+		config_where(s, "advertise", where, sizeof where);
+		snprintf(err, len, "%s %s: expected a host name or address",
+		    where, s->advertise);
+		return (-1);
+	}
+	return (0);
+}
+
+/*
  * Check what no single setting can and complete s: the default address,
  * absolute paths.  On error return -1 with why in err, naming the line of
  * the file that set it.
@@ -1193,7 +1292,8 @@ config_finish(struct settings *s, char *err, size_t len)
 		    "balance connections over sockets", where);
 		return (-1);
 	}
-	if (config_check_tls(s, err, len) != 0)
+	if (config_check_tls(s, err, len) != 0 ||
+	    config_check_register(s, err, len) != 0)
 		return (-1);
 	if (s->nlisten == 0 && addr_parse(ADDR_DEFAULT, &s->listen[0], err,
 	    len) == 0)
@@ -1407,6 +1507,11 @@ config_init(int argc, char **argv, struct settings *s, int can_reuseport)
 	}
 	if (optind != argc)
 		config_usage_error("unexpected argument: %s", argv[optind]);
+#ifndef HAVE_ZOOKEEPER
+	if (s->register_url != NULL)
+		config_usage_error("--register: rpcd was built without "
+		    "ZooKeeper");
+#endif
 
 	if (s->config == NULL && access(RPCD_CONF_FILE, F_OK) == 0)
 		s->config = xstrdup(RPCD_CONF_FILE);

@@ -31,7 +31,9 @@
  * privileges, so it removes
  * the pid file and socket files on exit.  It answers HAProxy's
  * agent-check (agent.c): with --drain-delay, a SIGTERM has it answer
- * "drain" for that long before it stops the workers.
+ * "drain" for that long before it stops the workers.  With --register it
+ * holds the ZooKeeper session (zk.c): the member is created once the
+ * first generation accepts, and SIGTERM deletes it before anything else.
  *
  * It runs a poll(2) loop rather than an event_base, so that a worker forks
  * from a process with no libevent state to inherit.  Signal handlers only
@@ -102,6 +104,9 @@ struct master {
 	int			 draining_old;	/* until the new one is ready */
 	double			 ready_deadline; /* or roll it back then */
 	int			 status;
+	struct zk		*zk;		/* --register; NULL: none */
+	int			 zk_leaving;	/* SIGTERM: deleting the member */
+	int			 zk_pfd;	/* its index in pfd; 0: none */
 	pid_t			 metrics_pid;	/* 0: none running */
 	int			 metrics_fd;	/* our end of its socketpair */
 	double			 metrics_respawn_at; /* 0: none scheduled */
@@ -221,7 +226,7 @@ master_spawn(struct master *m, int index)
 	if (pid == 0) {
 		metrics_close();
 		_exit(worker_run(m->settings, slot->listeners, m->nlisteners,
-		    w->stats, pair[1]));
+		    w->stats, pair[1], NULL));
 	}
 	w->pid = pid;
 	w->index = index;
@@ -713,18 +718,21 @@ master_stop(struct master *m)
  */
 static void
 master_init(struct master *m, const struct settings *s,
-    struct listener *listeners, int n)
+    struct listener *listeners, int n, struct zk *zk)
 {
 	int	i;
 
 	memset(m, 0, sizeof *m);
 	m->settings = s;
+	m->zk = zk;
 	m->nlisteners = n;
 	m->nworkers = 2 * s->prefork;
 	m->workers = xcalloc(m->nworkers, sizeof *m->workers);
-	m->pfd = xcalloc(m->nworkers + 2, sizeof *m->pfd);
-	m->map = xcalloc(m->nworkers + 2, sizeof *m->map);
+	m->pfd = xcalloc(m->nworkers + 3, sizeof *m->pfd);
+	m->map = xcalloc(m->nworkers + 3, sizeof *m->map);
 	stats_region_create(m->nworkers, s->prefork);
+	if (zk != NULL)
+		stats_registry_set(0);
 	if (pipe(master_wake) != 0)
 		fatal("pipe");
 	for (i = 0; i < 2; i++) {
@@ -757,6 +765,13 @@ master_init(struct master *m, const struct settings *s,
 	}
 }
 
+/* The member is out of ZooKeeper: SIGTERM's work goes on. */
+static void
+master_zk_left(void *arg)
+{
+	master_sig_term = 1;
+}
+
 /* Act on the signals caught since the last turn of the loop. */
 static void
 master_handle_signals(struct master *m)
@@ -776,6 +791,16 @@ master_handle_signals(struct master *m)
 		log_reopen();
 		log_info("SIGUSR1: logs reopened");
 		master_kill_all(m, SIGUSR1, 0);
+	}
+	if (master_sig_term && m->zk != NULL && !m->zk_leaving &&
+	    !m->stopping) {
+		/*
+		 * Clients stop choosing this server before anything else
+		 * changes; a second SIGTERM does not wait for ZooKeeper.
+		 */
+		master_sig_term = 0;
+		m->zk_leaving = 1;
+		zk_leave(m->zk, master_zk_left, NULL);
 	}
 	if (master_sig_term && !m->stopping && !m->agent_drain &&
 	    m->settings->drain_delay > 0) {
@@ -813,6 +838,13 @@ master_tick(struct master *m, double now)
 		log_info("drain delay over: shutting down %d workers",
 		    master_count(m, 0));
 		master_stop(m);
+	}
+	if (m->zk != NULL) {
+		zk_tick(m->zk, now);
+		/* Registration follows readiness: the first generation's. */
+		if (!m->stopping && !m->zk_leaving &&
+		    master_generation_ready(m))
+			zk_start(m->zk, NULL);
 	}
 	if (m->stopping) {
 		if (master_count(m, 0) == 0 && m->metrics_pid == 0)
@@ -867,6 +899,8 @@ master_wait(struct master *m, double now)
 	if (!m->stopping && m->metrics_respawn_at != 0 &&
 	    m->metrics_respawn_at < next)
 		next = m->metrics_respawn_at;
+	if (m->zk != NULL && zk_next(m->zk) != 0 && zk_next(m->zk) < next)
+		next = zk_next(m->zk);
 	for (i = 0; i < m->settings->prefork && !m->stopping; i++) {
 		if (m->slots[i].respawn_at != 0 &&
 		    m->slots[i].respawn_at < next)
@@ -882,6 +916,13 @@ master_wait(struct master *m, double now)
 		m->pfd[np].events = POLLIN;
 		m->map[np++] = -1;
 	}
+	m->zk_pfd = 0;
+	if (m->zk != NULL) {
+		m->zk_pfd = np;
+		m->pfd[np].fd = zk_fd(m->zk);
+		m->pfd[np].events = POLLIN;
+		m->map[np++] = -1;
+	}
 	for (i = 0; i < m->nworkers; i++) {
 		if (m->workers[i].pid == 0)
 			continue;
@@ -894,13 +935,19 @@ master_wait(struct master *m, double now)
 			;
 		if (agent_fd() != -1 && m->pfd[1].revents != 0)
 			agent_answer(m->agent_drain);
+		if (m->zk_pfd != 0 && m->pfd[m->zk_pfd].revents != 0)
+			zk_news(m->zk);
 		master_read_workers(m, np);
 	}
 }
 
-/* Run the workers until stopped; return the exit status. */
+/*
+ * Run the workers until stopped, registered in ZooKeeper with zk if not
+ * NULL; return the exit status.
+ */
 int
-master_run(const struct settings *s, struct listener *listeners, int n)
+master_run(const struct settings *s, struct listener *listeners, int n,
+    struct zk *zk)
 {
 	struct master	m;
 	double		now;
@@ -909,7 +956,7 @@ master_run(const struct settings *s, struct listener *listeners, int n)
 	log_procinit("master");
 	/* Set before any fork: every child logs libevent's lines so too. */
 	event_set_log_callback(log_libevent_cb);
-	master_init(&m, s, listeners, n);
+	master_init(&m, s, listeners, n, zk);
 	for (i = 0; i < s->prefork; i++)
 		master_spawn_or_retry(&m, i);
 	if (metrics_enabled())

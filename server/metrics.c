@@ -426,6 +426,13 @@ metrics_format(struct evbuffer *b)
 			    (long long)metrics_value(&metrics_rows[i], t)) < 0;
 	}
 	failed |= metrics_format_processes(b, n);
+	if (stats_registry() >= 0) {
+		failed |= metrics_family(b, "rpcd_registry_up", "gauge",
+		    "1 while rpcd is a serverset member in ZooKeeper "
+		    "(--register), else 0.");
+		failed |= evbuffer_add_printf(b, "rpcd_registry_up %d\n",
+		    stats_registry()) < 0;
+	}
 	return (failed ? -1 : 0);
 }
 
@@ -767,6 +774,13 @@ metrics_bind(const struct settings *s)
 	log_info("serving metrics on http://%s/metrics",
 	    metrics_listener.addr.text);
 	return (0);
+}
+
+/* The address metrics are served on, port 0 resolved; NULL: none. */
+const struct addr *
+metrics_address(void)
+{
+	return (metrics_bound ? &metrics_listener.addr : NULL);
 }
 
 /* Is there a metrics server to run? */

@@ -72,6 +72,27 @@ rpcd_check(const struct settings *s)
 	exit(0);
 }
 
+/* A single process's loop accepts: register. */
+static void
+rpcd_zk_serving(void *arg, struct event_base *base)
+{
+	zk_start(arg, base);
+}
+
+/* SIGTERM in a single process: out of ZooKeeper first. */
+static void
+rpcd_zk_stopping(void *arg, void (*done)(void *), void *done_arg)
+{
+	zk_leave(arg, done, done_arg);
+}
+
+/* Before the loop is freed: the session ends with the events on it. */
+static void
+rpcd_zk_exiting(void *arg)
+{
+	zk_free(arg);
+}
+
 /*
  * --log-file: the log goes to the file from now on, once rpcd has bound
  * its addresses (what stops a start is still printed where it was
@@ -98,9 +119,12 @@ rpcd_log_file(const struct settings *s)
 int
 main(int argc, char **argv)
 {
-	struct settings	 s;
-	struct listener	*listeners;
-	int		 nlisteners, status;
+	struct settings		 s;
+	struct listener		*listeners;
+	struct zk		*zk = NULL;
+	struct worker_hooks	 hooks;
+	struct stats_slot	*stats;
+	int			 nlisteners, status;
 
 	dispatch_init();
 	config_init(argc, argv, &s, listener_reuseport_option() != -1);
@@ -148,11 +172,22 @@ main(int argc, char **argv)
 		    listener_unlink_all);
 
 	daemon_notify("READY=1");
-	if (s.prefork > 0)
-		status = master_run(&s, listeners, nlisteners);
-	else
-		status = worker_run(&s, listeners, nlisteners,
-		    stats_region_create(1, 1), -1);
+	if (s.register_url != NULL)
+		zk = zk_new(&s, listeners, nlisteners);
+	if (s.prefork > 0) {
+		status = master_run(&s, listeners, nlisteners, zk);
+		zk_free(zk);
+	} else {
+		stats = stats_region_create(1, 1);
+		if (zk != NULL)
+			stats_registry_set(0);
+		hooks.serving = rpcd_zk_serving;
+		hooks.stopping = rpcd_zk_stopping;
+		hooks.exiting = rpcd_zk_exiting;
+		hooks.arg = zk;
+		status = worker_run(&s, listeners, nlisteners, stats, -1,
+		    zk != NULL ? &hooks : NULL);
+	}
 
 	daemon_cleanup(s.pidfile, listeners, nlisteners, listener_unlink_all);
 	free(listeners);

@@ -24,13 +24,14 @@
  * the upper one handed down: struct server's (server_init()), the thread
  * pool's done_fn, a registry's release, a daemon_unlink_fn.
  *
- *	process		rpcd.c master.c
+ *	process		rpcd.c master.c zk.c
  *	worker		worker.c metrics.c agent.c listener.c
  *	connection	conn.c transport.c tls.c proxy.c
  *	call		dispatch.c module.c call.c pool.c registry.c
  *	base		config.c access.c client.c stats.c daemon.c http.c
  *
- * process: start-up, the prefork master and its generations of workers.
+ * process: start-up, the prefork master and its generations of workers,
+ * the registration in ZooKeeper.
  * worker: one event loop, its listeners, the metrics and agent ports.
  * connection: bytes in and out of a peer, TLS and the PROXY header.
  * call: a request's life from its frame to its reply, methods, modules.
@@ -112,6 +113,12 @@ struct timeval;
 #define RPCD_METRICS_CONNS_MAX	64		/* metrics connections open */
 #define RPCD_METRICS_HEAD_MAX	8192		/* bytes: request line, headers */
 #define RPCD_METRICS_RESPAWN	1		/* seconds after its death */
+#define RPCD_ZK_SESSION_TIMEOUT	10000		/* ms asked of ZooKeeper */
+#define RPCD_ZK_LEAVE_TIMEOUT	3		/* seconds: SIGTERM waits for
+						   the member's deletion */
+#define RPCD_ZK_RETRY		1		/* seconds: first retry */
+#define RPCD_ZK_RETRY_MAX	60		/* seconds, backoff ceiling */
+#define RPCD_ZK_URL_MAX		1024		/* bytes of --register */
 
 /* A list of networks, as --proxy-from gives. */
 struct networks {
@@ -120,6 +127,7 @@ struct networks {
 };
 
 struct access;
+struct zk;
 struct client;
 struct clients;
 struct ev_token_bucket_cfg;
@@ -182,6 +190,8 @@ struct settings {
 	int		 call_timeout;	/* seconds: a kept call's deadline */
 	int		 offload_threads; /* of a worker's thread pool */
 	int		 offload_queue;	/* calls waiting for a thread */
+	char		*register_url;	/* zk://HOSTS/PATH; NULL: none */
+	char		*advertise;	/* host in the member; NULL: bound */
 };
 
 /*
@@ -420,6 +430,19 @@ TAILQ_HEAD(call_list, call);
  * layers below the worker tell it and each other what happened through
  * the handlers server_init() sets, never by calling up.
  */
+/*
+ * What a single process's loop tells the process layer above it (rpcd.c,
+ * for --register): serving(arg, base) once it accepts, with its loop;
+ * stopping(arg, done, srv) at SIGTERM, which calls done(srv) when the
+ * shutdown may go on; exiting(arg) before the loop is freed.
+ */
+struct worker_hooks {
+	void		(*serving)(void *, struct event_base *);
+	void		(*stopping)(void *, void (*)(void *), void *);
+	void		(*exiting)(void *);
+	void		 *arg;
+};
+
 struct server {
 	struct event_base	*base;
 	const struct settings	*settings;
@@ -432,6 +455,8 @@ struct server {
 	int			 draining;
 	int64_t			 drain_began;	/* ms: conn_drain() */
 	int			 agent_drain;	/* the agent answers "drain" */
+	const struct worker_hooks *hooks;	/* a single process's; NULL */
+	int			 stop_asked;	/* hooks->stopping() called */
 	struct event		*resume_ev;	/* after PAUSE_FDS */
 	struct event		*full_ev;	/* end of a PAUSE_FULL episode */
 	struct event		*drain_ev;
@@ -655,6 +680,8 @@ struct settings	*config_reload(const struct settings *);
 int		 config_reload_access(const struct settings *,
 		     struct access **);
 int		 config_log_level(const struct settings *);
+const char	*config_register_split(const char *, char *, size_t, char *,
+		     size_t);
 struct json_object *config_to_json(const struct settings *);
 
 /* listener.c */
@@ -785,6 +812,8 @@ void		 stats_method_timeout(struct stats_slot *, int);
 void		 stats_method_denied(struct stats_slot *, int);
 void		 stats_method_rate_limited(struct stats_slot *, int);
 int		 stats_slots(void);
+void		 stats_registry_set(int);
+int		 stats_registry(void);
 void		 stats_snapshot(struct stats_slot *, struct stats_method *);
 extern const int64_t stats_bucket_ns[RPCD_BUCKETS];
 struct json_object *stats_to_json(void);
@@ -798,18 +827,30 @@ void		 server_init(struct server *, struct event_base *,
 		     const struct settings *, struct stats_slot *);
 void		 server_free(struct server *);
 int		 worker_run(const struct settings *, struct listener *, int,
-		     struct stats_slot *, int);
+		     struct stats_slot *, int, const struct worker_hooks *);
 
 /* metrics.c */
 int		 metrics_bind(const struct settings *);
 int		 metrics_enabled(void);
+const struct addr *metrics_address(void);
 void		 metrics_close(void);
 void		 metrics_start(struct event_base *);
 void		 metrics_stop(void);
 int		 metrics_run(const struct settings *, int);
 
 /* master.c */
-int		 master_run(const struct settings *, struct listener *, int);
+int		 master_run(const struct settings *, struct listener *, int,
+		     struct zk *);
+
+/* zk.c */
+struct zk	*zk_new(const struct settings *, const struct listener *, int);
+void		 zk_start(struct zk *, struct event_base *);
+int		 zk_fd(const struct zk *);
+void		 zk_news(struct zk *);
+double		 zk_next(const struct zk *);
+void		 zk_tick(struct zk *, double);
+void		 zk_leave(struct zk *, void (*)(void *), void *);
+void		 zk_free(struct zk *);
 
 /* daemon.c */
 void		 daemon_detach(void);

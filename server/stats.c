@@ -75,6 +75,8 @@ struct stats_names {
 /* The head of the shared region; the slots follow it. */
 struct stats_head {
 	atomic_uint	seq;		/* odd while the master folds */
+	atomic_int	registry;	/* in ZooKeeper: 1 yes, 0 no, -1 no
+					   --register */
 };
 
 static struct stats_names	*stats_names;
@@ -126,6 +128,7 @@ stats_region_create(int nprocs, int nslots)
 		fatal("mmap stats region");
 	stats_head = (struct stats_head *)p;
 	atomic_init(&stats_head->seq, 0);
+	atomic_init(&stats_head->registry, -1);
 	stats_retired = (struct stats_slot *)(p + head);
 	stats_procs = stats_retired + nslots;
 	stats_retired_methods = (struct stats_method *)(stats_procs + nprocs);
@@ -133,6 +136,23 @@ stats_region_create(int nprocs, int nslots)
 	stats_nslots = nslots;
 	stats_nprocs = nprocs;
 	return (stats_procs);
+}
+
+/*
+ * Whether rpcd is registered in ZooKeeper now, for /metrics: 1 or 0; set
+ * by the process that holds the session (zk.c), read by any.
+ */
+void
+stats_registry_set(int up)
+{
+	atomic_store(&stats_head->registry, up);
+}
+
+/* 1 or 0 as stats_registry_set() said; -1 without --register. */
+int
+stats_registry(void)
+{
+	return (atomic_load(&stats_head->registry));
 }
 
 /*

@@ -247,17 +247,36 @@ worker_delay_cb(evutil_socket_t fd, short events, void *arg)
 	worker_drain(srv);
 }
 
+static void	worker_stop(struct server *);
+
+/* The process above is done with SIGTERM (its member is gone): go on. */
+static void
+worker_stop_cb(void *arg)
+{
+	struct server	*srv = arg;
+
+	if (!srv->agent_drain && !srv->draining)
+		worker_stop(srv);
+}
+
 /*
- * SIGTERM: with --drain-delay, have the agent answer "drain" and go on
- * serving for the delay, so that the load balancer stops sending new
- * connections before the listeners close; a second signal, or a worker
- * of a master (which waited already), drains at once.
+ * SIGTERM: first tell the process above (a single process's --register
+ * deletes its member, so that clients stop choosing it), then with
+ * --drain-delay, have the agent answer "drain" and go on serving for the
+ * delay, so that the load balancer stops sending new connections before
+ * the listeners close; a second signal, or a worker of a master (which
+ * waited already), drains at once.
  */
 static void
 worker_stop(struct server *srv)
 {
 	struct timeval	tv = { srv->settings->drain_delay, 0 };
 
+	if (srv->hooks != NULL && !srv->stop_asked) {
+		srv->stop_asked = 1;
+		srv->hooks->stopping(srv->hooks->arg, worker_stop_cb, srv);
+		return;
+	}
 	if (srv->agent_drain || srv->master_ev != NULL ||
 	    srv->settings->drain_delay == 0) {
 		worker_drain(srv);
@@ -469,6 +488,8 @@ worker_watch_peers(struct server *srv, int master_fd)
 {
 	if (master_fd == -1) {
 		metrics_start(srv->base);
+		if (srv->hooks != NULL)
+			srv->hooks->serving(srv->hooks->arg, srv->base);
 		if (agent_fd() == -1)
 			return;
 		srv->agent_ev = event_new(srv->base, agent_fd(),
@@ -491,11 +512,12 @@ worker_watch_peers(struct server *srv, int master_fd)
  * Serve the listeners until shut down; return the exit status.  A prefork
  * worker gets master_fd, its end of a socketpair with the master: it
  * writes one byte there once it accepts, and end of file there means the
- * master has died.
+ * master has died.  A single process (master_fd -1) may get hooks, which
+ * it calls once it accepts, at SIGTERM and before it frees its loop.
  */
 int
 worker_run(const struct settings *s, struct listener *listeners, int n,
-    struct stats_slot *stats, int master_fd)
+    struct stats_slot *stats, int master_fd, const struct worker_hooks *hooks)
 {
 	struct event	*sigev[WORKER_NSIGS];
 	struct server	 srv;
@@ -508,6 +530,7 @@ worker_run(const struct settings *s, struct listener *listeners, int n,
 	server_init(&srv, loop_new(), s, stats);
 	srv.listeners = listeners;
 	srv.nlisteners = n;
+	srv.hooks = hooks;
 	log_debug("event backend: %s", event_base_get_method(srv.base));
 	worker_watch_signals(&srv, sigev);
 	if (s->user != NULL)
@@ -531,6 +554,8 @@ worker_run(const struct settings *s, struct listener *listeners, int n,
 	server_free(&srv);
 	metrics_stop();
 	stats_process_stop();
+	if (hooks != NULL)
+		hooks->exiting(hooks->arg);
 	event_base_free(srv.base);
 	log_info("exiting");
 	return (0);
