@@ -109,6 +109,7 @@ struct zk {
 	int			 connected;
 	int			 creating;	/* the member's create is sent */
 	int			 parents_made;	/* for this create */
+	int			 doubtful;	/* a create's answer was lost */
 	char			 node[RPCD_ZK_URL_MAX + 32]; /* ours; "" */
 	int			 deleting;
 	int			 leaving;	/* zk_leave() was called */
@@ -471,7 +472,18 @@ zk_wants_member(const struct zk *zk)
 static void
 zk_session(struct zk *zk, int state)
 {
-	if (state == ZOO_CONNECTED_STATE) {
+	if (state == ZOO_CONNECTED_STATE && zk->doubtful && !zk->leaving) {
+		/*
+		 * The create may have made a member whose name never came:
+		 * closing the session deletes it, and a new session makes
+		 * one member again, not a second one.
+		 */
+		log_info("register: the member's create was cut off: "
+		    "registering in a new session");
+		zk->doubtful = 0;
+		zk_disconnect(zk);
+		zk_connect(zk);
+	} else if (state == ZOO_CONNECTED_STATE) {
 		zk->connected = 1;
 		zk->warn_at = 0;
 		log_info("register: connected to ZooKeeper, session 0x%llx, "
@@ -520,8 +532,8 @@ zk_created(struct zk *zk, int rc, const char *path)
 	} else if (rc == ZNONODE && !zk->parents_made && !zk->leaving)
 		zk_create_parents(zk);
 	else if (rc == ZCONNECTIONLOSS || rc == ZOPERATIONTIMEOUT) {
-		/* Made again once connected, unless ZooKeeper made it. */
 		log_warnx("register: creating the member: %s", zerror(rc));
+		zk->doubtful = 1;
 	} else if (!zk->leaving) {
 		log_warnx("register: cannot create the member under %s: %s; "
 		    "trying again in %ds", zk->path, zerror(rc),
