@@ -116,6 +116,8 @@ struct timeval;
 #define RPCD_ZK_SESSION_TIMEOUT	10000		/* ms asked of ZooKeeper */
 #define RPCD_ZK_LEAVE_TIMEOUT	3		/* seconds: SIGTERM waits for
 						   the member's deletion */
+#define RPCD_ZK_ATTEMPT		3		/* seconds a new session has
+						   to connect, per try */
 #define RPCD_ZK_RETRY		1		/* seconds: first retry */
 #define RPCD_ZK_RETRY_MAX	60		/* seconds, backoff ceiling */
 #define RPCD_ZK_URL_MAX		1024		/* bytes of --register */

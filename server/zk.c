@@ -116,6 +116,7 @@ struct zk {
 	void			(*left)(void *); /* NULL once called */
 	void			*left_arg;
 	double			 leave_by;
+	double			 attempt_end;	/* give a new session up then */
 	double			 retry_at;	/* connect or create then; 0 */
 	int			 retry_delay;	/* seconds, doubling */
 	double			 warn_at;	/* "still unreachable" then */
@@ -345,8 +346,10 @@ zk_retry(struct zk *zk)
 
 /*
  * Open a session.  zookeeper_init() only resolves the hosts and starts
- * the threads: the connection is theirs to make, and they keep trying
- * the hosts until one answers.
+ * the threads: the connection is theirs to make, and they try the hosts
+ * in turn, a few times a second, until one answers.  If none has in
+ * RPCD_ZK_ATTEMPT seconds, zk_tick() closes the handle and tries again
+ * after a pause that doubles each time.
  */
 static void
 zk_connect(struct zk *zk)
@@ -367,9 +370,7 @@ zk_connect(struct zk *zk)
 		zk_retry(zk);
 		return;
 	}
-	zk->down_since = time_monotonic();
-	zk->warn_delay = RPCD_ZK_RETRY;
-	zk->warn_at = zk->down_since + zk->warn_delay;
+	zk->attempt_end = time_monotonic() + RPCD_ZK_ATTEMPT;
 	log_info("register: connecting to ZooKeeper at %s", zk->hosts);
 }
 
@@ -485,7 +486,9 @@ zk_session(struct zk *zk, int state)
 		zk_connect(zk);
 	} else if (state == ZOO_CONNECTED_STATE) {
 		zk->connected = 1;
+		zk->attempt_end = 0;
 		zk->warn_at = 0;
+		zk->retry_delay = RPCD_ZK_RETRY;
 		log_info("register: connected to ZooKeeper, session 0x%llx, "
 		    "timeout %dms", (unsigned long long)
 		    zoo_client_id(zk->zh)->client_id,
@@ -678,19 +681,29 @@ zk_next(const struct zk *zk)
 		next = zk->leave_by;
 	if (zk->retry_at != 0 && (next == 0 || zk->retry_at < next))
 		next = zk->retry_at;
+	if (zk->attempt_end != 0 && (next == 0 || zk->attempt_end < next))
+		next = zk->attempt_end;
 	if (zk->warn_at != 0 && (next == 0 || zk->warn_at < next))
 		next = zk->warn_at;
 	return (next);
 }
 
 /*
- * Timers: give up waiting for the member's deletion; connect or create
- * again after a failure; say again, less and less often, that ZooKeeper
- * is out of reach.
+ * Timers: give up waiting for the member's deletion; give a new session
+ * up that no host answered; connect or create again after a pause; say
+ * again, less and less often, that a session's connection is lost.
  */
 void
 zk_tick(struct zk *zk, double now)
 {
+	if (zk->attempt_end != 0 && now >= zk->attempt_end) {
+		log_warnx("register: no answer from ZooKeeper at %s in %ds; "
+		    "serving unregistered, trying again in %ds", zk->hosts,
+		    RPCD_ZK_ATTEMPT, zk->retry_delay);
+		zk->attempt_end = 0;
+		zk_disconnect(zk);
+		zk_retry(zk);
+	}
 	if (zk->leaving && zk->left != NULL && now >= zk->leave_by) {
 		log_warnx("register: ZooKeeper did not confirm the member's "
 		    "deletion in %ds; going on (the session's end deletes "
@@ -706,7 +719,7 @@ zk_tick(struct zk *zk, double now)
 	}
 	if (zk->warn_at != 0 && now >= zk->warn_at) {
 		log_warnx("register: ZooKeeper at %s out of reach for %.0fs; "
-		    "serving unregistered, trying on", zk->hosts,
+		    "trying on while the session lives", zk->hosts,
 		    now - zk->down_since);
 		zk->warn_delay *= 2;
 		if (zk->warn_delay > RPCD_ZK_RETRY_MAX)
@@ -730,6 +743,7 @@ zk_leave(struct zk *zk, void (*left)(void *), void *arg)
 	zk->left_arg = arg;
 	zk->leave_by = time_monotonic() + RPCD_ZK_LEAVE_TIMEOUT;
 	zk->retry_at = 0;
+	zk->attempt_end = 0;
 	zk->warn_at = 0;
 	if (zk->node[0] != '\0' && zk->connected)
 		zk_delete(zk);
