@@ -765,11 +765,18 @@ master_init(struct master *m, const struct settings *s,
 	}
 }
 
-/* The member is out of ZooKeeper: SIGTERM's work goes on. */
+/*
+ * The member is out of ZooKeeper: SIGTERM's work goes on, at the next
+ * turn of the loop, which the wake-up pipe starts now.
+ */
 static void
 master_zk_left(void *arg)
 {
+	ssize_t	n;
+
 	master_sig_term = 1;
+	n = write(master_wake[1], "", 1);
+	(void)n;
 }
 
 /* Act on the signals caught since the last turn of the loop. */

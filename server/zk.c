@@ -121,7 +121,8 @@ struct zk {
 	int			 retry_delay;	/* seconds, doubling */
 	double			 warn_at;	/* "still unreachable" then */
 	int			 warn_delay;	/* seconds, doubling */
-	double			 down_since;
+	int			 timeout;	/* ms: the session's, as granted */
+	double			 down_since;	/* the connection was lost */
 	struct event		*news_ev;	/* a single process's loop */
 	struct event		*timer_ev;
 };
@@ -382,6 +383,8 @@ zk_disconnect(struct zk *zk)
 		zookeeper_close(zk->zh);
 	zk->zh = NULL;
 	zk->connected = 0;
+	zk->down_since = 0;
+	zk->warn_at = 0;
 	zk->creating = 0;
 	zk->deleting = 0;
 	zk->node[0] = '\0';
@@ -487,6 +490,7 @@ zk_session(struct zk *zk, int state)
 	} else if (state == ZOO_CONNECTED_STATE) {
 		zk->connected = 1;
 		zk->attempt_end = 0;
+		zk->down_since = 0;
 		zk->warn_at = 0;
 		zk->retry_delay = RPCD_ZK_RETRY;
 		log_info("register: connected to ZooKeeper, session 0x%llx, "
@@ -511,6 +515,7 @@ zk_session(struct zk *zk, int state)
 			zk_connect(zk);
 	} else if (zk->connected) {
 		zk->connected = 0;
+		zk->timeout = zoo_recv_timeout(zk->zh);
 		zk->down_since = time_monotonic();
 		zk->warn_delay = RPCD_ZK_RETRY;
 		zk->warn_at = zk->down_since + zk->warn_delay;
@@ -685,6 +690,9 @@ zk_next(const struct zk *zk)
 		next = zk->attempt_end;
 	if (zk->warn_at != 0 && (next == 0 || zk->warn_at < next))
 		next = zk->warn_at;
+	if (zk->zh != NULL && !zk->connected && zk->down_since != 0 &&
+	    (next == 0 || zk->down_since + (double)zk->timeout / 1000 < next))
+		next = zk->down_since + (double)zk->timeout / 1000;
 	return (next);
 }
 
@@ -716,6 +724,20 @@ zk_tick(struct zk *zk, double now)
 			zk_connect(zk);
 		else if (zk_wants_member(zk))
 			zk_create(zk);
+	}
+	/*
+	 * Out of touch for the session's timeout, the session is gone, or
+	 * unusable (ZooKeeper refuses a client that has seen data newer
+	 * than its own, after it lost its own): a new one.
+	 */
+	if (zk->zh != NULL && !zk->connected && zk->down_since != 0 &&
+	    now >= zk->down_since + (double)zk->timeout / 1000 &&
+	    !zk->leaving) {
+		log_warnx("register: no connection to ZooKeeper for the "
+		    "session's timeout (%dms): registering in a new session",
+		    zk->timeout);
+		zk_disconnect(zk);
+		zk_connect(zk);
 	}
 	if (zk->warn_at != 0 && now >= zk->warn_at) {
 		log_warnx("register: ZooKeeper at %s out of reach for %.0fs; "
