@@ -10,7 +10,17 @@ C=$RPCCTL
 F=$TEST_DIR/rpcd.conf
 
 # A file with every directive, none at its default; -n prints the settings
-# it makes, as directives.
+# it makes, as directives.  A build without ZooKeeper takes no register
+# and advertise: its -n prints them unset.
+if "$RPCD" --register zk://127.0.0.1:1/probe -n >/dev/null 2>&1; then
+	zk_given="register zk://127.0.0.1:2181,[::1]:2182/rpcd/prod
+advertise rpcd.example"
+	zk_printed=$zk_given
+else
+	zk_given=
+	zk_printed="#register
+#advertise"
+fi
 every="listen 127.0.0.1:0,tls,name=pub
 listen unix:rel.sock,proxy
 listen 127.0.0.1:0,http
@@ -26,6 +36,7 @@ module ./rel.so take=x
 prefork 2
 reuseport
 metrics-listen 127.0.0.1:0
+@zk@
 daemon
 user nobody
 pidfile rel.pid
@@ -60,7 +71,9 @@ log-level warning
 verbose"
 {
 	echo "# every directive"
-	echo "$every" | sed '1s/$/		# a comment after a value/'
+	echo "$every" | sed '1s/$/		# a comment after a value/' |
+	    awk -v zk="$zk_given" '$0 == "@zk@" { if (zk != "") print zk; next }
+		{ print }'
 	echo "   verbose   "
 } >"$F"
 RPCD_ABS=$(cd "$(dirname "$RPCD")" && pwd)/$(basename "$RPCD")
@@ -73,7 +86,9 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
     bail_out "openssl cannot make the test certificate"
 (cd "$TEST_DIR" && "$RPCD_ABS" -n -f rpcd.conf) >"$TEST_DIR/out" 2>"$TEST_DIR/err"
 is $? 0 "-n on a file with every directive exits 0"
-is "$(cat "$TEST_DIR/out")" "$(echo "$every" | sed "s| rel| $TEST_DIR/rel|;
+is "$(cat "$TEST_DIR/out")" "$(echo "$every" |
+    awk -v zk="$zk_printed" '$0 == "@zk@" { print zk; next } { print }' |
+    sed "s| rel| $TEST_DIR/rel|;
     s| \./rel| $TEST_DIR/rel|;
     s|unix:rel|unix:$TEST_DIR/rel|")
 verbose" "and prints each setting it makes, paths made absolute"
