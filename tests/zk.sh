@@ -60,96 +60,10 @@ bad_url --advertise rpcd.example
 why="--advertise a/b: expected a host name or address"
 bad_url --register zk://zk1:2181/rpcd --advertise a/b
 
-ZK_JAR=${ZK_JAR:-/usr/share/java/zookeeper.jar}
-missing=
-command -v java >/dev/null 2>&1 || missing="java"
-[ -r "$ZK_JAR" ] || missing="$missing $ZK_JAR (zookeeperd)"
-# kazoo is Debian's python3-kazoo, for Debian's own python3.
-PYTHON3=${ZK_PYTHON3:-/usr/bin/python3}
-[ -x "$PYTHON3" ] && "$PYTHON3" -c 'import kazoo' 2>/dev/null ||
-    missing="$missing kazoo (python3-kazoo)"
-if [ -n "$missing" ]; then
-	[ "${CI:-}" = true ] && bail_out "missing:$missing, and CI=true"
-	skip_all "missing:$missing"
-fi
+. "$top_srcdir/tests/zk_lib.sh"
+zk_require
 
-HELPER=$top_srcdir/tests/zk_client.py
-TICK=250		# ms: ZooKeeper's tick; sessions last 20 ticks at most
 SLACK=5			# s a loaded machine may add to a bound
-ZK_PID=
-ZK_PORT=
-ZK_N=0			# ZooKeeper's runs, each logged apart
-pids=
-
-# Everything the test started, stopped by pid at exit.
-zk_cleanup()
-{
-	for p in $ZK_PID $pids; do
-		kill -9 "$p" 2>/dev/null
-		wait "$p" 2>/dev/null
-	done
-	cleanup
-}
-trap zk_cleanup EXIT
-
-helper()
-{
-	"$PYTHON3" "$HELPER" "$@"
-}
-
-# A TCP port free on loopback now (ZooKeeper cannot take port 0).
-free_port()
-{
-	"$PYTHON3" -c 'import socket
-s = socket.socket()
-s.bind(("127.0.0.1", 0))
-print(s.getsockname()[1])'
-}
-
-# zk_run PORT DATADIR: start ZooKeeper; 0 once it answers, 1 if it
-# exited first (the port was taken meanwhile) or did not answer in 60 s.
-zk_run()
-{
-	ZK_N=$((ZK_N + 1))
-	mkdir -p "$2"
-	cat >"$TEST_DIR/zoo.cfg" <<EOF
-tickTime=$TICK
-dataDir=$2
-clientPort=$1
-clientPortAddress=127.0.0.1
-admin.enableServer=false
-4lw.commands.whitelist=srvr
-EOF
-	# Its log on standard error, through slf4j-simple if there is one.
-	java -Xmx128m -XX:+UseSerialGC \
-	    -cp "$ZK_JAR:$(dirname "$ZK_JAR")/slf4j-simple.jar" \
-	    -Dzookeeper.jmx.log4j.disable=true \
-	    org.apache.zookeeper.server.ZooKeeperServerMain \
-	    "$TEST_DIR/zoo.cfg" >"$TEST_DIR/zk.$ZK_N.log" 2>&1 &
-	ZK_PID=$!
-	ZK_PORT=$1
-	ZK_HOSTS=127.0.0.1:$1
-	zk_end=$(($(date +%s) + 60))
-	while kill -0 "$ZK_PID" 2>/dev/null; do
-		helper up "$ZK_HOSTS" 1 >/dev/null 2>&1 && return 0
-		[ "$(date +%s)" -lt "$zk_end" ] && continue
-		diag "ZooKeeper did not answer in 60 s"
-		break
-	done
-	diag "ZooKeeper on port $1 ended or hung:"
-	tail -n 5 "$TEST_DIR/zk.$ZK_N.log" | diag_file
-	kill -9 "$ZK_PID" 2>/dev/null
-	wait "$ZK_PID" 2>/dev/null
-	ZK_PID=
-	return 1
-}
-
-zk_stop()
-{
-	kill -TERM "$ZK_PID"
-	wait "$ZK_PID" 2>/dev/null
-	ZK_PID=
-}
 
 # metric NAME: its value in rpcd's /metrics, or "failed".
 metric()
@@ -222,7 +136,7 @@ done
 [ -n "$ZK_PID" ] || bail_out "ZooKeeper did not start on 5 ports"
 
 # The pauses between tries grow: a minute at most.
-helper member "$ZK_HOSTS" "$SERVERSET" 90 >"$TEST_DIR/m1.json"
+zk_client member "$ZK_HOSTS" "$SERVERSET" 90 >"$TEST_DIR/m1.json"
 ok $? "ZooKeeper up: rpcd creates its member (and PATH's parents)"
 wait_for 100 metric_is rpcd_registry_up 1
 ok $? "ZooKeeper up: rpcd_registry_up 1"
@@ -244,7 +158,7 @@ is "$(json "$TEST_DIR/m1.json" \
     "status ALIVE, shard 0, rpcd's weight 1 and version"
 
 # --- SIGTERM: the member goes before the first connection closes.
-helper sigterm "$ZK_HOSTS" "$SERVERSET" "$RPCD_PID" \
+zk_client sigterm "$ZK_HOSTS" "$SERVERSET" "$RPCD_PID" \
     "127.0.0.1:$(port_of 1)" 30 >"$TEST_DIR/term.json"
 ok $? "SIGTERM: the member is deleted and the connection closed"
 diag "SIGTERM, seconds after it: $(cat "$TEST_DIR/term.json")"
@@ -253,7 +167,7 @@ is "$(json "$TEST_DIR/term.json" '(m["absent_at_close"], m["eof"])')" \
 wait "$RPCD_PID"
 is $? 0 "SIGTERM: rpcd exits 0"
 RPCD_PID=
-is "$(helper count "$ZK_HOSTS" "$SERVERSET")" 0 "SIGTERM: no member left"
+is "$(zk_client count "$ZK_HOSTS" "$SERVERSET")" 0 "SIGTERM: no member left"
 is "$(sed -n \
     's/.*info: \(register: member [^ ]* deleted\|shutting down:\).*/\1/p' \
     "$RPCD_LOG" | sed 's/member .* deleted/member deleted/')" \
@@ -268,7 +182,7 @@ rpcd_start -P 2 -l 127.0.0.1:0 -l 127.0.0.1:0,name=admin \
     bail_out "rpcd -P 2 did not start"
 pids="$pids $RPCD_PID"
 wait_workers 2
-helper member "$ZK_HOSTS" "$SERVERSET" 30 >"$TEST_DIR/m2.json"
+zk_client member "$ZK_HOSTS" "$SERVERSET" 30 >"$TEST_DIR/m2.json"
 ok $? "--prefork: the master creates the member"
 is "$(json "$TEST_DIR/m2.json" \
     '(d["serviceEndpoint"], e, d["rpcd"]["weight"])')" \
@@ -280,14 +194,14 @@ kill -HUP "$RPCD_PID"
 wait_for 300 log_has "new generation ready"
 ok $? "SIGHUP: a new generation"
 wait_workers 2
-helper member "$ZK_HOSTS" "$SERVERSET" 5 >"$TEST_DIR/m3.json"
+zk_client member "$ZK_HOSTS" "$SERVERSET" 5 >"$TEST_DIR/m3.json"
 is "$(json "$TEST_DIR/m3.json" '(m["name"], m["owner"])')" \
     "$(json "$TEST_DIR/m2.json" '(m["name"], m["owner"])')" \
     "SIGHUP: the same member, in the same session"
 
 zk_stop
 zk_run "$ZK_PORT" "$TEST_DIR/zk-data" || bail_out "ZooKeeper did not restart"
-helper member "$ZK_HOSTS" "$SERVERSET" 30 >"$TEST_DIR/m4.json"
+zk_client member "$ZK_HOSTS" "$SERVERSET" 30 >"$TEST_DIR/m4.json"
 is "$(json "$TEST_DIR/m4.json" '(m["name"], m["owner"])')" \
     "$(json "$TEST_DIR/m2.json" '(m["name"], m["owner"])')" \
     "ZooKeeper restarted with its data: the member lives on"
@@ -295,7 +209,7 @@ is "$(json "$TEST_DIR/m4.json" '(m["name"], m["owner"])')" \
 zk_stop
 rm -rf "$TEST_DIR/zk-data"
 zk_run "$ZK_PORT" "$TEST_DIR/zk-data" || bail_out "ZooKeeper did not restart"
-helper member "$ZK_HOSTS" "$SERVERSET" 60 >"$TEST_DIR/m5.json"
+zk_client member "$ZK_HOSTS" "$SERVERSET" 60 >"$TEST_DIR/m5.json"
 ok $? "ZooKeeper restarted without its data: rpcd creates the member again"
 old=$(json "$TEST_DIR/m2.json" 'm["owner"]')
 new=$(json "$TEST_DIR/m5.json" 'm["owner"]')
@@ -308,7 +222,7 @@ ok $? "the log says the session was given up"
 timeout_ms=$(sed -n 's/.*connected to ZooKeeper, .*timeout \([0-9]*\)ms/\1/p' \
     "$RPCD_LOG" | tail -n 1)
 workers=$(pgrep -P "$RPCD_PID")
-elapsed=$(helper kill9 "$ZK_HOSTS" "$SERVERSET" "$RPCD_PID" \
+elapsed=$(zk_client kill9 "$ZK_HOSTS" "$SERVERSET" "$RPCD_PID" \
     $((timeout_ms / 1000 + SLACK)))
 ok $? "kill -9: the member is gone within the session timeout\
  (${timeout_ms}ms, ${SLACK}s more allowed)"
@@ -337,9 +251,9 @@ for mode in single prefork; do
 		rpcd_start -P 2 --register "zk://$ZK_HOSTS$SERVERSET"
 	fi || bail_out "rpcd ($mode) did not start"
 	pids="$pids $RPCD_PID"
-	helper member "$ZK_HOSTS" "$SERVERSET" 30 >/dev/null
+	zk_client member "$ZK_HOSTS" "$SERVERSET" 30 >/dev/null
 	ok $? "$mode: registered"
-	secs=$(helper paused "$ZK_PID" "$RPCD_PID" "$RPCD_ADDR" 30)
+	secs=$(zk_client paused "$ZK_PID" "$RPCD_PID" "$RPCD_ADDR" 30)
 	ok $? "$mode, ZooKeeper stopped: SIGTERM closes the connection"
 	diag "$mode, ZooKeeper stopped: closed ${secs}s after SIGTERM"
 	ok $(awk -v s="$secs" -v hi=$((3 + SLACK)) \
