@@ -68,7 +68,7 @@ struct bench_conn {
 };
 
 struct bench {
-	const struct options	*opt;
+	struct options		*opt;
 	struct event_base	*base;
 	struct bench_conn	*conns;
 	int			 nconns, open, pipeline;
@@ -252,6 +252,7 @@ bench_conn_lost(struct bench_conn *bc, const char *fmt, ...)
 		return;
 	} else
 		first++;
+	options_refresh(b->opt);
 	if (command_check(err, client_open(&c, b->opt, first, err,
 	    sizeof err)) == -1) {
 		bench_conn_fail(bc, "%s; cannot connect to %s", why, err);
@@ -714,7 +715,8 @@ bench_start(struct bench *b)
 		bc = &b->conns[i];
 		bc->b = b;
 		bc->sent = xcalloc(b->pipeline, sizeof(double));
-		command_connect(&bc->c, b->opt, 0);
+		/* A serverset's members share the connections. */
+		command_connect(&bc->c, b->opt, b->opt->registry ? i : 0);
 		bench_conn_start(bc);
 		b->open++;
 	}

@@ -119,7 +119,7 @@ call_once(struct client *c, const char *method, const char *params)
  * --json, or an error reply told (*status says which).
  */
 static struct json_object *
-call_for_table(struct client *c, const struct options *opt,
+call_for_table(struct client *c, struct options *opt,
     const char *method, int *status)
 {
 	struct json_object	*o = NULL;
@@ -424,12 +424,12 @@ stats_rate(long long now, long long then, double seconds)
  * the count-th line ends it with a summary.
  */
 static int
-stats_watch(const struct options *opt, double interval, long long count)
+stats_watch(struct options *opt, double interval, long long count)
 {
 	struct json_object	*o, *total;
 	struct stats_sample	 first = { 0 }, last = { 0 }, now;
 	struct client		 c;
-	const char		*server = NULL;
+	char			 server[ADDR_TEXT_MAX];
 	struct tm		 tm;
 	time_t			 clock;
 	char			 stamp[16], err[128];
@@ -463,7 +463,7 @@ stats_watch(const struct options *opt, double interval, long long count)
 		    !json_object_object_get_ex(o, "total", &total))
 			server_error("%s sent stats without a total",
 			    c.server);
-		server = c.server;
+		snprintf(server, sizeof server, "%s", c.server);
 		client_close(&c);
 		now.requests = stats_get(total, "requests");
 		now.errors = stats_get(total, "errors");
@@ -581,6 +581,74 @@ cmd_methods(struct options *opt, int argc, char **argv)
 	return (EXIT_OK);
 }
 
+#define MEMBERS_USAGE	"usage: rpcctl members [zk://host:port[,...]/path]"
+
+/* members: the serverset's members, a line each, or JSON with --json. */
+int
+cmd_members(struct options *opt, int argc, char **argv)
+{
+	struct json_object	*all = NULL, *one, *extra;
+	struct member		*m;
+	const char		*url, *why, *status;
+	char			 hosts[ZK_URL_MAX], path[ZK_URL_MAX];
+	char			 err[1024], text[ADDR_TEXT_MAX], host[256];
+	int			 n, i;
+
+	while (command_option(opt, "members", argc, argv, "", NULL) != -1)
+		usage_error(MEMBERS_USAGE);
+	if (argc - optind > 1)
+		usage_error(MEMBERS_USAGE);
+	url = argc - optind == 1 ? argv[optind] : opt->server_list;
+	if (url == NULL || strncmp(url, "zk://", 5) != 0)
+		usage_error("members needs a serverset, zk://host:port/path, "
+		    "as its argument or -S");
+	if ((why = zk_url_split(url, hosts, sizeof hosts, path,
+	    sizeof path)) != NULL)
+		usage_error("bad serverset %s: %s", url, why);
+#ifndef HAVE_ZOOKEEPER
+	usage_error("%s: rpcctl was built without ZooKeeper", url);
+#endif
+	if ((n = discover_members(url, opt->timeout, &m, err,
+	    sizeof err)) == -1)
+		server_error("cannot read the members of %s: %s", url, err);
+	if (opt->json && (all = json_object_new_array()) == NULL)
+		fatalx("out of memory");
+	for (i = 0; i < n; i++) {
+		if (opt->json) {
+			if ((one = json_object_new_object()) == NULL ||
+			    json_add(one, "name",
+			    json_object_new_string(m[i].name)) != 0 ||
+			    json_object_object_add(one, "data",
+			    json_object_get(m[i].data)) != 0 ||
+			    json_add(all, NULL, one) != 0)
+				fatalx("out of memory");
+			continue;
+		}
+		status = member_status(&m[i]);
+		printf("%s %s", m[i].name, status != NULL ? status : "-");
+		printf(" %s", member_endpoint(&m[i], NULL, text, sizeof text,
+		    host, sizeof host) == 0 ? text : "-");
+		extra = member_get(m[i].data, "additionalEndpoints",
+		    json_type_object);
+		if (extra != NULL) {
+			json_object_object_foreach(extra, name, v) {
+				(void)v;
+				if (member_endpoint(&m[i], name, text,
+				    sizeof text, host, sizeof host) == 0)
+					printf(" %s=%s", name, text);
+			}
+		}
+		printf("\n");
+	}
+	if (opt->json) {
+		printf("%s\n", json_object_to_json_string_ext(all,
+		    JSON_C_TO_STRING_PLAIN));
+		json_object_put(all);
+	}
+	discover_free(m, n);
+	return (EXIT_OK);
+}
+
 /*
  * batch: each line of standard input is a request, sent as it is; up to
  * BATCH_WINDOW lines are in flight.  Replies are printed one per line in
@@ -660,10 +728,11 @@ batch_resend(struct batch *bt)
 {
 	struct client		*c = &bt->c;
 	struct batch_entry	*e;
-	const char		*was = c->server;
+	char			 was[ADDR_TEXT_MAX];
 	long long		 i, n = 0, lineno;
 	int			 first = c->index, too_large = bt->too_large;
 
+	snprintf(was, sizeof was, "%s", c->server);
 	lineno = bt->window[bt->head % BATCH_WINDOW].lineno;
 	if (!bt->retry && !too_large)
 		server_error("%s closed the connection%s before answering "

@@ -114,7 +114,7 @@ client_try(struct client *c, const struct addr *a, const char *host,
  * system failed us (no socket, no poll), with why in err.
  */
 int
-client_open(struct client *c, const struct options *opt, int first,
+client_open(struct client *c, struct options *opt, int first,
     char *err, size_t errlen)
 {
 	const struct addr	*a;
@@ -135,7 +135,8 @@ client_open(struct client *c, const struct options *opt, int first,
 			error = client_try(c, a, opt->hosts[c->index], tls_err,
 			    sizeof tls_err);
 			if (error == 0) {
-				c->server = a->text;
+				snprintf(c->server, sizeof c->server, "%s",
+				    a->text);
 				return (0);
 			}
 			if (error == CLIENT_FAILED) {

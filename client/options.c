@@ -115,13 +115,17 @@ command_check(const char *err, int r)
 	return (r);
 }
 
-/* Connect to the first server from first on that accepts, or exit 3. */
+/*
+ * Connect to the first server from first on that accepts, or exit 3;
+ * with a serverset, to its members as they are now.
+ */
 void
-command_connect(struct client *c, const struct options *opt, int first)
+command_connect(struct client *c, struct options *opt, int first)
 {
 	char	err[1024];
 	int	r;
 
+	options_refresh(opt);
 	if ((r = client_open(c, opt, first, err, sizeof err)) == -1)
 		server_error("cannot connect to %s", err);
 	command_check(err, r);
@@ -304,14 +308,32 @@ servers_resolvable(const char *text)
 /*
  * Parse the -S list into opt->servers, or exit 2; with list 0, the text is
  * one address (a socket path may hold a comma).  A name that does not
- * resolve is told when connecting, as a server that refuses.
+ * resolve is told when connecting, as a server that refuses.  A list that
+ * is a serverset, zk://..., is its members now, or exit 3.
  */
 static void
 servers_parse(struct options *opt, const char *text, int list)
 {
 	struct addr	*a;
-	char		*copy, *p, *next, err[128];
+	const char	*why;
+	char		*copy, *p, *next, err[128], why_zk[1024];
+	char		 members[RPCCTL_SERVERS_MAX * ADDR_TEXT_MAX];
+	char		 hosts[ZK_URL_MAX], path[ZK_URL_MAX];
 
+	if (list && strncmp(text, "zk://", 5) == 0) {
+		if ((why = zk_url_split(text, hosts, sizeof hosts, path,
+		    sizeof path)) != NULL)
+			usage_error("bad serverset %s: %s", text, why);
+#ifndef HAVE_ZOOKEEPER
+		usage_error("%s: rpcctl was built without ZooKeeper", text);
+#endif
+		opt->registry = text;
+		if (discover_list(text, opt->tls, opt->timeout, members,
+		    sizeof members, why_zk, sizeof why_zk) == -1)
+			server_error("%s", why_zk);
+		servers_parse(opt, members, 1);
+		return;
+	}
 	p = copy = xstrdup(text);
 	opt->nservers = 0;
 	do {
@@ -337,6 +359,22 @@ servers_parse(struct options *opt, const char *text, int list)
 		opt->nservers++;
 	} while ((p = next) != NULL);
 	free(copy);
+}
+
+/*
+ * Before connecting again: with a serverset, read its members anew if
+ * they may have changed.  A read that fails, or finds none to connect to,
+ * keeps the list as it was: its servers are tried as they were.
+ */
+void
+options_refresh(struct options *opt)
+{
+	char	members[RPCCTL_SERVERS_MAX * ADDR_TEXT_MAX], err[1024];
+
+	if (opt->registry != NULL && discover_changed() &&
+	    discover_list(opt->registry, opt->tls, opt->timeout, members,
+	    sizeof members, err, sizeof err) == 0)
+		servers_parse(opt, members, 1);
 }
 
 /*

@@ -50,6 +50,9 @@ static const struct command {
 	    "totals and rates every interval seconds until SIGINT, or\n"
 	    "count lines" },
 	{ "methods", cmd_methods, "methods", "list the server's methods" },
+	{ "members", cmd_members, "members [zk://host:port[,...]/path]",
+	    "list the members of a serverset in ZooKeeper, as rpcd\n"
+	    "--register makes them (default: the one -S names)" },
 	{ "bench", cmd_bench, "bench [-c conns] [-n requests | -d seconds] "
 	    "[-P pipeline]\n              [--method name] "
 	    "[--params json] [--payload bytes]\n              [--csv] "
@@ -65,7 +68,8 @@ static const struct command {
 #define SYNOPSIS \
 	"usage: rpcctl [-hV] [--insecure] [--json] [--tls] [--cacert file]\n" \
 	"              [--cert file] [--key file] [-H host] [-p port]\n" \
-	"              [-S address[,...]] [-s socket] [-t seconds]\n" \
+	"              [-S address[,...] | -S zk://host:port[,...]/path]\n" \
+	"              [-s socket] [-t seconds]\n" \
 	"              command [args]\n"
 
 static __dead void

@@ -26,6 +26,8 @@
 #include <stddef.h>
 
 #include "rpcd/proto.h"
+
+struct json_object;
 #include "common.h"
 
 /* Exit statuses, as rpcctl(1) documents them. */
@@ -52,6 +54,7 @@
  */
 struct options {
 	const char	*server_list;	/* -S, else $RPCCTL_SERVER */
+	const char	*registry;	/* a zk:// serverset as -S; NULL */
 	const char	*host, *port, *sockpath;	/* -H, -p, -s */
 	struct addr	servers[RPCCTL_SERVERS_MAX];	/* tried in order */
 	char		hosts[RPCCTL_SERVERS_MAX][256];	/* as typed; "": none */
@@ -68,6 +71,12 @@ struct options {
 	__dead void	(*help)(const char *);
 };
 
+/* A member of a serverset in ZooKeeper: its znode's name and its JSON. */
+struct member {
+	char			 name[256];
+	struct json_object	*data;		/* NULL: not a JSON object */
+};
+
 /*
  * What the client_* functions return besides 0, a count, and -1 for
  * SIGINT.  net.c and tls.c print nothing and exit never: they say why in
@@ -79,8 +88,8 @@ struct options {
 
 /* One connection to rpcd and the last reply read on it. */
 struct client {
-	const struct options	*opt;
-	const char		*server; /* the address connected to */
+	struct options		*opt;
+	char			 server[ADDR_TEXT_MAX]; /* connected to */
 	int			 index;	/* its place in opt->servers */
 	int			 retry;	/* a close is told, not fatal */
 	int			 fd;
@@ -102,7 +111,8 @@ int		 command_option(struct options *, const char *, int, char **,
 		     const char *, const struct option *);
 void		 options_finish(struct options *);
 int		 command_check(const char *, int);
-void		 command_connect(struct client *, const struct options *, int);
+void		 command_connect(struct client *, struct options *, int);
+void		 options_refresh(struct options *);
 int		 options_parse(struct options *, int, char **);
 long long	 option_number(long long, long long);
 double		 option_seconds(double, double);
@@ -116,7 +126,7 @@ int		 client_pause(double, char *, size_t);
 /* net.c */
 ssize_t		 client_recv(struct client *, void *, size_t);
 ssize_t		 client_send_some(struct client *, const void *, size_t);
-int		 client_open(struct client *, const struct options *, int,
+int		 client_open(struct client *, struct options *, int,
 		     char *, size_t);
 int		 client_send_raw(struct client *, const void *, size_t);
 int		 client_send(struct client *, const char *, const char *,
@@ -141,6 +151,19 @@ int		 cmd_call(struct options *, int, char **);
 int		 cmd_stats(struct options *, int, char **);
 int		 cmd_methods(struct options *, int, char **);
 int		 cmd_batch(struct options *, int, char **);
+int		 cmd_members(struct options *, int, char **);
+
+/* discover.c */
+int		 discover_members(const char *, double, struct member **,
+		     char *, size_t);
+void		 discover_free(struct member *, int);
+int		 discover_changed(void);
+int		 discover_list(const char *, int, double, char *, size_t,
+		     char *, size_t);
+struct json_object *member_get(struct json_object *, const char *, int);
+int		 member_endpoint(const struct member *, const char *, char *,
+		     size_t, char *, size_t);
+const char	*member_status(const struct member *);
 
 /* bench.c */
 int		 cmd_bench(struct options *, int, char **);

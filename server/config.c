@@ -1183,54 +1183,6 @@ config_check_tls(const struct settings *s, char *err, size_t len)
 }
 
 /*
- * Split --register's zk://HOST:PORT[,HOST:PORT...]/PATH into ZooKeeper's
- * connect string and the path of the serverset, which must be absolute,
- * not "/" and without empty, "." or ".." parts (ZooKeeper refuses them).
- * Return NULL, or what is wrong.
- */
-const char *
-config_register_split(const char *url, char *hosts, size_t hlen, char *path,
-    size_t plen)
-{
-	const char	*slash, *p, *end, *item, *colon;
-	size_t		 n;
-
-	if (strncmp(url, "zk://", 5) != 0 ||
-	    (slash = strchr(url + 5, '/')) == NULL || slash == url + 5)
-		return ("expected zk://HOST:PORT[,HOST:PORT...]/PATH");
-	url += 5;
-	if ((size_t)(slash - url) >= hlen || strlen(slash) >= plen)
-		return ("too long");
-	for (item = url; item < slash; item = end + 1) {
-		if ((end = memchr(item, ',', slash - item)) == NULL)
-			end = slash;
-		for (colon = NULL, p = item; p < end; p++) {
-			if (*p == ':')
-				colon = p;
-		}
-		n = colon != NULL ? (size_t)(end - colon - 1) : 0;
-		if (colon == NULL || colon == item || n == 0 || n > 5 ||
-		    strspn(colon + 1, "0123456789") < n ||
-		    atoi(colon + 1) < 1 || atoi(colon + 1) > 65535)
-			return ("each host must be HOST:PORT, the port 1 to "
-			    "65535");
-	}
-	for (p = slash; *p != '\0'; p = end) {
-		if ((end = strchr(p + 1, '/')) == NULL)
-			end = p + strlen(p);
-		n = end - p - 1;
-		if (n == 0 || (n == 1 && p[1] == '.') ||
-		    (n == 2 && p[1] == '.' && p[2] == '.'))
-			return ("the path must be absolute, not /, without "
-			    "empty, . or .. parts");
-	}
-	memcpy(hosts, url, slash - url);
-	hosts[slash - url] = '\0';
-	snprintf(path, plen, "%s", slash);
-	return (NULL);
-}
-
-/*
  * --register and --advertise: a URL ZooKeeper's client can use, in a
  * build with ZooKeeper, and a host name or address to advertise.  On
  * error return -1 with why in err.
@@ -1238,8 +1190,8 @@ config_register_split(const char *url, char *hosts, size_t hlen, char *path,
 static int
 config_check_register(const struct settings *s, char *err, size_t len)
 {
-	char		 where[PATH_MAX + 32], hosts[RPCD_ZK_URL_MAX];
-	char		 path[RPCD_ZK_URL_MAX];
+	char		 where[PATH_MAX + 32], hosts[ZK_URL_MAX];
+	char		 path[ZK_URL_MAX];
 	const char	*why;
 
 	if (s->register_url == NULL) {
@@ -1254,7 +1206,7 @@ config_check_register(const struct settings *s, char *err, size_t len)
 	snprintf(err, len, "%s: rpcd was built without ZooKeeper", where);
 	return (-1);
 #endif
-	if ((why = config_register_split(s->register_url, hosts,
+	if ((why = zk_url_split(s->register_url, hosts,
 	    sizeof hosts, path, sizeof path)) != NULL) {
 		snprintf(err, len, "%s %s: %s", where, s->register_url, why);
 		return (-1);

@@ -120,7 +120,6 @@ struct timeval;
 						   to connect, per try */
 #define RPCD_ZK_RETRY		1		/* seconds: first retry */
 #define RPCD_ZK_RETRY_MAX	60		/* seconds, backoff ceiling */
-#define RPCD_ZK_URL_MAX		1024		/* bytes of --register */
 
 /* A list of networks, as --proxy-from gives. */
 struct networks {
@@ -682,8 +681,6 @@ struct settings	*config_reload(const struct settings *);
 int		 config_reload_access(const struct settings *,
 		     struct access **);
 int		 config_log_level(const struct settings *);
-const char	*config_register_split(const char *, char *, size_t, char *,
-		     size_t);
 struct json_object *config_to_json(const struct settings *);
 
 /* listener.c */

@@ -100,8 +100,8 @@ struct zk_msg {
 
 /* The session and the member: the main thread's alone. */
 struct zk {
-	char			 hosts[RPCD_ZK_URL_MAX];
-	char			 path[RPCD_ZK_URL_MAX];	/* the serverset */
+	char			 hosts[ZK_URL_MAX];
+	char			 path[ZK_URL_MAX];	/* the serverset */
 	char			*data;		/* the member's JSON */
 	zhandle_t		*zh;		/* NULL: no session */
 	long			 session;	/* of zh, counted from 1 */
@@ -110,7 +110,7 @@ struct zk {
 	int			 creating;	/* the member's create is sent */
 	int			 parents_made;	/* for this create */
 	int			 doubtful;	/* a create's answer was lost */
-	char			 node[RPCD_ZK_URL_MAX + 32]; /* ours; "" */
+	char			 node[ZK_URL_MAX + 32]; /* ours; "" */
 	int			 deleting;
 	int			 leaving;	/* zk_leave() was called */
 	void			(*left)(void *); /* NULL once called */
@@ -320,7 +320,7 @@ zk_new(const struct settings *s, const struct listener *listeners, int n)
 	int		 i;
 
 	zk = xcalloc(1, sizeof *zk);
-	if ((why = config_register_split(s->register_url, zk->hosts,
+	if ((why = zk_url_split(s->register_url, zk->hosts,
 	    sizeof zk->hosts, zk->path, sizeof zk->path)) != NULL)
 		fatalx("register %s: %s", s->register_url, why);
 	if ((zk->data = zk_member(s, listeners, n)) == NULL)

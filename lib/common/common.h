@@ -44,6 +44,7 @@ struct json_object;
 #define ADDR_DEFAULT_HOST "127.0.0.1"	/* rpcd's and rpcctl's address */
 #define ADDR_DEFAULT_PORT "8080"	/* the tutorial's port */
 #define ADDR_DEFAULT	ADDR_DEFAULT_HOST ":" ADDR_DEFAULT_PORT
+#define ZK_URL_MAX	1024	/* bytes of a zk:// URL */
 #define FATAL_STATUS	1	/* exit status of fatal() and fatalx() */
 
 /* A parsed listen or connect address. */
@@ -91,6 +92,7 @@ int		 network_parse(const char *, struct network *, char *,
 void		 network_format(const struct network *, char *, size_t);
 int		 network_match(const struct network *, int,
 		     const struct sockaddr *);
+const char	*zk_url_split(const char *, char *, size_t, char *, size_t);
 
 /* json.c */
 int		 json_add(struct json_object *, const char *,
