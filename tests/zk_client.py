@@ -173,6 +173,9 @@ def main(argv):
     try:
         if cmd == "member":
             return member(zk, argv[3], float(argv[4]))
+        if cmd == "put":
+            zk.create(argv[3], argv[4].encode(), makepath=True)
+            return 0
         if cmd == "count":
             print(len(members(zk, argv[3])))
             return 0
