@@ -14,12 +14,13 @@
  * OR IN CONNECTION WITH THE USE OR PERFORMANCE OF THIS SOFTWARE.
  */
 
-/* The commands: ping, call, batch, stats and methods. */
+/* The commands: ping, call, batch, stats, methods and members. */
 
 #include "config.h"
 
 #include <sys/types.h>
 
+#include <errno.h>
 #include <getopt.h>
 #include <math.h>
 #include <stdio.h>
@@ -252,9 +253,9 @@ cmd_ping(struct options *opt, int argc, char **argv)
 	return (client_interrupted() ? EXIT_INTERRUPT : status);
 }
 
-/* Read all of standard input. */
+/* Read all of f, with a NUL after it. */
 static char *
-read_stdin(size_t *len)
+read_all(FILE *f, size_t *len)
 {
 	char	*buf = NULL;
 	size_t	 size = 0, n;
@@ -265,60 +266,128 @@ read_stdin(size_t *len)
 			size = size * 2 + 4096;
 			buf = xreallocarray(buf, size, 1);
 		}
-		n = fread(buf + *len, 1, size - *len - 1, stdin);
+		n = fread(buf + *len, 1, size - *len - 1, f);
 		*len += n;
 	} while (n > 0);
 	buf[*len] = '\0';
 	return (buf);
 }
 
-#define CALL_USAGE	"usage: rpcctl call method [params | -]"
+/*
+ * call's params as typed: JSON, "-" for standard input or "@FILE" for a
+ * file's contents (JSON never starts with "@").  Exit 2 if they cannot be
+ * read or are not JSON; *input is what to free.
+ */
+static const char *
+call_params(const char *arg, size_t *len, char **input)
+{
+	const char	*path = arg + 1;
+	FILE		*f;
+	int		 error;
+
+	*input = NULL;
+	if (strcmp(arg, "-") == 0)
+		arg = *input = read_all(stdin, len);
+	else if (arg[0] == '@') {
+		if ((f = fopen(path, "r")) == NULL)
+			usage_error("call: cannot read params from %s: %s",
+			    path, strerror(errno));
+		arg = *input = read_all(f, len);
+		if (ferror(f))
+			usage_error("call: cannot read params from %s: %s",
+			    path, strerror(errno));
+		fclose(f);
+	} else
+		*len = strlen(arg);
+	if ((error = proto_json_check(arg, *len, PROTO_DEPTH_MAX)) != PROTO_OK)
+		usage_error("params are not JSON: %s", proto_strerror(error));
+	return (arg);
+}
+
+/*
+ * Print a call's reply: with --json as sent, with --raw a string result
+ * as it is, else the result as indented JSON; an error reply is told.
+ * Return the exit status it makes.
+ */
+static int
+call_print(const struct client *c, const char *method)
+{
+	struct json_object	*o;
+
+	if (is_error(c))
+		return (reply_error(c, method));
+	if (c->opt->json) {
+		reply_raw(c);
+		return (EXIT_OK);
+	}
+	o = result_tree(c);
+	if (c->opt->raw && json_object_is_type(o, json_type_string))
+		fwrite(json_object_get_string(o), 1,
+		    json_object_get_string_len(o), stdout);
+	else
+		fputs(o == NULL ? "null" : json_object_to_json_string_ext(o,
+		    JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE),
+		    stdout);
+	putchar('\n');
+	json_object_put(o);
+	return (EXIT_OK);
+}
+
+#define CALL_USAGE	"usage: rpcctl call [-r count [-i interval]] method " \
+	"[params | - | @file]"
 
 int
 cmd_call(struct options *opt, int argc, char **argv)
 {
-	struct client		 c;
-	struct json_object	*o;
-	char			*params = NULL, *input = NULL;
-	size_t			 len = 0;
-	int			 error, status = EXIT_OK;
+	struct client	 c;
+	const char	*params = NULL;
+	char		*input = NULL;
+	size_t		 len = 0;
+	long long	 repeat = 1, n;
+	double		 interval = -1;
+	int		 ch, status = EXIT_OK;
 
-	while (command_option(opt, "call", argc, argv, "", NULL) != -1)
-		usage_error(CALL_USAGE);
+	while ((ch = command_option(opt, "call", argc, argv, "i:r:",
+	    NULL)) != -1) {
+		switch (ch) {
+		case 'i':
+			interval = option_seconds(0, 3600);
+			break;
+		case 'r':
+			if ((repeat = option_number(-1, 1000000000)) == 0)
+				usage_error("call: -r 0: expected a count, or "
+				    "-1 for until SIGINT");
+			break;
+		default:
+			usage_error(CALL_USAGE);
+		}
+	}
 	argc -= optind;
 	argv += optind;
-	if (argc < 1 || argc > 2)
+	if (argc < 1 || argc > 2 || (interval >= 0 && repeat == 1))
 		usage_error(CALL_USAGE);
 	options_finish(opt);
-	if (argc == 2) {
-		if (strcmp(argv[1], "-") == 0)
-			params = input = read_stdin(&len);
-		else {
-			params = argv[1];
-			len = strlen(params);
-		}
-		if ((error = proto_json_check(params, len, PROTO_DEPTH_MAX)) !=
-		    PROTO_OK)
-			usage_error("params are not JSON: %s",
-			    proto_strerror(error));
-	}
+	if (argc == 2)
+		params = call_params(argv[1], &len, &input);
 	command_connect(&c, opt, 0);
-	command_check(c.err, client_send(&c, argv[0], params, len));
-	command_check(c.err, client_read(&c));
-	if (is_error(&c))
-		status = reply_error(&c, argv[0]);
-	else if (opt->json)
-		reply_raw(&c);
-	else {
-		o = result_tree(&c);
-		printf("%s\n", o == NULL ? "null" :
-		    json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY |
-		    JSON_C_TO_STRING_NOSLASHESCAPE));
-		json_object_put(o);
+	/* Repeats end at SIGINT, as ping's do. */
+	if (repeat != 1)
+		client_catch_sigint();
+	for (n = 0; repeat < 0 || n < repeat; n++) {
+		if (n > 0 && interval > 0 && command_check(c.err,
+		    client_pause(interval, c.err, sizeof c.err)) == -1)
+			break;
+		if (command_check(c.err, client_send(&c, argv[0], params,
+		    len)) == -1 || command_check(c.err, client_read(&c)) == -1)
+			break;
+		if (call_print(&c, argv[0]) != EXIT_OK)
+			status = EXIT_REPLY;
+		fflush(stdout);
+		client_consume(&c);
 	}
 	free(input);
 	client_close(&c);
-	return (status);
+	return (client_interrupted() ? EXIT_INTERRUPT : status);
 }
 
 static long long
@@ -441,7 +510,8 @@ stats_watch(struct options *opt, double interval, long long count)
 		if (n > 0 && command_check(err, client_pause(interval, err,
 		    sizeof err)) == -1)
 			break;
-		command_connect(&c, opt, 0);
+		if (command_reconnect(&c, opt, 0) == -1)
+			break;
 		if (call_once(&c, "stats", NULL) == -1) {
 			client_close(&c);
 			break;

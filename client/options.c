@@ -37,7 +37,8 @@ enum {
 	OPT_CACERT,
 	OPT_CERT,
 	OPT_KEY,
-	OPT_INSECURE
+	OPT_INSECURE,
+	OPT_RAW
 };
 
 /*
@@ -56,6 +57,7 @@ static const struct option global_options[] = {
 	{ "json",	no_argument,		NULL, 'j' },
 	{ "key",	required_argument,	NULL, OPT_KEY },
 	{ "port",	required_argument,	NULL, 'p' },
+	{ "raw",	no_argument,		NULL, OPT_RAW },
 	{ "server",	required_argument,	NULL, 'S' },
 	{ "socket",	required_argument,	NULL, 's' },
 	{ "timeout",	required_argument,	NULL, 't' },
@@ -117,18 +119,32 @@ command_check(const char *err, int r)
 
 /*
  * Connect to the first server from first on that accepts, or exit 3;
- * with a serverset, to its members as they are now.
+ * with a serverset, to its members as they are now.  Return -1 if SIGINT
+ * cut the connecting short, for a command that then ends as it would
+ * between two connections (stats -i, with its summary).
  */
-void
-command_connect(struct client *c, struct options *opt, int first)
+int
+command_reconnect(struct client *c, struct options *opt, int first)
 {
 	char	err[1024];
 	int	r;
 
 	options_refresh(opt);
-	if ((r = client_open(c, opt, first, err, sizeof err)) == -1)
+	r = client_open(c, opt, first, err, sizeof err);
+	if (r == -1 && client_interrupted())
+		return (-1);
+	if (r == -1)
 		server_error("cannot connect to %s", err);
 	command_check(err, r);
+	return (0);
+}
+
+/* As command_reconnect(), with SIGINT an exit like another failure. */
+void
+command_connect(struct client *c, struct options *opt, int first)
+{
+	if (command_reconnect(c, opt, first) == -1)
+		server_error("interrupted while connecting");
 }
 
 /*
@@ -425,6 +441,9 @@ option_global(struct options *opt, const char *command, int ch)
 	case OPT_INSECURE:
 		opt->insecure = 1;
 		break;
+	case OPT_RAW:
+		opt->raw = 1;
+		break;
 	default:
 		return (-1);
 	}
@@ -487,6 +506,9 @@ options_finish(struct options *opt)
 		    "--tls");
 	if (opt->key != NULL && opt->cert == NULL)
 		usage_error("--key needs --cert");
+	if (opt->raw && opt->json)
+		usage_error("--raw and --json print the result two ways: "
+		    "give one");
 	if (opt->tls && client_tls_init(opt, err, sizeof err) == -1)
 		usage_error("%s", err);
 }

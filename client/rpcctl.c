@@ -37,9 +37,12 @@ static const struct command {
 	{ "ping", cmd_ping, "ping [-c count] [-i interval] [message]",
 	    "send pings (default 1, 1 s apart) and show round-trip times;\n"
 	    "exit 0 only if every ping is answered pong with the message" },
-	{ "call", cmd_call, "call method [params | -]",
+	{ "call", cmd_call, "call [-r count [-i interval]] method "
+	    "[params | - | @file]",
 	    "call a method with JSON params (- reads them from standard\n"
-	    "input) and print the result; an error reply exits 1" },
+	    "input, @file from a file) and print the result, count times\n"
+	    "(-1: until SIGINT) interval seconds apart with -r; an error\n"
+	    "reply exits 1" },
 	{ "batch", cmd_batch, "batch [--retry]",
 	    "read requests as JSON Lines on standard input, pipeline them\n"
 	    "over one connection and print the replies as JSON Lines in order,\n"
@@ -66,7 +69,8 @@ static const struct command {
 };
 
 #define SYNOPSIS \
-	"usage: rpcctl [-hV] [--insecure] [--json] [--tls] [--cacert file]\n" \
+	"usage: rpcctl [-hV] [--insecure] [--json | --raw] [--tls] " \
+	"[--cacert file]\n" \
 	"              [--cert file] [--key file] [-H host] [-p port]\n" \
 	"              [-S address[,...] | -S zk://host:port[,...]/path]\n" \
 	"              [-s socket] [-t seconds]\n" \
@@ -88,6 +92,8 @@ usage(void)
 	    "  -t, --timeout SECS    bound on connecting and each reply "
 	    "(default %g)\n"
 	    "      --json            print raw JSON replies, for scripts\n"
+	    "      --raw             print a string result as it is, not "
+	    "quoted\n"
 	    "      --tls             speak TLS to the server\n"
 	    "      --cacert FILE     CA certificates the server's must chain "
 	    "to\n"

@@ -63,6 +63,7 @@ struct options {
 	int		nservers;
 	double		timeout;
 	int		json;
+	int		raw;		/* --raw: a string result as is */
 	int		tls;		/* --tls */
 	int		insecure;	/* skip the certificate checks */
 	const char	*cacert, *cert, *key;
@@ -112,6 +113,7 @@ int		 command_option(struct options *, const char *, int, char **,
 void		 options_finish(struct options *);
 int		 command_check(const char *, int);
 void		 command_connect(struct client *, struct options *, int);
+int		 command_reconnect(struct client *, struct options *, int);
 void		 options_refresh(struct options *);
 int		 options_parse(struct options *, int, char **);
 long long	 option_number(long long, long long);

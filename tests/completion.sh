@@ -30,13 +30,13 @@ want=$("$rpcctl" --help | sed -n '/^commands:/,/^$/p' |
 is "$(complete_line "rpcctl ")" "$want" "commands are those of rpcctl --help"
 
 "$rpcctl" --help | grep -o -e '^ *-[A-Za-z]' -e '[ ,]--[a-z][a-z-]*' |
-    tr -d ' ,' | sort >"$TEST_DIR/globals"
+    tr -d ' ,' | sort -u >"$TEST_DIR/globals"
 is "$(complete_line "rpcctl -")" "$(cat "$TEST_DIR/globals")" \
     "global options are those of rpcctl --help"
 
 # After the command's name: its own options and the global ones, which
 # rpcctl takes there too.
-for cmd in ping bench stats batch call methods help; do
+for cmd in ping bench stats batch call methods members help; do
 	want=$("$rpcctl" help "$cmd" | sed -n '/^usage:/,/^$/p' |
 	    grep -o -e '[[ |]-[A-Za-z]\>' -e '[[ |]--[a-z][a-z-]*' |
 	    tr -d '[ |' | sort -u - "$TEST_DIR/globals")
@@ -47,6 +47,9 @@ is "$(complete_line "rpcctl ping -c 2 --jso")" "--json" \
     "a global option after the command and an option of its own"
 is "$(complete_line "rpcctl call ping -")" "-" \
     "no options after a command's first argument"
+: >"$TEST_DIR/params.json"
+is "$(complete_line "rpcctl call -r 2 ping @$TEST_DIR/par")" \
+    "@$TEST_DIR/params.json" "call completes @FILE with files, after -r's value"
 
 is "$(complete_line "rpcctl -S 127.0.0.1:1 hel")" "help" \
     "a host:port argument does not hide the command"

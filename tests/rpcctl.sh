@@ -43,6 +43,42 @@ out=$($C --json call ping 2>&1)
 is "$? $out" '0 {"out": "pong", "result": null}' "call --json without params"
 $C call ping '{bad' 2>"$TEST_DIR/err"
 is $? 2 "call with params that are not JSON exits 2"
+
+# @FILE params, --raw, and -r/-i repeats.
+printf '{"text": "a\\tb"}\n' >"$TEST_DIR/params.json"
+is "$($C --json call ping @"$TEST_DIR/params.json")" \
+    '{"out": "pong", "result": {"text": "a\tb"}}' "call reads params from @FILE"
+out=$($C call ping @"$TEST_DIR/none.json" 2>&1)
+is "$? $out" "2 rpcctl: call: cannot read params from $TEST_DIR/none.json: \
+No such file or directory
+Try 'rpcctl --help' for more information." "call @FILE that is not there: exit 2"
+echo '{bad' >"$TEST_DIR/bad.json"
+$C call ping @"$TEST_DIR/bad.json" 2>/dev/null
+is $? 2 "call @FILE that is not JSON: exit 2"
+is "$($C --raw call ping '"a\tb \u00e9\"q\""')" "$(printf 'a\tb \303\251"q"')" \
+    "--raw prints a string result as it is"
+is "$($C --raw call ping '[1]')" "$(printf '[\n  1\n]')" \
+    "--raw prints a result that is not a string as JSON"
+out=$($C --raw --json call ping 2>&1)
+is "$? $(echo "$out" | head -n 1)" \
+    "2 rpcctl: --raw and --json print the result two ways: give one" \
+    "--raw and --json: exit 2"
+is "$($C --raw call -r 3 ping '"x"' | tr '\n' ' ')" "x x x " \
+    "call -r 3: three results"
+t0=$(date +%s.%N)
+$C call -r 3 -i 0.3 ping >/dev/null
+t1=$(date +%s.%N)
+ok $(awk -v a="$t0" -v b="$t1" 'BEGIN { exit !(b - a >= 0.6) }'; echo $?) \
+    "call -r 3 -i 0.3: the calls are 0.3 s apart"
+$C call -r 2 nosuch >/dev/null 2>"$TEST_DIR/err"
+is "$? $(grep -c 'nosuch' "$TEST_DIR/err")" "1 2" \
+    "call -r 2 of an error: both told, exit 1"
+for t in '-r 0 ping|call: -r 0: expected a count, or -1 for until SIGINT' \
+    '-i 1 ping|usage: rpcctl call [-r count [-i interval]] method [params | - | @file]' \
+    '-r -2 ping|call -r -2: too small (-1 to 1000000000)'; do
+	$C call ${t%%|*} 2>"$TEST_DIR/err"
+	is "$? $(head -n 1 "$TEST_DIR/err")" "2 rpcctl: ${t#*|}" "call ${t%%|*}: exit 2"
+done
 $C call nosuch 2>"$TEST_DIR/err"
 is $? 1 "an error reply exits 1"
 is "$(cat "$TEST_DIR/err")" "rpcctl: nosuch: unknown_method: no such method" \
@@ -216,13 +252,13 @@ is $? 2 "stats -c without -i is a usage error"
 # Help and usage.
 "$RPCCTL" --help >"$TEST_DIR/help"
 ok $? "--help exits 0"
-for o in --server --host --port --socket --timeout --json --version --help \
-    ping call batch stats methods bench help; do
+for o in --server --host --port --socket --timeout --json --raw --version \
+    --help ping call batch stats methods members bench help; do
 	ok_test "--help lists $o" grep -q -e "$o" "$TEST_DIR/help"
 done
 ok_test "help ping describes ping" sh -c "'$RPCCTL' help ping | grep -q 'usage: rpcctl ping'"
 # Each command's -h and --help print what help prints of it, and exit 0.
-for cmd in ping call batch stats methods bench help; do
+for cmd in ping call batch stats methods members bench help; do
 	"$RPCCTL" help "$cmd" >"$TEST_DIR/help.want"
 	for h in --help -h; do
 		out=$("$RPCCTL" -S 127.0.0.1:1 "$cmd" $h 2>&1)
@@ -234,7 +270,7 @@ done
 # own options has a letter or name of theirs.
 "$RPCCTL" --help | grep -o -e '^ *-[A-Za-z]' -e '[ ,]--[a-z][a-z-]*' |
     tr -d ' ,' | sort -u >"$TEST_DIR/globals"
-for cmd in ping call batch stats methods bench help; do
+for cmd in ping call batch stats methods members bench help; do
 	is "$("$RPCCTL" help "$cmd" | sed -n '/^usage:/,/^$/p' |
 	    grep -o -e '[[ |]-[A-Za-z]\>' -e '[[ |]--[a-z][a-z-]*' |
 	    tr -d '[ |' | sort -u | comm -12 - "$TEST_DIR/globals" |
