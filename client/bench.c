@@ -15,12 +15,16 @@
  */
 
 /*
- * rpcctl bench: a closed-loop load generator on libevent, like
- * redis-benchmark.  Each connection keeps -P requests in flight (pings,
- * or calls of --method) and answers every reply with a new request, until
- * -n replies or -d seconds.  Latencies go into a log-linear histogram
- * (128 steps per power of two, under 1% error), so memory does not grow
- * with the run.
+ * rpcctl bench: a load generator on libevent, like redis-benchmark.  In a
+ * closed loop, each connection keeps -P requests in flight (pings, or
+ * calls of --method) and answers every reply with a new request, until -n
+ * replies or -d seconds.  With --rate, the loop is open: requests are due
+ * at fixed times, --rate a second, each sent on a connection with fewer
+ * than -P in flight, and timed from when it was due, so that a server
+ * that falls behind shows it in the latency (no coordinated omission).
+ * Latencies go into log-linear histograms (128 steps per power of two,
+ * under 1% error), one for the run and one for each --interval, so
+ * memory does not grow with the run.
  */
 
 #include "config.h"
@@ -38,6 +42,7 @@
 #include <unistd.h>
 
 #include <event2/event.h>
+#include <json-c/json.h>
 
 #include "rpcctl.h"
 
@@ -47,6 +52,8 @@
 
 #define BENCH_READ_SIZE		16384	/* first receive buffer, bytes */
 #define BENCH_STREAM_SIZE	65536	/* bytes of requests sent at once */
+#define BENCH_CYCLE_MAX		4096	/* requests in the cycle of a mix */
+#define BENCH_METHODS_MAX	64	/* lines of --methods */
 
 /*
  * A connection reads and writes its socket itself rather than through a
@@ -59,12 +66,34 @@ struct bench_conn {
 	struct client	 c;		/* the socket and its receive buffer */
 	struct event	*rev, *wev;
 	double		*sent;		/* ring of send times */
+	int		*which;		/* ring of their entries */
+	size_t		 qpos;		/* the cycle's frame to queue next */
 	double		 last_reply;	/* or connect time */
 	unsigned int	 head, inflight;
 	long long	 answered;	/* replies on this connection */
 	int		 closes;	/* closed with no reply, in a row */
 	size_t		 unsent;	/* request bytes queued, not yet sent */
 	size_t		 woff;		/* where they start in b->stream */
+};
+
+/* Latencies: a histogram, and the count, sum, least and most of them. */
+struct latency {
+	uint64_t	hist[NBUCKETS];
+	long long	n;
+	uint64_t	sum_ns, min_ns, max_ns;
+};
+
+/* A request of the load: --method and --params, or a line of --methods. */
+struct bench_entry {
+	char			*method;
+	char			*params;
+	size_t			 params_len;
+	long long		 weight;
+	int			 ping;		/* a pong must echo the params */
+	unsigned char		*reply;		/* a right reply, byte for byte */
+	size_t			 reply_len, reply_size;
+	size_t			 frame_len;
+	struct latency		 lat;		/* with --methods */
 };
 
 struct bench {
@@ -75,23 +104,35 @@ struct bench {
 	long long		 requests;	/* -n; 0 with -d */
 	double			 seconds;	/* -d */
 	double			 start, end, deadline, last_report;
-	long long		 sent, done, errors, last_done;
+	long long		 sent, errors, last_done;
+	double			 rate;		/* --rate a second; 0: none */
+	long long		 due;		/* the requests due so far */
+	long long		 planned;	/* in all, with --rate */
+	int			 next_conn;	/* where the next due goes */
+	struct event		*pace;		/* when the next is due */
+	double			 interval;	/* --interval; 0: none */
 	long long		 resent;	/* --retry */
-	unsigned char		*stream;	/* copies of the request */
-	size_t			 stream_len, frame_len;
-	const char		*method;	/* --method, or "ping" */
-	int			 ping;		/* it is ping */
-	char			*params;	/* what each pong must echo */
-	size_t			 params_len;
-	unsigned char		*reply;		/* a right reply, byte for byte */
-	size_t			 reply_len, reply_size;
-	uint64_t		 hist[NBUCKETS];
-	uint64_t		 max_ns;
+	struct bench_entry	*entries;	/* of the load, in its order */
+	int			 nentries;
+	const char		*methods;	/* --methods FILE */
+	/*
+	 * The cycle: the entries' frames in the order they are sent, by
+	 * weight, and after it its first frames again, so that most runs
+	 * of queued requests are one send().
+	 */
+	unsigned char		*stream;
+	size_t			 stream_len, cycle_bytes;
+	int			*cycle;		/* the entry of each frame */
+	size_t			*cycle_off;	/* where each frame starts */
+	size_t			 cycle_len;	/* frames */
+	struct latency		 all, last;	/* the run's; the interval's */
 	int			 tty, csv, histogram, retry, complained;
 	struct event		*tick, *sigint;
 };
 
 static int	bench_flush(struct bench_conn *);
+static void	bench_requeue(struct bench_conn *);
+static void	bench_pace(struct bench *);
 static void	bench_read_cb(evutil_socket_t, short, void *);
 static void	bench_write_cb(evutil_socket_t, short, void *);
 
@@ -119,24 +160,41 @@ bucket_floor(int i)
 	return ((uint64_t)(SUB_COUNT + i % SUB_COUNT) << shift);
 }
 
+static void
+latency_add(struct latency *l, uint64_t ns)
+{
+	l->hist[bucket_of(ns)]++;
+	if (l->n++ == 0 || ns < l->min_ns)
+		l->min_ns = ns;
+	if (ns > l->max_ns)
+		l->max_ns = ns;
+	l->sum_ns += ns;
+}
+
 /* Latency at quantile q in milliseconds. */
 static double
-bench_quantile(const struct bench *b, double q)
+latency_quantile(const struct latency *l, double q)
 {
 	uint64_t	want, seen = 0;
 	int		i;
 
-	if (b->done == 0)
+	if (l->n == 0)
 		return (0);
-	want = (uint64_t)ceil(q * b->done);
+	want = (uint64_t)ceil(q * l->n);
 	if (want == 0)
 		want = 1;
 	for (i = 0; i < NBUCKETS; i++) {
-		seen += b->hist[i];
+		seen += l->hist[i];
 		if (seen >= want)
 			return (bucket_floor(i) / 1e6);
 	}
-	return (b->max_ns / 1e6);
+	return (l->max_ns / 1e6);
+}
+
+static double
+latency_avg(const struct latency *l)
+{
+	return (l->n > 0 ? l->sum_ns / 1e6 / l->n : 0);
 }
 
 /* One clock reading serves a whole callback: it is the hot path. */
@@ -262,8 +320,7 @@ bench_conn_lost(struct bench_conn *bc, const char *fmt, ...)
 	bc->c = c;
 	bench_conn_start(bc);
 	b->resent += bc->inflight;
-	bc->unsent = bc->inflight * b->frame_len;
-	bc->woff = 0;
+	bench_requeue(bc);
 	bc->last_reply = time_monotonic();
 	bench_flush(bc);
 }
@@ -298,51 +355,75 @@ bench_flush(struct bench_conn *bc)
 			return (-1);
 		}
 		bc->unsent -= w;
-		bc->woff = (bc->woff + w) % b->frame_len;
+		bc->woff = (bc->woff + w) % b->cycle_bytes;
 	}
 	return (0);
 }
 
-/* Queue n more pings, all sent at now. */
+/* Queue the cycle's next n requests, all sent at now. */
 static void
 bench_queue(struct bench_conn *bc, int n, double now)
 {
 	struct bench	*b = bc->b;
+	unsigned int	 slot;
 
 	while (n-- > 0) {
-		bc->sent[(bc->head + bc->inflight) % b->pipeline] = now;
+		slot = (bc->head + bc->inflight) % b->pipeline;
+		bc->sent[slot] = now;
+		bc->which[slot] = b->cycle[bc->qpos];
 		bc->inflight++;
 		b->sent++;
-		bc->unsent += b->frame_len;
+		bc->unsent += b->entries[bc->which[slot]].frame_len;
+		if (++bc->qpos == b->cycle_len)
+			bc->qpos = 0;
 	}
 }
 
 /*
- * Is this reply body right: for ping, the pong echoing our params; for
- * another method, any reply but an error.  One the same as the last
- * right one is right with a memcmp(), the hot path: rpcd's pong is known
- * in advance, another method's is kept when it is first seen.
+ * On a new connection: queue again the requests in flight, the cycle's
+ * frames before qpos, keeping their send times.
+ */
+static void
+bench_requeue(struct bench_conn *bc)
+{
+	struct bench	*b = bc->b;
+	size_t		 first, i;
+
+	first = (bc->qpos + b->cycle_len - bc->inflight % b->cycle_len) %
+	    b->cycle_len;
+	bc->woff = b->cycle_off[first];
+	bc->unsent = 0;
+	for (i = 0; i < bc->inflight; i++)
+		bc->unsent += b->entries[b->cycle[(first + i) %
+		    b->cycle_len]].frame_len;
+}
+
+/*
+ * Is this reply body right for entry e: for ping, the pong echoing its
+ * params; for another method, any reply but an error.  One the same as
+ * the last right one is right with a memcmp(), the hot path: rpcd's pong
+ * is known in advance, another method's is kept when it is first seen.
  */
 static int
-bench_reply_ok(struct bench *b, const char *body, size_t len)
+bench_reply_ok(struct bench_entry *e, const char *body, size_t len)
 {
 	struct proto_message	m;
 
-	if (b->reply != NULL && len == b->reply_len &&
-	    memcmp(body, b->reply, len) == 0)
+	if (e->reply != NULL && len == e->reply_len &&
+	    memcmp(body, e->reply, len) == 0)
 		return (1);
 	if (proto_response_parse(body, len, 0, &m) != PROTO_OK)
 		return (0);
-	if (b->ping)
+	if (e->ping)
 		return (strcmp(m.name, "pong") == 0 &&
-		    m.value_len == b->params_len &&
-		    memcmp(m.value, b->params, m.value_len) == 0);
+		    m.value_len == e->params_len &&
+		    memcmp(m.value, e->params, m.value_len) == 0);
 	if (strcmp(m.name, "error") == 0)
 		return (0);
-	if (len > b->reply_size)
-		b->reply = xreallocarray(b->reply, b->reply_size = len, 1);
-	memcpy(b->reply, body, len);
-	b->reply_len = len;
+	if (len > e->reply_size)
+		e->reply = xreallocarray(e->reply, e->reply_size = len, 1);
+	memcpy(e->reply, body, len);
+	e->reply_len = len;
 	return (1);
 }
 
@@ -354,12 +435,13 @@ bench_reply_ok(struct bench *b, const char *body, size_t len)
 static int
 bench_replies(struct bench_conn *bc, double now)
 {
-	struct bench	*b = bc->b;
-	struct client	*c = &bc->c;
-	size_t		 off = 0, need;
-	uint32_t	 body = 0;
-	uint64_t	 ns;
-	int		 n = 0, status;
+	struct bench		*b = bc->b;
+	struct client		*c = &bc->c;
+	struct bench_entry	*e;
+	size_t			 off = 0, need;
+	uint32_t		 body = 0;
+	uint64_t		 ns;
+	int			 n = 0, status;
 
 	for (;;) {
 		status = proto_frame_decode(c->buf + off, c->len - off,
@@ -371,22 +453,24 @@ bench_replies(struct bench_conn *bc, double now)
 			    bc->c.server);
 			return (-1);
 		}
-		if (!bench_reply_ok(b, c->buf + off + PROTO_HEADER_SIZE,
+		e = &b->entries[bc->which[bc->head]];
+		if (!bench_reply_ok(e, c->buf + off + PROTO_HEADER_SIZE,
 		    body)) {
-			if (b->ping)
+			if (e->ping)
 				bench_complain(b, "%s sent a reply that is "
 				    "not the pong", bc->c.server);
 			else
 				bench_complain(b, "%s answered %s with an "
 				    "error or a reply that is not JSON",
-				    bc->c.server, b->method);
+				    bc->c.server, e->method);
 			b->errors++;
 		} else {
 			ns = (uint64_t)((now - bc->sent[bc->head]) * 1e9);
-			b->hist[bucket_of(ns)]++;
-			if (ns > b->max_ns)
-				b->max_ns = ns;
-			b->done++;
+			latency_add(&b->all, ns);
+			if (b->interval > 0)
+				latency_add(&b->last, ns);
+			if (b->nentries > 1)
+				latency_add(&e->lat, ns);
 		}
 		bc->head = (bc->head + 1) % b->pipeline;
 		bc->inflight--;
@@ -443,11 +527,18 @@ bench_read_cb(evutil_socket_t fd, short what, void *arg)
 	if ((n = bench_replies(bc, now)) <= 0)
 		return;
 	bc->answered += n;
-	if (b->requests > 0 && b->requests - b->sent < n)
-		n = b->requests - b->sent;
-	if (bench_may_send(b, now))
-		bench_queue(bc, n, now);
-	if (bench_flush(bc) == 0 && bc->inflight == 0)
+	if (b->rate > 0) {
+		/* Replies made room for what waited for it. */
+		bench_pace(b);
+		if (bc->rev == NULL)
+			return;
+	} else {
+		if (b->requests > 0 && b->requests - b->sent < n)
+			n = b->requests - b->sent;
+		if (bench_may_send(b, now))
+			bench_queue(bc, n, now);
+	}
+	if (bench_flush(bc) == 0 && bc->inflight == 0 && b->due >= b->planned)
 		bench_conn_close(bc);
 	/* TLS: replies OpenSSL decrypted already; poll(2) cannot see them. */
 	else if (bc->rev != NULL && c->ssl != NULL && client_tls_pending(c))
@@ -461,36 +552,113 @@ bench_write_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 /*
- * Once a second: fail the connections that waited longer than -t for a
- * reply (a timer per connection would cost more than the check), then
- * print the progress line.
+ * --rate: send each request due by now on the next connection with fewer
+ * than -P in flight, timed from when it was due, then wait until the
+ * next is due.  A request no connection has room for waits for a reply
+ * to make some, and is still timed from when it was due.  Once all are
+ * sent, the connections with none in flight are done.
+ */
+static void
+bench_pace(struct bench *b)
+{
+	struct bench_conn	*bc = NULL;
+	struct timeval		 tv;
+	double			 now = time_monotonic(), at;
+	int			 i, tried;
+
+	while (b->due < b->planned &&
+	    (at = b->start + b->due / b->rate) <= now) {
+		for (tried = 0; tried < b->nconns; tried++) {
+			bc = &b->conns[b->next_conn];
+			b->next_conn = (b->next_conn + 1) % b->nconns;
+			if (bc->rev != NULL &&
+			    bc->inflight < (unsigned int)b->pipeline)
+				break;
+		}
+		if (tried == b->nconns)
+			return;
+		if (bc->inflight == 0)
+			bc->last_reply = now;
+		bench_queue(bc, 1, at);
+		b->due++;
+		bench_flush(bc);
+	}
+	if (b->due < b->planned) {
+		at = b->start + b->due / b->rate - now;
+		tv.tv_sec = (time_t)at;
+		tv.tv_usec = (suseconds_t)((at - tv.tv_sec) * 1e6);
+		event_add(b->pace, &tv);
+		return;
+	}
+	for (i = 0; i < b->nconns; i++) {
+		if (b->conns[i].inflight == 0 && b->conns[i].unsent == 0)
+			bench_conn_close(&b->conns[i]);
+	}
+}
+
+static void
+bench_pace_cb(evutil_socket_t fd, short what, void *arg)
+{
+	bench_pace(arg);
+}
+
+/* --interval: the last interval's line, and a new interval. */
+static void
+bench_interval(struct bench *b, double now, double rps)
+{
+	struct latency	*l = &b->last;
+
+	if (b->opt->json)
+		printf("{\"time\": %.3f, \"requests\": %lld, \"rps\": %.0f, "
+		    "\"avg_ms\": %.3f, \"min_ms\": %.3f, \"p50_ms\": %.3f, "
+		    "\"p99_ms\": %.3f, \"max_ms\": %.3f}\n", now - b->start,
+		    l->n, rps, latency_avg(l), l->min_ns / 1e6,
+		    latency_quantile(l, .5), latency_quantile(l, .99),
+		    l->max_ns / 1e6);
+	else
+		printf("%7.1fs %9.0f req/s  latency ms: avg %.3f  min %.3f  "
+		    "p50 %.3f  p99 %.3f  max %.3f\n", now - b->start, rps,
+		    latency_avg(l), l->min_ns / 1e6, latency_quantile(l, .5),
+		    latency_quantile(l, .99), l->max_ns / 1e6);
+	fflush(stdout);
+	memset(l, 0, sizeof *l);
+}
+
+/*
+ * Once a second, or each --interval: fail the connections that waited
+ * longer than -t for a reply (a timer per connection would cost more
+ * than the check), then print the progress line, or the interval's.
  */
 static void
 bench_tick_cb(evutil_socket_t fd, short events, void *arg)
 {
-	struct bench	*b = arg;
-	double		 now = time_monotonic();
-	double		 rps = (b->done - b->last_done) / (now - b->last_report);
-	int		 i;
+	struct bench		*b = arg;
+	struct bench_conn	*bc;
+	double			 now = time_monotonic();
+	double			 rps = (b->all.n - b->last_done) /
+				    (now - b->last_report);
+	int			 i;
 
 	for (i = 0; i < b->nconns; i++) {
-		if (b->conns[i].rev != NULL &&
-		    now - b->conns[i].last_reply > b->opt->timeout)
-			bench_conn_fail(&b->conns[i], "timed out waiting "
-			    "for %s after %gs", b->conns[i].c.server,
-			    b->opt->timeout);
+		bc = &b->conns[i];
+		if (bc->rev != NULL && bc->inflight > 0 &&
+		    now - bc->last_reply > b->opt->timeout)
+			bench_conn_fail(bc, "timed out waiting for %s after "
+			    "%gs", bc->c.server, b->opt->timeout);
 	}
 	b->last_report = now;
-	b->last_done = b->done;
-	if (b->csv || b->opt->json)
+	b->last_done = b->all.n;
+	if (b->interval > 0)
+		bench_interval(b, now, rps);
+	else if (b->csv || b->opt->json)
 		return;
-	if (b->tty)
+	else if (b->tty)
 		fprintf(stderr, "\r%.1fs: %lld replies, %.0f req/s, "
-		    "p50 %.3f ms   ", now - b->start, b->done, rps,
-		    bench_quantile(b, 0.5));
+		    "p50 %.3f ms   ", now - b->start, b->all.n, rps,
+		    latency_quantile(&b->all, 0.5));
 	else
 		printf("%.1fs: %lld replies, %.0f req/s\n", now - b->start,
-		    b->done, rps);
+		    b->all.n, rps);
 	fflush(stdout);
 }
 
@@ -511,12 +679,12 @@ bench_histogram(const struct bench *b)
 
 	/* One row per power of two of microseconds. */
 	for (i = 0; i < NBUCKETS; i++) {
-		if (b->hist[i] == 0)
+		if (b->all.hist[i] == 0)
 			continue;
 		r = 0;
 		while (r < 31 && bucket_floor(i) >= (uint64_t)1000 << r)
 			r++;
-		rows[r] += b->hist[i];
+		rows[r] += b->all.hist[i];
 	}
 	for (r = 0; r < 32; r++) {
 		if (rows[r] == 0)
@@ -536,120 +704,294 @@ bench_histogram(const struct bench *b)
 	}
 }
 
+/* --methods: each method's share of the replies and its latency. */
+static void
+bench_report_methods(const struct bench *b)
+{
+	const struct latency	*l;
+	int			 k;
+
+	printf("  by method (msec):\n");
+	printf("  %-16s %6s %10s %9s %9s %9s %9s\n", "method", "share",
+	    "requests", "avg", "p50", "p99", "max");
+	for (k = 0; k < b->nentries; k++) {
+		l = &b->entries[k].lat;
+		printf("  %-16s %5.1f%% %10lld %9.3f %9.3f %9.3f %9.3f\n",
+		    b->entries[k].method, b->all.n > 0 ?
+		    100.0 * l->n / b->all.n : 0, l->n, latency_avg(l),
+		    latency_quantile(l, .5), latency_quantile(l, .99),
+		    l->max_ns / 1e6);
+	}
+}
+
+/* --methods with --json: "methods", each one's replies and latency. */
+static void
+bench_json_methods(const struct bench *b)
+{
+	const struct latency	*l;
+	struct json_object	*name;
+	int			 k;
+
+	printf(", \"methods\": [");
+	for (k = 0; k < b->nentries; k++) {
+		l = &b->entries[k].lat;
+		if ((name = json_object_new_string(b->entries[k].method)) ==
+		    NULL)
+			fatalx("out of memory");
+		printf("%s{\"method\": %s, \"weight\": %lld, \"requests\": "
+		    "%lld, \"avg_ms\": %.3f, \"p50_ms\": %.3f, \"p99_ms\": "
+		    "%.3f, \"max_ms\": %.3f}", k > 0 ? ", " : "",
+		    json_object_to_json_string(name), b->entries[k].weight,
+		    l->n, latency_avg(l), latency_quantile(l, .5),
+		    latency_quantile(l, .99), l->max_ns / 1e6);
+		json_object_put(name);
+	}
+	printf("]");
+}
+
+/*
+ * The results: as redis-benchmark prints them, or one JSON object or a
+ * CSV header and row, whose first fields stay as they were for scripts.
+ */
 static void
 bench_report(const struct bench *b)
 {
-	double	t = b->end - b->start;
-	double	rps = t > 0 ? b->done / t : 0;
+	const struct latency	*l = &b->all;
+	double			 t = b->end - b->start;
+	double			 rps = t > 0 ? l->n / t : 0;
 
 	if (b->opt->json)
 		printf("{\"requests\": %lld, \"errors\": %lld, \"seconds\": "
 		    "%.3f, \"rps\": %.0f, \"p50_ms\": %.3f, \"p90_ms\": %.3f, "
 		    "\"p99_ms\": %.3f, \"p999_ms\": %.3f, \"max_ms\": %.3f, "
-		    "\"conns\": %d, \"pipeline\": %d, \"resent\": %lld}\n",
-		    b->done, b->errors, t, rps, bench_quantile(b, .5),
-		    bench_quantile(b, .9), bench_quantile(b, .99),
-		    bench_quantile(b, .999), b->max_ns / 1e6, b->nconns,
-		    b->pipeline, b->resent);
+		    "\"conns\": %d, \"pipeline\": %d, \"resent\": %lld, "
+		    "\"avg_ms\": %.3f, \"min_ms\": %.3f, \"rate\": %.0f",
+		    l->n, b->errors, t, rps, latency_quantile(l, .5),
+		    latency_quantile(l, .9), latency_quantile(l, .99),
+		    latency_quantile(l, .999), l->max_ns / 1e6, b->nconns,
+		    b->pipeline, b->resent, latency_avg(l), l->min_ns / 1e6,
+		    b->rate);
+	if (b->opt->json && b->nentries > 1)
+		bench_json_methods(b);
+	if (b->opt->json)
+		printf("}\n");
 	else if (b->csv)
 		printf("requests,errors,seconds,rps,p50_ms,p90_ms,p99_ms,"
-		    "p999_ms,max_ms,conns,pipeline,resent\n"
-		    "%lld,%lld,%.3f,%.0f,%.3f,%.3f,%.3f,%.3f,%.3f,%d,%d,%lld\n",
-		    b->done, b->errors, t, rps, bench_quantile(b, .5),
-		    bench_quantile(b, .9), bench_quantile(b, .99),
-		    bench_quantile(b, .999), b->max_ns / 1e6, b->nconns,
-		    b->pipeline, b->resent);
+		    "p999_ms,max_ms,conns,pipeline,resent,avg_ms,min_ms,rate\n"
+		    "%lld,%lld,%.3f,%.0f,%.3f,%.3f,%.3f,%.3f,%.3f,%d,%d,%lld,"
+		    "%.3f,%.3f,%.0f\n", l->n, b->errors, t, rps,
+		    latency_quantile(l, .5), latency_quantile(l, .9),
+		    latency_quantile(l, .99), latency_quantile(l, .999),
+		    l->max_ns / 1e6, b->nconns, b->pipeline, b->resent,
+		    latency_avg(l), l->min_ns / 1e6, b->rate);
 	else {
-		if (b->tty)
+		if (b->tty && b->interval == 0)
 			fprintf(stderr, "\n");
-		printf("%lld requests in %.2f s over %d connections, pipeline "
-		    "%d: %.0f requests/s, %lld errors", b->done, t,
-		    b->nconns, b->pipeline, rps, b->errors);
+		if (b->nentries == 1)
+			printf("====== %s ======\n", b->entries[0].method);
+		else
+			printf("====== %s: %d methods ======\n", b->methods,
+			    b->nentries);
+		printf("  %lld requests completed in %.2f seconds\n", l->n, t);
+		printf("  %d parallel connections, pipeline %d\n", b->nconns,
+		    b->pipeline);
+		if (b->rate > 0)
+			printf("  open loop: %.0f requests per second asked, "
+			    "latency from when each was due\n", b->rate);
+		printf("  %lld errors", b->errors);
 		if (b->retry)
 			printf(", %lld resent", b->resent);
-		printf("\nlatency ms: p50 %.3f  p90 %.3f  p99 %.3f  p99.9 %.3f  "
-		    "max %.3f\n", bench_quantile(b, .5), bench_quantile(b, .9),
-		    bench_quantile(b, .99), bench_quantile(b, .999),
-		    b->max_ns / 1e6);
+		printf("\n\nSummary:\n");
+		printf("  throughput summary: %.2f requests per second\n", rps);
+		printf("  latency summary (msec):\n");
+		printf("  %9s %9s %9s %9s %9s %9s %9s\n", "avg", "min", "p50",
+		    "p90", "p99", "p99.9", "max");
+		printf("  %9.3f %9.3f %9.3f %9.3f %9.3f %9.3f %9.3f\n",
+		    latency_avg(l), l->min_ns / 1e6, latency_quantile(l, .5),
+		    latency_quantile(l, .9), latency_quantile(l, .99),
+		    latency_quantile(l, .999), l->max_ns / 1e6);
+		if (b->nentries > 1)
+			bench_report_methods(b);
 	}
 	if (b->histogram)
 		bench_histogram(b);
 }
 
 /*
- * The request stream: enough copies of the request frame, with params
- * (NULL: a string of payload bytes), that any run of queued requests,
- * from any offset inside the first copy, is one send().  And for ping the
- * reply rpcd sends, to check a pong with one memcmp().
+ * Make entry e's request frame, into frame (NULL: only measure it), and
+ * for ping the reply rpcd sends, to check a pong with one memcmp().
  */
 static void
-bench_prepare(struct bench *b, const char *params, size_t payload)
+bench_entry_build(struct bench_entry *e, unsigned char *frame,
+    const char *where)
 {
-	unsigned char	*frame;
-	size_t		 size, copies, i;
-	int		 error;
+	size_t	size;
+	int	error;
 
-	if (params != NULL) {
-		b->params_len = strlen(params);
-		b->params = xstrdup(params);
-	} else {
-		b->params_len = payload + 2;
-		b->params = xmalloc(b->params_len);
-		b->params[0] = '"';
-		memset(b->params + 1, 'x', payload);
-		b->params[payload + 1] = '"';
-	}
-	/* Measure, then build. */
-	error = proto_request_build(NULL, 0, &size, b->method, b->params,
-	    b->params_len);
-	if (error != PROTO_ESPACE)
-		usage_error("bench: --method %s: %s", b->method,
-		    proto_strerror(error));
-	frame = xmalloc(size);
-	if (proto_request_build(frame, size, &b->frame_len, b->method,
-	    b->params, b->params_len) != PROTO_OK)
-		fatalx("cannot build the request");
-	if (b->ping) {
-		proto_response_build(NULL, 0, &size, "pong", b->params,
-		    b->params_len);
-		b->reply = xmalloc(b->reply_size = size);
-		if (proto_response_build(b->reply, size, &b->reply_len,
-		    "pong", b->params, b->params_len) != PROTO_OK)
+	if (frame == NULL) {
+		error = proto_request_build(NULL, 0, &e->frame_len, e->method,
+		    e->params, e->params_len);
+		if (error != PROTO_ESPACE)
+			usage_error("bench: %s %s: %s", where, e->method,
+			    proto_strerror(error));
+		e->ping = strcmp(e->method, "ping") == 0;
+		if (!e->ping)
+			return;
+		proto_response_build(NULL, 0, &size, "pong", e->params,
+		    e->params_len);
+		e->reply = xmalloc(e->reply_size = size);
+		if (proto_response_build(e->reply, size, &e->reply_len,
+		    "pong", e->params, e->params_len) != PROTO_OK)
 			fatalx("cannot build the reply");
-		b->reply_len -= PROTO_HEADER_SIZE;
-		memmove(b->reply, b->reply + PROTO_HEADER_SIZE, b->reply_len);
+		e->reply_len -= PROTO_HEADER_SIZE;
+		memmove(e->reply, e->reply + PROTO_HEADER_SIZE, e->reply_len);
+		return;
 	}
+	if (proto_request_build(frame, e->frame_len, &size, e->method,
+	    e->params, e->params_len) != PROTO_OK)
+		fatalx("cannot build the request");
+}
 
-	copies = BENCH_STREAM_SIZE / b->frame_len;
-	if (copies < 1)
-		copies = 1;
-	if (copies > (size_t)b->pipeline)
-		copies = b->pipeline;
-	b->stream_len = (copies + 1) * b->frame_len;
-	b->stream = xreallocarray(NULL, copies + 1, b->frame_len);
-	for (i = 0; i <= copies; i++)
-		memcpy(b->stream + i * b->frame_len, frame, b->frame_len);
-	free(frame);
+/*
+ * The cycle of requests: the entries by smooth weighted round robin (as
+ * nginx spreads its upstreams), so that each comes back evenly spaced, as
+ * many frames as the weights add up to, at most BENCH_CYCLE_MAX.  Then the
+ * stream: the cycle's frames, and its first ones again, up to -P or
+ * BENCH_STREAM_SIZE bytes, so that any run of queued requests from inside
+ * the cycle is, mostly, one send().
+ */
+static void
+bench_prepare(struct bench *b)
+{
+	long long	*current, total = 0;
+	size_t		 i, extra, off;
+	int		 k, best;
+
+	for (k = 0; k < b->nentries; k++) {
+		bench_entry_build(&b->entries[k], NULL, b->methods != NULL ?
+		    "--methods" : "--method");
+		total += b->entries[k].weight;
+	}
+	b->cycle_len = total < BENCH_CYCLE_MAX ? total : BENCH_CYCLE_MAX;
+	b->cycle = xcalloc(b->cycle_len, sizeof *b->cycle);
+	b->cycle_off = xcalloc(b->cycle_len, sizeof *b->cycle_off);
+	current = xcalloc(b->nentries, sizeof *current);
+	for (i = 0; i < b->cycle_len; i++) {
+		for (best = 0, k = 0; k < b->nentries; k++) {
+			current[k] += b->entries[k].weight;
+			if (current[k] > current[best])
+				best = k;
+		}
+		current[best] -= total;
+		b->cycle[i] = best;
+		b->cycle_off[i] = b->cycle_bytes;
+		b->cycle_bytes += b->entries[best].frame_len;
+	}
+	free(current);
+	extra = 0;
+	for (off = 0; extra < (size_t)b->pipeline && off < BENCH_STREAM_SIZE;
+	    extra++)
+		off += b->entries[b->cycle[extra % b->cycle_len]].frame_len;
+	b->stream_len = b->cycle_bytes + off;
+	b->stream = xmalloc(b->stream_len);
+	for (off = 0, i = 0; off < b->stream_len; i++) {
+		bench_entry_build(&b->entries[b->cycle[i % b->cycle_len]],
+		    b->stream + off, NULL);
+		off += b->entries[b->cycle[i % b->cycle_len]].frame_len;
+	}
+}
+
+/*
+ * --methods FILE: a line "WEIGHT METHOD [PARAMS]" for each request of the
+ * mix, PARAMS as JSON; blank lines and those starting with # are skipped.
+ * Exit 2, naming the line, on one that is not so.
+ */
+static void
+bench_methods(struct bench *b, const char *path)
+{
+	struct bench_entry	*e;
+	FILE			*f;
+	char			*line = NULL, *p, *method;
+	const char		*why;
+	size_t			 size = 0;
+	long long		 lineno = 0, weight;
+	int			 error;
+
+	if ((f = fopen(path, "r")) == NULL)
+		usage_error("bench: --methods %s: %s", path, strerror(errno));
+	while (getline(&line, &size, f) != -1) {
+		lineno++;
+		p = line + strspn(line, " \t");
+		p[strcspn(p, "\r\n")] = '\0';
+		if (*p == '\0' || *p == '#')
+			continue;
+		weight = parse_number(strsep(&p, " \t"), 1, 1000000, &why);
+		if (why != NULL)
+			usage_error("bench: --methods %s:%lld: the weight is "
+			    "%s (1 to 1000000)", path, lineno, why);
+		if (p != NULL)
+			p += strspn(p, " \t");
+		if (p == NULL || *p == '\0')
+			usage_error("bench: --methods %s:%lld: no method",
+			    path, lineno);
+		method = strsep(&p, " \t");
+		if (p != NULL)
+			p += strspn(p, " \t");
+		if (p != NULL && *p == '\0')
+			p = NULL;
+		if (p != NULL && (error = proto_json_check(p, strlen(p),
+		    PROTO_DEPTH_MAX)) != PROTO_OK)
+			usage_error("bench: --methods %s:%lld: the params are "
+			    "not JSON: %s", path, lineno,
+			    proto_strerror(error));
+		if (b->nentries == BENCH_METHODS_MAX)
+			usage_error("bench: --methods %s: more than %d "
+			    "methods", path, BENCH_METHODS_MAX);
+		b->entries = xreallocarray(b->entries, b->nentries + 1,
+		    sizeof *b->entries);
+		e = &b->entries[b->nentries++];
+		memset(e, 0, sizeof *e);
+		e->weight = weight;
+		e->method = xstrdup(method);
+		/* A pong without params echoes null. */
+		if (p == NULL && strcmp(method, "ping") == 0)
+			e->params = xstrdup("null");
+		else if (p != NULL)
+			e->params = xstrdup(p);
+		if (e->params != NULL)
+			e->params_len = strlen(e->params);
+	}
+	if (ferror(f))
+		usage_error("bench: --methods %s: %s", path, strerror(errno));
+	fclose(f);
+	free(line);
+	if (b->nentries == 0)
+		usage_error("bench: --methods %s: no method in it", path);
 }
 
 #define BENCH_USAGE "usage: rpcctl bench [-c conns] [-n requests | -d seconds] " \
-    "[-P pipeline] [--method name] [--params json] [--payload bytes] " \
-    "[--csv] [--histogram] [--retry]"
+    "[-P pipeline] [--rate number] [--interval seconds] [--method name] " \
+    "[--params json] [--payload bytes] [--methods file] [--csv] " \
+    "[--histogram] [--retry]"
 
 /*
  * Read bench's options into b, with the defaults, and the global ones;
- * --params comes back in *params and --payload in *payload (-1: none).
+ * --method comes back in *method, --params in *params and --payload in
+ * *payload (-1: none).
  */
 static void
 bench_options(struct bench *b, struct options *opt, int argc, char **argv,
-    const char **params, long long *payload)
+    const char **method, const char **params, long long *payload)
 {
 	static const struct option	 longopts[] = {
 		{ "csv",	no_argument,		NULL, 'C' },
 		{ "histogram",	no_argument,		NULL, 'G' },
+		{ "interval",	required_argument,	NULL, 'I' },
 		{ "method",	required_argument,	NULL, 'M' },
+		{ "methods",	required_argument,	NULL, 'F' },
 		{ "params",	required_argument,	NULL, 'J' },
 		{ "payload",	required_argument,	NULL, 'L' },
+		{ "rate",	required_argument,	NULL, 'R' },
 		{ "retry",	no_argument,		NULL, 'r' },
 		{ NULL,		0,			NULL, 0 }
 	};
@@ -676,11 +1018,20 @@ bench_options(struct bench *b, struct options *opt, int argc, char **argv,
 		case 'G':
 			b->histogram = 1;
 			break;
+		case 'I':
+			b->interval = option_seconds(0.01, 3600);
+			break;
+		case 'R':
+			b->rate = option_number(1, 10000000);
+			break;
 		case 'L':
 			*payload = option_number(0, 1 << 20);
 			break;
 		case 'M':
-			b->method = optarg;
+			*method = optarg;
+			break;
+		case 'F':
+			b->methods = optarg;
 			break;
 		case 'J':
 			*params = optarg;
@@ -695,6 +1046,13 @@ bench_options(struct bench *b, struct options *opt, int argc, char **argv,
 	if (optind != argc || (b->requests > 0 && b->seconds > 0) ||
 	    (*params != NULL && *payload != -1))
 		usage_error(BENCH_USAGE);
+	if (b->methods != NULL && (*method != NULL || *params != NULL ||
+	    *payload != -1))
+		usage_error("bench: --methods gives the methods and params: "
+		    "not with --method, --params or --payload");
+	if (b->interval > 0 && b->csv)
+		usage_error("bench: --interval prints text, or JSON lines "
+		    "with --json: not --csv");
 	options_finish(opt);
 }
 
@@ -708,13 +1066,18 @@ bench_start(struct bench *b)
 	struct bench_conn	*bc;
 	int			 i, n;
 
-	b->base = loop_new();
+	/* --rate's requests are due to the microsecond, not the ms. */
+	b->base = loop_new(b->rate > 0);
 	b->tty = isatty(STDERR_FILENO) && isatty(STDOUT_FILENO);
 	b->conns = xcalloc(b->nconns, sizeof *b->conns);
 	for (i = 0; i < b->nconns; i++) {
 		bc = &b->conns[i];
 		bc->b = b;
-		bc->sent = xcalloc(b->pipeline, sizeof(double));
+		bc->sent = xcalloc(b->pipeline, sizeof *bc->sent);
+		bc->which = xcalloc(b->pipeline, sizeof *bc->which);
+		/* Each starts at its own place in a mix. */
+		bc->qpos = (size_t)i * b->cycle_len / b->nconns;
+		bc->woff = b->cycle_off[bc->qpos];
 		/* A serverset's members share the connections. */
 		command_connect(&bc->c, b->opt, b->opt->registry ? i : 0);
 		bench_conn_start(bc);
@@ -722,6 +1085,17 @@ bench_start(struct bench *b)
 	}
 	b->start = b->last_report = time_monotonic();
 	b->deadline = b->start + b->seconds;
+	if (b->rate > 0) {
+		b->planned = b->requests > 0 ? b->requests :
+		    (long long)ceil(b->rate * b->seconds);
+		if ((b->pace = event_new(b->base, -1, 0, bench_pace_cb,
+		    b)) == NULL)
+			fatalx("event_new");
+		for (i = 0; i < b->nconns; i++)
+			b->conns[i].last_reply = b->start;
+		bench_pace(b);
+		return;
+	}
 	for (i = 0; i < b->nconns; i++) {
 		bc = &b->conns[i];
 		bc->last_reply = b->start;
@@ -738,14 +1112,19 @@ bench_start(struct bench *b)
 static void
 bench_run(struct bench *b)
 {
-	struct timeval	second = { 1, 0 };
+	struct timeval	tick = { 1, 0 };
 
+	if (b->interval > 0) {
+		tick.tv_sec = (time_t)b->interval;
+		tick.tv_usec = (suseconds_t)((b->interval - tick.tv_sec) *
+		    1e6);
+	}
 	b->tick = event_new(b->base, -1, EV_PERSIST, bench_tick_cb, b);
 	b->sigint = event_new(b->base, client_catch_sigint(), EV_READ,
 	    bench_sigint_cb, b);
 	if (b->tick == NULL || b->sigint == NULL)
 		fatalx("event_new");
-	event_add(b->tick, &second);
+	event_add(b->tick, &tick);
 	event_add(b->sigint, NULL);
 	if (b->open > 0)
 		event_base_dispatch(b->base);
@@ -761,39 +1140,74 @@ bench_free(struct bench *b)
 	for (i = 0; i < b->nconns; i++) {
 		bench_conn_close(&b->conns[i]);
 		free(b->conns[i].sent);
+		free(b->conns[i].which);
 	}
 	event_free(b->tick);
 	event_free(b->sigint);
+	if (b->pace != NULL)
+		event_free(b->pace);
 	event_base_free(b->base);
 	free(b->conns);
 	free(b->stream);
-	free(b->params);
-	free(b->reply);
+	free(b->cycle);
+	free(b->cycle_off);
+	for (i = 0; i < b->nentries; i++) {
+		free(b->entries[i].method);
+		free(b->entries[i].params);
+		free(b->entries[i].reply);
+	}
+	free(b->entries);
+}
+
+/* The load of --method, --params and --payload: one entry. */
+static void
+bench_single(struct bench *b, const char *method, const char *params,
+    long long payload)
+{
+	struct bench_entry	*e;
+	int			 error;
+
+	if (params != NULL && (error = proto_json_check(params,
+	    strlen(params), PROTO_DEPTH_MAX)) != PROTO_OK)
+		usage_error("bench: --params are not JSON: %s",
+		    proto_strerror(error));
+	e = b->entries = xcalloc(1, sizeof *b->entries);
+	b->nentries = 1;
+	e->weight = 1;
+	e->method = xstrdup(method != NULL ? method : "ping");
+	if (params != NULL) {
+		e->params_len = strlen(params);
+		e->params = xstrdup(params);
+	} else {
+		if (payload == -1)
+			payload = 16;
+		e->params_len = payload + 2;
+		e->params = xmalloc(e->params_len);
+		e->params[0] = '"';
+		memset(e->params + 1, 'x', payload);
+		e->params[payload + 1] = '"';
+	}
 }
 
 int
 cmd_bench(struct options *opt, int argc, char **argv)
 {
 	struct bench	 b;
-	const char	*params = NULL;
+	const char	*method = NULL, *params = NULL;
 	long long	 payload = -1;
-	int		 error;
 
 	memset(&b, 0, sizeof b);
 	b.opt = opt;
 	b.nconns = 50;
 	b.pipeline = 1;
-	b.method = "ping";
-	bench_options(&b, opt, argc, argv, &params, &payload);
+	bench_options(&b, opt, argc, argv, &method, &params, &payload);
 	if (b.requests == 0 && b.seconds == 0)
 		b.requests = 100000;
-	if (params != NULL && (error = proto_json_check(params,
-	    strlen(params), PROTO_DEPTH_MAX)) != PROTO_OK)
-		usage_error("bench: --params are not JSON: %s",
-		    proto_strerror(error));
-	b.ping = strcmp(b.method, "ping") == 0;
-
-	bench_prepare(&b, params, payload != -1 ? payload : 16);
+	if (b.methods != NULL)
+		bench_methods(&b, b.methods);
+	else
+		bench_single(&b, method, params, payload);
+	bench_prepare(&b);
 	bench_start(&b);
 	bench_run(&b);
 	bench_report(&b);

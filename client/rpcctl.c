@@ -57,14 +57,19 @@ static const struct command {
 	    "list the members of a serverset in ZooKeeper, as rpcd\n"
 	    "--register makes them (default: the one -S names)" },
 	{ "bench", cmd_bench, "bench [-c conns] [-n requests | -d seconds] "
-	    "[-P pipeline]\n              [--method name] "
-	    "[--params json] [--payload bytes]\n              [--csv] "
-	    "[--histogram] [--retry]",
-	    "load the server with pings, or calls of --method: -c connections\n"
-	    "(default 50), each keeping -P requests in flight (default 1),\n"
-	    "until -n replies (default 100000) or -d seconds; then throughput\n"
-	    "and latency percentiles, as text, --csv or --json; --retry sends\n"
-	    "the requests a close left unanswered again, on a new connection" },
+	    "[-P pipeline]\n              [--rate number] "
+	    "[--interval seconds] [--method name]\n              "
+	    "[--params json] [--payload bytes] [--methods file]\n"
+	    "              [--csv] [--histogram] [--retry]",
+	    "load the server with pings, or calls of --method, or the\n"
+	    "weighted mix of --methods: -c connections (default 50), each\n"
+	    "keeping -P requests in flight (default 1), until -n replies\n"
+	    "(default 100000) or -d seconds; with --rate, an open loop of\n"
+	    "that many requests a second, timed from when each was due;\n"
+	    "--interval prints a line of latency each interval; then\n"
+	    "throughput and latency as redis-benchmark, --csv or --json;\n"
+	    "--retry sends the requests a close left unanswered again, on a\n"
+	    "new connection" },
 	{ "help", command_help, "help [command]", "describe a command" },
 };
 

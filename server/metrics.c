@@ -873,7 +873,7 @@ metrics_run(const struct settings *s, int master_fd)
 	struct event_base	*base;
 	size_t			 i;
 
-	base = loop_new();
+	base = loop_new(0);
 	for (i = 0; i < NITEMS(sigs); i++) {
 		ev[i] = evsignal_new(base, sigs[i], metrics_signal_cb, base);
 		if (ev[i] == NULL || evsignal_add(ev[i], NULL) != 0)

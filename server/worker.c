@@ -527,7 +527,7 @@ worker_run(const struct settings *s, struct listener *listeners, int n,
 	stats->pid = getpid();
 	worker_tune_malloc(s);
 	event_set_log_callback(log_libevent_cb);
-	server_init(&srv, loop_new(), s, stats);
+	server_init(&srv, loop_new(0), s, stats);
 	srv.listeners = listeners;
 	srv.nlisteners = n;
 	srv.hooks = hooks;

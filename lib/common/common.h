@@ -111,6 +111,6 @@ double		 time_monotonic(void);
 int64_t		 time_ns(void);
 int		 errno_transient(int);
 size_t		 str_escape(char *, size_t, const char *);
-struct event_base *loop_new(void);
+struct event_base *loop_new(int);
 
 #endif /* RPCD_COMMON_H */

@@ -246,18 +246,26 @@ time_ns(void)
 #endif
 
 /*
- * A new event loop.  select(2) cannot watch a descriptor numbered
+ * A new event loop; with precise, its timers are kept to the microsecond
+ * (on Linux a timerfd), not rounded to the millisecond.  select(2) cannot watch a descriptor numbered
  * FD_SETSIZE or above (glibc aborts the process), so with that backend the
  * descriptor limit comes down to FD_SETSIZE: accept(2) then fails with
  * EMFILE, which the listeners survive, instead of the loop crashing.
  */
 struct event_base *
-loop_new(void)
+loop_new(int precise)
 {
+	struct event_config	*cfg;
 	struct event_base	*base;
 	struct rlimit		 rl;
 
-	if ((base = event_base_new()) == NULL)
+	if ((cfg = event_config_new()) == NULL)
+		fatalx("event_config_new failed");
+	if (precise)
+		event_config_set_flag(cfg, EVENT_BASE_FLAG_PRECISE_TIMER);
+	base = event_base_new_with_config(cfg);
+	event_config_free(cfg);
+	if (base == NULL)
 		fatalx("event_base_new failed");
 	if (strcmp(event_base_get_method(base), "select") == 0 &&
 	    getrlimit(RLIMIT_NOFILE, &rl) == 0 &&
