@@ -9,8 +9,11 @@ wait is for a state, bounded by a deadline.
 """
 
 import json
+import logging
 import os
 import signal
+import socket
+import struct
 import subprocess
 import sys
 import threading
@@ -141,6 +144,80 @@ class Load:
         self._thread.join()
 
 
+class Hostile:
+    """A member that answers the first request of each connection with a
+    bad reply, in turn: a length past any bound, a body that is not JSON,
+    JSON that is not a reply; then reads until the client closes."""
+
+    REPLIES = (struct.pack("<I", 0xffffffff), rpcdtest.frame(b"{not json"),
+               rpcdtest.frame(b"[1]"))
+    WHY = ("a reply of 4294967295 bytes", "Expecting property name",
+           'a reply without "out"')
+
+    def __init__(self):
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.addr = self.sock.getsockname()
+        self.served = 0
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self):
+        while True:
+            conn, _ = self.sock.accept()
+            with conn:
+                if conn.recv(65536):
+                    conn.sendall(self.REPLIES[self.served % 3])
+                    self.served += 1
+                # Not closed before the client, so as not to reset it.
+                while conn.recv(65536):
+                    pass
+
+
+class Warnings(logging.Handler):
+    """What the client logs as warnings."""
+
+    def __init__(self):
+        super().__init__(logging.WARNING)
+        self.messages = []
+
+    def emit(self, record):
+        self.messages.append(record.getMessage())
+
+
+def hostile(client, a, d):
+    """Members that are not rpcd: the client connects only to one with a
+    serverset member's data, drops it at its bad reply, sends its calls to
+    the others, and tries it again while it is listed."""
+    bad = Hostile()
+    warnings = Warnings()
+    logging.getLogger("rpcd_discovery").addHandler(warnings)
+    member = json.dumps({"serviceEndpoint": {"host": bad.addr[0],
+                                             "port": bad.addr[1]},
+                         "status": "ALIVE", "shard": 0}).encode()
+    nodes = [client.zk.create(SERVERSET + "/member_", data, ephemeral=True,
+                              sequence=True)
+             for data in (member, b"\xff not JSON", b"[]",
+                          b'{"serviceEndpoint": {"host": "127.0.0.1", '
+                          b'"port": "x"}, "status": "ALIVE"}')]
+    rpcds = {n for n, addr in client.members().items()
+             if addr in (a.addr, d.addr)}
+    for i, why in enumerate(Hostile.WHY):
+        tap.ok(wait_until(lambda: by_address(client) ==
+                          sorted([a.addr, d.addr, bad.addr])),
+               "hostile: the client connects to a member that is not rpcd,"
+               " and to none of 3 whose data is not a member")
+        calls = [client.submit("echo", {"bad": i, "n": n}) for n in range(9)]
+        got = [call.result() for call in calls]
+        tap.ok(got == [("echo", {"bad": i, "n": n}) for n in range(9)] and
+               {call.member for call in calls} <= rpcds and
+               any(why in m for m in warnings.messages),
+               "hostile: %s: dropped, its calls answered by the rpcd" % why)
+    tap.diag("\n".join(warnings.messages))
+    for node in nodes:
+        client.zk.delete(node)
+    tap.ok(wait_until(lambda: by_address(client) == addresses([a, d])),
+           "hostile: gone from the serverset, the client leaves it")
+
+
 def main():
     # b's drain delay bounds the wait for the client to leave it.
     a, b, c = start(), start(DRAIN_DELAY), start()
@@ -234,6 +311,8 @@ def main():
            "SIGKILL: the 10 calls sent to it were sent twice, no other")
     tap.ok(wait_until(lambda: by_address(client) == addresses([a, d])),
            "SIGKILL: the client keeps the 2 left")
+
+    hostile(client, a, d)
 
     client.close()
     # Both at once, for the drain delays to overlap; once each, for a

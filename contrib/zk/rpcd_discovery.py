@@ -42,6 +42,7 @@ import time
 
 from kazoo.client import KazooClient
 from kazoo.exceptions import KazooException, NoNodeError
+from kazoo.handlers.threading import KazooTimeoutError
 
 CONNECT_TIMEOUT = 3     # s to connect to a member
 RECONNECT_DELAY = 1     # s before a listed member not connected is tried again
@@ -225,18 +226,24 @@ class Client:
         self.resent = 0             # calls sent again after a lost connection
         self.answers = collections.Counter()    # member name: calls answered
         self._members = {}          # name: Member, connected
+        self._leaving = set()       # Members gone from PATH, still open
         self._turns = 0             # for round robin
         self._waiting = []          # calls no member could take yet
         self._listed = set()        # PATH's children, as last watched
+        self._ignored = set()       # those not ALIVE members, not read again
         self._closing = False
         self._timer = None
         self._lock = threading.Condition()
         self._update_lock = threading.Lock()    # one _update() at a time
         self.zk = KazooClient(hosts=hosts, timeout=timeout)
         self.zk.start(timeout=timeout)
-        # The watch needs PATH: made (empty) if no rpcd has registered yet.
-        self.zk.ensure_path(path)
-        self.zk.ChildrenWatch(path, self._children)
+        try:
+            # The watch needs PATH: made (empty) if no rpcd registered yet.
+            self.zk.ensure_path(path)
+            self.zk.ChildrenWatch(path, self._children)
+        except KazooException:
+            self.close()
+            raise
 
     def members(self):
         """The members connected: {name: (host, port)}."""
@@ -264,7 +271,7 @@ class Client:
         """Stop watching and close every connection."""
         with self._lock:
             self._closing = True
-            members = list(self._members.values())
+            members = list(self._members.values()) + list(self._leaving)
             waiting, self._waiting = self._waiting, []
             if self._timer is not None:
                 self._timer.cancel()
@@ -302,6 +309,7 @@ class Client:
             if self._members.get(member.name) is member:
                 del self._members[member.name]
                 self._lock.notify_all()
+            self._leaving.discard(member)
             retry = member.name in self._listed
             closing = self._closing
             calls = [c for c in calls if not c.done()]
@@ -350,7 +358,9 @@ class Client:
                     if n not in self._listed]
             for m in gone:
                 del self._members[m.name]
-            todo = sorted(self._listed - set(self._members))
+                self._leaving.add(m)
+            self._ignored &= self._listed
+            todo = sorted(self._listed - set(self._members) - self._ignored)
             self._lock.notify_all()
         for member in gone:
             log.info("%s: left the serverset", member.name)
@@ -359,6 +369,7 @@ class Client:
         for name in todo:
             endpoint = self._endpoint(name)
             if endpoint is None:
+                self._ignored.add(name)
                 continue
             try:
                 member = Member(self, name, *endpoint)
@@ -421,17 +432,27 @@ def main(argv=None):
     args = p.parse_args(argv)
     try:
         hosts, path = parse_url(args.url)
-        params = json.loads(args.params)
     except ValueError as e:
         p.error(str(e))
+    try:
+        params = json.loads(args.params)
+    except ValueError as e:
+        p.error("params %s: not JSON: %s" % (args.params, e))
     if not 1 <= args.count <= 10000000 or not 0 < args.timeout <= 86400:
         p.error("--count is 1 to 10000000, --timeout 0 to 86400 seconds")
     logging.basicConfig(format="%(name)s: %(message)s",
                         level=logging.INFO if args.verbose else
                         logging.WARNING)
-    logging.getLogger("kazoo").setLevel(logging.WARNING)
+    # kazoo's retries are its own business unless asked.
+    logging.getLogger("kazoo").setLevel(logging.WARNING if args.verbose
+                                        else logging.CRITICAL)
 
-    client = Client(hosts, path, timeout=args.timeout)
+    try:
+        client = Client(hosts, path, timeout=args.timeout)
+    except (KazooException, KazooTimeoutError) as e:
+        print("rpcd_discovery: ZooKeeper at %s: %s" % (hosts, e or
+              type(e).__name__), file=sys.stderr)
+        return 1
     bad = 0
     calls = collections.deque()
     for i in range(args.count):
