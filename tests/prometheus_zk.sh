@@ -22,7 +22,8 @@ if ! command -v "$PROMETHEUS" >/dev/null 2>&1 ||
 	skip_all "prometheus not installed (Debian: prometheus)"
 fi
 if ! "$RPCD" --register zk://127.0.0.1:1/probe -n >/dev/null 2>&1; then
-	[ "${CI:-}" = true ] && bail_out "rpcd built without ZooKeeper, and CI=true"
+	[ "${CI:-}" = true ] &&
+	    bail_out "rpcd built without ZooKeeper, and CI=true"
 	skip_all "rpcd built without ZooKeeper"
 fi
 . "$top_srcdir/tests/zk_lib.sh"
