@@ -82,6 +82,17 @@ def method_stats(server, name):
     return {"calls": 0, "in_flight": 0}
 
 
+def results(calls):
+    """The (out, result) of each call, or why it failed."""
+    got = []
+    for call in calls:
+        try:
+            got.append(call.result())
+        except rpcd_discovery.CallFailed as e:
+            got.append(str(e))
+    return got
+
+
 def calls_of(name, among):
     return [method_stats(s, name)["calls"] for s in among]
 
@@ -100,7 +111,7 @@ def spread(client, among, n, what):
     among of them by each server."""
     before = calls_of("echo", among)
     calls = [client.submit("echo", {"n": i}) for i in range(n)]
-    got = [c.result() for c in calls]
+    got = results(calls)
     tap.ok(got == [("echo", {"n": i}) for i in range(n)],
            "%s: %d pipelined calls answered, each with its params"
            % (what, n))
@@ -147,12 +158,14 @@ class Load:
 class Hostile:
     """A member that answers the first request of each connection with a
     bad reply, in turn: a length past any bound, a body that is not JSON,
-    JSON that is not a reply; then reads until the client closes."""
+    JSON nested past Python's recursion limit, JSON that is not a reply;
+    then reads until the client closes."""
 
     REPLIES = (struct.pack("<I", 0xffffffff), rpcdtest.frame(b"{not json"),
+               rpcdtest.frame(b"[" * 100000 + b"]" * 100000),
                rpcdtest.frame(b"[1]"))
     WHY = ("a reply of 4294967295 bytes", "Expecting property name",
-           'a reply without "out"')
+           "maximum recursion depth exceeded", 'a reply without "out"')
 
     def __init__(self):
         self.sock = socket.create_server(("127.0.0.1", 0))
@@ -165,7 +178,8 @@ class Hostile:
             conn, _ = self.sock.accept()
             with conn:
                 if conn.recv(65536):
-                    conn.sendall(self.REPLIES[self.served % 3])
+                    conn.sendall(self.REPLIES[self.served %
+                                              len(self.REPLIES)])
                     self.served += 1
                 # Not closed before the client, so as not to reset it.
                 while conn.recv(65536):
@@ -195,18 +209,19 @@ def hostile(client, a, d):
                          "status": "ALIVE", "shard": 0}).encode()
     nodes = [client.zk.create(SERVERSET + "/member_", data, ephemeral=True,
                               sequence=True)
-             for data in (member, b"\xff not JSON", b"[]",
+             # The member last: listed after those the client must skip.
+             for data in (b"\xff not JSON", b"[]", b"[" * 100000,
                           b'{"serviceEndpoint": {"host": "127.0.0.1", '
-                          b'"port": "x"}, "status": "ALIVE"}')]
+                          b'"port": "x"}, "status": "ALIVE"}', member)]
     rpcds = {n for n, addr in client.members().items()
              if addr in (a.addr, d.addr)}
     for i, why in enumerate(Hostile.WHY):
         tap.ok(wait_until(lambda: by_address(client) ==
                           sorted([a.addr, d.addr, bad.addr])),
                "hostile: the client connects to a member that is not rpcd,"
-               " and to none of 3 whose data is not a member")
+               " and to none of 4 whose data is not a member (%d)" % i)
         calls = [client.submit("echo", {"bad": i, "n": n}) for n in range(9)]
-        got = [call.result() for call in calls]
+        got = results(calls)
         tap.ok(got == [("echo", {"bad": i, "n": n}) for n in range(9)] and
                {call.member for call in calls} <= rpcds and
                any(why in m for m in warnings.messages),
@@ -299,12 +314,7 @@ def main():
         sock.sendall(rpcdtest.request("release"))
         rpcdtest.recv_reply(sock)
         sock.close()
-    got = []
-    for call in held:
-        try:
-            got.append(call.result())
-        except rpcd_discovery.CallFailed as e:
-            got.append(str(e))
+    got = results(held)
     tap.ok(got == [("hold", {"held": i}) for i in range(30)],
            "SIGKILL: 0 calls lost: all 30 answered, each with its params")
     tap.ok(sorted(call.sends for call in held) == [1] * 20 + [2] * 10,

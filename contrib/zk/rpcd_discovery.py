@@ -196,7 +196,8 @@ class Member:
                 self.client._answered(self)
                 if last:
                     break
-        except (OSError, EOFError, ValueError) as e:
+        # RecursionError: JSON nested deeper than Python's stack allows.
+        except (OSError, EOFError, ValueError, RecursionError) as e:
             why = str(e) or type(e).__name__
         self._fail(why)
         self.sock.close()
@@ -408,7 +409,7 @@ class Client:
         except NoNodeError:
             return None     # gone meanwhile
         except (KazooException, ValueError, TypeError, KeyError,
-                AttributeError) as e:
+                AttributeError, RecursionError) as e:
             log.warning("%s: not a serverset member: %s", name, e)
             return None
 
@@ -436,8 +437,8 @@ def main(argv=None):
         p.error(str(e))
     try:
         params = json.loads(args.params)
-    except ValueError as e:
-        p.error("params %s: not JSON: %s" % (args.params, e))
+    except (ValueError, RecursionError) as e:
+        p.error("params: not JSON: %s" % e)
     if not 1 <= args.count <= 10000000 or not 0 < args.timeout <= 86400:
         p.error("--count is 1 to 10000000, --timeout 0 to 86400 seconds")
     logging.basicConfig(format="%(name)s: %(message)s",
