@@ -15,17 +15,22 @@ ZK_HOSTS=
 ZK_N=0			# ZooKeeper's runs, each logged apart
 pids=
 
+# zk_missing: what a test of ZooKeeper lacks here; nothing if nothing.
+zk_missing()
+{
+	command -v java >/dev/null 2>&1 || printf ' java'
+	[ -r "$ZK_JAR" ] || printf ' %s' "$ZK_JAR (zookeeperd)"
+	[ -x "$PYTHON3" ] && "$PYTHON3" -c 'import kazoo' 2>/dev/null ||
+	    printf ' kazoo (python3-kazoo)'
+}
+
 # zk_require: skip the test (bail out in CI) without ZooKeeper or kazoo.
 zk_require()
 {
-	zk_missing=
-	command -v java >/dev/null 2>&1 || zk_missing="java"
-	[ -r "$ZK_JAR" ] || zk_missing="$zk_missing $ZK_JAR (zookeeperd)"
-	[ -x "$PYTHON3" ] && "$PYTHON3" -c 'import kazoo' 2>/dev/null ||
-	    zk_missing="$zk_missing kazoo (python3-kazoo)"
-	[ -z "$zk_missing" ] && return
-	[ "${CI:-}" = true ] && bail_out "missing:$zk_missing, and CI=true"
-	skip_all "missing:$zk_missing"
+	zk_lacks=$(zk_missing)
+	[ -z "$zk_lacks" ] && return
+	[ "${CI:-}" = true ] && bail_out "missing:$zk_lacks, and CI=true"
+	skip_all "missing:$zk_lacks"
 }
 
 zk_cleanup()

@@ -1,7 +1,8 @@
 #!/bin/sh
 # A rolling restart of three rpcd hosts registered in a real ZooKeeper
 # (tests/zk_lib.sh) while clients find them only there: rpcctl bench
-# --retry through -S zk://... loses no request.  Each host in turn gets
+# --retry through -S zk://..., and contrib/zk/rpcd_discovery.py driven by
+# tests/zk_rolling_load.py, lose no request.  Each host in turn gets
 # SIGTERM (its member deleted first, then --drain-delay, then the drain)
 # and a new host on a new port takes its place; by the end none of the
 # first three is left, so the clients must have read the new members.
@@ -74,6 +75,14 @@ for h in 1 2 3; do
 	wait_for 100 busy "$addr"
 	ok $? "bench reaches host $h through the serverset"
 done
+PYTHONPATH=$top_srcdir/contrib/zk "$PYTHON3" \
+    "$top_srcdir/tests/zk_rolling_load.py" "$ZK_HOSTS" /rpcd/test/rolling \
+    "$TEST_DIR/load.stop" "$TEST_DIR/load.up" >"$TEST_DIR/load" \
+    2>"$TEST_DIR/load.err" &
+LOAD_PID=$!
+pids="$pids $LOAD_PID"
+wait_for 300 test -e "$TEST_DIR/load.up"
+ok $? "the contrib client's load is answered"
 
 start=$(date +%s)
 for h in 1 2 3; do
@@ -103,6 +112,15 @@ new_busy()
 then=$(new_calls)
 wait_for 100 new_busy "$then"
 ok $? "bench goes on, on the hosts that took the others' places"
+
+touch "$TEST_DIR/load.stop"
+wait "$LOAD_PID"
+is $? 0 "the contrib client: every call answered with its own value"
+diag_file <"$TEST_DIR/load"
+diag_file <"$TEST_DIR/load.err"
+members=$(sed -n 's/.* members \([0-9]*\)$/\1/p' "$TEST_DIR/load")
+ok $([ "${members:-0}" -ge 4 ]; echo $?) \
+    "the contrib client's calls went to new hosts too ($members members)"
 
 wait "$BENCH_PID"
 is $? 0 "bench --retry through $SET: exit 0"
