@@ -194,7 +194,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fcntl(sv[0], F_SETFL, O_NONBLOCK);
 	fcntl(sv[1], F_SETFL, O_NONBLOCK);
 	c.opt = &opt;
-	c.server = "fuzz";
+	snprintf(c.server, sizeof c.server, "fuzz");
 	c.fd = sv[0];
 	c.pending = outstanding = data[0] & 0xf;
 	c.retry = data[0] >> 4 & 1;
