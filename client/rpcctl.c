@@ -79,7 +79,7 @@ static const struct command {
 	"              [--cert file] [--key file] [-H host] [-p port]\n" \
 	"              [-S address[,...] | -S zk://host:port[,...]/path]\n" \
 	"              [-s socket] [-t seconds]\n" \
-	"              command [args]\n"
+	"              [command [args]]\n"
 
 static __dead void
 usage(void)
@@ -187,8 +187,13 @@ main(int argc, char **argv)
 	}
 	argc -= first;
 	argv += first;
-	if (argc == 0)
-		usage_error("no command given");
+	if (argc == 0) {
+		/* No command: the shell. */
+		options_finish(&opt);
+		status = shell_run(&opt);
+		client_tls_free(&opt);
+		return (status);
+	}
 	if ((cmd = command_find(argv[0])) == NULL)
 		usage_error("no such command: %s", argv[0]);
 	/* The command reads its options, through command_option(). */

@@ -64,6 +64,7 @@ struct options {
 	double		timeout;
 	int		json;
 	int		raw;		/* --raw: a string result as is */
+	int		shell;		/* replies printed for the shell */
 	int		tls;		/* --tls */
 	int		insecure;	/* skip the certificate checks */
 	const char	*cacert, *cert, *key;
@@ -154,6 +155,11 @@ int		 cmd_stats(struct options *, int, char **);
 int		 cmd_methods(struct options *, int, char **);
 int		 cmd_batch(struct options *, int, char **);
 int		 cmd_members(struct options *, int, char **);
+int		 call_print(const struct client *, const char *);
+int		 table_print(const struct client *, const char *);
+
+/* shell.c */
+int		 shell_run(struct options *);
 
 /* discover.c */
 int		 discover_members(const char *, double, struct member **,
