@@ -117,6 +117,16 @@ usage(void)
 		printf("  %s\n", commands[i].synopsis);
 	printf("\nThe options above may also follow the command's name, before "
 	    "its\narguments; after it, -h prints the command's usage.\n");
+	printf("\nWith no command, a shell reads lines: ping [message], call "
+	    "method [params],\nmethod [params], stats, methods, help, quit; "
+	    "on a terminal with line editing,\ncompletion and history in "
+	    "$HOME/.rpcctl_history (%d lines)%s.\n", SHELL_HISTORY_MAX,
+#ifdef HAVE_LIBEDIT
+	    ""
+#else
+	    " if built with libedit,\nwhich this one is not"
+#endif
+	    );
 	printf("\nexit status: 0 success, 1 error reply, 2 usage error, "
 	    "3 cannot connect,\ntimed out or bad reply, 130 ping, bench or "
 	    "stats -i stopped by SIGINT\n");

@@ -42,6 +42,11 @@ struct json_object;
 #define RPCCTL_SERVERS_MAX	16		/* addresses in a -S list */
 #define RPCCTL_RETRIES		3		/* --retry: closes with no
 						 * reply in a row tolerated */
+#define SHELL_HISTORY_FILE	".rpcctl_history" /* in $HOME */
+#define SHELL_HISTORY_MAX	1000		/* commands kept */
+#define SHELL_METHODS_MAX	1024		/* method names completed */
+#define SHELL_LINE_MAX		(16 * 1024 * 1024) /* bytes of a command,
+						 * continuation lines too */
 
 /* Where send() cannot be told, connect sets SO_NOSIGPIPE instead. */
 #ifndef MSG_NOSIGNAL

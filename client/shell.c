@@ -40,11 +40,6 @@
 
 #include "rpcctl.h"
 
-#define SHELL_HISTORY_FILE	".rpcctl_history" /* in $HOME */
-#define SHELL_HISTORY_MAX	1000		/* lines kept */
-#define SHELL_METHODS_MAX	1024		/* names completed */
-#define SHELL_LINE_MAX		(16 * 1024 * 1024) /* bytes of a command,
-						 * continuation lines too */
 
 struct shell {
 	struct options	*opt;
