@@ -45,17 +45,15 @@ struct shell {
 	struct options	*opt;
 	struct client	 c;
 	int		 connected;
-	int		 tty;		/* prompts, editing, history */
+	int		 tty;		/* prompts */
+	int		 edit;		/* libedit: editing, history */
 	int		 failed;	/* a line got an error */
 	int		 unreachable;	/* the last line found no server */
 	char		 prompt[ADDR_TEXT_MAX + 8];
 	char		 history[PATH_MAX];	/* "": none kept */
 };
 
-/* The words completed: the shell's, then the server's method names. */
-static const char	*shell_words[] = {
-	"call", "exit", "help", "methods", "ping", "quit", "stats"
-};
+/* The server's method names, for completion. */
 static char	*shell_methods[SHELL_METHODS_MAX];
 static int	 shell_nmethods;
 
@@ -137,7 +135,7 @@ shell_connect(struct shell *sh)
 		return (-1);
 	}
 	sh->connected = 1;
-	if (sh->tty && shell_methods_load(sh) == -1) {
+	if (sh->edit && shell_methods_load(sh) == -1) {
 		printf("(error) %s\n", sh->c.err);
 		sh->unreachable = 1;
 		shell_disconnect(sh);
@@ -326,7 +324,10 @@ shell_depth(const char *s)
 
 #ifdef HAVE_LIBEDIT
 /* Completion of a word from shell_words and shell_methods, in turn. */
-static int	shell_complete_commands;
+static const char	*shell_words[] = {
+	"call", "exit", "help", "methods", "ping", "quit", "stats"
+};
+static int		 shell_complete_commands;
 
 static char *
 shell_complete_next(const char *text, int state)
@@ -380,6 +381,8 @@ shell_edit_init(struct shell *sh)
 {
 	const char	*home = getenv("HOME");
 
+	if (!(sh->edit = sh->tty))
+		return;
 	rl_readline_name = "rpcctl";
 	rl_attempted_completion_function = shell_complete;
 	rl_completion_entry_function = shell_complete_none;
@@ -397,7 +400,7 @@ shell_edit_init(struct shell *sh)
 static void
 shell_remember(struct shell *sh, const char *command)
 {
-	if (!sh->tty)
+	if (!sh->edit)
 		return;
 	add_history(command);
 	if (*sh->history != '\0')
@@ -413,7 +416,7 @@ shell_edit_end(void)
 static void
 shell_edit_init(struct shell *sh)
 {
-	*sh->history = '\0';
+	sh->edit = 0;
 }
 
 static void
@@ -442,7 +445,7 @@ shell_next(struct shell *sh, const char *prompt)
 	ssize_t	 len;
 
 #ifdef HAVE_LIBEDIT
-	if (sh->tty)
+	if (sh->edit)
 		return (readline(prompt));
 #endif
 	if (sh->tty) {
