@@ -73,8 +73,9 @@ reply_raw(const struct client *c)
 }
 
 /*
- * An error reply: print its code and message on stderr and, with --json,
- * the reply itself as any other; return exit status 1.
+ * An error reply: print its code and message on stderr (in the shell, on
+ * standard output after "(error)", as redis-cli) and, with --json, the
+ * reply itself as any other; return exit status 1.
  */
 static int
 reply_error(const struct client *c, const char *method)
@@ -88,8 +89,12 @@ reply_error(const struct client *c, const char *method)
 		    c->server);
 	if (c->opt->json)
 		reply_raw(c);
-	fprintf(stderr, "rpcctl: %s: %s: %s\n", method,
-	    json_object_get_string(code), json_object_get_string(msg));
+	if (c->opt->shell)
+		printf("(error) %s: %s\n", json_object_get_string(code),
+		    json_object_get_string(msg));
+	else
+		fprintf(stderr, "rpcctl: %s: %s: %s\n", method,
+		    json_object_get_string(code), json_object_get_string(msg));
 	json_object_put(o);
 	return (EXIT_REPLY);
 }
@@ -111,30 +116,6 @@ call_once(struct client *c, const char *method, const char *params)
 	    params == NULL ? 0 : strlen(params))) == -1)
 		return (-1);
 	return (command_check(c->err, client_read(c)));
-}
-
-/*
- * Call a method without params for a command that prints a table, on a
- * connection left open for the caller to close.  Its result comes back as
- * a tree, or NULL once the reply is dealt with here: printed raw for
- * --json, or an error reply told (*status says which).
- */
-static struct json_object *
-call_for_table(struct client *c, struct options *opt,
-    const char *method, int *status)
-{
-	struct json_object	*o = NULL;
-
-	command_connect(c, opt, 0);
-	call_once(c, method, NULL);
-	*status = EXIT_OK;
-	if (is_error(c))
-		*status = reply_error(c, method);
-	else if (opt->json)
-		reply_raw(c);
-	else if ((o = result_tree(c)) == NULL)
-		server_error("%s sent %s without a result", c->server, method);
-	return (o);
 }
 
 #define PING_USAGE \
@@ -302,35 +283,6 @@ call_params(const char *arg, size_t *len, char **input)
 	if ((error = proto_json_check(arg, *len, PROTO_DEPTH_MAX)) != PROTO_OK)
 		usage_error("params are not JSON: %s", proto_strerror(error));
 	return (arg);
-}
-
-/*
- * Print a call's reply: with --json as sent, with --raw a string result
- * as it is, else the result as indented JSON; an error reply is told.
- * Return the exit status it makes.
- */
-static int
-call_print(const struct client *c, const char *method)
-{
-	struct json_object	*o;
-
-	if (is_error(c))
-		return (reply_error(c, method));
-	if (c->opt->json) {
-		reply_raw(c);
-		return (EXIT_OK);
-	}
-	o = result_tree(c);
-	if (c->opt->raw && json_object_is_type(o, json_type_string))
-		fwrite(json_object_get_string(o), 1,
-		    json_object_get_string_len(o), stdout);
-	else
-		fputs(o == NULL ? "null" : json_object_to_json_string_ext(o,
-		    JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE),
-		    stdout);
-	putchar('\n');
-	json_object_put(o);
-	return (EXIT_OK);
 }
 
 #define CALL_USAGE	"usage: rpcctl call [-r count [-i interval]] method " \
@@ -567,13 +519,10 @@ stats_watch(struct options *opt, double interval, long long count)
 int
 cmd_stats(struct options *opt, int argc, char **argv)
 {
-	struct client		 c;
-	struct json_object	*o, *workers, *v;
-	char			 label[24];
-	size_t			 i;
-	long long		 count = 0;
-	double			 interval = 0;
-	int			 ch, status;
+	struct client	c;
+	long long	count = 0;
+	double		interval = 0;
+	int		ch, status;
 
 	while ((ch = command_option(opt, "stats", argc, argv, "c:i:",
 	    NULL)) != -1) {
@@ -593,13 +542,24 @@ cmd_stats(struct options *opt, int argc, char **argv)
 	options_finish(opt);
 	if (interval > 0)
 		return (stats_watch(opt, interval, count));
-	o = call_for_table(&c, opt, "stats", &status);
+	command_connect(&c, opt, 0);
+	call_once(&c, "stats", NULL);
+	status = table_print(&c, "stats");
 	client_close(&c);
-	if (o == NULL)
-		return (status);
+	return (status);
+}
+
+/* The stats table: a row per worker, the totals, a row per method. */
+static void
+stats_table(struct json_object *o, const char *server)
+{
+	struct json_object	*workers, *v;
+	char			 label[24];
+	size_t			 i;
+
 	if (!json_object_object_get_ex(o, "workers", &workers) ||
 	    !json_object_is_type(workers, json_type_array))
-		server_error("%s sent stats without workers", c.server);
+		server_error("%s sent stats without workers", server);
 	printf("rpcd %s, pid %lld, up %.0f s\n",
 	    json_object_object_get_ex(o, "version", &v) ?
 	    json_object_get_string(v) : "?", stats_get(o, "pid"),
@@ -617,29 +577,17 @@ cmd_stats(struct options *opt, int argc, char **argv)
 	if (json_object_object_get_ex(o, "methods", &v) &&
 	    json_object_is_type(v, json_type_array))
 		stats_methods(v);
-	json_object_put(o);
-	return (EXIT_OK);
 }
 
-int
-cmd_methods(struct options *opt, int argc, char **argv)
+/* The methods table: a line each, its name and its help. */
+static void
+methods_table(struct json_object *o, const char *server)
 {
-	struct client		 c;
-	struct json_object	*o, *m, *name, *help;
+	struct json_object	*m, *name, *help;
 	size_t			 i;
-	int			 status;
 
-	while (command_option(opt, "methods", argc, argv, "", NULL) != -1)
-		usage_error("usage: rpcctl methods");
-	if (argc != optind)
-		usage_error("usage: rpcctl methods");
-	options_finish(opt);
-	o = call_for_table(&c, opt, "methods", &status);
-	client_close(&c);
-	if (o == NULL)
-		return (status);
 	if (!json_object_is_type(o, json_type_array))
-		server_error("%s sent methods that are not a list", c.server);
+		server_error("%s sent methods that are not a list", server);
 	for (i = 0; i < json_object_array_length(o); i++) {
 		m = json_object_array_get_idx(o, i);
 		if (json_object_object_get_ex(m, "name", &name) &&
@@ -647,8 +595,76 @@ cmd_methods(struct options *opt, int argc, char **argv)
 			printf("%-12s %s\n", json_object_get_string(name),
 			    json_object_get_string(help));
 	}
+}
+
+/*
+ * Print a reply: with --json as sent; an error reply is told; else the
+ * result as table prints it, without a table as call prints it: with
+ * --raw a string as it is, else indented JSON.  Return the exit status it
+ * makes.
+ */
+static int
+reply_print(const struct client *c, const char *method,
+    void (*table)(struct json_object *, const char *))
+{
+	struct json_object	*o;
+
+	if (is_error(c))
+		return (reply_error(c, method));
+	if (c->opt->json) {
+		reply_raw(c);
+		return (EXIT_OK);
+	}
+	o = result_tree(c);
+	if (table != NULL && o == NULL)
+		server_error("%s sent %s without a result", c->server, method);
+	if (table != NULL)
+		table(o, c->server);
+	else if (c->opt->raw && json_object_is_type(o, json_type_string))
+		/* As it is, NUL bytes and all. */
+		fwrite(json_object_get_string(o), 1,
+		    json_object_get_string_len(o), stdout);
+	else
+		fputs(o == NULL ? "null" : json_object_to_json_string_ext(o,
+		    JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE),
+		    stdout);
+	if (table == NULL)
+		putchar('\n');
 	json_object_put(o);
 	return (EXIT_OK);
+}
+
+/* A call's reply; call and the shell's lines share this printer. */
+int
+call_print(const struct client *c, const char *method)
+{
+	return (reply_print(c, method, NULL));
+}
+
+/* The reply to stats or methods as a table, for those commands and lines. */
+int
+table_print(const struct client *c, const char *method)
+{
+	return (reply_print(c, method, strcmp(method, "stats") == 0 ?
+	    stats_table : methods_table));
+}
+
+int
+cmd_methods(struct options *opt, int argc, char **argv)
+{
+	struct client	c;
+	int		status;
+
+	while (command_option(opt, "methods", argc, argv, "", NULL) != -1)
+		usage_error("usage: rpcctl methods");
+	if (argc != optind)
+		usage_error("usage: rpcctl methods");
+	options_finish(opt);
+	command_connect(&c, opt, 0);
+	call_once(&c, "methods", NULL);
+	status = table_print(&c, "methods");
+	client_close(&c);
+	return (status);
 }
 
 #define MEMBERS_USAGE	"usage: rpcctl members [zk://host:port[,...]/path]"

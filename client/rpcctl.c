@@ -79,7 +79,7 @@ static const struct command {
 	"              [--cert file] [--key file] [-H host] [-p port]\n" \
 	"              [-S address[,...] | -S zk://host:port[,...]/path]\n" \
 	"              [-s socket] [-t seconds]\n" \
-	"              command [args]\n"
+	"              [command [args]]\n"
 
 static __dead void
 usage(void)
@@ -117,6 +117,16 @@ usage(void)
 		printf("  %s\n", commands[i].synopsis);
 	printf("\nThe options above may also follow the command's name, before "
 	    "its\narguments; after it, -h prints the command's usage.\n");
+	printf("\nWith no command, a shell reads lines: ping [message], call "
+	    "method [params],\nmethod [params], stats, methods, help, quit; "
+	    "on a terminal with line editing,\ncompletion and history in "
+	    "$HOME/.rpcctl_history (%d lines)%s.\n", SHELL_HISTORY_MAX,
+#ifdef HAVE_LIBEDIT
+	    ""
+#else
+	    " if built with libedit,\nwhich this one is not"
+#endif
+	    );
 	printf("\nexit status: 0 success, 1 error reply, 2 usage error, "
 	    "3 cannot connect,\ntimed out or bad reply, 130 ping, bench or "
 	    "stats -i stopped by SIGINT\n");
@@ -187,8 +197,13 @@ main(int argc, char **argv)
 	}
 	argc -= first;
 	argv += first;
-	if (argc == 0)
-		usage_error("no command given");
+	if (argc == 0) {
+		/* No command: the shell. */
+		options_finish(&opt);
+		status = shell_run(&opt);
+		client_tls_free(&opt);
+		return (status);
+	}
 	if ((cmd = command_find(argv[0])) == NULL)
 		usage_error("no such command: %s", argv[0]);
 	/* The command reads its options, through command_option(). */

@@ -42,6 +42,11 @@ struct json_object;
 #define RPCCTL_SERVERS_MAX	16		/* addresses in a -S list */
 #define RPCCTL_RETRIES		3		/* --retry: closes with no
 						 * reply in a row tolerated */
+#define SHELL_HISTORY_FILE	".rpcctl_history" /* in $HOME */
+#define SHELL_HISTORY_MAX	1000		/* commands kept */
+#define SHELL_METHODS_MAX	1024		/* method names completed */
+#define SHELL_LINE_MAX		(16 * 1024 * 1024) /* bytes of a command,
+						 * continuation lines too */
 
 /* Where send() cannot be told, connect sets SO_NOSIGPIPE instead. */
 #ifndef MSG_NOSIGNAL
@@ -64,6 +69,7 @@ struct options {
 	double		timeout;
 	int		json;
 	int		raw;		/* --raw: a string result as is */
+	int		shell;		/* replies printed for the shell */
 	int		tls;		/* --tls */
 	int		insecure;	/* skip the certificate checks */
 	const char	*cacert, *cert, *key;
@@ -154,6 +160,11 @@ int		 cmd_stats(struct options *, int, char **);
 int		 cmd_methods(struct options *, int, char **);
 int		 cmd_batch(struct options *, int, char **);
 int		 cmd_members(struct options *, int, char **);
+int		 call_print(const struct client *, const char *);
+int		 table_print(const struct client *, const char *);
+
+/* shell.c */
+int		 shell_run(struct options *);
 
 /* discover.c */
 int		 discover_members(const char *, double, struct member **,
