@@ -40,7 +40,6 @@
 
 #include "rpcctl.h"
 
-
 struct shell {
 	struct options	*opt;
 	struct client	 c;
