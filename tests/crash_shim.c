@@ -18,19 +18,21 @@
  * A shim for the crash-loop tests, built only by "make check": loaded
  * with LD_PRELOAD into rpcd -P, it makes every worker die as it starts.
  * A worker builds its event loop after the fork; the prefork master never
- * builds one.  So a process that calls event_base_new() here kills itself
- * with SIGKILL, as a crash at start would end it.
+ * builds one.  So a process that calls event_base_new_with_config() here,
+ * as loop_new() does, kills itself with SIGKILL, as a crash at start
+ * would end it.
  */
 
 #include <signal.h>
 #include <unistd.h>
 
 struct event_base;
+struct event_config;
 
-struct event_base	*event_base_new(void);
+struct event_base	*event_base_new_with_config(const struct event_config *);
 
 struct event_base *
-event_base_new(void)
+event_base_new_with_config(const struct event_config *cfg)
 {
 	kill(getpid(), SIGKILL);
 	return (NULL);
