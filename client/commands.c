@@ -675,8 +675,7 @@ cmd_members(struct options *opt, int argc, char **argv)
 {
 	struct json_object	*all = NULL, *one, *extra;
 	struct member		*m;
-	const char		*url, *why, *status;
-	char			 hosts[ZK_URL_MAX], path[ZK_URL_MAX];
+	const char		*url, *status;
 	char			 err[1024], text[ADDR_TEXT_MAX], host[256];
 	int			 n, i;
 
@@ -688,12 +687,7 @@ cmd_members(struct options *opt, int argc, char **argv)
 	if (url == NULL || strncmp(url, "zk://", 5) != 0)
 		usage_error("members needs a serverset, zk://host:port/path, "
 		    "as its argument or -S");
-	if ((why = zk_url_split(url, hosts, sizeof hosts, path,
-	    sizeof path)) != NULL)
-		usage_error("bad serverset %s: %s", url, why);
-#ifndef HAVE_ZOOKEEPER
-	usage_error("%s: rpcctl was built without ZooKeeper", url);
-#endif
+	serverset_check(url);
 	if ((n = discover_members(url, opt->timeout, &m, err,
 	    sizeof err)) == -1)
 		server_error("cannot read the members of %s: %s", url, err);

@@ -322,6 +322,24 @@ servers_resolvable(const char *text)
 }
 
 /*
+ * A serverset's zk://HOST:PORT[,...]/PATH that this rpcctl can read, or
+ * exit 2 saying why not.
+ */
+void
+serverset_check(const char *url)
+{
+	char		 hosts[ZK_URL_MAX], path[ZK_URL_MAX];
+	const char	*why;
+
+	if ((why = zk_url_split(url, hosts, sizeof hosts, path,
+	    sizeof path)) != NULL)
+		usage_error("bad serverset %s: %s", url, why);
+#ifndef HAVE_ZOOKEEPER
+	usage_error("%s: rpcctl was built without ZooKeeper", url);
+#endif
+}
+
+/*
  * Parse the -S list into opt->servers, or exit 2; with list 0, the text is
  * one address (a socket path may hold a comma).  A name that does not
  * resolve is told when connecting, as a server that refuses.  A list that
@@ -331,18 +349,11 @@ static void
 servers_parse(struct options *opt, const char *text, int list)
 {
 	struct addr	*a;
-	const char	*why;
 	char		*copy, *p, *next, err[128], why_zk[1024];
 	char		 members[RPCCTL_SERVERS_MAX * ADDR_TEXT_MAX];
-	char		 hosts[ZK_URL_MAX], path[ZK_URL_MAX];
 
 	if (list && strncmp(text, "zk://", 5) == 0) {
-		if ((why = zk_url_split(text, hosts, sizeof hosts, path,
-		    sizeof path)) != NULL)
-			usage_error("bad serverset %s: %s", text, why);
-#ifndef HAVE_ZOOKEEPER
-		usage_error("%s: rpcctl was built without ZooKeeper", text);
-#endif
+		serverset_check(text);
 		opt->registry = text;
 		if (discover_list(text, opt->tls, opt->timeout, members,
 		    sizeof members, why_zk, sizeof why_zk) == -1)

@@ -121,6 +121,7 @@ int		 command_check(const char *, int);
 void		 command_connect(struct client *, struct options *, int);
 int		 command_reconnect(struct client *, struct options *, int);
 void		 options_refresh(struct options *);
+void		 serverset_check(const char *);
 int		 options_parse(struct options *, int, char **);
 long long	 option_number(long long, long long);
 double		 option_seconds(double, double);
